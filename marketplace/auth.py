@@ -1,0 +1,119 @@
+"""Who is calling: the principal behind a bearer key, and the FastAPI dependencies per role."""
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from marketplace.accounts import ApiKey, hash_key
+from marketplace.buyers.domain import Buyer, BuyerUser
+from marketplace.errors import Forbidden
+from marketplace.keys import context_of
+from marketplace.platform import Marketplace
+from sellers.domain import Manufacturer, Reseller, SalesRep
+
+PrincipalKind = Literal["operator", "manufacturer", "reseller", "buyer_user", "sales_rep"]
+bearer = HTTPBearer(auto_error=False, description="The API key of one principal")
+
+
+def get_marketplace(request: Request) -> Marketplace:
+    marketplace: Marketplace = request.app.state.marketplace
+    return marketplace
+
+
+MarketplaceDep = Annotated[Marketplace, Depends(get_marketplace)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: UUID | None  # the account (or sales rep); None for the operator
+    user_id: UUID | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"{self.kind}:{self.id}:{self.user_id}"
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(
+    marketplace: MarketplaceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("send your API key as 'Authorization: Bearer <api_key>'")
+    key = credentials.credentials
+    if hmac.compare_digest(key.encode(), marketplace.operator_key.encode()):
+        return Principal("operator", None)
+    context = context_of(key)
+    app = {"s": marketplace.sellers, "b": marketplace.buyers}.get(context or "")
+    record = None if app is None else app.find(ApiKey.create_id(hash_key(key)), ApiKey)
+    if record is None or record.revoked:
+        raise _unauthorized("unknown API key")
+    return Principal(record.principal, record.account_id, record.user_id)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def _require(principal: Principal, kind: PrincipalKind) -> UUID:
+    if principal.kind != kind or principal.id is None:
+        raise Forbidden(f"this endpoint is for {kind.replace('_', ' ')}s")
+    return principal.id
+
+
+def _check_approved(approved: bool, what: str) -> None:
+    if not approved:
+        raise Forbidden(f"{what} is not approved by the marketplace operator")
+
+
+def operator(principal: CurrentPrincipal) -> Principal:
+    if principal.kind != "operator":
+        raise Forbidden("this endpoint is for the marketplace operator")
+    return principal
+
+
+def manufacturer(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> Manufacturer:
+    account = marketplace.sellers.manufacturer(_require(principal, "manufacturer"))
+    _check_approved(account.is_approved, "your account")
+    return account
+
+
+def reseller(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> Reseller:
+    account = marketplace.sellers.reseller(_require(principal, "reseller"))
+    _check_approved(account.is_approved, "your account")
+    return account
+
+
+@dataclass(frozen=True)
+class BuyerSession:
+    buyer: Buyer
+    user: BuyerUser
+
+
+def buyer_user(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> BuyerSession:
+    buyer = marketplace.buyers.buyer(_require(principal, "buyer_user"))
+    _check_approved(buyer.is_approved, "your organisation")
+    user = buyer.user(principal.user_id) if principal.user_id else None
+    if user is None:
+        raise Forbidden("this key's user no longer exists")
+    return BuyerSession(buyer, user)
+
+
+def sales_rep(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> SalesRep:
+    rep = marketplace.sellers.sales_rep(_require(principal, "sales_rep"))
+    _check_approved(marketplace.sellers.reseller(rep.reseller_id).is_approved, "your reseller")
+    return rep
+
+
+CurrentOperator = Annotated[Principal, Depends(operator)]
+CurrentManufacturer = Annotated[Manufacturer, Depends(manufacturer)]
+CurrentReseller = Annotated[Reseller, Depends(reseller)]
+CurrentBuyerUser = Annotated[BuyerSession, Depends(buyer_user)]
+CurrentSalesRep = Annotated[SalesRep, Depends(sales_rep)]

@@ -1,0 +1,44 @@
+"""A buyer organisation's users."""
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from marketplace.auth import CurrentBuyerUser, MarketplaceDep
+from marketplace.errors import Forbidden
+from marketplace.http import idempotent
+from marketplace.schemas import MoneyIn, Name, Strict, money_or_none
+
+router = APIRouter(prefix="/v1/buyer", tags=["buyer"])
+
+
+class UserCreate(Strict):
+    name: Name
+    role: Literal["admin", "approver", "buyer"]
+    spending_limit: MoneyIn | None = None
+
+
+@router.post("/users", status_code=201)
+def create_user(
+    body: UserCreate, request: Request, session: CurrentBuyerUser, marketplace: MarketplaceDep
+) -> JSONResponse:
+    """Add a user to your organisation (admins only)."""
+    if session.user.role != "admin":
+        raise Forbidden("only an admin can add users")
+
+    def run(api_key: str | None) -> tuple[int, dict[str, str]]:
+        assert api_key is not None
+        user_id = marketplace.buyers.add_user(
+            session.buyer.id, body.name, body.role, money_or_none(body.spending_limit), api_key
+        )
+        return 201, {"id": str(user_id), "api_key": api_key}
+
+    return idempotent(
+        marketplace,
+        request,
+        f"buyer:{session.buyer.id}:{session.user.id}",
+        body.model_dump(),
+        run,
+        "b",
+    )

@@ -1,0 +1,210 @@
+"""A small but real demo world, loaded through the application layer.
+
+Its keys are derived from the marketplace's secret, so every start can print them again
+though only their hashes are stored.
+"""
+
+import random
+from dataclasses import dataclass
+from uuid import UUID
+
+from marketplace.buyers.domain import Role
+from marketplace.keys import KeyContext, mint
+from marketplace.money import Money
+from marketplace.platform import Marketplace
+from offers.application import OfferTerms, ProductDetails, Terms
+from offers.pricing import Tier
+from sellers.domain import ResellerKind
+
+PRODUCTS_PER_MANUFACTURER = 150
+MANUFACTURERS = {
+    "Acme Industrial": ("DE", "ACME", ["Acme", "AcmePro"], ["fasteners", "power-tools", "safety"]),
+    "Nordic Office": ("SE", "NORD", ["Nordic", "Fjord"], ["paper", "furniture", "ink"]),
+}
+RESELLERS: dict[str, tuple[ResellerKind, str]] = {
+    "Rhine Supply": ("reseller", "DE"),
+    "EuroDist": ("distributor", "NL"),
+    "BulkHouse": ("wholesaler", "FR"),
+}
+# manufacturer -> reseller -> (brands, categories); None authorizes all
+AUTHORIZATIONS: dict[str, dict[str, tuple[list[str] | None, list[str] | None]]] = {
+    "Acme Industrial": {"Rhine Supply": (None, None), "EuroDist": (["Acme"], None)},
+    "Nordic Office": {"EuroDist": (None, None), "BulkHouse": (None, ["paper", "ink"])},
+}
+BUYERS = {
+    "Muster GmbH": ("DE123456789", "DE"),
+    "Bolt Works Ltd": ("GB987654321", "GB"),
+    "Paper Palace SARL": ("FR11223344556", "FR"),
+}
+NOUNS = {
+    "fasteners": ["Hex Bolt", "Wood Screw", "Anchor", "Washer", "Rivet"],
+    "power-tools": ["Drill", "Angle Grinder", "Impact Driver", "Jigsaw", "Sander"],
+    "safety": ["Helmet", "Gloves", "Goggles", "Ear Defenders", "Hi-Vis Vest"],
+    "paper": ["Copy Paper A4", "Notebook", "Envelope C5", "Sticky Notes", "Flipchart Pad"],
+    "furniture": ["Desk", "Office Chair", "Filing Cabinet", "Shelf", "Monitor Arm"],
+    "ink": ["Toner Black", "Ink Cyan", "Ink Magenta", "Ink Yellow", "Toner Colour Set"],
+}
+
+
+@dataclass
+class DemoKey:
+    who: str
+    role: str
+    key: str
+
+
+def _key(marketplace: Marketplace, context: KeyContext, name: str) -> str:
+    return mint(context, marketplace.secret, f"demo:{name}")
+
+
+def demo_keys(marketplace: Marketplace) -> list[DemoKey]:
+    keys = [DemoKey("operator", "operator", marketplace.operator_key)]
+    keys += [DemoKey(n, "manufacturer", _key(marketplace, "s", n)) for n in MANUFACTURERS]
+    keys += [DemoKey(n, RESELLERS[n][0], _key(marketplace, "s", n)) for n in RESELLERS]
+    keys.append(DemoKey("Erika (EuroDist)", "sales rep", _key(marketplace, "s", "rep")))
+    for buyer in BUYERS:
+        for role in ("admin", "approver", "buyer"):
+            keys.append(DemoKey(buyer, role, _key(marketplace, "b", f"{buyer}:{role}")))
+    return keys
+
+
+def is_loaded(marketplace: Marketplace) -> bool:
+    with marketplace.db.transaction() as cur:
+        cur.execute("SELECT value FROM marketplace_meta WHERE key = 'demo'")
+        return cur.fetchone() is not None
+
+
+def load(marketplace: Marketplace, seed: int = 7) -> None:
+    if is_loaded(marketplace):
+        return
+    rng = random.Random(seed)
+    sellers, offers, buyers = marketplace.sellers, marketplace.offers, marketplace.buyers
+
+    manufacturers: dict[str, UUID] = {}
+    for name, (country, _, _, _) in MANUFACTURERS.items():
+        manufacturers[name] = sellers.register_manufacturer(
+            name, country, _key(marketplace, "s", name)
+        )
+    resellers: dict[str, UUID] = {}
+    for name, (kind, country) in RESELLERS.items():
+        resellers[name] = sellers.register_reseller(
+            name, kind, country, _key(marketplace, "s", name)
+        )
+    for account_id in [*manufacturers.values(), *resellers.values()]:
+        account = sellers.account(account_id)
+        assert account is not None
+        account.approve("demo")
+        sellers.save(account)
+    for reseller_id in resellers.values():
+        sellers.set_commission(reseller_id, 800)
+
+    products: dict[str, list[tuple[UUID, ProductDetails]]] = {}
+    for m, (name, (_, prefix, brands, categories)) in enumerate(MANUFACTURERS.items()):
+        products[name] = []
+        for i in range(PRODUCTS_PER_MANUFACTURER):
+            category = categories[i % len(categories)]
+            brand = brands[(i // len(categories)) % len(brands)]
+            noun = NOUNS[category][i % len(NOUNS[category])]
+            list_amount = rng.randrange(500, 50_000, 5)
+            details = ProductDetails(
+                name=f"{brand} {noun} {100 + i}",
+                brand=brand,
+                category=category,
+                gtin=f"{4000000000000 + 1000 * m + i}",
+                attributes={"series": str(100 + i)},
+                unit="piece",
+                list_price=Money(list_amount, "EUR"),
+                map_price=Money(list_amount * 70 // 100, "EUR") if i % 3 == 0 else None,
+            )
+            product, _ = offers.put_product(manufacturers[name], f"{prefix}-{i:04d}", details)
+            products[name].append((product.id, details))
+
+    for manufacturer, grants in AUTHORIZATIONS.items():
+        for reseller, (brands, categories) in grants.items():
+            sellers.authorize(manufacturers[manufacturer], resellers[reseller], brands, categories)
+            for pid, details in products[manufacturer]:
+                if (brands and details.brand not in brands) or (
+                    categories and details.category not in categories
+                ):
+                    continue
+                if rng.random() < 0.15:
+                    continue
+                floor = details.map_price.amount if details.map_price else 1
+                amount = max(floor, details.list_price.amount * rng.randrange(80, 100) // 100)
+                tiers = []
+                if RESELLERS[reseller][0] != "reseller":
+                    tiers = [
+                        Tier(10, Money(max(floor, amount * 95 // 100), "EUR")),
+                        Tier(100, Money(max(floor, amount * 90 // 100), "EUR")),
+                    ]
+                offers.put_offer(
+                    resellers[reseller],
+                    pid,
+                    OfferTerms(
+                        price=Money(amount, "EUR"),
+                        tiers=tiers,
+                        stock=rng.randrange(0, 500),
+                        lead_time_days=rng.randrange(1, 15),
+                        min_order_qty=10 if RESELLERS[reseller][0] == "wholesaler" else 1,
+                    ),
+                )
+
+    buyer_ids: dict[str, UUID] = {}
+    for name, (tax_id, country) in BUYERS.items():
+        buyer_id, _ = buyers.register(
+            name, tax_id, country, _key(marketplace, "b", f"{name}:admin")
+        )
+        buyer_ids[name] = buyer_id
+        roles: list[tuple[Role, Money | None]] = [
+            ("approver", None),
+            ("buyer", Money(100_000, "EUR")),
+        ]
+        for role, limit in roles:
+            buyers.add_user(
+                buyer_id, f"{name} {role}", role, limit, _key(marketplace, "b", f"{name}:{role}")
+            )
+        buyer = buyers.buyer(buyer_id)
+        buyer.approve("demo")
+        buyers.save(buyer)
+
+    acme_first = products["Acme Industrial"][0][0]
+    offers.put_terms(
+        resellers["Rhine Supply"],
+        buyer_ids["Muster GmbH"],
+        Terms(None, 500, {}, ["card", "invoice_net_30"], Money(5_000_000, "EUR")),
+    )
+    offers.put_terms(
+        resellers["EuroDist"], buyer_ids["Muster GmbH"], Terms(None, 0, {}, ["card"], None)
+    )
+    offers.put_terms(
+        resellers["Rhine Supply"],
+        buyer_ids["Bolt Works Ltd"],
+        Terms(
+            {"categories": ["fasteners", "safety"]},
+            0,
+            {acme_first: Money(999, "EUR")},
+            ["invoice_net_60"],
+            Money(2_000_000, "EUR"),
+        ),
+    )
+    offers.put_terms(
+        resellers["BulkHouse"],
+        buyer_ids["Paper Palace SARL"],
+        Terms({"categories": ["paper"]}, 300, {}, ["invoice_net_30"], Money(10_000_000, "EUR")),
+    )
+    offers.put_terms(
+        resellers["EuroDist"],
+        buyer_ids["Paper Palace SARL"],
+        Terms(
+            {"brands": ["Nordic"]}, 1000, {}, ["card", "invoice_net_30"], Money(1_000_000, "EUR")
+        ),
+    )
+
+    rep_id = sellers.appoint_sales_rep(
+        resellers["EuroDist"], "Erika", _key(marketplace, "s", "rep")
+    )
+    sellers.assign_accounts(
+        resellers["EuroDist"], rep_id, [buyer_ids["Muster GmbH"], buyer_ids["Paper Palace SARL"]]
+    )
+    with marketplace.db.transaction() as cur:
+        cur.execute("INSERT INTO marketplace_meta (key, value) VALUES ('demo', 'loaded')")

@@ -1,0 +1,66 @@
+"""The JSON envelope every event travels in, on Kafka and to in-process projections."""
+
+import json
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import DomainEventProtocol
+
+from marketplace.money import Money
+
+EVENTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:events")
+_META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+class Envelope(TypedDict):
+    event_id: str
+    type: str
+    context: str
+    aggregate_id: str
+    aggregate_version: int
+    position: int | None
+    occurred_at: str
+    data: dict[str, Any]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy of an event attribute."""
+    if isinstance(value, Money):
+        return value.as_dict()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(plain(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def envelope(context: str, position: int | None, event: DomainEventProtocol[UUID]) -> Envelope:
+    aggregate_id = event.originator_id
+    version = event.originator_version
+    return {
+        "event_id": str(uuid5(EVENTS_NAMESPACE, f"{aggregate_id}:{version}")),
+        "type": type(event).__qualname__,
+        "context": context,
+        "aggregate_id": str(aggregate_id),
+        "aggregate_version": version,
+        "position": position,
+        "occurred_at": event.timestamp.isoformat(),
+        "data": {k: plain(v) for k, v in event.__dict__.items() if k not in _META},
+    }
+
+
+def encode(item: Envelope) -> bytes:
+    return json.dumps(item, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> Envelope:
+    item: Envelope = json.loads(raw)
+    return item

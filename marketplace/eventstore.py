@@ -1,0 +1,82 @@
+"""The event store: one eventsourcing Application per context, on SQLite or PostgreSQL."""
+
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from marketplace.errors import NotFound
+from marketplace.money import Money
+from marketplace.settings import Settings, sqlite_path
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class MoneyAsDict(Transcoding):
+    type = Money
+    name = "money"
+
+    def encode(self, obj: Money) -> dict[str, Any]:
+        return obj.as_dict()
+
+    def decode(self, data: dict[str, Any]) -> Money:
+        return Money.from_dict(data)
+
+
+class MarketplaceApplication(Application[UUID]):
+    """What every context's application shares."""
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(MoneyAsDict())
+
+    def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def load(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+        aggregate = self.find(aggregate_id, cls)
+        if aggregate is None:
+            raise NotFound(f"unknown {what} {aggregate_id}")
+        return aggregate
+
+    def position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+def persistence_env(settings: Settings, context: str) -> dict[str, str]:
+    """The eventsourcing environment for one context's event log."""
+    url = urlparse(settings.database_url)
+    if url.scheme == "sqlite":
+        base = Path(sqlite_path(settings.database_url))
+        base.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite keeps one event log per file, so each context gets its own file.
+        path = base.with_name(f"{base.stem}.{context}{base.suffix or '.db'}")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if url.scheme in ("postgresql", "postgres"):
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": (url.path or "/postgres").lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "30",
+        }
+        if settings.database_schema:
+            env["POSTGRES_SCHEMA"] = settings.database_schema
+        return env
+    raise ValueError(f"unsupported database url {settings.database_url!r}")

@@ -1,0 +1,85 @@
+"""Onboarding: manufacturers, resellers and buyers sign up (no key needed)."""
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from marketplace.auth import MarketplaceDep
+from marketplace.http import idempotent
+from marketplace.schemas import Country, Label, Name, Strict
+
+router = APIRouter(prefix="/v1", tags=["onboarding"])
+
+
+class ManufacturerCreate(Strict):
+    name: Name
+    country: Country
+
+
+class ResellerCreate(Strict):
+    name: Name
+    kind: Literal["reseller", "distributor", "wholesaler"]
+    country: Country
+
+
+class BuyerCreate(Strict):
+    legal_name: Name
+    tax_id: Label
+    country: Country
+
+
+class AccountCreated(BaseModel):
+    id: str
+    status: str
+    api_key: str
+
+
+@router.post("/manufacturers", status_code=201, response_model=AccountCreated)
+def create_manufacturer(
+    body: ManufacturerCreate, request: Request, marketplace: MarketplaceDep
+) -> JSONResponse:
+    """Sign up a manufacturer; it acts once the operator approves it."""
+
+    def run(api_key: str | None) -> tuple[int, dict[str, str]]:
+        assert api_key is not None
+        account_id = marketplace.sellers.register_manufacturer(body.name, body.country, api_key)
+        return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
+
+    return idempotent(marketplace, request, "anonymous", body.model_dump(), run, "s")
+
+
+@router.post("/resellers", status_code=201, response_model=AccountCreated)
+def create_reseller(
+    body: ResellerCreate, request: Request, marketplace: MarketplaceDep
+) -> JSONResponse:
+    """Sign up a reseller, distributor or wholesaler."""
+
+    def run(api_key: str | None) -> tuple[int, dict[str, str]]:
+        assert api_key is not None
+        account_id = marketplace.sellers.register_reseller(
+            body.name, body.kind, body.country, api_key
+        )
+        return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
+
+    return idempotent(marketplace, request, "anonymous", body.model_dump(), run, "s")
+
+
+@router.post("/buyers", status_code=201, response_model=AccountCreated)
+def create_buyer(body: BuyerCreate, request: Request, marketplace: MarketplaceDep) -> JSONResponse:
+    """Sign up a buyer organisation; the key returned is its first admin user's."""
+
+    def run(api_key: str | None) -> tuple[int, dict[str, str]]:
+        assert api_key is not None
+        buyer_id, user_id = marketplace.buyers.register(
+            body.legal_name, body.tax_id, body.country, api_key
+        )
+        return 201, {
+            "id": str(buyer_id),
+            "status": "pending",
+            "api_key": api_key,
+            "user_id": str(user_id),
+        }
+
+    return idempotent(marketplace, request, "anonymous", body.model_dump(), run, "b")

@@ -1,0 +1,96 @@
+"""The operator: approves and suspends accounts, sets commissions, watches projections."""
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, BackgroundTasks
+from fastapi.responses import JSONResponse
+
+from marketplace.accounts import Account
+from marketplace.auth import CurrentOperator, MarketplaceDep
+from marketplace.errors import NotFound
+from marketplace.eventstore import MarketplaceApplication
+from marketplace.schemas import Reason, Strict
+
+router = APIRouter(prefix="/v1/operator", tags=["operator"])
+
+
+class StatusChange(Strict):
+    reason: Reason | None = None
+
+
+class Commission(Strict):
+    rate_bps: int
+
+
+def _change_status(
+    marketplace: MarketplaceDep, account_id: UUID, action: str, reason: str | None
+) -> dict[str, str]:
+    apps: tuple[MarketplaceApplication, ...] = (marketplace.sellers, marketplace.buyers)
+    for app in apps:
+        account = app.find(account_id, Account)
+        if account is not None:
+            getattr(account, action)(reason)
+            app.save(account)
+            return {"id": str(account_id), "status": account.status}
+    raise NotFound(f"unknown account {account_id}")
+
+
+@router.post("/accounts/{account_id}/approve")
+def approve(
+    account_id: UUID,
+    marketplace: MarketplaceDep,
+    _: CurrentOperator,
+    body: StatusChange | None = None,
+) -> dict[str, str]:
+    """Approve a pending account."""
+    return _change_status(marketplace, account_id, "approve", body.reason if body else None)
+
+
+@router.post("/accounts/{account_id}/suspend")
+def suspend(
+    account_id: UUID,
+    marketplace: MarketplaceDep,
+    _: CurrentOperator,
+    body: StatusChange | None = None,
+) -> dict[str, str]:
+    """Suspend an account: its offers leave every catalog, its open orders stay."""
+    return _change_status(marketplace, account_id, "suspend", body.reason if body else None)
+
+
+@router.post("/accounts/{account_id}/reinstate")
+def reinstate(
+    account_id: UUID,
+    marketplace: MarketplaceDep,
+    _: CurrentOperator,
+    body: StatusChange | None = None,
+) -> dict[str, str]:
+    """Reinstate a suspended account."""
+    return _change_status(marketplace, account_id, "reinstate", body.reason if body else None)
+
+
+@router.put("/resellers/{reseller_id}/commission")
+def set_commission(
+    reseller_id: UUID, body: Commission, marketplace: MarketplaceDep, _: CurrentOperator
+) -> dict[str, Any]:
+    """Set a reseller's commission rate, in basis points."""
+    marketplace.sellers.set_commission(reseller_id, body.rate_bps)
+    return {"reseller_id": str(reseller_id), "rate_bps": body.rate_bps}
+
+
+@router.get("/projections")
+def projections(marketplace: MarketplaceDep, _: CurrentOperator) -> list[dict[str, Any]]:
+    """Every projection's position, lag in events and status."""
+    return marketplace.projections.status()
+
+
+@router.post("/projections/{name}/rebuild", status_code=202)
+def rebuild(
+    name: str, marketplace: MarketplaceDep, _: CurrentOperator, tasks: BackgroundTasks
+) -> JSONResponse:
+    """Rebuild a view from the event store beside the live one, then swap it in."""
+    if name not in marketplace.projections.names:
+        raise NotFound(f"unknown projection {name}")
+    prefix = marketplace.projections.begin_rebuild(name)
+    tasks.add_task(marketplace.projections.run_rebuild, name, prefix)
+    return JSONResponse({"name": name, "status": "rebuilding"}, status_code=202, background=tasks)

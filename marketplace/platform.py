@@ -1,0 +1,99 @@
+"""The marketplace assembled: each context's application, the views, and their wiring."""
+
+import secrets
+import threading
+
+from marketplace.buyers.application import Buyers
+from marketplace.errors import DomainError
+from marketplace.eventstore import MarketplaceApplication, persistence_env
+from marketplace.idempotency import IdempotencyStore
+from marketplace.position import Positions, decode, encode
+from marketplace.settings import Settings
+from marketplace.sql import Database, open_database
+from offers.application import Offers
+from projections.catalog import CatalogProjection
+from projections.catalog_view import CatalogView
+from projections.eventlog import EventLog
+from projections.runner import Projections
+from sellers.application import Sellers
+
+VIEW_WAIT_S = 5.0
+
+
+class ViewTimeout(DomainError):
+    status_code = 408
+
+
+class Marketplace:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.sellers = Sellers(env=persistence_env(self.settings, "sellers"))
+        self.offers = Offers(env=persistence_env(self.settings, "offers"))
+        self.buyers = Buyers(env=persistence_env(self.settings, "buyers"))
+        self.offers.authorization_of = self.sellers.authorization
+        self.contexts: dict[str, MarketplaceApplication] = {
+            "sellers": self.sellers,
+            "offers": self.offers,
+            "buyers": self.buyers,
+        }
+        self.db: Database = open_database(self.settings.database_url, self.settings.database_schema)
+        self._meta_table()
+        self.operator_key = self.settings.operator_key or self._meta("operator_key")
+        self.secret = self.settings.secret_key or self._meta("secret_key")
+        self.idempotency = IdempotencyStore(self.db)
+        self.events = EventLog(self.contexts)
+        self.projections = Projections(self.db, self.events, {"catalog": CatalogProjection})
+        self.catalog = CatalogView(self.projections)
+        self.in_process = self.settings.kafka_bootstrap is None
+        self._closed = threading.Event()
+
+    def _meta_table(self) -> None:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS marketplace_meta (key TEXT PRIMARY KEY, value TEXT)"
+            )
+
+    def _meta(self, key: str) -> str:
+        """A generated secret, made on first start and kept with the data."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO marketplace_meta (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                [
+                    key,
+                    "mk_op_" + secrets.token_hex(20)
+                    if key == "operator_key"
+                    else secrets.token_hex(32),
+                ],
+            )
+            cur.execute("SELECT value FROM marketplace_meta WHERE key = %s", [key])
+            row = cur.fetchone()
+        assert row is not None
+        return str(row["value"])
+
+    def heads(self) -> Positions:
+        return self.events.heads()
+
+    def position_token(self) -> str:
+        return encode(self.heads())
+
+    def wait_for_view(self, name: str, token: str | None) -> None:
+        if token is None:
+            return
+        wanted = decode(token)
+        if not self.projections.wait(name, wanted, VIEW_WAIT_S, deliver=self.in_process):
+            raise ViewTimeout("the view has not caught up with that position yet; retry")
+
+    def start(self) -> None:
+        if self.in_process:
+            self.projections.catch_up()
+            self.projections.start()
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self.projections.stop()
+        for app in self.contexts.values():
+            app.close()
+        self.db.close()

@@ -1,0 +1,71 @@
+"""Pydantic shapes shared by every router: money, names, codes, pages."""
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from marketplace.money import MAX_AMOUNT, Money, is_country, is_currency
+
+T = TypeVar("T")
+MAX_QUANTITY = 1_000_000_000
+
+
+def _currency(code: str) -> str:
+    if not is_currency(code):
+        raise ValueError("not an ISO 4217 currency code")
+    return code
+
+
+def _country(code: str) -> str:
+    if not is_country(code):
+        raise ValueError("not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Country = Annotated[str, AfterValidator(_country)]
+Currency = Annotated[str, AfterValidator(_currency)]
+Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyIn(Strict):
+    amount: Amount
+    currency: Currency
+
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+class MoneyOut(BaseModel):
+    amount: int
+    currency: str
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def money_or_none(value: MoneyIn | None) -> Money | None:
+    return None if value is None else value.money()
+
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=1000, description="from next_cursor")]
+MinPosition = Annotated[
+    str | None,
+    Query(max_length=1000, description="wait until the view reflects this command position"),
+]
+
+
+def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}

@@ -1,0 +1,24 @@
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings, read from MARKETPLACE_* environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MARKETPLACE_")
+
+    database_url: str = "sqlite:///var/marketplace.db"
+    database_schema: str | None = None
+    kafka_bootstrap: str | None = None
+    operator_key: str | None = None
+    secret_key: str | None = None
+    topic_prefix: str = "marketplace"
+    topic_partitions: int = 6
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///relative/path.db` or `sqlite:////absolute/path.db`, as SQLAlchemy spells them."""
+    return url.removeprefix("sqlite://")[1:]

@@ -1,0 +1,299 @@
+"""Manufacturers' products and imports; resellers' offers and customer terms."""
+
+import threading
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field, ValidationError
+
+from marketplace.auth import CurrentManufacturer, CurrentReseller, MarketplaceDep
+from marketplace.errors import Invalid
+from marketplace.http import idempotent
+from marketplace.schemas import (
+    Count,
+    Cursor,
+    Label,
+    Limit,
+    MinPosition,
+    MoneyIn,
+    Name,
+    Quantity,
+    Strict,
+    money_or_none,
+    page,
+)
+from offers.application import OfferTerms, ProductDetails, Terms
+from offers.pricing import Tier
+
+router = APIRouter(prefix="/v1")
+Sku = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._\-/]+$")]
+MAX_IMPORT_LINES = 200_000
+
+
+class ProductPut(Strict):
+    name: Name
+    brand: Label
+    category: Label
+    gtin: Annotated[str, Field(pattern=r"^[0-9]{8,14}$")] | None = None
+    attributes: Annotated[
+        dict[Label, Annotated[str, Field(max_length=1000)]], Field(max_length=100)
+    ] = {}
+    unit: Label | None = None
+    list_price: MoneyIn
+    map_price: MoneyIn | None = None
+
+    def details(self) -> ProductDetails:
+        return ProductDetails(
+            name=self.name,
+            brand=self.brand,
+            category=self.category,
+            gtin=self.gtin,
+            attributes=dict(self.attributes),
+            unit=self.unit,
+            list_price=self.list_price.money(),
+            map_price=money_or_none(self.map_price),
+        )
+
+
+class ProductLine(ProductPut):
+    sku: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._\-/]+$")]
+
+
+class TierIn(Strict):
+    min_qty: Quantity
+    price: MoneyIn
+
+
+class OfferPut(Strict):
+    price: MoneyIn
+    stock: Count
+    lead_time_days: Annotated[int, Field(strict=True, ge=0, le=365)]
+    min_order_qty: Quantity = 1
+    tiers: Annotated[list[TierIn], Field(max_length=20)] = []
+
+
+class StockPut(Strict):
+    quantity: Count
+
+
+class CatalogScopeIn(Strict):
+    brands: list[Label] | None = None
+    categories: list[Label] | None = None
+    product_ids: list[UUID] | None = None
+
+
+class TermsPut(Strict):
+    catalog: CatalogScopeIn | None
+    discount_bps: Annotated[int, Field(strict=True, ge=0, le=9999)] = 0
+    fixed_prices: Annotated[dict[UUID, MoneyIn], Field(max_length=10_000)] = {}
+    payment_methods: Annotated[
+        list[Literal["card", "invoice_net_30", "invoice_net_60"]], Field(min_length=1)
+    ]
+    credit_limit: MoneyIn | None = None
+
+
+# Manufacturer
+
+
+@router.put("/manufacturer/products/{sku}", tags=["manufacturer"])
+def put_product(
+    sku: Sku, body: ProductPut, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+) -> JSONResponse:
+    """Publish a product, or revise it (201 when new, 200 when updated)."""
+    product, created = marketplace.offers.put_product(manufacturer.id, sku, body.details())
+    return JSONResponse(
+        {"product_id": str(product.id), "sku": sku, "version": product.version},
+        status_code=201 if created else 200,
+    )
+
+
+@router.delete("/manufacturer/products/{sku}", tags=["manufacturer"])
+def discontinue_product(
+    sku: Sku, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+) -> dict[str, str]:
+    """Discontinue a product: its offers leave every catalog."""
+    marketplace.offers.discontinue(manufacturer.id, sku)
+    return {"sku": sku, "status": "discontinued"}
+
+
+@router.get("/manufacturer/products", tags=["manufacturer"])
+def list_products(
+    manufacturer: CurrentManufacturer,
+    marketplace: MarketplaceDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Your own products, by SKU."""
+    marketplace.wait_for_view("catalog", min_position)
+    items, next_cursor = marketplace.catalog.manufacturer_products(
+        str(manufacturer.id), limit, cursor
+    )
+    return page(items, next_cursor)
+
+
+def parse_import(text: str) -> tuple[list[tuple[int, str, ProductDetails]], list[dict[str, Any]]]:
+    """The good lines, and a report of each bad one."""
+    good: list[tuple[int, str, ProductDetails]] = []
+    failed: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = ProductLine.model_validate_json(line)
+        except ValidationError as error:
+            failed.append({"line": number, "detail": _first_error(error)})
+            continue
+        if item.sku in seen:
+            failed.append({"line": number, "detail": f"sku {item.sku} appears twice"})
+            continue
+        seen.add(item.sku)
+        good.append((number, item.sku, item.details()))
+    return good, failed
+
+
+def _first_error(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors()[:3]:
+        where = ".".join(str(p) for p in item["loc"]) or "line"
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
+
+
+@router.post(
+    "/manufacturer/products:import",
+    status_code=202,
+    tags=["manufacturer"],
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+)
+def import_products(
+    request: Request,
+    manufacturer: CurrentManufacturer,
+    marketplace: MarketplaceDep,
+    body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
+) -> JSONResponse:
+    """Import products from NDJSON, one PUT body plus `sku` a line; bad lines are reported."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as error:
+        raise Invalid("the body must be UTF-8 NDJSON") from error
+    good, failed = parse_import(text)
+    total = len(good) + len(failed)
+    if total == 0:
+        raise Invalid("the body holds no product lines")
+    if total > MAX_IMPORT_LINES:
+        raise Invalid(f"at most {MAX_IMPORT_LINES} lines per import")
+
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        job_id = marketplace.offers.start_import(manufacturer.id, total, failed)
+        threading.Thread(
+            target=marketplace.offers.run_import,
+            args=(job_id, good),
+            daemon=True,
+            name=f"import-{job_id}",
+        ).start()
+        return 202, {"job_id": str(job_id)}
+
+    return idempotent(marketplace, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
+
+
+@router.get("/manufacturer/imports/{job_id}", tags=["manufacturer"])
+def import_status(
+    job_id: UUID, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """An import's progress and the lines it could not take."""
+    job = marketplace.offers.import_job(job_id, manufacturer.id)
+    return {
+        "job_id": str(job.id),
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "imported": job.imported,
+        "failed": sorted(job.failed, key=lambda f: int(f["line"])),
+    }
+
+
+# Reseller
+
+
+@router.put("/reseller/offers/{product_id}", tags=["reseller"])
+def put_offer(
+    product_id: UUID, body: OfferPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> JSONResponse:
+    """Publish or revise your offer on a product you are authorized to sell."""
+    terms = OfferTerms(
+        price=body.price.money(),
+        tiers=[Tier(t.min_qty, t.price.money()) for t in body.tiers],
+        stock=body.stock,
+        lead_time_days=body.lead_time_days,
+        min_order_qty=body.min_order_qty,
+    )
+    offer, created = marketplace.offers.put_offer(reseller.id, product_id, terms)
+    return JSONResponse(
+        {"offer_id": str(offer.id), "product_id": str(product_id)},
+        status_code=201 if created else 200,
+    )
+
+
+@router.put("/reseller/offers/{product_id}/stock", tags=["reseller"])
+def set_stock(
+    product_id: UUID, body: StockPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """Set the units left to sell on your offer."""
+    marketplace.offers.set_stock(reseller.id, product_id, body.quantity)
+    return {"product_id": str(product_id), "stock": body.quantity}
+
+
+@router.delete("/reseller/offers/{product_id}", tags=["reseller"])
+def withdraw_offer(
+    product_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, str]:
+    """Withdraw your offer; it leaves every catalog until you publish it again."""
+    marketplace.offers.withdraw(reseller.id, product_id)
+    return {"product_id": str(product_id), "status": "withdrawn"}
+
+
+@router.get("/reseller/offers", tags=["reseller"])
+def list_offers(
+    reseller: CurrentReseller,
+    marketplace: MarketplaceDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Your own offers."""
+    marketplace.wait_for_view("catalog", min_position)
+    items, next_cursor = marketplace.catalog.reseller_offers(str(reseller.id), limit, cursor)
+    return page(items, next_cursor)
+
+
+@router.put("/reseller/customers/{buyer_id}", tags=["reseller"])
+def put_terms(
+    buyer_id: UUID, body: TermsPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """Set a buyer's terms with you: its catalog, prices, payment methods and credit."""
+    marketplace.buyers.buyer(buyer_id)
+    catalog = None
+    if body.catalog is not None:
+        catalog = {
+            key: [str(v) for v in values]
+            for key, values in body.catalog.model_dump().items()
+            if values is not None
+        }
+    terms = Terms(
+        catalog=catalog,
+        discount_bps=body.discount_bps,
+        fixed_prices={pid: price.money() for pid, price in body.fixed_prices.items()},
+        payment_methods=list(dict.fromkeys(body.payment_methods)),
+        credit_limit=money_or_none(body.credit_limit),
+    )
+    marketplace.offers.put_terms(reseller.id, buyer_id, terms)
+    return {"buyer_id": str(buyer_id), "reseller_id": str(reseller.id)}

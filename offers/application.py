@@ -1,0 +1,236 @@
+"""The offers context: catalog products, offers, customer terms, imports."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from marketplace.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from marketplace.eventstore import MarketplaceApplication
+from marketplace.money import Money
+from offers.domain import (
+    CustomerTerms,
+    ImportJob,
+    Offer,
+    Product,
+    check_offer_terms,
+    check_product_prices,
+    offer_id,
+    product_id,
+    terms_id,
+)
+from offers.pricing import Tier
+from sellers.domain import Authorization
+
+IMPORT_BATCH = 500
+
+
+class TierAsDict(Transcoding):
+    type = Tier
+    name = "tier"
+
+    def encode(self, obj: Tier) -> dict[str, Any]:
+        return {"min_qty": obj.min_qty, "price": obj.price}
+
+    def decode(self, data: dict[str, Any]) -> Tier:
+        return Tier(data["min_qty"], data["price"])
+
+
+@dataclass(frozen=True)
+class ProductDetails:
+    name: str
+    brand: str
+    category: str
+    gtin: str | None
+    attributes: dict[str, str]
+    unit: str | None
+    list_price: Money
+    map_price: Money | None
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    price: Money
+    tiers: list[Tier]
+    stock: int
+    lead_time_days: int
+    min_order_qty: int
+
+
+@dataclass(frozen=True)
+class Terms:
+    catalog: dict[str, list[str]] | None
+    discount_bps: int
+    fixed_prices: dict[UUID, Money]
+    payment_methods: list[str]
+    credit_limit: Money | None
+
+
+class Offers(MarketplaceApplication):
+    name = "offers"
+    # Wired by the platform: the sellers context answers who may sell what.
+    authorization_of: Callable[[UUID, UUID], Authorization | None]
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(TierAsDict())
+
+    # Products
+
+    def product(self, pid: UUID) -> Product:
+        return self.load(pid, Product, "product")
+
+    def put_product(
+        self, manufacturer_id: UUID, sku: str, details: ProductDetails
+    ) -> tuple[Product, bool]:
+        """Creates or revises a product; returns it and whether it is new."""
+        product, created = self._upsert_product(manufacturer_id, sku, details)
+        self.save(product)
+        return product, created
+
+    def _upsert_product(
+        self, manufacturer_id: UUID, sku: str, details: ProductDetails
+    ) -> tuple[Product, bool]:
+        check_product_prices(details.list_price, details.map_price)
+        product = self.find(product_id(manufacturer_id, sku), Product)
+        if product is None:
+            return Product(manufacturer_id=manufacturer_id, sku=sku, **details.fields()), True
+        product.revise(**details.fields())
+        return product, False
+
+    def discontinue(self, manufacturer_id: UUID, sku: str) -> None:
+        product = self.load(product_id(manufacturer_id, sku), Product, "product")
+        product.discontinue()
+        self.save(product)
+
+    def start_import(self, manufacturer_id: UUID, total: int, failed: list[dict[str, Any]]) -> UUID:
+        job = ImportJob(manufacturer_id, total)
+        if failed:
+            job.progress(0, failed)
+        self.save(job)
+        return job.id
+
+    def run_import(self, job_id: UUID, rows: Iterable[tuple[int, str, ProductDetails]]) -> None:
+        """Imports the good lines in batches; each batch and the job's progress commit together."""
+        job = self.load(job_id, ImportJob, "import job")
+        batch: dict[UUID, Product] = {}
+        imported = 0
+        failed: list[dict[str, Any]] = []
+        for line, sku, details in rows:
+            try:
+                pid = product_id(job.manufacturer_id, sku)
+                if pid in batch:
+                    product = batch[pid]
+                    check_product_prices(details.list_price, details.map_price)
+                    product.revise(**details.fields())
+                else:
+                    product, _ = self._upsert_product(job.manufacturer_id, sku, details)
+                batch[pid] = product
+                imported += 1
+            except DomainError as error:
+                failed.append({"line": line, "detail": str(error.detail)})
+            if imported + len(failed) >= IMPORT_BATCH:
+                job.progress(imported, failed)
+                self.save(*batch.values(), job)
+                batch, imported, failed = {}, 0, []
+        job.progress(imported, failed)
+        job.complete()
+        self.save(*batch.values(), job)
+
+    def import_job(self, job_id: UUID, manufacturer_id: UUID) -> ImportJob:
+        job = self.find(job_id, ImportJob)
+        if job is None or job.manufacturer_id != manufacturer_id:
+            raise NotFound(f"unknown import job {job_id}")
+        return job
+
+    # Offers
+
+    def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferTerms) -> tuple[Offer, bool]:
+        product = self.product(pid)
+        if product.discontinued:
+            raise Conflict("the product is discontinued")
+        authorization = self.authorization_of(product.manufacturer_id, reseller_id)
+        if authorization is None or not authorization.covers(product.brand, product.category):
+            raise Forbidden("the manufacturer has not authorized you to sell this product")
+        check_offer_terms(
+            product,
+            terms.price,
+            terms.tiers,
+            terms.stock,
+            terms.lead_time_days,
+            terms.min_order_qty,
+        )
+        offer = self.find(offer_id(reseller_id, pid), Offer)
+        created = offer is None
+        if offer is None:
+            offer = Offer(reseller_id=reseller_id, product_id=pid, **terms.__dict__)
+        else:
+            offer.revise(**terms.__dict__)
+        self.save(offer)
+        return offer, created
+
+    def offer(self, reseller_id: UUID, pid: UUID) -> Offer:
+        offer = self.find(offer_id(reseller_id, pid), Offer)
+        if offer is None:
+            raise NotFound(f"you have no offer on product {pid}")
+        return offer
+
+    def set_stock(self, reseller_id: UUID, pid: UUID, quantity: int) -> None:
+        offer = self.offer(reseller_id, pid)
+        offer.set_stock(quantity)
+        self.save(offer)
+
+    def withdraw(self, reseller_id: UUID, pid: UUID) -> None:
+        offer = self.offer(reseller_id, pid)
+        offer.withdraw()
+        self.save(offer)
+
+    # Customer terms
+
+    def put_terms(self, reseller_id: UUID, buyer_id: UUID, terms: Terms) -> bool:
+        """Agrees or revises a buyer's terms; returns whether they are new."""
+        if not 0 <= terms.discount_bps < 10_000:
+            raise Invalid("discount_bps must be from 0 to 9999")
+        if not terms.payment_methods:
+            raise Invalid("payment_methods needs at least one method")
+        if terms.credit_limit is not None and terms.credit_limit.amount < 0:
+            raise Invalid("credit_limit cannot be negative")
+        for pid, price in terms.fixed_prices.items():
+            product = self.find(pid, Product)
+            if product is None:
+                raise Invalid(f"fixed_prices names an unknown product {pid}")
+            product.list_price.check_same_currency(price, f"the fixed price of {pid}")
+            if price.amount <= 0:
+                raise Invalid(f"the fixed price of {pid} must be positive")
+        fixed = {str(pid): price for pid, price in terms.fixed_prices.items()}
+        existing = self.find(terms_id(reseller_id, buyer_id), CustomerTerms)
+        if existing is None:
+            existing = CustomerTerms(
+                reseller_id,
+                buyer_id,
+                terms.catalog,
+                terms.discount_bps,
+                fixed,
+                list(terms.payment_methods),
+                terms.credit_limit,
+            )
+            created = True
+        else:
+            existing.revise(
+                terms.catalog,
+                terms.discount_bps,
+                fixed,
+                list(terms.payment_methods),
+                terms.credit_limit,
+            )
+            created = False
+        self.save(existing)
+        return created
+
+    def terms(self, reseller_id: UUID, buyer_id: UUID) -> CustomerTerms | None:
+        return self.find(terms_id(reseller_id, buyer_id), CustomerTerms)

@@ -1,0 +1,402 @@
+"""Catalog products, resellers' offers on them, and each buyer's terms with a reseller."""
+
+from typing import Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from marketplace.errors import Conflict, Invalid
+from marketplace.money import Money
+from offers.pricing import Tier
+
+PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
+PRODUCTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:products")
+OFFERS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:offers")
+TERMS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:customer-terms")
+
+
+def product_id(manufacturer_id: UUID, sku: str) -> UUID:
+    return uuid5(PRODUCTS_NAMESPACE, f"{manufacturer_id}:{sku}")
+
+
+def offer_id(reseller_id: UUID, product_id: UUID) -> UUID:
+    return uuid5(OFFERS_NAMESPACE, f"{reseller_id}:{product_id}")
+
+
+def terms_id(reseller_id: UUID, buyer_id: UUID) -> UUID:
+    return uuid5(TERMS_NAMESPACE, f"{reseller_id}:{buyer_id}")
+
+
+def check_product_prices(list_price: Money, map_price: Money | None) -> None:
+    if list_price.amount <= 0:
+        raise Invalid("list_price must be positive")
+    if map_price is not None:
+        list_price.check_same_currency(map_price, "map_price")
+        if map_price.amount > list_price.amount:
+            raise Invalid("map_price cannot exceed list_price")
+
+
+class Product(Aggregate):
+    @staticmethod
+    def create_id(manufacturer_id: UUID, sku: str) -> UUID:
+        return product_id(manufacturer_id, sku)
+
+    @event("Published")
+    def __init__(
+        self,
+        manufacturer_id: UUID,
+        sku: str,
+        name: str,
+        brand: str,
+        category: str,
+        gtin: str | None,
+        attributes: dict[str, str],
+        unit: str | None,
+        list_price: Money,
+        map_price: Money | None,
+    ) -> None:
+        self.manufacturer_id = manufacturer_id
+        self.sku = sku
+        self._set(name, brand, category, gtin, attributes, unit, list_price, map_price)
+
+    def _set(
+        self,
+        name: str,
+        brand: str,
+        category: str,
+        gtin: str | None,
+        attributes: dict[str, str],
+        unit: str | None,
+        list_price: Money,
+        map_price: Money | None,
+    ) -> None:
+        self.name = name
+        self.brand = brand
+        self.category = category
+        self.gtin = gtin
+        self.attributes = dict(attributes)
+        self.unit = unit
+        self.list_price = list_price
+        self.map_price = map_price
+        self.discontinued = False
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "brand": self.brand,
+            "category": self.category,
+            "gtin": self.gtin,
+            "attributes": self.attributes,
+            "unit": self.unit,
+            "list_price": self.list_price,
+            "map_price": self.map_price,
+        }
+
+    def revise(
+        self,
+        name: str,
+        brand: str,
+        category: str,
+        gtin: str | None,
+        attributes: dict[str, str],
+        unit: str | None,
+        list_price: Money,
+        map_price: Money | None,
+    ) -> bool:
+        """Records the new details; returns whether anything changed."""
+        check_product_prices(list_price, map_price)
+        if list_price.currency != self.list_price.currency:
+            raise Invalid(
+                f"a product's currency cannot change: it is priced in {self.list_price.currency}"
+            )
+        new = {
+            "name": name,
+            "brand": brand,
+            "category": category,
+            "gtin": gtin,
+            "attributes": dict(attributes),
+            "unit": unit,
+            "list_price": list_price,
+            "map_price": map_price,
+        }
+        if new == self.details() and not self.discontinued:
+            return False
+        self._revised(**new)
+        return True
+
+    @event("Revised")
+    def _revised(
+        self,
+        name: str,
+        brand: str,
+        category: str,
+        gtin: str | None,
+        attributes: dict[str, str],
+        unit: str | None,
+        list_price: Money,
+        map_price: Money | None,
+    ) -> None:
+        self._set(name, brand, category, gtin, attributes, unit, list_price, map_price)
+
+    def discontinue(self) -> None:
+        if not self.discontinued:
+            self._discontinued()
+
+    @event("Discontinued")
+    def _discontinued(self) -> None:
+        self.discontinued = True
+
+
+def check_offer_terms(
+    product: Product,
+    price: Money,
+    tiers: list[Tier],
+    stock: int,
+    lead_time_days: int,
+    min_order_qty: int,
+) -> None:
+    currency = product.list_price.currency
+    if price.currency != currency:
+        raise Invalid(f"offers on this product are priced in {currency}")
+    if price.amount <= 0:
+        raise Invalid("price must be positive")
+    if stock < 0:
+        raise Invalid("stock cannot be negative")
+    if lead_time_days < 0:
+        raise Invalid("lead_time_days cannot be negative")
+    if min_order_qty < 1:
+        raise Invalid("min_order_qty must be at least 1")
+    floor = product.map_price
+    if floor is not None and price.amount < floor.amount:
+        raise Invalid(f"price {price.amount} is below the minimum advertised price {floor.amount}")
+    previous = Tier(1, price)
+    for tier in tiers:
+        if tier.price.currency != currency:
+            raise Invalid(f"tier prices must be in {currency}")
+        if tier.min_qty <= previous.min_qty:
+            raise Invalid("tiers must have min_qty above 1, in strictly ascending order")
+        if tier.price.amount > previous.price.amount:
+            raise Invalid("a tier's price cannot rise above the price for fewer units")
+        if tier.price.amount <= 0:
+            raise Invalid("tier prices must be positive")
+        if floor is not None and tier.price.amount < floor.amount:
+            raise Invalid(
+                f"tier price {tier.price.amount} at {tier.min_qty} units is below "
+                f"the minimum advertised price {floor.amount}"
+            )
+        previous = tier
+
+
+class Offer(Aggregate):
+    """A reseller's offer on one product. Stock is what is left to sell."""
+
+    @staticmethod
+    def create_id(reseller_id: UUID, product_id: UUID) -> UUID:
+        return offer_id(reseller_id, product_id)
+
+    @event("Published")
+    def __init__(
+        self,
+        reseller_id: UUID,
+        product_id: UUID,
+        price: Money,
+        tiers: list[Tier],
+        stock: int,
+        lead_time_days: int,
+        min_order_qty: int,
+    ) -> None:
+        self.reseller_id = reseller_id
+        self.product_id = product_id
+        self.price = price
+        self.tiers = list(tiers)
+        self.stock = stock
+        self.lead_time_days = lead_time_days
+        self.min_order_qty = min_order_qty
+        self.withdrawn = False
+
+    def revise(
+        self,
+        price: Money,
+        tiers: list[Tier],
+        stock: int,
+        lead_time_days: int,
+        min_order_qty: int,
+    ) -> bool:
+        new = (price, list(tiers), stock, lead_time_days, min_order_qty)
+        old = (self.price, self.tiers, self.stock, self.lead_time_days, self.min_order_qty)
+        if new == old and not self.withdrawn:
+            return False
+        self._revised(
+            price=price,
+            tiers=list(tiers),
+            stock=stock,
+            lead_time_days=lead_time_days,
+            min_order_qty=min_order_qty,
+        )
+        return True
+
+    @event("Revised")
+    def _revised(
+        self,
+        price: Money,
+        tiers: list[Tier],
+        stock: int,
+        lead_time_days: int,
+        min_order_qty: int,
+    ) -> None:
+        self.price = price
+        self.tiers = list(tiers)
+        self.stock = stock
+        self.lead_time_days = lead_time_days
+        self.min_order_qty = min_order_qty
+        self.withdrawn = False
+
+    def set_stock(self, quantity: int) -> None:
+        if quantity < 0:
+            raise Invalid("stock cannot be negative")
+        if quantity != self.stock:
+            self._stock_set(quantity=quantity)
+
+    @event("StockSet")
+    def _stock_set(self, quantity: int) -> None:
+        self.stock = quantity
+
+    def withdraw(self) -> None:
+        if not self.withdrawn:
+            self._withdrawn()
+
+    @event("Withdrawn")
+    def _withdrawn(self) -> None:
+        self.withdrawn = True
+
+    def take(self, quantity: int) -> None:
+        """Takes units out of stock for an order line."""
+        if quantity > self.stock:
+            raise Conflict(f"only {self.stock} left in stock")
+        self._stock_taken(quantity=quantity)
+
+    @event("StockTaken")
+    def _stock_taken(self, quantity: int) -> None:
+        self.stock -= quantity
+
+    def give_back(self, quantity: int) -> None:
+        self._stock_returned(quantity=quantity)
+
+    @event("StockReturned")
+    def _stock_returned(self, quantity: int) -> None:
+        self.stock += quantity
+
+
+class CatalogScope:
+    """Which of a reseller's offers a buyer sees: each given list narrows it."""
+
+    def __init__(self, spec: dict[str, list[str]] | None) -> None:
+        self.spec = spec
+
+    def admits(self, product_id: UUID, brand: str, category: str) -> bool:
+        if self.spec is None:
+            return True
+        checks = (("brands", brand), ("categories", category), ("product_ids", str(product_id)))
+        return all(self.spec.get(key) is None or value in self.spec[key] for key, value in checks)
+
+
+class CustomerTerms(Aggregate):
+    """A reseller's terms for one buyer: what it sees, at what prices, how it pays."""
+
+    @staticmethod
+    def create_id(reseller_id: UUID, buyer_id: UUID) -> UUID:
+        return terms_id(reseller_id, buyer_id)
+
+    @event("Agreed")
+    def __init__(
+        self,
+        reseller_id: UUID,
+        buyer_id: UUID,
+        catalog: dict[str, list[str]] | None,
+        discount_bps: int,
+        fixed_prices: dict[str, Money],
+        payment_methods: list[str],
+        credit_limit: Money | None,
+    ) -> None:
+        self.reseller_id = reseller_id
+        self.buyer_id = buyer_id
+        self._set(catalog, discount_bps, fixed_prices, payment_methods, credit_limit)
+
+    def _set(
+        self,
+        catalog: dict[str, list[str]] | None,
+        discount_bps: int,
+        fixed_prices: dict[str, Money],
+        payment_methods: list[str],
+        credit_limit: Money | None,
+    ) -> None:
+        self.catalog = catalog
+        self.discount_bps = discount_bps
+        self.fixed_prices = dict(fixed_prices)
+        self.payment_methods = list(payment_methods)
+        self.credit_limit = credit_limit
+
+    def revise(
+        self,
+        catalog: dict[str, list[str]] | None,
+        discount_bps: int,
+        fixed_prices: dict[str, Money],
+        payment_methods: list[str],
+        credit_limit: Money | None,
+    ) -> bool:
+        new = (catalog, discount_bps, dict(fixed_prices), list(payment_methods), credit_limit)
+        old = (
+            self.catalog,
+            self.discount_bps,
+            self.fixed_prices,
+            self.payment_methods,
+            self.credit_limit,
+        )
+        if new == old:
+            return False
+        self._revised(
+            catalog=catalog,
+            discount_bps=discount_bps,
+            fixed_prices=dict(fixed_prices),
+            payment_methods=list(payment_methods),
+            credit_limit=credit_limit,
+        )
+        return True
+
+    @event("Revised")
+    def _revised(
+        self,
+        catalog: dict[str, list[str]] | None,
+        discount_bps: int,
+        fixed_prices: dict[str, Money],
+        payment_methods: list[str],
+        credit_limit: Money | None,
+    ) -> None:
+        self._set(catalog, discount_bps, fixed_prices, payment_methods, credit_limit)
+
+    @property
+    def scope(self) -> CatalogScope:
+        return CatalogScope(self.catalog)
+
+
+class ImportJob(Aggregate):
+    """A manufacturer's bulk product import: progress and the lines it could not take."""
+
+    @event("Started")
+    def __init__(self, manufacturer_id: UUID, total: int) -> None:
+        self.manufacturer_id = manufacturer_id
+        self.total = total
+        self.done = 0
+        self.imported = 0
+        self.failed: list[dict[str, Any]] = []
+        self.status = "running"
+
+    @event("Progressed")
+    def progress(self, imported: int, failed: list[dict[str, Any]]) -> None:
+        self.imported += imported
+        self.failed.extend(failed)
+        self.done += imported + len(failed)
+
+    @event("Completed")
+    def complete(self) -> None:
+        self.status = "completed"

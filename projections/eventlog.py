@@ -1,0 +1,32 @@
+"""The contexts' event logs, read as envelopes: what projections and the relay consume."""
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from marketplace.envelope import Envelope, envelope
+from marketplace.eventstore import MarketplaceApplication
+from marketplace.position import Positions
+
+
+class EventLog:
+    def __init__(self, apps: Mapping[str, MarketplaceApplication]) -> None:
+        self.apps = dict(apps)
+
+    @property
+    def contexts(self) -> list[str]:
+        return list(self.apps)
+
+    def read(self, context: str, after: int, limit: int) -> list[Envelope]:
+        app = self.apps[context]
+        notifications = app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [envelope(context, n.id, app.mapper.to_domain_event(n)) for n in notifications]
+
+    def missing(self, context: str, aggregate_id: str, after: int, up_to: int) -> list[Envelope]:
+        app = self.apps[context]
+        events = app.event_store.get(UUID(aggregate_id), gt=after, lte=up_to)
+        return [envelope(context, None, e) for e in events]
+
+    def heads(self) -> Positions:
+        return {ctx: app.position() for ctx, app in self.apps.items()}

@@ -1,0 +1,158 @@
+"""Exactly-once application of events to a projection.
+
+Per aggregate, the projection keeps the last version it applied, in the same transaction
+as the rows it wrote. An older version is a duplicate and is skipped; a gap means events
+were lost in transit, and the missing ones are read from the event store first.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
+
+from marketplace.envelope import Envelope
+from marketplace.position import Positions
+from marketplace.sql import Cursor, Database
+
+log = logging.getLogger(__name__)
+
+Lock = Literal["share", "update"] | None
+# (context, aggregate_id, after_version, up_to_version) -> the missing events, in order
+EventSource = Callable[[str, str, int, int], list[Envelope]]
+
+
+class Projection(Protocol):
+    name: str
+    prefix: str
+
+    def create(self, cur: Cursor) -> None: ...
+    def tables(self) -> list[str]: ...
+    def apply(self, cur: Cursor, event: Envelope) -> None: ...
+
+
+META = (
+    "CREATE TABLE IF NOT EXISTS projections (name TEXT PRIMARY KEY, prefix TEXT NOT NULL, "
+    "generation INTEGER NOT NULL, status TEXT NOT NULL, error TEXT)"
+)
+
+
+def create_tracking(cur: Cursor, prefix: str) -> None:
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {prefix}positions "
+        "(context TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+    )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {prefix}versions "
+        "(aggregate_id TEXT PRIMARY KEY, version BIGINT NOT NULL)"
+    )
+
+
+def read_positions(cur: Cursor, prefix: str) -> Positions:
+    cur.execute(f"SELECT context, position FROM {prefix}positions")
+    return {row["context"]: int(row["position"]) for row in cur.fetchall()}
+
+
+def apply_batch(
+    cur: Cursor,
+    projection: Projection,
+    events: Sequence[Envelope],
+    source: EventSource,
+) -> int:
+    """Applies what is new in `events` inside the caller's transaction; returns how many."""
+    prefix = projection.prefix
+    ids = sorted({e["aggregate_id"] for e in events})
+    versions: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join(["%s"] * len(chunk))
+        cur.execute(
+            f"SELECT aggregate_id, version FROM {prefix}versions WHERE aggregate_id IN ({marks})",
+            chunk,
+        )
+        versions.update({r["aggregate_id"]: int(r["version"]) for r in cur.fetchall()})
+    before = dict(versions)
+    positions = read_positions(cur, prefix)
+    moved: Positions = {}
+    applied = 0
+    for event in events:
+        aggregate_id = event["aggregate_id"]
+        last = versions.get(aggregate_id, 0)
+        version = event["aggregate_version"]
+        position = event["position"]
+        context = event["context"]
+        if position is not None and position > max(
+            positions.get(context, 0), moved.get(context, 0)
+        ):
+            moved[context] = position
+        if version <= last:
+            continue
+        pending = [event]
+        if version > last + 1:
+            log.warning(
+                "gap in %s before version %d; reading the event store", aggregate_id, version
+            )
+            pending = [*source(event["context"], aggregate_id, last, version - 1), event]
+        for item in pending:
+            projection.apply(cur, item)
+            applied += 1
+        versions[aggregate_id] = version
+    changed = [(k, v) for k, v in versions.items() if before.get(k) != v]
+    if changed:
+        cur.executemany(
+            f"INSERT INTO {prefix}versions (aggregate_id, version) VALUES (%s, %s) "
+            "ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version",
+            changed,
+        )
+    if moved:
+        cur.executemany(
+            f"INSERT INTO {prefix}positions (context, position) VALUES (%s, %s) "
+            "ON CONFLICT (context) DO UPDATE SET position = excluded.position",
+            list(moved.items()),
+        )
+    return applied
+
+
+class ProjectionTables:
+    """Which generation of tables is live for each projection, and its status."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with db.transaction() as cur:
+            cur.execute(META)
+
+    def live_prefix(self, cur: Cursor, name: str, lock: Lock = None) -> str:
+        suffix = f" FOR {lock.upper()}" if lock and self.db.dialect == "postgresql" else ""
+        cur.execute(f"SELECT prefix FROM projections WHERE name = %s{suffix}", [name])
+        row = cur.fetchone()
+        if row is None:
+            prefix = f"{name}_g1_"
+            cur.execute(
+                "INSERT INTO projections (name, prefix, generation, status) "
+                "VALUES (%s, %s, 1, 'running') ON CONFLICT (name) DO NOTHING",
+                [name, prefix],
+            )
+            return self.live_prefix(cur, name, lock)
+        return str(row["prefix"])
+
+    def status(self, cur: Cursor, name: str) -> tuple[str, str | None]:
+        cur.execute("SELECT status, error FROM projections WHERE name = %s", [name])
+        row = cur.fetchone()
+        return ("running", None) if row is None else (row["status"], row["error"])
+
+    def set_status(self, cur: Cursor, name: str, status: str, error: str | None = None) -> None:
+        cur.execute(
+            "UPDATE projections SET status = %s, error = %s WHERE name = %s",
+            [status, error, name],
+        )
+
+    def next_generation(self, cur: Cursor, name: str) -> str:
+        cur.execute("SELECT generation FROM projections WHERE name = %s", [name])
+        row = cur.fetchone()
+        generation = (int(row["generation"]) if row else 1) + 1
+        return f"{name}_g{generation}_"
+
+    def swap(self, cur: Cursor, name: str, prefix: str) -> None:
+        generation = int(prefix.rstrip("_").rsplit("_g", 1)[1])
+        cur.execute(
+            "UPDATE projections SET prefix = %s, generation = %s WHERE name = %s",
+            [prefix, generation, name],
+        )
