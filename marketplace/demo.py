@@ -120,18 +120,20 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
             products[name].append((product.id, details))
 
     for manufacturer, grants in AUTHORIZATIONS.items():
-        for reseller, (brands, categories) in grants.items():
-            sellers.authorize(manufacturers[manufacturer], resellers[reseller], brands, categories)
+        for reseller, (allowed_brands, allowed_categories) in grants.items():
+            sellers.authorize(
+                manufacturers[manufacturer], resellers[reseller], allowed_brands, allowed_categories
+            )
             for pid, details in products[manufacturer]:
-                if (brands and details.brand not in brands) or (
-                    categories and details.category not in categories
+                if (allowed_brands and details.brand not in allowed_brands) or (
+                    allowed_categories and details.category not in allowed_categories
                 ):
                     continue
                 if rng.random() < 0.15:
                     continue
                 floor = details.map_price.amount if details.map_price else 1
                 amount = max(floor, details.list_price.amount * rng.randrange(80, 100) // 100)
-                tiers = []
+                tiers: list[Tier] = []
                 if RESELLERS[reseller][0] != "reseller":
                     tiers = [
                         Tier(10, Money(max(floor, amount * 95 // 100), "EUR")),

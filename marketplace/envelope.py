@@ -3,7 +3,7 @@
 import json
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import DomainEventProtocol
@@ -12,6 +12,10 @@ from marketplace.money import Money
 
 EVENTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:events")
 _META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+class _Timestamped(Protocol):
+    timestamp: datetime
 
 
 class Envelope(TypedDict):
@@ -52,7 +56,7 @@ def envelope(context: str, position: int | None, event: DomainEventProtocol[UUID
         "aggregate_id": str(aggregate_id),
         "aggregate_version": version,
         "position": position,
-        "occurred_at": event.timestamp.isoformat(),
+        "occurred_at": cast(_Timestamped, event).timestamp.isoformat(),
         "data": {k: plain(v) for k, v in event.__dict__.items() if k not in _META},
     }
 

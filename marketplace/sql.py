@@ -125,7 +125,7 @@ class PostgresDatabase:
             max_size=max_size,
             kwargs=kwargs,
             open=True,
-            connection_class=psycopg.Connection[Row],  # type: ignore[misc]
+            connection_class=psycopg.Connection[Row],
         )
 
     @contextmanager

@@ -121,7 +121,7 @@ class Product(Aggregate):
         }
         if new == self.details() and not self.discontinued:
             return False
-        self._revised(**new)
+        self._revised(name, brand, category, gtin, dict(attributes), unit, list_price, map_price)
         return True
 
     @event("Revised")

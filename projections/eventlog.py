@@ -25,7 +25,7 @@ class EventLog:
 
     def missing(self, context: str, aggregate_id: str, after: int, up_to: int) -> list[Envelope]:
         app = self.apps[context]
-        events = app.event_store.get(UUID(aggregate_id), gt=after, lte=up_to)
+        events = app.events.get(UUID(aggregate_id), gt=after, lte=up_to)
         return [envelope(context, None, e) for e in events]
 
     def heads(self) -> Positions:
