@@ -85,7 +85,7 @@ class CatalogScopeIn(Strict):
 
 
 class TermsPut(Strict):
-    catalog: CatalogScopeIn | None
+    catalog: CatalogScopeIn | None = None
     discount_bps: Annotated[int, Field(strict=True, ge=0, le=9999)] = 0
     fixed_prices: Annotated[dict[UUID, MoneyIn], Field(max_length=10_000)] = {}
     payment_methods: Annotated[

@@ -1,0 +1,55 @@
+"""A retried creating POST with the same Idempotency-Key creates nothing new."""
+
+from marketplace.platform import Marketplace
+from tests.world import Actor, World
+
+
+def test_a_retried_signup_returns_the_first_answer_and_creates_nothing(
+    world: World, marketplace: Marketplace
+) -> None:
+    body = {"name": "Acme", "country": "DE"}
+    headers = {"Idempotency-Key": "signup-1"}
+    first = world.call("POST", "/v1/manufacturers", json=body, headers=headers)
+    assert first.status_code == 201
+    heads = marketplace.heads()
+    again = world.call("POST", "/v1/manufacturers", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert marketplace.heads() == heads
+    # The key handed out again works.
+    acme = Actor(first.json()["id"], again.json()["api_key"])
+    world.ok("POST", f"/v1/operator/accounts/{acme.id}/approve", world.operator)
+    assert world.call("GET", "/v1/manufacturer/products", acme).status_code == 200
+
+
+def test_the_same_key_with_another_body_is_a_conflict(
+    world: World, marketplace: Marketplace
+) -> None:
+    headers = {"Idempotency-Key": "signup-2"}
+    world.call("POST", "/v1/buyers", json={"legal_name": "A", "tax_id": "1", "country": "DE"},
+               headers=headers)
+    heads = marketplace.heads()
+    other = world.call("POST", "/v1/buyers",
+                       json={"legal_name": "B", "tax_id": "1", "country": "DE"}, headers=headers)
+    assert other.status_code == 409
+    assert "Idempotency-Key" in other.json()["detail"]
+    assert marketplace.heads() == heads
+
+
+def test_keys_are_scoped_to_the_caller(world: World) -> None:
+    admin_a = world.buyer("A")
+    admin_b = world.buyer("B")
+    headers = {"Idempotency-Key": "user-1"}
+    body = {"name": "Jo", "role": "buyer"}
+    a = world.ok("POST", "/v1/buyer/users", admin_a, json=body, headers=headers)
+    b = world.ok("POST", "/v1/buyer/users", admin_b, json=body, headers=headers)
+    assert a["id"] != b["id"]
+    assert world.ok("POST", "/v1/buyer/users", admin_a, json=body, headers=headers) == a
+
+
+def test_without_a_key_each_post_creates_anew(world: World) -> None:
+    body = {"name": "Rhine", "kind": "reseller", "country": "DE"}
+    first = world.ok("POST", "/v1/resellers", json=body)
+    second = world.ok("POST", "/v1/resellers", json=body)
+    assert first["id"] != second["id"]
+    assert first["api_key"] != second["api_key"]
