@@ -1,0 +1,131 @@
+"""Views read their own writes, report their progress, and rebuild to the same answer."""
+
+import time
+from typing import Any
+
+from marketplace.platform import Marketplace
+from tests.world import World, small_market
+
+
+def _everything(world: World, buyer: Any) -> list[dict[str, Any]]:
+    return world.catalog(buyer, limit=500)
+
+
+def test_a_client_reads_its_own_writes_with_min_position(world: World) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    world.terms(m.rhine, m.muster)
+    response = world.call("PUT", f"/v1/reseller/offers/{drill}", m.rhine,
+                          json={"price": {"amount": 500, "currency": "EUR"}, "stock": 1,
+                                "lead_time_days": 1})
+    token = response.headers["X-Marketplace-Position"]
+    view = world.call("GET", "/v1/buyer/catalog", m.muster, params={"min_position": token})
+    assert [i["sku"] for i in view.json()["items"]] == ["DRILL-1"]
+
+
+def test_a_position_the_marketplace_never_issued_is_refused(world: World) -> None:
+    buyer = world.buyer()
+    for token in ("!!!", "c2VsbGVyczp4"):
+        response = world.call("GET", "/v1/buyer/catalog", buyer, params={"min_position": token})
+        assert response.status_code == 400
+
+
+def test_a_position_from_the_future_times_out_with_408(
+    world: World, marketplace: Marketplace
+) -> None:
+    from marketplace.position import encode
+
+    buyer = world.buyer()
+    future = encode({ctx: pos + 1_000 for ctx, pos in marketplace.heads().items()})
+    started = time.monotonic()
+    response = world.call("GET", "/v1/buyer/catalog", buyer, params={"min_position": future})
+    assert response.status_code == 408
+    assert time.monotonic() - started >= 4.5
+
+
+def test_the_operator_sees_each_projections_position_and_lag(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    world.product(m.acme, "DRILL-1")
+    world.view("/v1/buyer/catalog", m.muster)
+    [row] = world.ok("GET", "/v1/operator/projections", world.operator)
+    assert row["name"] == "catalog"
+    assert row["status"] == "running"
+    assert row["lag_events"] == 0
+    assert row["position"] == sum(marketplace.heads().values())
+
+
+def test_a_rebuilt_view_equals_the_incrementally_built_one(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    for i in range(30):
+        pid = world.product(m.acme, f"P-{i:02d}", category="even" if i % 2 else "odd")
+        world.offer(m.rhine, pid, 1_000 + i, tiers=[(10, 900)])
+        if i % 3:
+            world.offer(m.danube, pid, 990 + i)
+    world.terms(m.rhine, m.muster, discount_bps=250)
+    world.terms(m.danube, m.muster, catalog={"categories": ["odd"]})
+    world.terms(m.rhine, m.bolt, fixed_prices={world.products["P-03"]: 555})
+    world.ok("DELETE", f"/v1/reseller/offers/{world.products['P-04']}", m.rhine)
+    world.ok("DELETE", "/v1/manufacturer/products/P-05", m.acme)
+    before = {b.id: _everything(world, b) for b in (m.muster, m.bolt)}
+    assert before[m.muster.id]
+    response = world.call("POST", "/v1/operator/projections/catalog/rebuild", world.operator)
+    assert response.status_code == 202
+    deadline = time.monotonic() + 30
+    while True:
+        [row] = world.ok("GET", "/v1/operator/projections", world.operator)
+        if row["status"] == "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert row["status"] == "running"
+    after = {b.id: _everything(world, b) for b in (m.muster, m.bolt)}
+    assert after == before
+    assert world.call("POST", "/v1/operator/projections/nope/rebuild",
+                      world.operator).status_code == 404
+
+
+def test_the_projection_skips_events_it_has_already_applied(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    world.offer(m.rhine, drill, 1_000, stock=7)
+    world.terms(m.rhine, m.muster)
+    before = world.catalog(m.muster)
+    # Deliver the whole offers log again, as a broker might after forgetting its offsets.
+    from projections.tracking import apply_batch
+
+    events = marketplace.events.read("offers", 0, 10_000)
+    with marketplace.db.transaction() as cur:
+        projection = marketplace.projections.live(cur, "catalog")
+        assert apply_batch(cur, projection, events, marketplace.events.missing) == 0
+    assert world.catalog(m.muster) == before
+
+
+def test_the_projection_fills_a_gap_from_the_event_store(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    world.offer(m.rhine, drill, 1_000, stock=7)
+    world.terms(m.rhine, m.muster)
+    world.catalog(m.muster)
+    marketplace.projections.stop()
+    # Three stock changes happen; only the last one reaches the projection.
+    for quantity in (6, 5, 4):
+        world.ok("PUT", f"/v1/reseller/offers/{drill}/stock", m.rhine,
+                 json={"quantity": quantity})
+    from projections.tracking import apply_batch
+
+    last = marketplace.events.read("offers", 0, 10_000)[-1]
+    assert last["type"] == "Offer.StockSet"
+    with marketplace.db.transaction() as cur:
+        projection = marketplace.projections.live(cur, "catalog")
+        assert apply_batch(cur, projection, [last], marketplace.events.missing) == 3
+    with marketplace.db.transaction() as cur:
+        prefix = marketplace.projections.live(cur, "catalog").prefix
+        cur.execute(f"SELECT stock FROM {prefix}offers")
+        assert cur.fetchall() == [{"stock": 4}]
