@@ -55,6 +55,9 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     async def limits_and_position(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        target = request.scope.get("raw_path", b"") + b"?" + request.scope.get("query_string", b"")
+        if b"%00" in target or b"\x00" in target:
+            return JSONResponse({"detail": "the URL cannot contain NUL characters"}, 400)
         limit = MAX_IMPORT_BODY if request.url.path.endswith(":import") else MAX_BODY
         length = request.headers.get("content-length", "0")
         if not length.isdigit() or int(length) > limit:

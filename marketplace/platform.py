@@ -27,9 +27,7 @@ class ViewTimeout(DomainError):
 class Marketplace:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.db: Database = open_database(
-            self.settings.database_url, self.settings.database_schema
-        )
+        self.db: Database = open_database(self.settings.database_url, self.settings.database_schema)
         self.sellers = Sellers(env=persistence_env(self.settings, "sellers"))
         self.offers = Offers(env=persistence_env(self.settings, "offers"))
         self.buyers = Buyers(env=persistence_env(self.settings, "buyers"))

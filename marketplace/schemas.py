@@ -23,9 +23,26 @@ def _country(code: str) -> str:
     return code
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+def _printable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("text cannot contain NUL characters")
+    return text
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_printable),
+]
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
+]
+Text = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_printable)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)
+]
 Country = Annotated[str, AfterValidator(_country)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]

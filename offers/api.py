@@ -21,6 +21,7 @@ from marketplace.schemas import (
     Name,
     Quantity,
     Strict,
+    Text,
     money_or_none,
     page,
 )
@@ -37,9 +38,7 @@ class ProductPut(Strict):
     brand: Label
     category: Label
     gtin: Annotated[str, Field(pattern=r"^[0-9]{8,14}$")] | None = None
-    attributes: Annotated[
-        dict[Label, Annotated[str, Field(max_length=1000)]], Field(max_length=100)
-    ] = {}
+    attributes: Annotated[dict[Label, Text], Field(max_length=100)] = {}
     unit: Label | None = None
     list_price: MoneyIn
     map_price: MoneyIn | None = None

@@ -194,7 +194,34 @@ class Offer(Aggregate):
     def create_id(reseller_id: UUID, product_id: UUID) -> UUID:
         return offer_id(reseller_id, product_id)
 
-    @event("Published")
+    class Published(Aggregate.Created):
+        reseller_id: UUID
+        product_id: UUID
+        price: Money
+        tiers: list[Tier]
+        stock: int
+        lead_time_days: int
+        min_order_qty: int
+        # Version 2 added min_order_qty; a version 1 offer sold from one unit up.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["min_order_qty"] = 1
+
+    class Revised(Aggregate.Event):
+        price: Money
+        tiers: list[Tier]
+        stock: int
+        lead_time_days: int
+        min_order_qty: int
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["min_order_qty"] = 1
+
+    @event(Published)
     def __init__(
         self,
         reseller_id: UUID,
@@ -235,7 +262,7 @@ class Offer(Aggregate):
         )
         return True
 
-    @event("Revised")
+    @event(Revised)
     def _revised(
         self,
         price: Money,

@@ -41,10 +41,17 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
 
 def settings_for(mode: str, tmp_path: Path, postgres_url: str, schema: str) -> Settings:
     if mode == "sqlite":
-        return Settings(database_url=f"sqlite:///{tmp_path}/marketplace.db",
-                        operator_key="test-operator-key", kafka_bootstrap=None)
-    return Settings(database_url=postgres_url, database_schema=schema,
-                    operator_key="test-operator-key", kafka_bootstrap=None)
+        return Settings(
+            database_url=f"sqlite:///{tmp_path}/marketplace.db",
+            operator_key="test-operator-key",
+            kafka_bootstrap=None,
+        )
+    return Settings(
+        database_url=postgres_url,
+        database_schema=schema,
+        operator_key="test-operator-key",
+        kafka_bootstrap=None,
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

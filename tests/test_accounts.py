@@ -19,25 +19,43 @@ def test_an_account_acts_only_once_the_operator_approves_it(world: World) -> Non
     assert approved == {"id": acme.id, "status": "approved"}
     assert world.call("PUT", "/v1/manufacturer/products/D1", acme, json=body).status_code == 201
     # Suspended, it can do nothing; approving does not lift a suspension, reinstating does.
-    world.ok("POST", f"/v1/operator/accounts/{acme.id}/suspend", world.operator,
-             json={"reason": "unpaid fees"})
+    world.ok(
+        "POST",
+        f"/v1/operator/accounts/{acme.id}/suspend",
+        world.operator,
+        json={"reason": "unpaid fees"},
+    )
     assert world.call("PUT", "/v1/manufacturer/products/D1", acme, json=body).status_code == 403
-    assert world.call("POST", f"/v1/operator/accounts/{acme.id}/approve",
-                      world.operator).status_code == 409
-    assert world.ok("POST", f"/v1/operator/accounts/{acme.id}/reinstate",
-                    world.operator)["status"] == "approved"
+    assert (
+        world.call("POST", f"/v1/operator/accounts/{acme.id}/approve", world.operator).status_code
+        == 409
+    )
+    assert (
+        world.ok("POST", f"/v1/operator/accounts/{acme.id}/reinstate", world.operator)["status"]
+        == "approved"
+    )
     assert world.call("PUT", "/v1/manufacturer/products/D1", acme, json=body).status_code == 200
 
 
 def test_reinstating_an_account_that_was_never_suspended_is_a_conflict(world: World) -> None:
     buyer = world.buyer(approve=False)
-    assert world.call("POST", f"/v1/operator/accounts/{buyer.id}/reinstate",
-                      world.operator).status_code == 409
-    assert world.call("POST", f"/v1/operator/accounts/{world.operator_key}/approve",
-                      world.operator).status_code == 422
+    assert (
+        world.call(
+            "POST", f"/v1/operator/accounts/{buyer.id}/reinstate", world.operator
+        ).status_code
+        == 409
+    )
+    assert (
+        world.call(
+            "POST", f"/v1/operator/accounts/{world.operator_key}/approve", world.operator
+        ).status_code
+        == 422
+    )
     unknown = "00000000-0000-0000-0000-000000000000"
-    assert world.call("POST", f"/v1/operator/accounts/{unknown}/approve",
-                      world.operator).status_code == 404
+    assert (
+        world.call("POST", f"/v1/operator/accounts/{unknown}/approve", world.operator).status_code
+        == 404
+    )
 
 
 def test_only_a_buyer_admin_adds_users_and_each_user_has_a_role(world: World) -> None:
@@ -45,10 +63,18 @@ def test_only_a_buyer_admin_adds_users_and_each_user_has_a_role(world: World) ->
     approver = world.user(admin, "approver")
     buyer = world.user(admin, "buyer", spending_limit=50_000)
     for user in (approver, buyer):
-        assert world.call("POST", "/v1/buyer/users", user,
-                          json={"name": "x", "role": "buyer"}).status_code == 403
-    assert world.call("POST", "/v1/buyer/users", admin,
-                      json={"name": "x", "role": "owner"}).status_code == 422
+        assert (
+            world.call(
+                "POST", "/v1/buyer/users", user, json={"name": "x", "role": "buyer"}
+            ).status_code
+            == 403
+        )
+    assert (
+        world.call(
+            "POST", "/v1/buyer/users", admin, json={"name": "x", "role": "owner"}
+        ).status_code
+        == 422
+    )
     # Every user of the organisation can shop.
     for user in (admin, approver, buyer):
         assert world.call("GET", "/v1/buyer/catalog", user).status_code == 200
@@ -61,8 +87,15 @@ def test_the_commission_is_set_by_the_operator_in_basis_points(world: World) -> 
     assert world.call("PUT", path, world.operator, json={"rate_bps": 10_001}).status_code == 422
     assert world.call("PUT", path, rhine, json={"rate_bps": 0}).status_code == 403
     acme = world.manufacturer()
-    assert world.call("PUT", f"/v1/operator/resellers/{acme.id}/commission", world.operator,
-                      json={"rate_bps": 100}).status_code == 404
+    assert (
+        world.call(
+            "PUT",
+            f"/v1/operator/resellers/{acme.id}/commission",
+            world.operator,
+            json={"rate_bps": 100},
+        ).status_code
+        == 404
+    )
 
 
 def test_a_reseller_can_never_touch_another_resellers_offer(world: World) -> None:
@@ -72,8 +105,12 @@ def test_a_reseller_can_never_touch_another_resellers_offer(world: World) -> Non
     world.terms(m.rhine, m.muster)
     # Danube addresses the same product: it can only ever reach its own (absent) offer.
     assert world.call("DELETE", f"/v1/reseller/offers/{drill}", m.danube).status_code == 404
-    assert world.call("PUT", f"/v1/reseller/offers/{drill}/stock", m.danube,
-                      json={"quantity": 0}).status_code == 404
+    assert (
+        world.call(
+            "PUT", f"/v1/reseller/offers/{drill}/stock", m.danube, json={"quantity": 0}
+        ).status_code
+        == 404
+    )
     [item] = world.catalog(m.muster)
     assert item["offers"][0]["stock"] == 10
     assert world.view("/v1/reseller/offers", m.danube).json()["items"] == []
@@ -102,8 +139,15 @@ def test_a_sales_rep_serves_only_its_assigned_buyers_and_sees_only_its_resellers
     assert world.view(f"/v1/sales-rep/accounts/{m.bolt.id}/catalog", rep).status_code == 403
     # A rep of another reseller cannot be reassigned by Rhine.
     other = world.sales_rep(m.danube, [m.bolt])
-    assert world.call("PUT", f"/v1/reseller/sales-reps/{other.id}/accounts", m.rhine,
-                      json={"buyer_ids": [m.muster.id]}).status_code == 404
+    assert (
+        world.call(
+            "PUT",
+            f"/v1/reseller/sales-reps/{other.id}/accounts",
+            m.rhine,
+            json={"buyer_ids": [m.muster.id]},
+        ).status_code
+        == 404
+    )
     # Suspending the reseller silences its reps too.
     world.ok("POST", f"/v1/operator/accounts/{m.rhine.id}/suspend", world.operator)
     assert world.call("GET", "/v1/sales-rep/accounts", rep).status_code == 403
@@ -112,8 +156,19 @@ def test_a_sales_rep_serves_only_its_assigned_buyers_and_sees_only_its_resellers
 # The matrix: every endpoint in scope, called by every kind of caller.
 
 UNKNOWN = "00000000-0000-0000-0000-000000000001"
-ROLES = ["operator", "manufacturer", "reseller", "admin", "approver", "buyer", "sales_rep",
-         "none", "unknown", "suspended_reseller", "pending_manufacturer"]
+ROLES = [
+    "operator",
+    "manufacturer",
+    "reseller",
+    "admin",
+    "approver",
+    "buyer",
+    "sales_rep",
+    "none",
+    "unknown",
+    "suspended_reseller",
+    "pending_manufacturer",
+]
 
 
 @pytest.fixture
@@ -151,8 +206,7 @@ def _endpoints(c: dict[str, Any]) -> list[tuple[str, str, Any, set[str]]]:
     buyers = {"admin", "approver", "buyer"}
     return [
         ("POST", f"/v1/operator/accounts/{m.bolt.id}/approve", {}, {"operator"}),
-        ("PUT", f"/v1/operator/resellers/{m.rhine.id}/commission", {"rate_bps": 5},
-         {"operator"}),
+        ("PUT", f"/v1/operator/resellers/{m.rhine.id}/commission", {"rate_bps": 5}, {"operator"}),
         ("GET", "/v1/operator/projections", None, {"operator"}),
         ("PUT", "/v1/manufacturer/products/NEW-1", product, {"manufacturer"}),
         ("GET", "/v1/manufacturer/products", None, {"manufacturer"}),

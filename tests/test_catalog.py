@@ -77,8 +77,9 @@ def test_an_offer_priced_below_the_minimum_advertised_price_is_refused(world: Wo
     assert response.status_code == 422
     assert "minimum advertised price" in response.json()["detail"]
     tiered = {**body, "price": eur(9_900), "tiers": [{"min_qty": 10, "price": eur(9_000)}]}
-    assert world.call("PUT", f"/v1/reseller/offers/{drill}", m.rhine, json=tiered).status_code \
-        == 422
+    assert (
+        world.call("PUT", f"/v1/reseller/offers/{drill}", m.rhine, json=tiered).status_code == 422
+    )
     assert world.view("/v1/reseller/offers", m.rhine).json()["items"] == []
 
 
@@ -121,8 +122,7 @@ def test_offers_leave_the_catalog_when_withdrawn_discontinued_or_unauthorized(
     assert world.catalog_skus(m.muster) == ["DRILL-1"]
     # A new offer on a product outside the authorization is refused.
     body = {"price": eur(1_000), "stock": 1, "lead_time_days": 1}
-    assert world.call("PUT", f"/v1/reseller/offers/{saw}", m.rhine, json=body).status_code \
-        == 403
+    assert world.call("PUT", f"/v1/reseller/offers/{saw}", m.rhine, json=body).status_code == 403
     # The manufacturer revokes Rhine entirely.
     world.ok("DELETE", f"/v1/manufacturer/authorizations/{m.rhine.id}", m.acme)
     assert world.catalog_skus(m.muster) == []
@@ -130,7 +130,9 @@ def test_offers_leave_the_catalog_when_withdrawn_discontinued_or_unauthorized(
     world.authorize(m.acme, m.rhine)
     assert world.catalog_skus(m.muster) == ["DRILL-1", "SAW-1"]
     assert world.ok("DELETE", "/v1/manufacturer/products/DRILL-1", m.acme) == {
-        "sku": "DRILL-1", "status": "discontinued"}
+        "sku": "DRILL-1",
+        "status": "discontinued",
+    }
     assert world.catalog_skus(m.muster) == ["SAW-1"]
 
 
@@ -141,8 +143,12 @@ def test_a_suspended_sellers_offers_leave_every_catalog_until_reinstated(world: 
     world.offer(m.danube, drill, 1_200)
     world.terms(m.rhine, m.muster)
     world.terms(m.danube, m.muster)
-    world.ok("POST", f"/v1/operator/accounts/{m.rhine.id}/suspend", world.operator,
-             json={"reason": "fraud check"})
+    world.ok(
+        "POST",
+        f"/v1/operator/accounts/{m.rhine.id}/suspend",
+        world.operator,
+        json={"reason": "fraud check"},
+    )
     [item] = world.catalog(m.muster)
     assert [o["reseller_id"] for o in item["offers"]] == [m.danube.id]
     # A suspended reseller cannot act either.
@@ -158,8 +164,9 @@ def test_search_filters_and_cursor_pagination(world: World) -> None:
         pid = world.product(m.acme, f"DRL-{i}", name=f"Cordless Drill {i}", category="drills")
         world.offer(m.rhine, pid, 1_000 + i)
     for i in range(3):
-        pid = world.product(m.acme, f"SAW-{i}", name=f"Hand Saw {i}", brand="Sawyer",
-                            category="saws")
+        pid = world.product(
+            m.acme, f"SAW-{i}", name=f"Hand Saw {i}", brand="Sawyer", category="saws"
+        )
         world.offer(m.danube, pid, 2_000)
     world.terms(m.rhine, m.muster)
     world.terms(m.danube, m.muster)

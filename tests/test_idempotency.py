@@ -26,11 +26,19 @@ def test_the_same_key_with_another_body_is_a_conflict(
     world: World, marketplace: Marketplace
 ) -> None:
     headers = {"Idempotency-Key": "signup-2"}
-    world.call("POST", "/v1/buyers", json={"legal_name": "A", "tax_id": "1", "country": "DE"},
-               headers=headers)
+    world.call(
+        "POST",
+        "/v1/buyers",
+        json={"legal_name": "A", "tax_id": "1", "country": "DE"},
+        headers=headers,
+    )
     heads = marketplace.heads()
-    other = world.call("POST", "/v1/buyers",
-                       json={"legal_name": "B", "tax_id": "1", "country": "DE"}, headers=headers)
+    other = world.call(
+        "POST",
+        "/v1/buyers",
+        json={"legal_name": "B", "tax_id": "1", "country": "DE"},
+        headers=headers,
+    )
     assert other.status_code == 409
     assert "Idempotency-Key" in other.json()["detail"]
     assert marketplace.heads() == heads

@@ -15,9 +15,12 @@ def test_a_client_reads_its_own_writes_with_min_position(world: World) -> None:
     m = small_market(world)
     drill = world.product(m.acme, "DRILL-1")
     world.terms(m.rhine, m.muster)
-    response = world.call("PUT", f"/v1/reseller/offers/{drill}", m.rhine,
-                          json={"price": {"amount": 500, "currency": "EUR"}, "stock": 1,
-                                "lead_time_days": 1})
+    response = world.call(
+        "PUT",
+        f"/v1/reseller/offers/{drill}",
+        m.rhine,
+        json={"price": {"amount": 500, "currency": "EUR"}, "stock": 1, "lead_time_days": 1},
+    )
     token = response.headers["X-Marketplace-Position"]
     view = world.call("GET", "/v1/buyer/catalog", m.muster, params={"min_position": token})
     assert [i["sku"] for i in view.json()["items"]] == ["DRILL-1"]
@@ -83,8 +86,10 @@ def test_a_rebuilt_view_equals_the_incrementally_built_one(
     assert row["status"] == "running"
     after = {b.id: _everything(world, b) for b in (m.muster, m.bolt)}
     assert after == before
-    assert world.call("POST", "/v1/operator/projections/nope/rebuild",
-                      world.operator).status_code == 404
+    assert (
+        world.call("POST", "/v1/operator/projections/nope/rebuild", world.operator).status_code
+        == 404
+    )
 
 
 def test_the_projection_skips_events_it_has_already_applied(
@@ -116,8 +121,7 @@ def test_the_projection_fills_a_gap_from_the_event_store(
     marketplace.projections.stop()
     # Three stock changes happen; only the last one reaches the projection.
     for quantity in (6, 5, 4):
-        world.ok("PUT", f"/v1/reseller/offers/{drill}/stock", m.rhine,
-                 json={"quantity": quantity})
+        world.ok("PUT", f"/v1/reseller/offers/{drill}/stock", m.rhine, json={"quantity": quantity})
     from projections.tracking import apply_batch
 
     last = marketplace.events.read("offers", 0, 10_000)[-1]

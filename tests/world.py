@@ -37,7 +37,7 @@ class World:
         headers = dict(kwargs.pop("headers", {}))
         if actor is not None:
             headers.update(actor.headers)
-        response = self.client.request(method, path, headers=headers, **kwargs)
+        response: Response = self.client.request(method, path, headers=headers, **kwargs)
         if "X-Marketplace-Position" in response.headers:
             self.position = response.headers["X-Marketplace-Position"]
         return response
@@ -66,8 +66,7 @@ class World:
         return self._signup("/v1/manufacturers", {"name": name, "country": "DE"}, approve)
 
     def reseller(self, name: str = "Rhine", kind: str = "reseller", approve: bool = True) -> Actor:
-        return self._signup("/v1/resellers", {"name": name, "kind": kind, "country": "DE"},
-                            approve)
+        return self._signup("/v1/resellers", {"name": name, "kind": kind, "country": "DE"}, approve)
 
     def buyer(self, name: str = "Muster GmbH", approve: bool = True) -> Actor:
         return self._signup(
@@ -83,18 +82,30 @@ class World:
 
     def sales_rep(self, reseller: Actor, buyers: list[Actor]) -> Actor:
         created = self.ok("POST", "/v1/reseller/sales-reps", reseller, json={"name": "Erika"})
-        self.ok("PUT", f"/v1/reseller/sales-reps/{created['id']}/accounts", reseller,
-                json={"buyer_ids": [b.id for b in buyers]})
+        self.ok(
+            "PUT",
+            f"/v1/reseller/sales-reps/{created['id']}/accounts",
+            reseller,
+            json={"buyer_ids": [b.id for b in buyers]},
+        )
         return Actor(created["id"], created["api_key"])
 
     # Catalog
 
     def product(
-        self, manufacturer: Actor, sku: str, price: int = 10_000, map_price: int | None = None,
-        brand: str = "Acme", category: str = "tools", name: str | None = None,
+        self,
+        manufacturer: Actor,
+        sku: str,
+        price: int = 10_000,
+        map_price: int | None = None,
+        brand: str = "Acme",
+        category: str = "tools",
+        name: str | None = None,
     ) -> str:
         body: dict[str, Any] = {
-            "name": name or f"Product {sku}", "brand": brand, "category": category,
+            "name": name or f"Product {sku}",
+            "brand": brand,
+            "category": category,
             "list_price": eur(price),
         }
         if map_price is not None:
@@ -106,30 +117,43 @@ class World:
         return product_id
 
     def authorize(self, manufacturer: Actor, reseller: Actor, **scope: Any) -> None:
-        self.ok("PUT", f"/v1/manufacturer/authorizations/{reseller.id}", manufacturer,
-                json=scope)
+        self.ok("PUT", f"/v1/manufacturer/authorizations/{reseller.id}", manufacturer, json=scope)
 
     def offer(
-        self, reseller: Actor, product_id: str, price: int, stock: int = 100,
-        lead_time_days: int = 3, min_order_qty: int = 1,
+        self,
+        reseller: Actor,
+        product_id: str,
+        price: int,
+        stock: int = 100,
+        lead_time_days: int = 3,
+        min_order_qty: int = 1,
         tiers: list[tuple[int, int]] | None = None,
     ) -> str:
         body = {
-            "price": eur(price), "stock": stock, "lead_time_days": lead_time_days,
+            "price": eur(price),
+            "stock": stock,
+            "lead_time_days": lead_time_days,
             "min_order_qty": min_order_qty,
             "tiers": [{"min_qty": q, "price": eur(p)} for q, p in tiers or []],
         }
-        offer_id: str = self.ok("PUT", f"/v1/reseller/offers/{product_id}", reseller,
-                                json=body)["offer_id"]
+        offer_id: str = self.ok("PUT", f"/v1/reseller/offers/{product_id}", reseller, json=body)[
+            "offer_id"
+        ]
         return offer_id
 
     def terms(
-        self, reseller: Actor, buyer: Actor, catalog: dict[str, Any] | None = None,
-        discount_bps: int = 0, fixed_prices: dict[str, int] | None = None,
-        payment_methods: list[str] | None = None, credit_limit: int | None = None,
+        self,
+        reseller: Actor,
+        buyer: Actor,
+        catalog: dict[str, Any] | None = None,
+        discount_bps: int = 0,
+        fixed_prices: dict[str, int] | None = None,
+        payment_methods: list[str] | None = None,
+        credit_limit: int | None = None,
     ) -> None:
         body: dict[str, Any] = {
-            "catalog": catalog, "discount_bps": discount_bps,
+            "catalog": catalog,
+            "discount_bps": discount_bps,
             "fixed_prices": {p: eur(a) for p, a in (fixed_prices or {}).items()},
             "payment_methods": payment_methods or ["card", "invoice_net_30"],
         }

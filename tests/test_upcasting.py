@@ -1,0 +1,53 @@
+"""Events stored under an older version of their class are still read, upcast."""
+
+import json
+from pathlib import Path
+from uuid import uuid4
+
+from eventsourcing.persistence import StoredEvent
+
+from marketplace.money import Money
+from marketplace.platform import Marketplace
+from marketplace.settings import Settings
+from offers.domain import Offer
+
+
+def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
+    tmp_path: Path,
+) -> None:
+    marketplace = Marketplace(
+        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+    )
+    try:
+        app = marketplace.offers
+        current = Offer(
+            reseller_id=uuid4(),
+            product_id=uuid4(),
+            price=Money(500, "EUR"),
+            tiers=[],
+            stock=3,
+            lead_time_days=2,
+            min_order_qty=7,
+        )
+        [published] = current.collect_events()
+        stored = app.mapper.to_stored_event(published)
+        # Rewrite it as version 1 wrote it: no min_order_qty, no class_version.
+        state = json.loads(stored.state)
+        del state["min_order_qty"]
+        del state["class_version"]
+        old = StoredEvent(
+            stored.originator_id,
+            stored.originator_version,
+            stored.topic,
+            json.dumps(state).encode(),
+        )
+        app.recorder.insert_events([old])
+
+        offer: Offer = app.repository.get(current.id)
+        assert isinstance(offer, Offer)
+        assert (offer.min_order_qty, offer.stock) == (1, 3)
+        [event] = marketplace.events.read("offers", 0, 10)
+        assert event["type"] == "Offer.Published"
+        assert event["data"]["min_order_qty"] == 1
+    finally:
+        marketplace.close()
