@@ -1,17 +1,22 @@
 """The `marketplace` command: serve, demo, rebuild (and, distributed, relay and project)."""
 
-import logging
+import signal
+import threading
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from marketplace import demo as demo_world
 from marketplace.http import create_app
+from marketplace.logs import configure_logging
 from marketplace.platform import Marketplace
+from marketplace.relay import Relay
 from marketplace.settings import Settings
+from projections.consumer import KafkaProjector
 
 cli = typer.Typer(help="An open-source B2B marketplace.", no_args_is_help=True)
 console = Console()
@@ -34,7 +39,7 @@ def serve(
     demo: bool = typer.Option(False, help="load the demo world first"),
 ) -> None:
     """Serve the HTTP API (docs at /docs)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     marketplace = Marketplace(Settings())
     if demo:
         with console.status("loading the demo world"):
@@ -43,7 +48,7 @@ def serve(
     else:
         console.print(f"operator key: {marketplace.operator_key}")
     console.print(f"API and docs on http://{host}:{port}/docs")
-    uvicorn.run(create_app(marketplace), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(marketplace), host=host, port=port, log_level="info", log_config=None)
 
 
 @cli.command()
@@ -67,6 +72,59 @@ def rebuild(name: str) -> None:
 
         applied = marketplace.projections.rebuild(name, report)
     console.print(f"{name}: rebuilt from {applied} events")
+    marketplace.close()
+
+
+def _serve_metrics(port: int | None) -> None:
+    if port:
+        start_http_server(port)
+
+
+def _until_signalled() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@cli.command()
+def relay(metrics_port: int | None = typer.Option(None, help="serve /metrics here")) -> None:
+    """Publish every stored event to Kafka, in order per aggregate, at least once."""
+    configure_logging()
+    settings = Settings()
+    if not settings.kafka_bootstrap:
+        raise typer.BadParameter("set MARKETPLACE_KAFKA_BOOTSTRAP to run the relay")
+    _serve_metrics(metrics_port)
+    marketplace = Marketplace(settings)
+    Relay(settings, marketplace.db, marketplace.events).run(_until_signalled())
+    marketplace.close()
+
+
+@cli.command()
+def project(
+    name: list[str] = typer.Option([], help="projections to run (default: all)"),
+    metrics_port: int | None = typer.Option(None, help="serve /metrics here"),
+) -> None:
+    """Run projections as Kafka consumer groups, applying each event exactly once."""
+    configure_logging()
+    settings = Settings()
+    if not settings.kafka_bootstrap:
+        raise typer.BadParameter("set MARKETPLACE_KAFKA_BOOTSTRAP to run projections")
+    _serve_metrics(metrics_port)
+    marketplace = Marketplace(settings)
+    stop = _until_signalled()
+    threads = [
+        threading.Thread(
+            target=KafkaProjector(settings, marketplace.projections, n).run,
+            args=(stop,),
+            name=f"project-{n}",
+        )
+        for n in (name or marketplace.projections.names)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     marketplace.close()
 
 

@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
 
 from marketplace.errors import DomainError
 from marketplace.idempotency import Answer
@@ -71,6 +72,19 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/ready", tags=["health"])
+    def ready() -> JSONResponse:
+        """Readiness: the event store and the views answer."""
+        try:
+            marketplace.heads()
+            marketplace.projections.positions(marketplace.projections.names[0])
+        except Exception as error:
+            log.warning("not ready: %s", error)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    app.mount("/metrics", make_asgi_app())
 
     from marketplace.buyers.api import router as buyers_router
     from marketplace.onboarding_api import router as onboarding_router

@@ -13,6 +13,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     topic_prefix: str = "marketplace"
     topic_partitions: int = 6
+    kafka_session_timeout_ms: int = 10_000
+    kafka_heartbeat_interval_ms: int = 3_000
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,13 @@ class EventLog:
         )
         return [envelope(context, n.id, app.mapper.to_domain_event(n)) for n in notifications]
 
+    def index(self, context: str, after: int, limit: int) -> list[tuple[int, str, int]]:
+        """Where events stand in the log, without decoding them."""
+        notifications = self.apps[context].recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [(n.id, str(n.originator_id), int(n.originator_version)) for n in notifications]
+
     def missing(self, context: str, aggregate_id: str, after: int, up_to: int) -> list[Envelope]:
         app = self.apps[context]
         events = app.events.get(UUID(aggregate_id), gt=after, lte=up_to)

@@ -1,10 +1,16 @@
 """Runs projections: their tables, positions, status, rebuilds, and in-process delivery."""
 
 import logging
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
+import psycopg
+from eventsourcing.persistence import OperationalError as StoreUnavailable
+
+from marketplace import metrics
+from marketplace.envelope import Envelope
 from marketplace.errors import Conflict
 from marketplace.position import Positions, reached
 from marketplace.sql import Cursor, Database
@@ -13,15 +19,21 @@ from projections.tracking import (
     Lock,
     Projection,
     ProjectionTables,
+    advance_positions,
     apply_batch,
     create_tracking,
+    poison_count,
     read_positions,
+    record_poison,
+    skip_version,
 )
 
 log = logging.getLogger(__name__)
 BATCH = 500
 ProjectionFactory = Callable[[str], Projection]
 Progress = Callable[[int, int], None]
+# Failures of the machinery, not of one event: retried, never recorded as poison.
+TRANSIENT = (psycopg.OperationalError, sqlite3.OperationalError, StoreUnavailable)
 
 
 class Projections:
@@ -34,6 +46,7 @@ class Projections:
         self.tables = ProjectionTables(db)
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._rebuilding = threading.Lock()
         for name in self.factories:
@@ -55,42 +68,118 @@ class Projections:
         with self.db.transaction() as cur:
             return read_positions(cur, self.live(cur, name).prefix)
 
+    # Applying events, whichever way they are delivered
+
+    def apply(
+        self,
+        name: str,
+        events: Sequence[Envelope],
+        track_positions: bool = True,
+        prefix: str | None = None,
+    ) -> None:
+        """Applies a batch exactly once, to the live generation unless `prefix` names one.
+
+        An event the projection cannot apply is poison: it is recorded, reported, and
+        skipped (its aggregate's version moves past it), so one bad event neither stops the
+        projection nor loops forever. Fixing the cause and rebuilding repairs the view.
+        """
+
+        def target(cur: Cursor) -> Projection:
+            if prefix is not None:
+                return self.factories[name](prefix)
+            return self.live(cur, name, lock="share")
+
+        try:
+            with self.db.transaction() as cur:
+                apply_batch(cur, target(cur), events, self.events.missing, track_positions)
+        except TRANSIENT:
+            raise
+        except Exception:
+            log.warning("a batch of %d events failed; applying them one by one", len(events))
+            self._apply_one_by_one(name, target, events, track_positions)
+        metrics.EVENTS_PROJECTED.labels(name).inc(len(events))
+
+    def _apply_one_by_one(
+        self,
+        name: str,
+        target: Callable[[Cursor], Projection],
+        events: Sequence[Envelope],
+        track_positions: bool,
+    ) -> None:
+        with self.db.transaction() as cur:
+            projection = target(cur)
+            for event in events:
+                cur.execute("SAVEPOINT one_event")
+                try:
+                    apply_batch(cur, projection, [event], self.events.missing, track_positions)
+                    cur.execute("RELEASE SAVEPOINT one_event")
+                except TRANSIENT:
+                    raise
+                except Exception as error:
+                    cur.execute("ROLLBACK TO SAVEPOINT one_event")
+                    detail = f"{type(error).__name__}: {error}"
+                    log.error(
+                        "poison event %s (%s %s v%d): %s",
+                        event["event_id"],
+                        event["type"],
+                        event["aggregate_id"],
+                        event["aggregate_version"],
+                        detail,
+                    )
+                    record_poison(cur, projection.prefix, event, detail)
+                    skip_version(
+                        cur, projection.prefix, event["aggregate_id"], event["aggregate_version"]
+                    )
+                    if track_positions and event["position"] is not None:
+                        cur.execute(
+                            f"INSERT INTO {projection.prefix}positions (context, position) "
+                            "VALUES (%s, %s) ON CONFLICT (context) DO UPDATE SET position = "
+                            "excluded.position",
+                            [event["context"], event["position"]],
+                        )
+                    self.tables.set_status(cur, name, "degraded", detail[:500])
+                    metrics.POISON_EVENTS.labels(name).inc()
+
+    def advance(self, name: str) -> None:
+        """Moves positions over what Kafka delivered out of log order (see tracking)."""
+        with self.db.transaction() as cur:
+            projection = self.live(cur, name, lock="share")
+            advance_positions(cur, projection.prefix, self.events.contexts, self.events.index)
+
     # In-process delivery (the embedded mode)
 
     def catch_up(self, names: list[str] | None = None) -> int:
-        applied = 0
+        read = 0
         with self._lock:
             for name in names or self.names:
-                applied += self._catch_up(name)
-        return applied
+                read += self._catch_up(name)
+        return read
 
-    def _catch_up(self, name: str) -> int:
-        applied = 0
-        while True:
-            with self.db.transaction() as cur:
-                batch = self._drain(cur, self.live(cur, name, lock="share"), BATCH)
-            if not batch:
-                return applied
-            applied += batch
-
-    def _drain(self, cur: Cursor, projection: Projection, limit: int | None = None) -> int:
-        """Applies what the event logs hold beyond the projection's positions; returns how
-        many events it read."""
-        applied = 0
+    def _catch_up(self, name: str, prefix: str | None = None) -> int:
+        read = 0
         for context in self.events.contexts:
             while True:
-                after = read_positions(cur, projection.prefix).get(context, 0)
+                with self.db.transaction() as cur:
+                    projection = self.factories[name](prefix) if prefix else self.live(cur, name)
+                    after = read_positions(cur, projection.prefix).get(context, 0)
                 batch = self.events.read(context, after, BATCH)
                 if batch:
-                    apply_batch(cur, projection, batch, self.events.missing)
-                    applied += len(batch)
-                if len(batch) < BATCH or (limit is not None and applied >= limit):
+                    self.apply(name, batch, prefix=prefix)
+                    read += len(batch)
+                if len(batch) < BATCH:
                     break
-        return applied
+        return read
+
+    def nudge(self) -> None:
+        self._wake.set()
 
     def start(self, interval: float = 0.25) -> None:
         def loop() -> None:
-            while not self._stop.wait(interval):
+            while not self._stop.is_set():
+                self._wake.wait(interval)
+                self._wake.clear()
+                if self._stop.is_set():
+                    return
                 try:
                     self.catch_up()
                 except Exception:
@@ -101,8 +190,9 @@ class Projections:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
 
     def wait(self, name: str, wanted: Positions, timeout: float, deliver: bool) -> bool:
         """Waits until the view reflects `wanted`; in-process, it delivers while it waits."""
@@ -114,7 +204,7 @@ class Projections:
                 return True
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     # Operator views
 
@@ -123,15 +213,20 @@ class Projections:
         rows: list[dict[str, object]] = []
         for name in self.names:
             with self.db.transaction() as cur:
-                positions = read_positions(cur, self.live(cur, name).prefix)
+                prefix = self.live(cur, name).prefix
+                positions = read_positions(cur, prefix)
                 status, error = self.tables.status(cur, name)
+                poison = poison_count(cur, prefix)
+            lag = sum(max(0, heads[c] - positions.get(c, 0)) for c in heads)
+            metrics.PROJECTION_LAG.labels(name).set(lag)
             rows.append(
                 {
                     "name": name,
                     "position": sum(positions.values()),
-                    "lag_events": sum(max(0, heads[c] - positions.get(c, 0)) for c in heads),
+                    "lag_events": lag,
                     "status": status,
                     "error": error,
+                    "poison_events": poison,
                     "contexts": {
                         c: {"position": positions.get(c, 0), "head": heads[c]} for c in heads
                     },
@@ -169,30 +264,40 @@ class Projections:
             self._rebuilding.release()
 
     def _build(self, name: str, prefix: str, progress: Progress | None) -> int:
-        fresh = self.factories[name](prefix)
         total = sum(self.events.heads().values())
-        applied = 0
+        read = 0
         for context in self.events.contexts:
             while True:
                 with self.db.transaction() as cur:
                     after = read_positions(cur, prefix).get(context, 0)
-                    batch = self.events.read(context, after, BATCH)
-                    if not batch:
-                        break
-                    apply_batch(cur, fresh, batch, self.events.missing)
-                applied += len(batch)
-                if progress:
-                    progress(applied, max(total, applied))
+                batch = self.events.read(context, after, BATCH)
+                if batch:
+                    self.apply(name, batch, prefix=prefix)
+                    read += len(batch)
+                    if progress:
+                        progress(read, max(total, read))
+                if len(batch) < BATCH:
+                    break
+        fresh = self.factories[name](prefix)
         with self._lock, self.db.transaction() as cur:
             # Locking the live generation stops every writer of the old one while the new
             # one takes the last events and becomes live, so none falls between the two.
             old = self.live(cur, name, lock="update")
-            self._drain(cur, fresh)
+            for context in self.events.contexts:
+                while True:
+                    after = read_positions(cur, prefix).get(context, 0)
+                    batch = self.events.read(context, after, BATCH)
+                    apply_batch(cur, fresh, batch, self.events.missing)
+                    read += len(batch)
+                    if len(batch) < BATCH:
+                        break
             self.tables.swap(cur, name, prefix)
-            self.tables.set_status(cur, name, "running")
-        log.info("rebuilt %s into %s (was %s)", name, prefix, old.prefix)
-        return applied
+            status = "degraded" if poison_count(cur, prefix) else "running"
+            self.tables.set_status(cur, name, status)
+        log.info("rebuilt %s into %s (was %s) from %d events", name, prefix, old.prefix, read)
+        metrics.REBUILDS.labels(name).inc()
+        return read
 
     def _drop(self, cur: Cursor, projection: Projection) -> None:
-        for table in [*projection.tables(), "positions", "versions"]:
+        for table in [*projection.tables(), "positions", "versions", "poison"]:
             cur.execute(f"DROP TABLE IF EXISTS {projection.prefix}{table}")

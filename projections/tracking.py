@@ -37,6 +37,11 @@ META = (
 
 def create_tracking(cur: Cursor, prefix: str) -> None:
     cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {prefix}poison (event_id TEXT PRIMARY KEY, "
+        "context TEXT NOT NULL, aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, "
+        "type TEXT NOT NULL, error TEXT NOT NULL, position BIGINT)"
+    )
+    cur.execute(
         f"CREATE TABLE IF NOT EXISTS {prefix}positions "
         "(context TEXT PRIMARY KEY, position BIGINT NOT NULL)"
     )
@@ -56,8 +61,13 @@ def apply_batch(
     projection: Projection,
     events: Sequence[Envelope],
     source: EventSource,
+    track_positions: bool = True,
 ) -> int:
-    """Applies what is new in `events` inside the caller's transaction; returns how many."""
+    """Applies what is new in `events` inside the caller's transaction; returns how many.
+
+    With `track_positions`, the events come in log order and each context's position moves
+    to the last one seen; otherwise (from Kafka) positions move by `advance_positions`.
+    """
     prefix = projection.prefix
     ids = sorted({e["aggregate_id"] for e in events})
     versions: dict[str, int] = {}
@@ -79,8 +89,10 @@ def apply_batch(
         version = event["aggregate_version"]
         position = event["position"]
         context = event["context"]
-        if position is not None and position > max(
-            positions.get(context, 0), moved.get(context, 0)
+        if (
+            track_positions
+            and position is not None
+            and position > max(positions.get(context, 0), moved.get(context, 0))
         ):
             moved[context] = position
         if version <= last:
@@ -156,3 +168,76 @@ class ProjectionTables:
             "UPDATE projections SET prefix = %s, generation = %s WHERE name = %s",
             [prefix, generation, name],
         )
+
+
+def skip_version(cur: Cursor, prefix: str, aggregate_id: str, version: int) -> None:
+    cur.execute(
+        f"INSERT INTO {prefix}versions (aggregate_id, version) VALUES (%s, %s) "
+        "ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version",
+        [aggregate_id, version],
+    )
+
+
+def record_poison(cur: Cursor, prefix: str, event: Envelope, error: str) -> None:
+    cur.execute(
+        f"INSERT INTO {prefix}poison (event_id, context, aggregate_id, version, type, error, "
+        "position) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING",
+        [
+            event["event_id"],
+            event["context"],
+            event["aggregate_id"],
+            event["aggregate_version"],
+            event["type"],
+            error[:2000],
+            event["position"],
+        ],
+    )
+
+
+def poison_count(cur: Cursor, prefix: str) -> int:
+    cur.execute(f"SELECT COUNT(*) AS n FROM {prefix}poison")
+    row = cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+# (context, after_position, limit) -> [(position, aggregate_id, version)] from the event store
+IndexSource = Callable[[str, int, int], list[tuple[int, str, int]]]
+
+
+def advance_positions(
+    cur: Cursor, prefix: str, contexts: Sequence[str], index: IndexSource
+) -> None:
+    """Moves each context's position over every event whose effect the view holds.
+
+    Kafka keeps order per partition only, so the events applied are not a prefix of the log;
+    the position is the end of the longest prefix that is, which `min_position` relies on.
+    """
+    positions = read_positions(cur, prefix)
+    for context in contexts:
+        start = position = positions.get(context, 0)
+        while True:
+            entries = index(context, position, 500)
+            ids = sorted({aggregate_id for _, aggregate_id, _ in entries})
+            if not ids:
+                break
+            marks = ", ".join(["%s"] * len(ids))
+            cur.execute(
+                f"SELECT aggregate_id, version FROM {prefix}versions "
+                f"WHERE aggregate_id IN ({marks})",
+                ids,
+            )
+            applied = {r["aggregate_id"]: int(r["version"]) for r in cur.fetchall()}
+            stalled = False
+            for entry_position, aggregate_id, version in entries:
+                if applied.get(aggregate_id, 0) < version:
+                    stalled = True
+                    break
+                position = entry_position
+            if stalled or len(entries) < 500:
+                break
+        if position != start:
+            cur.execute(
+                f"INSERT INTO {prefix}positions (context, position) VALUES (%s, %s) "
+                "ON CONFLICT (context) DO UPDATE SET position = excluded.position",
+                [context, position],
+            )

@@ -13,12 +13,14 @@ from tests.services import free_port
 
 def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db",
-           "COLUMNS": "200"}
+    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "COLUMNS": "200"}
     env.pop("MARKETPLACE_OPERATOR_KEY", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "marketplace", "serve", "--demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines: list[str] = []
@@ -30,18 +32,30 @@ def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> 
             if "Uvicorn running" in line or "Application startup complete" in line:
                 break
         output = "".join(lines)
-        buyer_key = next(w for line in lines if "Muster GmbH" in line and "buyer" in line
-                         for w in line.split() if w.startswith("mk_b_"))
-        operator_key = next(w for line in lines if "operator" in line
-                            for w in line.split() if w.startswith("mk_op_"))
+        buyer_key = next(
+            w
+            for line in lines
+            if "Muster GmbH" in line and "buyer" in line
+            for w in line.split()
+            if w.startswith("mk_b_")
+        )
+        operator_key = next(
+            w
+            for line in lines
+            if "operator" in line
+            for w in line.split()
+            if w.startswith("mk_op_")
+        )
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/health").json() == {"status": "ok"}, output
-        catalog = httpx.get(f"{base}/v1/buyer/catalog",
-                            headers={"Authorization": f"Bearer {buyer_key}"}).json()
+        catalog = httpx.get(
+            f"{base}/v1/buyer/catalog", headers={"Authorization": f"Bearer {buyer_key}"}
+        ).json()
         assert len(catalog["items"]) == 50
         assert catalog["next_cursor"]
-        projections = httpx.get(f"{base}/v1/operator/projections",
-                                headers={"Authorization": f"Bearer {operator_key}"}).json()
+        projections = httpx.get(
+            f"{base}/v1/operator/projections", headers={"Authorization": f"Bearer {operator_key}"}
+        ).json()
         assert projections[0]["lag_events"] == 0
         assert httpx.get(f"{base}/docs").status_code == 200
     finally:
