@@ -49,6 +49,7 @@ def serve(
         console.print(f"operator key: {marketplace.operator_key}")
     console.print(f"API and docs on http://{host}:{port}/docs")
     uvicorn.run(create_app(marketplace), host=host, port=port, log_level="info", log_config=None)
+    marketplace.close()
 
 
 @cli.command()

@@ -32,7 +32,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
             marketplace.start()
         yield
         if start:
-            marketplace.close()
+            marketplace.stop()
 
     app = FastAPI(
         title="B2B Marketplace",
@@ -65,6 +65,8 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
             return JSONResponse({"detail": f"the body must be at most {limit} bytes"}, 413)
         response = await call_next(request)
         if request.method in COMMANDS and response.status_code < 500:
+            if marketplace.in_process:
+                marketplace.projections.nudge()
             response.headers[POSITION_HEADER] = await run_in_threadpool(marketplace.position_token)
         return response
 

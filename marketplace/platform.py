@@ -89,6 +89,9 @@ class Marketplace:
             self.projections.catch_up()
             self.projections.start()
 
+    def stop(self) -> None:
+        self.projections.stop()
+
     def close(self) -> None:
         if self._closed.is_set():
             return

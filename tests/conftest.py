@@ -1,4 +1,5 @@
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from marketplace.http import create_app
 from marketplace.platform import Marketplace
+from marketplace.relay import Relay
 from marketplace.settings import Settings
+from projections.consumer import KafkaProjector
 from tests.services import Tansu, ensure_postgres
 from tests.world import World
 
@@ -39,7 +42,9 @@ def pg_schema(postgres_url: str) -> Iterator[str]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
 
 
-def settings_for(mode: str, tmp_path: Path, postgres_url: str, schema: str) -> Settings:
+def settings_for(
+    mode: str, tmp_path: Path, postgres_url: str, schema: str, kafka: str | None = None
+) -> Settings:
     if mode == "sqlite":
         return Settings(
             database_url=f"sqlite:///{tmp_path}/marketplace.db",
@@ -50,21 +55,49 @@ def settings_for(mode: str, tmp_path: Path, postgres_url: str, schema: str) -> S
         database_url=postgres_url,
         database_schema=schema,
         operator_key="test-operator-key",
-        kafka_bootstrap=None,
+        kafka_bootstrap=kafka if mode == "kafka" else None,
+        topic_prefix=schema,
+        topic_partitions=3,
+        kafka_session_timeout_ms=6000,
+        kafka_heartbeat_interval_ms=1000,
     )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "kafka"])
 def settings(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str, pg_schema: str
 ) -> Settings:
-    return settings_for(request.param, tmp_path, postgres_url, pg_schema)
+    kafka = request.getfixturevalue("kafka_bootstrap") if request.param == "kafka" else None
+    return settings_for(request.param, tmp_path, postgres_url, pg_schema, kafka)
+
+
+def start_workers(
+    settings: Settings, mp: Marketplace, stop: threading.Event
+) -> list[threading.Thread]:
+    """The relay and the projections, running as their own processes would."""
+    workers = [
+        threading.Thread(target=Relay(settings, mp.db, mp.events).run, args=(stop,)),
+        *[
+            threading.Thread(
+                target=KafkaProjector(settings, mp.projections, name).run, args=(stop,)
+            )
+            for name in mp.projections.names
+        ],
+    ]
+    for worker in workers:
+        worker.start()
+    return workers
 
 
 @pytest.fixture
 def marketplace(settings: Settings) -> Iterator[Marketplace]:
     mp = Marketplace(settings)
+    stop = threading.Event()
+    workers = start_workers(settings, mp, stop) if settings.kafka_bootstrap else []
     yield mp
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
     mp.close()
 
 
