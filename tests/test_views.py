@@ -2,6 +2,7 @@
 
 import time
 from typing import Any
+from uuid import UUID
 
 from marketplace.platform import Marketplace
 from tests.world import World, small_market
@@ -133,3 +134,39 @@ def test_the_projection_fills_a_gap_from_the_event_store(
         prefix = marketplace.projections.live(cur, "catalog").prefix
         cur.execute(f"SELECT stock FROM {prefix}offers")
         assert cur.fetchall() == [{"stock": 4}]
+
+
+def test_a_poison_event_is_reported_and_skipped_not_looped_on(
+    world: World, marketplace: Marketplace
+) -> None:
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    saw = world.product(m.acme, "SAW-1")
+    world.offer(m.rhine, drill, 1_000, stock=5)
+    world.offer(m.rhine, saw, 1_000, stock=5)
+    world.terms(m.rhine, m.muster)
+    world.catalog(m.muster)
+    # A stored event the projection cannot apply: a stock change that lost its quantity.
+    offer = marketplace.offers.offer(UUID(m.rhine.id), UUID(drill))
+    [template] = marketplace.offers.recorder.select_events(offer.id, gt=0, lte=1)
+    state = json.loads(template.state)
+    poison = StoredEvent(
+        originator_id=offer.id,
+        originator_version=offer.version + 1,
+        topic="offers.domain:Offer.StockSet",
+        state=json.dumps({"timestamp": state["timestamp"]}).encode(),
+    )
+    marketplace.offers.recorder.insert_events([poison])
+    # Life goes on: the saw's stock changes after the poison event.
+    world.ok("PUT", f"/v1/reseller/offers/{saw}/stock", m.rhine, json={"quantity": 42})
+    stocks = {i["sku"]: i["offers"][0]["stock"] for i in world.catalog(m.muster)}
+    assert stocks == {"DRILL-1": 5, "SAW-1": 42}
+    [row] = world.ok("GET", "/v1/operator/projections", world.operator)
+    assert row["status"] == "degraded"
+    assert row["poison_events"] == 1
+    assert "quantity" in row["error"]
+    assert row["lag_events"] == 0

@@ -1,0 +1,153 @@
+"""Helpers for the distributed-mode tests: processes, writers, and what Kafka holds."""
+
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+from kafka import KafkaConsumer, TopicPartition
+
+from marketplace.envelope import Envelope, decode
+from marketplace.kafka import topic
+from marketplace.money import Money
+from marketplace.platform import Marketplace
+from marketplace.settings import Settings
+from marketplace.sql import Cursor
+from offers.application import OfferTerms, ProductDetails
+from projections.catalog import TABLES
+from projections.tracking import read_positions
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "MARKETPLACE_DATABASE_URL": settings.database_url,
+        "MARKETPLACE_DATABASE_SCHEMA": settings.database_schema or "",
+        "MARKETPLACE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
+        "MARKETPLACE_TOPIC_PREFIX": settings.topic_prefix,
+        "MARKETPLACE_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "MARKETPLACE_OPERATOR_KEY": settings.operator_key or "",
+        "MARKETPLACE_KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
+        "MARKETPLACE_KAFKA_HEARTBEAT_INTERVAL_MS": str(settings.kafka_heartbeat_interval_ms),
+    }
+    return env
+
+
+def spawn(settings: Settings, *command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "marketplace", *command],
+        env=env_for(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+class Seller:
+    """A manufacturer and a reseller with offers whose stock keeps changing."""
+
+    def __init__(self, marketplace: Marketplace, offers: int = 20) -> None:
+        self.marketplace = marketplace
+        sellers, catalog = marketplace.sellers, marketplace.offers
+        maker = sellers.register_manufacturer("Acme", "DE", "mk_s_writer_m")
+        self.reseller = sellers.register_reseller("Rhine", "reseller", "DE", "mk_s_writer_r")
+        for account_id in (maker, self.reseller):
+            account = sellers.account(account_id)
+            assert account is not None
+            account.approve()
+            sellers.save(account)
+        sellers.authorize(maker, self.reseller, None, None)
+        self.products: list[UUID] = []
+        for i in range(offers):
+            product, _ = catalog.put_product(
+                maker,
+                f"SKU-{i}",
+                ProductDetails(
+                    name=f"Thing {i}",
+                    brand="Acme",
+                    category="tools",
+                    gtin=None,
+                    attributes={},
+                    unit=None,
+                    list_price=Money(10_000, "EUR"),
+                    map_price=None,
+                ),
+            )
+            catalog.put_offer(
+                self.reseller, product.id, OfferTerms(Money(9_000, "EUR"), [], 100, 2, 1)
+            )
+            self.products.append(product.id)
+
+    def write(self, stop: threading.Event, pause: float = 0.002) -> int:
+        rng = random.Random(1)
+        written = 0
+        while not stop.is_set():
+            product = rng.choice(self.products)
+            self.marketplace.offers.set_stock(self.reseller, product, rng.randrange(0, 1_000))
+            written += 1
+            time.sleep(pause)
+        return written
+
+
+def read_topics(
+    settings: Settings, contexts: list[str]
+) -> dict[str, list[tuple[bytes, Envelope, int]]]:
+    """Everything on the contexts' topics: (key, envelope, partition) in partition order."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
+    result: dict[str, list[tuple[bytes, Envelope, int]]] = {}
+    try:
+        for context in contexts:
+            name = topic(settings, context)
+            partitions = consumer.partitions_for_topic(name) or set()
+            assigned = [TopicPartition(name, p) for p in partitions]
+            consumer.assign(assigned)
+            consumer.seek_to_beginning(*assigned)
+            ends = consumer.end_offsets(assigned)
+            records: list[tuple[bytes, Envelope, int]] = []
+            while any(consumer.position(tp) < ends[tp] for tp in assigned):
+                for tp, batch in consumer.poll(timeout_ms=1000).items():
+                    records += [(r.key, decode(r.value), tp.partition) for r in batch]
+            result[context] = records
+    finally:
+        consumer.close()
+    return result
+
+
+def wait_until(condition: Any, timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def caught_up(marketplace: Marketplace) -> bool:
+    heads = marketplace.heads()
+    return all(
+        marketplace.projections.positions(name).get(c, 0) >= h
+        for name in marketplace.projections.names
+        for c, h in heads.items()
+    )
+
+
+def dump_view(marketplace: Marketplace) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the live catalog generation, in a canonical order."""
+    with marketplace.db.transaction() as cur:
+        prefix = marketplace.projections.live(cur, "catalog").prefix
+        return _dump(cur, prefix)
+
+
+def _dump(cur: Cursor, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    for table in [*TABLES, "versions"]:
+        cur.execute(f"SELECT * FROM {prefix}{table}")
+        tables[table] = sorted(tuple(sorted(row.items())) for row in cur.fetchall())
+    tables["positions"] = sorted(read_positions(cur, prefix).items())
+    return tables

@@ -1,0 +1,218 @@
+"""Distributed mode: events leave the store for Kafka, and views follow, exactly once."""
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from marketplace.platform import Marketplace
+from marketplace.relay import Relay
+from marketplace.settings import Settings
+from projections.consumer import KafkaProjector
+from tests.conftest import settings_for
+from tests.distributed import (
+    Seller,
+    caught_up,
+    dump_view,
+    read_topics,
+    spawn,
+    wait_until,
+)
+from tests.services import Tansu
+
+KILLS = 20
+
+
+@pytest.fixture
+def kafka_settings(
+    tmp_path: Path, postgres_url: str, pg_schema: str, kafka_bootstrap: str
+) -> Settings:
+    return settings_for("kafka", tmp_path, postgres_url, pg_schema, kafka_bootstrap)
+
+
+@pytest.fixture
+def store(kafka_settings: Settings) -> Iterator[Marketplace]:
+    """The API side alone: commands into the event store, nothing relayed or projected."""
+    marketplace = Marketplace(kafka_settings)
+    yield marketplace
+    marketplace.close()
+
+
+def _relay_until_done(settings: Settings, marketplace: Marketplace) -> None:
+    relay = Relay(settings, marketplace.db, marketplace.events)
+    try:
+        while relay.publish_once():
+            pass
+    finally:
+        relay.close()
+
+
+def _write_for(seller: Seller, seconds: float) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=seller.write, args=(stop,), daemon=True).start()
+    timer = threading.Timer(seconds, stop.set)
+    timer.daemon = True
+    timer.start()
+    return stop
+
+
+def test_every_stored_event_is_on_its_topic_keyed_by_aggregate_in_order(
+    kafka_settings: Settings, store: Marketplace
+) -> None:
+    seller = Seller(store, offers=5)
+    done = threading.Event()
+    seller_writes = threading.Thread(target=seller.write, args=(done,))
+    seller_writes.start()
+    time.sleep(0.5)
+    done.set()
+    seller_writes.join()
+    _relay_until_done(kafka_settings, store)
+    on_kafka = read_topics(kafka_settings, store.events.contexts)
+    for context in store.events.contexts:
+        stored = store.events.read(context, 0, 1_000_000)
+        records = on_kafka[context]
+        assert len(records) >= len(stored)
+        assert {e["event_id"] for _, e, _ in records} == {e["event_id"] for e in stored}
+        by_id = {e["event_id"]: e for e in stored}
+        last_version: dict[tuple[int, str], int] = {}
+        for key, event, partition in records:
+            assert key == event["aggregate_id"].encode()
+            assert event == by_id[event["event_id"]]
+            assert set(event) >= {
+                "event_id",
+                "type",
+                "aggregate_id",
+                "aggregate_version",
+                "position",
+                "occurred_at",
+                "data",
+            }
+            seen = last_version.get((partition, event["aggregate_id"]), 0)
+            assert event["aggregate_version"] > seen, "out of order within an aggregate"
+            last_version[(partition, event["aggregate_id"])] = event["aggregate_version"]
+
+
+def test_killing_the_relay_at_random_moments_loses_no_event(
+    kafka_settings: Settings, store: Marketplace
+) -> None:
+    seller = Seller(store)
+    rng = random.Random(3)
+    writing = _write_for(seller, 3600)
+    try:
+        for _ in range(KILLS):
+            relay = spawn(kafka_settings, "relay")
+            time.sleep(rng.uniform(0.3, 1.5))
+            relay.kill()
+            relay.wait()
+    finally:
+        writing.set()
+    _relay_until_done(kafka_settings, store)
+    on_kafka = read_topics(kafka_settings, store.events.contexts)
+    for context in store.events.contexts:
+        stored = {e["event_id"] for e in store.events.read(context, 0, 1_000_000)}
+        published = [e["event_id"] for _, e, _ in on_kafka[context]]
+        assert stored <= set(published), f"{len(stored - set(published))} events lost"
+
+
+def test_killing_the_projection_at_random_moments_applies_each_event_once(
+    kafka_settings: Settings, store: Marketplace
+) -> None:
+    seller = Seller(store)
+    stop = threading.Event()
+    relay = threading.Thread(target=Relay(kafka_settings, store.db, store.events).run, args=(stop,))
+    relay.start()
+    rng = random.Random(5)
+    writing = _write_for(seller, 3600)
+    try:
+        for _ in range(KILLS):
+            projector = spawn(kafka_settings, "project")
+            time.sleep(rng.uniform(1.5, 5.0))
+            projector.kill()
+            projector.wait()
+        progress = store.projections.positions("catalog").get("offers", 0)
+    finally:
+        writing.set()
+    # The killed processes did project: the last one resumes, it does not start over.
+    assert progress > 0
+    projector = spawn(kafka_settings, "project")
+    try:
+        wait_until(lambda: caught_up(store), 120, "the projection to catch up")
+    finally:
+        projector.kill()
+        projector.wait()
+        stop.set()
+        relay.join()
+    incremental = dump_view(store)
+    store.projections.rebuild("catalog")
+    assert dump_view(store) == incremental
+
+
+def test_the_api_accepts_commands_while_the_broker_is_down_and_views_converge(
+    tmp_path: Path, postgres_url: str, pg_schema: str
+) -> None:
+    broker = Tansu()
+    broker.start()
+    settings = settings_for("kafka", tmp_path, postgres_url, pg_schema, broker.bootstrap)
+    marketplace = Marketplace(settings)
+    stop = threading.Event()
+    workers = [
+        threading.Thread(
+            target=Relay(settings, marketplace.db, marketplace.events).run, args=(stop,)
+        ),
+        threading.Thread(
+            target=KafkaProjector(settings, marketplace.projections, "catalog").run, args=(stop,)
+        ),
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        seller = Seller(marketplace, offers=5)
+        wait_until(lambda: caught_up(marketplace), 60, "the first catch-up")
+        # The broker goes away (and, being memory-only, forgets topics and offsets).
+        broker.stop()
+        for quantity in range(10):
+            marketplace.offers.set_stock(seller.reseller, seller.products[0], quantity)
+        assert not caught_up(marketplace)
+        time.sleep(2)
+        broker.start()
+        wait_until(lambda: caught_up(marketplace), 90, "convergence after the outage")
+        incremental = dump_view(marketplace)
+        marketplace.projections.rebuild("catalog")
+        assert dump_view(marketplace) == incremental
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=30)
+        marketplace.close()
+        broker.stop()
+
+
+def test_two_projection_processes_share_the_partitions_and_one_takes_over(
+    kafka_settings: Settings, store: Marketplace
+) -> None:
+    seller = Seller(store)
+    stop = threading.Event()
+    relay = threading.Thread(target=Relay(kafka_settings, store.db, store.events).run, args=(stop,))
+    relay.start()
+    first = spawn(kafka_settings, "project")
+    second = spawn(kafka_settings, "project")
+    try:
+        writing = _write_for(seller, 4)
+        time.sleep(2)
+        # One of them dies mid-stream; the other takes over its partitions.
+        first.kill()
+        first.wait()
+        writing.wait()
+        wait_until(lambda: caught_up(store), 120, "the survivor to catch up")
+    finally:
+        for process in (first, second):
+            process.kill()
+            process.wait()
+        stop.set()
+        relay.join()
+    incremental = dump_view(store)
+    store.projections.rebuild("catalog")
+    assert dump_view(store) == incremental
