@@ -92,6 +92,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     from marketplace.onboarding_api import router as onboarding_router
     from marketplace.operator_api import router as operator_router
     from offers.api import router as offers_router
+    from orders.api import router as orders_router
     from projections.api import router as projections_router
     from sellers.api import router as sellers_router
 
@@ -102,6 +103,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         offers_router,
         buyers_router,
         projections_router,
+        orders_router,
     ):
         app.include_router(router)
     return app

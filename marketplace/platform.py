@@ -11,9 +11,13 @@ from marketplace.position import Positions, decode, encode
 from marketplace.settings import Settings
 from marketplace.sql import Database, open_database
 from offers.application import Offers
+from orders.application import Orders
+from orders.desk import OrderDesk
 from projections.catalog import CatalogProjection
 from projections.catalog_view import CatalogView
 from projections.eventlog import EventLog
+from projections.orders import OrdersProjection
+from projections.orders_view import OrdersView
 from projections.runner import Projections
 from sellers.application import Sellers
 
@@ -31,20 +35,33 @@ class Marketplace:
         self.sellers = Sellers(env=persistence_env(self.settings, "sellers"))
         self.offers = Offers(env=persistence_env(self.settings, "offers"))
         self.buyers = Buyers(env=persistence_env(self.settings, "buyers"))
+        self.orders = Orders(env=persistence_env(self.settings, "orders"))
         self.offers.authorization_of = self.sellers.authorization
         self.contexts: dict[str, MarketplaceApplication] = {
             "sellers": self.sellers,
             "offers": self.offers,
             "buyers": self.buyers,
+            "orders": self.orders,
         }
         self._meta_table()
         self.operator_key = self.settings.operator_key or self._meta("operator_key")
         self.secret = self.settings.secret_key or self._meta("secret_key")
         self.idempotency = IdempotencyStore(self.db)
         self.events = EventLog(self.contexts)
-        self.projections = Projections(self.db, self.events, {"catalog": CatalogProjection})
+        self.projections = Projections(
+            self.db, self.events, {"catalog": CatalogProjection, "orders": OrdersProjection}
+        )
         self.catalog = CatalogView(self.projections)
+        self.order_lists = OrdersView(self.projections)
         self.in_process = self.settings.kafka_bootstrap is None
+        self.desk = OrderDesk(
+            self.orders,
+            self.offers,
+            self.sellers,
+            self.buyers,
+            self.catalog.resellers_offering,
+            self._catalog_caught_up,
+        )
         self._closed = threading.Event()
 
     def _meta_table(self) -> None:
@@ -83,6 +100,9 @@ class Marketplace:
         wanted = decode(token)
         if not self.projections.wait(name, wanted, VIEW_WAIT_S, deliver=self.in_process):
             raise ViewTimeout("the view has not caught up with that position yet; retry")
+
+    def _catalog_caught_up(self) -> None:
+        self.projections.wait("catalog", self.heads(), VIEW_WAIT_S, deliver=self.in_process)
 
     def start(self) -> None:
         if self.in_process:

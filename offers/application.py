@@ -1,11 +1,13 @@
 """The offers context: catalog products, offers, customer terms, imports."""
 
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from marketplace.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from marketplace.eventstore import MarketplaceApplication
@@ -234,3 +236,128 @@ class Offers(MarketplaceApplication):
 
     def terms(self, reseller_id: UUID, buyer_id: UUID) -> CustomerTerms | None:
         return self.find(terms_id(reseller_id, buyer_id), CustomerTerms)
+
+
+@dataclass(frozen=True)
+class StockHold:
+    """Units of one offer held for one line of a seller order."""
+
+    ref: str
+    reseller_id: UUID
+    product_id: UUID
+    quantity: int
+    line: int
+
+
+@dataclass(frozen=True)
+class CreditHold:
+    """Credit held with one reseller for one seller order paid by invoice."""
+
+    ref: str
+    reseller_id: UUID
+    buyer_id: UUID
+    amount: Money
+
+
+class HoldsRefused(DomainError):
+    """Some holds could not be taken; nothing was held."""
+
+    def __init__(self, problems: list[dict[str, Any]], status_code: int) -> None:
+        super().__init__(problems)
+        self.status_code = status_code
+
+
+def _retrying(attempt: Callable[[], None]) -> None:
+    # Optimistic concurrency: a concurrent change to the same offer or terms makes the save
+    # fail; the whole attempt is then made again on fresh state.
+    for _ in range(50):
+        try:
+            attempt()
+            return
+        except IntegrityError:
+            time.sleep(random.uniform(0.001, 0.02))
+    raise Conflict("too many concurrent changes to the same offers; retry")
+
+
+class Holds:
+    """Stock and credit held for orders, taken and given back atomically."""
+
+    def __init__(self, offers: Offers) -> None:
+        self.offers = offers
+
+    def take(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
+        """Takes every hold or none; each ref is taken at most once, however often asked."""
+
+        def attempt() -> None:
+            problems: list[dict[str, Any]] = []
+            touched: dict[UUID, Offer | CustomerTerms] = {}
+            for hold in stock:
+                offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
+                offer = (
+                    offer
+                    if isinstance(offer, Offer)
+                    else self.offers.offer(hold.reseller_id, hold.product_id)
+                )
+                try:
+                    offer.reserve(hold.ref, hold.quantity)
+                except Conflict as error:
+                    problems.append(
+                        {
+                            "line": hold.line,
+                            "product_id": str(hold.product_id),
+                            "reseller_id": str(hold.reseller_id),
+                            "msg": str(error.detail),
+                            "type": "stock",
+                        }
+                    )
+                touched[offer.id] = offer
+            for credit_hold in credit:
+                terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
+                terms = (
+                    terms
+                    if isinstance(terms, CustomerTerms)
+                    else self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
+                )
+                if terms is None:
+                    raise NotFound("no terms with that reseller")
+                try:
+                    terms.use_credit(credit_hold.ref, credit_hold.amount)
+                except DomainError as error:
+                    problems.append(
+                        {
+                            "reseller_id": str(credit_hold.reseller_id),
+                            "msg": str(error.detail),
+                            "type": "credit",
+                        }
+                    )
+                touched[terms.id] = terms
+            if problems:
+                credit_only = all(p["type"] == "credit" for p in problems)
+                raise HoldsRefused(problems, 402 if credit_only else 409)
+            self.offers.save(*touched.values())
+
+        _retrying(attempt)
+
+    def give_back(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
+        def attempt() -> None:
+            touched: list[Offer | CustomerTerms] = []
+            for hold in stock:
+                offer = self.offers.offer(hold.reseller_id, hold.product_id)
+                offer.release(hold.ref)
+                touched.append(offer)
+            for credit_hold in credit:
+                terms = self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
+                if terms is not None:
+                    terms.free_credit(credit_hold.ref)
+                    touched.append(terms)
+            self.offers.save(*touched)
+
+        _retrying(attempt)
+
+    def shipped(self, hold: StockHold) -> None:
+        def attempt() -> None:
+            offer = self.offers.offer(hold.reseller_id, hold.product_id)
+            offer.ship(hold.ref, hold.quantity)
+            self.offers.save(offer)
+
+        _retrying(attempt)

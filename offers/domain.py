@@ -5,7 +5,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from marketplace.errors import Conflict, Invalid
+from marketplace.errors import Conflict, CreditExceeded, Invalid
 from marketplace.money import Money
 from offers.pricing import Tier
 
@@ -240,6 +240,7 @@ class Offer(Aggregate):
         self.lead_time_days = lead_time_days
         self.min_order_qty = min_order_qty
         self.withdrawn = False
+        self.reservations: dict[str, int] = {}
 
     def revise(
         self,
@@ -296,22 +297,39 @@ class Offer(Aggregate):
     def _withdrawn(self) -> None:
         self.withdrawn = True
 
-    def take(self, quantity: int) -> None:
-        """Takes units out of stock for an order line."""
+    def reserve(self, ref: str, quantity: int) -> None:
+        """Takes units out of stock for an order line; once per `ref`, however often asked."""
+        if ref in self.reservations:
+            return
         if quantity > self.stock:
             raise Conflict(f"only {self.stock} left in stock")
-        self._stock_taken(quantity=quantity)
+        self._stock_reserved(ref=ref, quantity=quantity)
 
-    @event("StockTaken")
-    def _stock_taken(self, quantity: int) -> None:
+    @event("StockReserved")
+    def _stock_reserved(self, ref: str, quantity: int) -> None:
         self.stock -= quantity
+        self.reservations[ref] = quantity
 
-    def give_back(self, quantity: int) -> None:
-        self._stock_returned(quantity=quantity)
+    def release(self, ref: str) -> None:
+        """Puts an order line's unshipped units back in stock."""
+        if self.reservations.get(ref):
+            self._stock_released(ref=ref, quantity=self.reservations[ref])
 
-    @event("StockReturned")
-    def _stock_returned(self, quantity: int) -> None:
+    @event("StockReleased")
+    def _stock_released(self, ref: str, quantity: int) -> None:
         self.stock += quantity
+        self.reservations.pop(ref, None)
+
+    def ship(self, ref: str, quantity: int) -> None:
+        """Shipped units leave the reservation for good."""
+        if self.reservations.get(ref, 0) >= quantity > 0:
+            self._reservation_shipped(ref=ref, quantity=quantity)
+
+    @event("ReservationShipped")
+    def _reservation_shipped(self, ref: str, quantity: int) -> None:
+        self.reservations[ref] -= quantity
+        if not self.reservations[ref]:
+            del self.reservations[ref]
 
 
 class CatalogScope:
@@ -348,6 +366,39 @@ class CustomerTerms(Aggregate):
         self.reseller_id = reseller_id
         self.buyer_id = buyer_id
         self._set(catalog, discount_bps, fixed_prices, payment_methods, credit_limit)
+        self.credit_used: dict[str, int] = {}
+
+    @property
+    def credit_left(self) -> int | None:
+        if self.credit_limit is None:
+            return None
+        return self.credit_limit.amount - sum(self.credit_used.values())
+
+    def use_credit(self, ref: str, amount: Money) -> None:
+        """Holds credit for an invoice order; once per `ref`, however often asked."""
+        if ref in self.credit_used:
+            return
+        left = self.credit_left
+        if left is not None and self.credit_limit is not None:
+            self.credit_limit.check_same_currency(amount, "the order")
+            if amount.amount > left:
+                raise CreditExceeded(
+                    f"the order needs {amount.amount} {amount.currency} of credit; "
+                    f"{max(left, 0)} is left"
+                )
+        self._credit_used(ref=ref, amount=amount.amount)
+
+    @event("CreditUsed")
+    def _credit_used(self, ref: str, amount: int) -> None:
+        self.credit_used[ref] = amount
+
+    def free_credit(self, ref: str) -> None:
+        if ref in self.credit_used:
+            self._credit_freed(ref=ref)
+
+    @event("CreditFreed")
+    def _credit_freed(self, ref: str) -> None:
+        self.credit_used.pop(ref, None)
 
     def _set(
         self,

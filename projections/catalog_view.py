@@ -5,6 +5,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from marketplace.errors import DomainError
 from marketplace.money import Money
@@ -182,6 +183,11 @@ class CatalogView:
         with self.projections.db.transaction() as cur:
             items = self._items(cur, self._prefix(cur), buyer_id, f, [f.product_id])
         return items[0] if items else None
+
+    def resellers_offering(self, buyer_id: UUID, product_id: UUID) -> list[UUID]:
+        """The resellers whose offers on a product this buyer's catalog lists."""
+        item = self.item(str(buyer_id), CatalogFilter(product_id=str(product_id)))
+        return [UUID(o["reseller_id"]) for o in item["offers"]] if item else []
 
     def _items(
         self, cur: Cursor, p: str, buyer_id: str, f: CatalogFilter, ids: list[str]

@@ -1,0 +1,342 @@
+"""Orders over HTTP: buyers and sales reps place them, resellers fulfil them, the operator
+watches them and their commissions."""
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from marketplace.auth import (
+    BuyerSession,
+    CurrentBuyerUser,
+    CurrentOperator,
+    CurrentReseller,
+    CurrentSalesRep,
+    MarketplaceDep,
+)
+from marketplace.errors import Forbidden
+from marketplace.http import idempotent
+from marketplace.platform import Marketplace
+from marketplace.schemas import (
+    Cursor,
+    Label,
+    Limit,
+    MinPosition,
+    Quantity,
+    Reason,
+    Strict,
+    Text,
+    page,
+)
+from orders.application import describe_seller_order
+from orders.desk import LineRequest
+
+router = APIRouter(prefix="/v1")
+PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
+OrderStatusFilter = Annotated[
+    Literal[
+        "pending_approval",
+        "placed",
+        "partially_shipped",
+        "shipped",
+        "delivered",
+        "cancelled",
+        "rejected",
+    ]
+    | None,
+    Query(),
+]
+SellerStatusFilter = Annotated[
+    Literal[
+        "awaiting_acceptance",
+        "accepted",
+        "partially_shipped",
+        "shipped",
+        "delivered",
+        "refused",
+        "cancelled",
+    ]
+    | None,
+    Query(),
+]
+
+
+class LineIn(Strict):
+    product_id: UUID
+    quantity: Quantity
+    reseller_id: UUID | None = None
+
+
+class OrderCreate(Strict):
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+    payment_method: PaymentMethod
+    po_number: Label | None = None
+    shipping_address: Annotated[dict[Label, Text], Field(max_length=20)] | None = None
+
+
+class ShipLine(Strict):
+    product_id: UUID
+    quantity: Quantity
+
+
+class ShipIn(Strict):
+    tracking: Label | None = None
+    lines: Annotated[list[ShipLine], Field(min_length=1, max_length=500)] | None = None
+
+
+class ReasonIn(Strict):
+    reason: Reason
+
+
+def _place(
+    marketplace: Marketplace,
+    request: Request,
+    scope: str,
+    body: OrderCreate,
+    buyer_id: UUID,
+    placed_by: dict[str, str],
+    session: BuyerSession | None,
+    only_reseller: UUID | None,
+) -> JSONResponse:
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        order = marketplace.desk.place(
+            buyer_id,
+            placed_by,
+            session.user.spending_limit if session else None,
+            [LineRequest(line.product_id, line.quantity, line.reseller_id) for line in body.lines],
+            body.payment_method,
+            body.po_number,
+            body.shipping_address,
+            only_reseller,
+        )
+        return 201, marketplace.orders.describe(order)
+
+    return idempotent(marketplace, request, scope, body.model_dump(mode="json"), run)
+
+
+# Buyers
+
+
+@router.post("/buyer/orders", status_code=201, tags=["buyer"])
+def place_order(
+    body: OrderCreate, request: Request, session: CurrentBuyerUser, marketplace: MarketplaceDep
+) -> JSONResponse:
+    """Place one order across resellers; it is split into one seller order per reseller."""
+    placed_by = {"kind": "buyer_user", "user_id": str(session.user.id), "name": session.user.name}
+    return _place(
+        marketplace,
+        request,
+        f"buyer:{session.buyer.id}:{session.user.id}",
+        body,
+        session.buyer.id,
+        placed_by,
+        session,
+        None,
+    )
+
+
+@router.get("/buyer/orders", tags=["buyer"])
+def buyer_orders(
+    session: CurrentBuyerUser,
+    marketplace: MarketplaceDep,
+    status: OrderStatusFilter = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Your organisation's orders, newest first, with their seller orders."""
+    marketplace.wait_for_view("orders", min_position)
+    items, next_cursor = marketplace.order_lists.orders(
+        limit, cursor, buyer_id=str(session.buyer.id), status=status
+    )
+    return page(items, next_cursor)
+
+
+@router.get("/buyer/orders/{order_id}", tags=["buyer"])
+def buyer_order(
+    order_id: UUID, session: CurrentBuyerUser, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """One of your organisation's orders, as it stands now."""
+    return marketplace.orders.describe(marketplace.orders.order(order_id, session.buyer.id))
+
+
+def _check_approver(session: BuyerSession) -> None:
+    if not session.user.can_approve:
+        raise Forbidden("only an approver or an admin can decide on orders")
+
+
+@router.post("/buyer/orders/{order_id}/approve", tags=["buyer"])
+def approve_order(
+    order_id: UUID, session: CurrentBuyerUser, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """Approve an order that is over its placer's spending limit."""
+    _check_approver(session)
+    order = marketplace.desk.approve(order_id, session.buyer.id, session.user.id)
+    return marketplace.orders.describe(order)
+
+
+@router.post("/buyer/orders/{order_id}/reject", tags=["buyer"])
+def reject_order(
+    order_id: UUID, session: CurrentBuyerUser, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """Reject an order awaiting approval; its stock and credit are released."""
+    _check_approver(session)
+    order = marketplace.desk.reject(order_id, session.buyer.id, session.user.id)
+    return marketplace.orders.describe(order)
+
+
+# Sales reps
+
+
+@router.post("/sales-rep/accounts/{buyer_id}/orders", status_code=201, tags=["sales rep"])
+def place_order_for_buyer(
+    buyer_id: UUID,
+    body: OrderCreate,
+    request: Request,
+    rep: CurrentSalesRep,
+    marketplace: MarketplaceDep,
+) -> JSONResponse:
+    """Place an order on an assigned buyer's behalf, from your reseller's offers only."""
+    if not rep.serves(buyer_id):
+        raise Forbidden("that buyer account is not assigned to you")
+    placed_by = {
+        "kind": "sales_rep",
+        "sales_rep_id": str(rep.id),
+        "name": rep.name,
+        "reseller_id": str(rep.reseller_id),
+    }
+    return _place(
+        marketplace,
+        request,
+        f"sales_rep:{rep.id}:{buyer_id}",
+        body,
+        buyer_id,
+        placed_by,
+        None,
+        rep.reseller_id,
+    )
+
+
+# Resellers
+
+
+@router.get("/reseller/orders", tags=["reseller"])
+def reseller_orders(
+    reseller: CurrentReseller,
+    marketplace: MarketplaceDep,
+    status: SellerStatusFilter = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Your seller orders, newest first."""
+    marketplace.wait_for_view("orders", min_position)
+    items, next_cursor = marketplace.order_lists.seller_orders(
+        str(reseller.id), limit, cursor, status
+    )
+    return page(items, next_cursor)
+
+
+@router.get("/reseller/orders/{seller_order_id}", tags=["reseller"])
+def reseller_order(
+    seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """One of your seller orders, as it stands now."""
+    return describe_seller_order(marketplace.orders.seller_order(seller_order_id, reseller.id))
+
+
+@router.post("/reseller/orders/{seller_order_id}/accept", tags=["reseller"])
+def accept(
+    seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """Accept a seller order."""
+    return describe_seller_order(marketplace.desk.accept(reseller.id, seller_order_id))
+
+
+@router.post("/reseller/orders/{seller_order_id}/refuse", tags=["reseller"])
+def refuse(
+    seller_order_id: UUID,
+    body: ReasonIn,
+    reseller: CurrentReseller,
+    marketplace: MarketplaceDep,
+) -> dict[str, Any]:
+    """Refuse a seller order: each line goes to the buyer's next best offer, or is cancelled."""
+    return describe_seller_order(marketplace.desk.refuse(reseller.id, seller_order_id, body.reason))
+
+
+@router.post("/reseller/orders/{seller_order_id}/ship", tags=["reseller"])
+def ship(
+    seller_order_id: UUID,
+    reseller: CurrentReseller,
+    marketplace: MarketplaceDep,
+    body: ShipIn | None = None,
+) -> dict[str, Any]:
+    """Ship a seller order, all of it or some lines and quantities."""
+    quantities: dict[UUID, int] | None = None
+    if body is not None and body.lines is not None:
+        quantities = {}
+        for line in body.lines:
+            quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
+    so = marketplace.desk.ship(
+        reseller.id, seller_order_id, quantities, body.tracking if body else None
+    )
+    return describe_seller_order(so)
+
+
+@router.post("/reseller/orders/{seller_order_id}/deliver", tags=["reseller"])
+def deliver(
+    seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """Record a shipped seller order as delivered."""
+    return describe_seller_order(marketplace.desk.deliver(reseller.id, seller_order_id))
+
+
+@router.post("/reseller/orders/{seller_order_id}/cancel", tags=["reseller"])
+def cancel(
+    seller_order_id: UUID,
+    body: ReasonIn,
+    reseller: CurrentReseller,
+    marketplace: MarketplaceDep,
+) -> dict[str, Any]:
+    """Cancel a seller order before it ships; its stock and credit are released."""
+    return describe_seller_order(marketplace.desk.cancel(reseller.id, seller_order_id, body.reason))
+
+
+# The operator
+
+
+@router.get("/operator/orders", tags=["operator"])
+def operator_orders(
+    _: CurrentOperator,
+    marketplace: MarketplaceDep,
+    status: OrderStatusFilter = None,
+    buyer_id: UUID | None = None,
+    reseller_id: UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Every order on the marketplace, newest first."""
+    marketplace.wait_for_view("orders", min_position)
+    items, next_cursor = marketplace.order_lists.orders(
+        limit,
+        cursor,
+        buyer_id=str(buyer_id) if buyer_id else None,
+        reseller_id=str(reseller_id) if reseller_id else None,
+        status=status,
+    )
+    return page(items, next_cursor)
+
+
+@router.get("/operator/commissions", tags=["operator"])
+def commissions(
+    _: CurrentOperator,
+    marketplace: MarketplaceDep,
+    reseller_id: UUID | None = None,
+    min_position: MinPosition = None,
+) -> list[dict[str, Any]]:
+    """GMV and commission per reseller and currency, over delivered seller orders."""
+    marketplace.wait_for_view("orders", min_position)
+    return marketplace.order_lists.commissions(str(reseller_id) if reseller_id else None)

@@ -1,0 +1,77 @@
+"""The orders context: orders and seller orders, load, command, save."""
+
+from typing import Any
+from uuid import UUID
+
+from marketplace.errors import NotFound
+from marketplace.eventstore import MarketplaceApplication
+from orders.domain import Order, SellerOrder, order_status
+
+
+class Orders(MarketplaceApplication):
+    name = "orders"
+
+    def order(self, order_id: UUID, buyer_id: UUID | None = None) -> Order:
+        order = self.find(order_id, Order)
+        if (
+            order is None
+            or order.stage == "failed"
+            or (buyer_id is not None and order.buyer_id != buyer_id)
+        ):
+            raise NotFound(f"unknown order {order_id}")
+        return order
+
+    def seller_order(self, seller_order_id: UUID, reseller_id: UUID | None = None) -> SellerOrder:
+        seller_order = self.find(seller_order_id, SellerOrder)
+        if seller_order is None or (
+            reseller_id is not None
+            and (seller_order.reseller_id != reseller_id or not seller_order.released)
+        ):
+            raise NotFound(f"unknown seller order {seller_order_id}")
+        return seller_order
+
+    def seller_orders(self, order: Order) -> list[SellerOrder]:
+        return [self.seller_order(i) for i in order.seller_order_ids]
+
+    def describe(self, order: Order) -> dict[str, Any]:
+        """An order as its buyer sees it, with its seller orders."""
+        seller_orders = self.seller_orders(order)
+        totals: dict[str, int] = {}
+        for so in seller_orders:
+            if so.status not in ("refused", "cancelled") or order.stage in ("rejected",):
+                totals[so.currency] = totals.get(so.currency, 0) + so.total.amount
+        return {
+            "order_id": str(order.id),
+            "buyer_id": str(order.buyer_id),
+            "status": order_status(order.stage, [so.status for so in seller_orders]),
+            "total": [{"amount": a, "currency": c} for c, a in sorted(totals.items())],
+            "payment_method": order.payment_method,
+            "po_number": order.po_number,
+            "shipping_address": order.shipping_address,
+            "placed_by": order.placed_by,
+            "placed_at": order.created_on.isoformat(),
+            "cancelled_lines": order.cancelled_lines,
+            "seller_orders": [describe_seller_order(so) for so in seller_orders],
+        }
+
+
+def describe_seller_order(so: SellerOrder) -> dict[str, Any]:
+    return {
+        "seller_order_id": str(so.id),
+        "order_id": str(so.order_id),
+        "buyer_id": str(so.buyer_id),
+        "reseller_id": str(so.reseller_id),
+        "status": so.status,
+        "payment_method": so.payment_method,
+        "total": so.total.as_dict(),
+        "tracking": so.tracking,
+        "lines": [
+            {
+                "product_id": str(line.product_id),
+                "quantity": line.quantity,
+                "unit_price": line.unit_price.as_dict(),
+                "shipped": line.shipped,
+            }
+            for line in so.lines
+        ],
+    }

@@ -1,0 +1,259 @@
+"""Buyer orders, the seller orders they split into, and their lifecycles."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from marketplace.errors import Conflict, Invalid
+from marketplace.money import Money
+
+OrderStatus = Literal[
+    "placing",
+    "pending_approval",
+    "placed",
+    "partially_shipped",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "rejected",
+    "failed",
+]
+SellerOrderStatus = Literal[
+    "awaiting_acceptance",
+    "accepted",
+    "partially_shipped",
+    "shipped",
+    "delivered",
+    "refused",
+    "cancelled",
+]
+INVOICE_METHODS = ("invoice_net_30", "invoice_net_60")
+CLOSED: tuple[str, ...] = ("refused", "cancelled")
+
+
+@dataclass(frozen=True)
+class Line:
+    product_id: UUID
+    quantity: int
+    unit_price: Money
+    shipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.quantity * self.unit_price.amount
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "product_id": self.product_id,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "shipped": self.shipped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Line":
+        return cls(data["product_id"], data["quantity"], data["unit_price"], data["shipped"])
+
+
+def commission(amount: int, rate_bps: int) -> int:
+    # Half-up to the minor unit, in integers.
+    return (amount * rate_bps + 5_000) // 10_000
+
+
+class Order(Aggregate):
+    """What a buyer asked for, split across seller orders."""
+
+    @event("Drafted")
+    def __init__(
+        self,
+        id: UUID,
+        buyer_id: UUID,
+        placed_by: dict[str, str],
+        payment_method: str,
+        po_number: str | None,
+        shipping_address: dict[str, str] | None,
+        lines: list[dict[str, Any]],
+        seller_order_ids: list[UUID],
+    ) -> None:
+        self.buyer_id = buyer_id
+        self.placed_by = placed_by
+        self.payment_method = payment_method
+        self.po_number = po_number
+        self.shipping_address = shipping_address
+        self.lines = lines
+        self.seller_order_ids = list(seller_order_ids)
+        self.cancelled_lines: list[dict[str, Any]] = []
+        self.stage: OrderStatus = "placing"
+        self.decided_by: str | None = None
+
+    @event("Placed")
+    def placed(self, needs_approval: bool) -> None:
+        self.stage = "pending_approval" if needs_approval else "placed"
+
+    @event("Failed")
+    def failed(self, reasons: list[dict[str, Any]]) -> None:
+        self.stage = "failed"
+
+    def check_pending(self) -> None:
+        if self.stage != "pending_approval":
+            raise Conflict(f"the order is not awaiting approval (it is {self.stage})")
+
+    def approve(self, user_id: UUID) -> None:
+        self.check_pending()
+        self._approved(by=str(user_id))
+
+    @event("Approved")
+    def _approved(self, by: str) -> None:
+        self.stage = "placed"
+        self.decided_by = by
+
+    def reject(self, user_id: UUID) -> None:
+        self.check_pending()
+        self._rejected(by=str(user_id))
+
+    @event("Rejected")
+    def _rejected(self, by: str) -> None:
+        self.stage = "rejected"
+        self.decided_by = by
+
+    @event("Rerouted")
+    def rerouted(self, seller_order_ids: list[UUID], cancelled_lines: list[dict[str, Any]]) -> None:
+        self.seller_order_ids.extend(seller_order_ids)
+        self.cancelled_lines.extend(cancelled_lines)
+
+
+def order_status(stage: str, seller_statuses: Iterable[str]) -> str:
+    """The buyer's order status, derived from its seller orders (api.md)."""
+    if stage in ("placing", "pending_approval", "rejected", "failed"):
+        return stage
+    active = [s for s in seller_statuses if s not in CLOSED]
+    if not active:
+        return "cancelled"
+    if all(s == "delivered" for s in active):
+        return "delivered"
+    if all(s in ("shipped", "delivered") for s in active):
+        return "shipped"
+    if any(s in ("partially_shipped", "shipped", "delivered") for s in active):
+        return "partially_shipped"
+    return "placed"
+
+
+class SellerOrder(Aggregate):
+    """One reseller's part of an order, fulfilled by that reseller."""
+
+    @event("Opened")
+    def __init__(
+        self,
+        id: UUID,
+        order_id: UUID,
+        buyer_id: UUID,
+        reseller_id: UUID,
+        payment_method: str,
+        commission_bps: int,
+        lines: list[dict[str, Any]],
+    ) -> None:
+        self.order_id = order_id
+        self.buyer_id = buyer_id
+        self.reseller_id = reseller_id
+        self.payment_method = payment_method
+        self.commission_bps = commission_bps
+        self.lines = [Line.from_dict(d) for d in lines]
+        self.status: SellerOrderStatus = "awaiting_acceptance"
+        self.released = False
+        self.tracking: list[str] = []
+
+    @property
+    def currency(self) -> str:
+        return self.lines[0].unit_price.currency
+
+    @property
+    def total(self) -> Money:
+        return Money(sum(line.total for line in self.lines), self.currency)
+
+    @property
+    def on_credit(self) -> bool:
+        return self.payment_method in INVOICE_METHODS
+
+    def check(self, *allowed: str) -> None:
+        if not self.released:
+            raise Conflict("the order is still awaiting the buyer's approval")
+        if self.status not in allowed:
+            raise Conflict(f"a seller order that is {self.status} cannot do that")
+
+    @event("Released")
+    def release(self) -> None:
+        self.released = True
+
+    def accept(self) -> None:
+        self.check("awaiting_acceptance")
+        self._accepted()
+
+    @event("Accepted")
+    def _accepted(self) -> None:
+        self.status = "accepted"
+
+    def refuse(self, reason: str) -> None:
+        self.check("awaiting_acceptance", "accepted")
+        self._refused(reason=reason)
+
+    @event("Refused")
+    def _refused(self, reason: str) -> None:
+        self.status = "refused"
+
+    def cancel(self, reason: str, *, by_platform: bool = False) -> None:
+        if not by_platform:
+            self.check("awaiting_acceptance", "accepted")
+        elif self.status in CLOSED:
+            return
+        self._cancelled(reason=reason)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str) -> None:
+        self.status = "cancelled"
+
+    def ship(self, quantities: dict[UUID, int] | None, tracking: str | None) -> dict[UUID, int]:
+        """Ships the given quantities (all that remains when None); returns what it shipped."""
+        self.check("accepted", "partially_shipped")
+        remaining = {line.product_id: line.quantity - line.shipped for line in self.lines}
+        wanted = (
+            quantities
+            if quantities is not None
+            else {pid: q for pid, q in remaining.items() if q > 0}
+        )
+        for pid, quantity in wanted.items():
+            if pid not in remaining:
+                raise Invalid(f"product {pid} is not on this seller order")
+            if quantity < 1 or quantity > remaining[pid]:
+                raise Invalid(f"only {remaining[pid]} of product {pid} remain to ship")
+        if not wanted:
+            raise Conflict("nothing remains to ship")
+        self._shipped(lines={str(k): v for k, v in wanted.items()}, tracking=tracking)
+        return wanted
+
+    @event("Shipped")
+    def _shipped(self, lines: dict[str, int], tracking: str | None) -> None:
+        shipped = {UUID(k): v for k, v in lines.items()}
+        self.lines = [
+            Line(
+                line.product_id,
+                line.quantity,
+                line.unit_price,
+                line.shipped + shipped.get(line.product_id, 0),
+            )
+            for line in self.lines
+        ]
+        if tracking:
+            self.tracking.append(tracking)
+        done = all(line.shipped == line.quantity for line in self.lines)
+        self.status = "shipped" if done else "partially_shipped"
+
+    def deliver(self) -> None:
+        self.check("shipped")
+        self._delivered()
+
+    @event("Delivered")
+    def _delivered(self) -> None:
+        self.status = "delivered"

@@ -1,0 +1,234 @@
+"""The orders projection: order lists for buyers, resellers and the operator, and commissions.
+
+Each order's status is derived from its own row and its seller orders' rows, recomputed on
+every event of either, so the order in which their events arrive does not matter.
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from marketplace.envelope import Envelope
+from marketplace.sql import Cursor
+from orders.domain import commission, order_status
+
+NAME = "orders"
+
+TABLES = {
+    "orders": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, stage TEXT NOT NULL, "
+    "status TEXT NOT NULL, placed_by TEXT NOT NULL, payment_method TEXT NOT NULL, "
+    "po_number TEXT, placed_at TEXT NOT NULL, seller_order_ids TEXT NOT NULL",
+    "seller_orders": "id TEXT PRIMARY KEY, order_id TEXT NOT NULL, buyer_id TEXT NOT NULL, "
+    "reseller_id TEXT NOT NULL, status TEXT NOT NULL, released INTEGER NOT NULL, "
+    "payment_method TEXT NOT NULL, commission_bps INTEGER NOT NULL, currency TEXT NOT NULL, "
+    "total BIGINT NOT NULL, commission BIGINT NOT NULL, lines TEXT NOT NULL, "
+    "placed_at TEXT NOT NULL",
+}
+INDEXES = {
+    "orders_buyer": "orders (buyer_id, placed_at)",
+    "orders_status": "orders (status, placed_at)",
+    "seller_orders_order": "seller_orders (order_id)",
+    "seller_orders_reseller": "seller_orders (reseller_id, placed_at)",
+}
+
+
+class OrdersProjection:
+    name = NAME
+
+    def __init__(self, prefix: str = "orders_") -> None:
+        self.prefix = prefix
+        self._handlers: dict[str, Callable[[Cursor, Envelope], None]] = {
+            "Order.Drafted": self._drafted,
+            "Order.Placed": self._stage,
+            "Order.Failed": self._stage,
+            "Order.Approved": self._stage,
+            "Order.Rejected": self._stage,
+            "Order.Rerouted": self._rerouted,
+            "SellerOrder.Opened": self._opened,
+            "SellerOrder.Released": self._released,
+            "SellerOrder.Accepted": self._seller_status("accepted"),
+            "SellerOrder.Refused": self._seller_status("refused"),
+            "SellerOrder.Cancelled": self._seller_status("cancelled"),
+            "SellerOrder.Shipped": self._shipped,
+            "SellerOrder.Delivered": self._delivered,
+        }
+
+    def create(self, cur: Cursor) -> None:
+        for table, columns in TABLES.items():
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.prefix}{table} ({columns})")
+        for index, target in INDEXES.items():
+            cur.execute(f"CREATE INDEX IF NOT EXISTS {self.prefix}{index} ON {self.prefix}{target}")
+
+    def tables(self) -> list[str]:
+        return list(TABLES)
+
+    def apply(self, cur: Cursor, event: Envelope) -> None:
+        handler = self._handlers.get(event["type"])
+        if handler is not None:
+            handler(cur, event)
+
+    def _t(self, name: str) -> str:
+        return self.prefix + name
+
+    def _drafted(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('orders')} (id, buyer_id, stage, status, placed_by, "
+            "payment_method, po_number, placed_at, seller_order_ids) "
+            "VALUES (%s, %s, 'placing', 'placing', %s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["buyer_id"],
+                json.dumps(data["placed_by"]),
+                data["payment_method"],
+                data["po_number"],
+                event["occurred_at"],
+                json.dumps(data["seller_order_ids"]),
+            ],
+        )
+        self._restatus(cur, event["aggregate_id"])
+
+    def _stage(self, cur: Cursor, event: Envelope) -> None:
+        stage = {
+            "Order.Placed": "pending_approval" if event["data"].get("needs_approval") else "placed",
+            "Order.Failed": "failed",
+            "Order.Approved": "placed",
+            "Order.Rejected": "rejected",
+        }[event["type"]]
+        cur.execute(
+            f"UPDATE {self._t('orders')} SET stage = %s WHERE id = %s",
+            [stage, event["aggregate_id"]],
+        )
+        self._restatus(cur, event["aggregate_id"])
+
+    def _rerouted(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"SELECT seller_order_ids FROM {self._t('orders')} WHERE id = %s",
+            [event["aggregate_id"]],
+        )
+        row = cur.fetchone()
+        if row is None:
+            return
+        ids = json.loads(row["seller_order_ids"]) + event["data"]["seller_order_ids"]
+        cur.execute(
+            f"UPDATE {self._t('orders')} SET seller_order_ids = %s WHERE id = %s",
+            [json.dumps(ids), event["aggregate_id"]],
+        )
+
+    def _opened(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        lines = [
+            {
+                "product_id": line["product_id"],
+                "quantity": line["quantity"],
+                "unit_price": line["unit_price"],
+                "shipped": 0,
+            }
+            for line in data["lines"]
+        ]
+        total = sum(line["quantity"] * line["unit_price"]["amount"] for line in lines)
+        cur.execute(
+            f"INSERT INTO {self._t('seller_orders')} (id, order_id, buyer_id, reseller_id, "
+            "status, released, payment_method, commission_bps, currency, total, commission, "
+            "lines, placed_at) VALUES (%s, %s, %s, %s, 'awaiting_acceptance', 0, %s, %s, %s, "
+            "%s, 0, %s, %s) ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["order_id"],
+                data["buyer_id"],
+                data["reseller_id"],
+                data["payment_method"],
+                data["commission_bps"],
+                lines[0]["unit_price"]["currency"],
+                total,
+                json.dumps(lines),
+                event["occurred_at"],
+            ],
+        )
+        self._restatus_for(cur, event["aggregate_id"])
+
+    def _released(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"UPDATE {self._t('seller_orders')} SET released = 1 WHERE id = %s",
+            [event["aggregate_id"]],
+        )
+
+    def _seller_status(self, status: str) -> Callable[[Cursor, Envelope], None]:
+        def handle(cur: Cursor, event: Envelope) -> None:
+            cur.execute(
+                f"UPDATE {self._t('seller_orders')} SET status = %s WHERE id = %s",
+                [status, event["aggregate_id"]],
+            )
+            self._restatus_for(cur, event["aggregate_id"])
+
+        return handle
+
+    def _shipped(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"SELECT lines FROM {self._t('seller_orders')} WHERE id = %s", [event["aggregate_id"]]
+        )
+        row = cur.fetchone()
+        if row is None:
+            return
+        shipped = event["data"]["lines"]
+        lines = json.loads(row["lines"])
+        for line in lines:
+            line["shipped"] += shipped.get(line["product_id"], 0)
+        done = all(line["shipped"] == line["quantity"] for line in lines)
+        cur.execute(
+            f"UPDATE {self._t('seller_orders')} SET lines = %s, status = %s WHERE id = %s",
+            [json.dumps(lines), "shipped" if done else "partially_shipped", event["aggregate_id"]],
+        )
+        self._restatus_for(cur, event["aggregate_id"])
+
+    def _delivered(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"SELECT total, commission_bps FROM {self._t('seller_orders')} WHERE id = %s",
+            [event["aggregate_id"]],
+        )
+        row = cur.fetchone()
+        if row is None:
+            return
+        cur.execute(
+            f"UPDATE {self._t('seller_orders')} SET status = 'delivered', commission = %s "
+            "WHERE id = %s",
+            [commission(int(row["total"]), int(row["commission_bps"])), event["aggregate_id"]],
+        )
+        self._restatus_for(cur, event["aggregate_id"])
+
+    def _restatus_for(self, cur: Cursor, seller_order_id: str) -> None:
+        cur.execute(
+            f"SELECT order_id FROM {self._t('seller_orders')} WHERE id = %s", [seller_order_id]
+        )
+        row = cur.fetchone()
+        if row is not None:
+            self._restatus(cur, row["order_id"])
+
+    def _restatus(self, cur: Cursor, order_id: str) -> None:
+        cur.execute(f"SELECT stage FROM {self._t('orders')} WHERE id = %s", [order_id])
+        row = cur.fetchone()
+        if row is None:
+            return
+        cur.execute(
+            f"SELECT status FROM {self._t('seller_orders')} WHERE order_id = %s", [order_id]
+        )
+        statuses = [r["status"] for r in cur.fetchall()]
+        cur.execute(
+            f"UPDATE {self._t('orders')} SET status = %s WHERE id = %s",
+            [order_status(row["stage"], statuses), order_id],
+        )
+
+
+def seller_order_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seller_order_id": row["id"],
+        "order_id": row["order_id"],
+        "buyer_id": row["buyer_id"],
+        "reseller_id": row["reseller_id"],
+        "status": row["status"],
+        "payment_method": row["payment_method"],
+        "total": {"amount": int(row["total"]), "currency": row["currency"]},
+        "lines": json.loads(row["lines"]),
+        "placed_at": row["placed_at"],
+    }

@@ -1,0 +1,142 @@
+"""Reading the orders projection: lists for each side of the market, and commissions."""
+
+import json
+from typing import Any
+
+from marketplace.sql import Cursor
+from projections.catalog_view import decode_cursor, encode_cursor
+from projections.orders import NAME, seller_order_row
+from projections.runner import Projections
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+class OrdersView:
+    def __init__(self, projections: Projections) -> None:
+        self.projections = projections
+
+    def _prefix(self, cur: Cursor) -> str:
+        return self.projections.live(cur, NAME).prefix
+
+    def orders(
+        self,
+        limit: int,
+        cursor: str | None,
+        *,
+        buyer_id: str | None = None,
+        reseller_id: str | None = None,
+        status: str | None = None,
+    ) -> Page:
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where = ["o.stage <> 'failed'"]
+            params: list[Any] = []
+            if buyer_id:
+                where.append("o.buyer_id = %s")
+                params.append(buyer_id)
+            if status:
+                where.append("o.status = %s")
+                params.append(status)
+            if reseller_id:
+                where.append(
+                    f"EXISTS (SELECT 1 FROM {p}seller_orders s WHERE s.order_id = o.id"
+                    " AND s.reseller_id = %s)"
+                )
+                params.append(reseller_id)
+            if cursor:
+                at, oid = decode_cursor(cursor, 2)
+                where.append("(o.placed_at < %s OR (o.placed_at = %s AND o.id < %s))")
+                params += [at, at, oid]
+            cur.execute(
+                f"SELECT o.* FROM {p}orders o WHERE {' AND '.join(where)} "
+                "ORDER BY o.placed_at DESC, o.id DESC LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows = cur.fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            seller_orders: dict[str, list[dict[str, Any]]] = {}
+            ids = [r["id"] for r in rows]
+            if ids:
+                marks = ", ".join(["%s"] * len(ids))
+                cur.execute(
+                    f"SELECT * FROM {p}seller_orders WHERE order_id IN ({marks}) "
+                    "ORDER BY placed_at, id",
+                    ids,
+                )
+                for so in cur.fetchall():
+                    seller_orders.setdefault(so["order_id"], []).append(seller_order_row(so))
+        items = []
+        for row in rows:
+            sos = seller_orders.get(row["id"], [])
+            totals: dict[str, int] = {}
+            for so in sos:
+                if so["status"] not in ("refused", "cancelled") or row["stage"] == "rejected":
+                    currency = so["total"]["currency"]
+                    totals[currency] = totals.get(currency, 0) + so["total"]["amount"]
+            items.append(
+                {
+                    "order_id": row["id"],
+                    "buyer_id": row["buyer_id"],
+                    "status": row["status"],
+                    "total": [{"amount": a, "currency": c} for c, a in sorted(totals.items())],
+                    "payment_method": row["payment_method"],
+                    "po_number": row["po_number"],
+                    "placed_by": json.loads(row["placed_by"]),
+                    "placed_at": row["placed_at"],
+                    "seller_orders": sos,
+                }
+            )
+        next_cursor = encode_cursor([rows[-1]["placed_at"], rows[-1]["id"]]) if more else None
+        return items, next_cursor
+
+    def seller_orders(
+        self, reseller_id: str, limit: int, cursor: str | None, status: str | None = None
+    ) -> Page:
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where = ["reseller_id = %s", "released = 1"]
+            params: list[Any] = [reseller_id]
+            if status:
+                where.append("status = %s")
+                params.append(status)
+            if cursor:
+                at, sid = decode_cursor(cursor, 2)
+                where.append("(placed_at < %s OR (placed_at = %s AND id < %s))")
+                params += [at, at, sid]
+            cur.execute(
+                f"SELECT * FROM {p}seller_orders WHERE {' AND '.join(where)} "
+                "ORDER BY placed_at DESC, id DESC LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows = cur.fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [seller_order_row(r) for r in rows]
+        return items, encode_cursor([rows[-1]["placed_at"], rows[-1]["id"]]) if more else None
+
+    def commissions(self, reseller_id: str | None = None) -> list[dict[str, Any]]:
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where = "status = 'delivered'"
+            params: list[Any] = []
+            if reseller_id:
+                where += " AND reseller_id = %s"
+                params.append(reseller_id)
+            cur.execute(
+                f"SELECT reseller_id, currency, SUM(total) AS gmv, SUM(commission) AS commission,"
+                f" COUNT(*) AS seller_orders FROM {p}seller_orders WHERE {where} "
+                "GROUP BY reseller_id, currency ORDER BY reseller_id, currency",
+                params,
+            )
+            rows = cur.fetchall()
+        return [
+            {
+                "reseller_id": r["reseller_id"],
+                "currency": r["currency"],
+                "gmv": int(r["gmv"]),
+                "commission": int(r["commission"]),
+                "delivered_seller_orders": int(r["seller_orders"]),
+            }
+            for r in rows
+        ]
