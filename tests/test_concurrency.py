@@ -1,0 +1,100 @@
+"""Concurrent orders against a running server never oversell stock nor overspend credit."""
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from uuid import UUID
+
+import httpx
+import pytest
+import uvicorn
+
+from marketplace.http import create_app
+from marketplace.platform import Marketplace
+from tests.services import free_port, wait_for_port
+from tests.world import World, small_market
+
+CLIENTS = 24
+
+
+@pytest.fixture
+def server(marketplace: Marketplace) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(marketplace), host="127.0.0.1", port=port, log_level="warning"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def _race(url: str, key: str, bodies: list[dict[str, object]]) -> list[httpx.Response]:
+    def place(body: dict[str, object]) -> httpx.Response:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            return client.post(
+                "/v1/buyer/orders", json=body, headers={"Authorization": f"Bearer {key}"}
+            )
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        return list(pool.map(place, bodies))
+
+
+def test_clients_racing_for_the_last_units_never_oversell(
+    world: World, marketplace: Marketplace, server: str
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL")
+    saw = world.product(m.acme, "SAW")
+    world.offer(m.rhine, drill, 1_000, stock=15)
+    world.offer(m.rhine, saw, 1_000, stock=15)
+    world.terms(m.rhine, m.muster)
+    world.catalog(m.muster)
+    bodies: list[dict[str, object]] = [
+        {
+            "lines": [
+                {"product_id": drill, "quantity": 1 + i % 3},
+                {"product_id": saw, "quantity": 1},
+            ],
+            "payment_method": "card",
+        }
+        for i in range(CLIENTS)
+    ]
+    responses = _race(server, m.muster.key, bodies)
+    assert {r.status_code for r in responses} <= {201, 409}
+    sold_drills = sum(1 + i % 3 for i, r in enumerate(responses) if r.status_code == 201)
+    sold_saws = sum(1 for r in responses if r.status_code == 201)
+    assert 0 < sold_drills <= 15
+    assert sold_saws <= 15
+    drill_offer = marketplace.offers.offer(UUID(m.rhine.id), UUID(drill))
+    saw_offer = marketplace.offers.offer(UUID(m.rhine.id), UUID(saw))
+    assert drill_offer.stock == 15 - sold_drills
+    assert saw_offer.stock == 15 - sold_saws
+    placed = [r.json()["order_id"] for r in responses if r.status_code == 201]
+    assert len(set(placed)) == len(placed)
+
+
+def test_invoice_orders_racing_against_one_credit_limit_never_exceed_it(
+    world: World, marketplace: Marketplace, server: str
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL")
+    world.offer(m.rhine, drill, 1_000, stock=1_000)
+    world.terms(m.rhine, m.muster, payment_methods=["invoice_net_30"], credit_limit=10_000)
+    world.catalog(m.muster)
+    bodies: list[dict[str, object]] = [
+        {"lines": [{"product_id": drill, "quantity": 3}], "payment_method": "invoice_net_30"}
+        for _ in range(CLIENTS)
+    ]
+    responses = _race(server, m.muster.key, bodies)
+    assert {r.status_code for r in responses} <= {201, 402, 409}
+    accepted = sum(1 for r in responses if r.status_code == 201)
+    # 3 orders of 3000 fit in 10000; a fourth does not.
+    assert accepted == 3
+    terms = marketplace.offers.terms(UUID(m.rhine.id), UUID(m.muster.id))
+    assert terms is not None
+    assert sum(terms.credit_used.values()) == 9_000
+    assert marketplace.offers.offer(UUID(m.rhine.id), UUID(drill)).stock == 1_000 - 9
