@@ -2,6 +2,8 @@
 
 import secrets
 import threading
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from marketplace.buyers.application import Buyers
 from marketplace.errors import DomainError
@@ -108,6 +110,15 @@ class Marketplace:
         if self.in_process:
             self.projections.catch_up()
             self.projections.start()
+        self.recover_orders()
+
+    def recover_orders(self, older_than_s: float = 30.0) -> int:
+        """Finishes placing the orders a crash left half-placed; returns how many it saw."""
+        before = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
+        stuck = self.order_lists.placing_since(before)
+        for order_id in stuck:
+            self.desk.recover(UUID(order_id))
+        return len(stuck)
 
     def stop(self) -> None:
         self.projections.stop()

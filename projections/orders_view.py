@@ -115,6 +115,16 @@ class OrdersView:
         items = [seller_order_row(r) for r in rows]
         return items, encode_cursor([rows[-1]["placed_at"], rows[-1]["id"]]) if more else None
 
+    def placing_since(self, before: str) -> list[str]:
+        """Orders still being placed that were drafted before `before` (ISO time)."""
+        with self.projections.db.transaction() as cur:
+            cur.execute(
+                f"SELECT id FROM {self._prefix(cur)}orders WHERE stage = 'placing' "
+                "AND placed_at < %s ORDER BY placed_at",
+                [before],
+            )
+            return [r["id"] for r in cur.fetchall()]
+
     def commissions(self, reseller_id: str | None = None) -> list[dict[str, Any]]:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)

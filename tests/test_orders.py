@@ -306,3 +306,43 @@ def test_illegal_transitions_are_conflicts_and_a_retried_order_is_placed_once(
     world.ok("POST", f"{path}/ship", m.rhine)
     assert world.call("POST", f"{path}/cancel", m.rhine, json={"reason": "x"}).status_code == 409
     assert world.call("POST", f"{path}/accept", m.danube).status_code == 404
+
+
+def test_an_order_a_crash_left_half_placed_is_finished_on_start(
+    world: World, marketplace: Any
+) -> None:
+    from uuid import UUID
+
+    from orders.desk import LineRequest
+
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL")
+    world.offer(m.rhine, drill, 1_000, stock=10)
+    world.terms(m.rhine, m.muster)
+    world.catalog(m.muster)
+    desk = marketplace.desk
+    # The process dies after drafting the order, before holding any stock.
+    choice = desk.choose(
+        UUID(m.muster.id), 0, LineRequest(UUID(drill), 4, None), "card", None, set()
+    )
+    order, _ = desk._draft(
+        UUID(m.muster.id),
+        {"kind": "buyer_user", "user_id": m.muster.user_id},
+        "card",
+        None,
+        None,
+        [LineRequest(UUID(drill), 4, None)],
+        {UUID(m.rhine.id): [choice]},
+    )
+    assert marketplace.orders.order(order.id).stage == "placing"
+    # On the next start, the marketplace finishes what it began: stock held, order placed.
+    assert marketplace.projections.wait(
+        "orders", marketplace.heads(), 10, deliver=marketplace.in_process
+    )
+    assert marketplace.recover_orders(older_than_s=0) == 1
+    placed = world.ok("GET", f"/v1/buyer/orders/{order.id}", m.muster)
+    assert placed["status"] == "placed"
+    assert marketplace.offers.offer(UUID(m.rhine.id), UUID(drill)).stock == 6
+    # Finishing it again changes nothing.
+    desk.recover(order.id)
+    assert marketplace.offers.offer(UUID(m.rhine.id), UUID(drill)).stock == 6
