@@ -179,6 +179,8 @@ def cast(world: World) -> dict[str, Any]:
     world.terms(m.rhine, m.muster)
     suspended = world.reseller("Suspended")
     world.ok("POST", f"/v1/operator/accounts/{suspended.id}/suspend", world.operator)
+    # Every view has taken in the set-up, so the calls below see it whatever the runtime mode.
+    assert world.catalog(m.muster)
     return {
         "m": m,
         "drill": drill,

@@ -1,0 +1,74 @@
+"""`make bench`: every figure beside its baseline from the same run; BENCH_SCALE=full for B2B
+scale. Prints a table and writes bench/results.json."""
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from bench import catalog, kafka, orders
+from bench.world import SCALES, generate
+from marketplace.platform import Marketplace
+from marketplace.settings import Settings
+from tests.services import Tansu, ensure_postgres
+
+console = Console()
+
+
+@contextmanager
+def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Marketplace, str]]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        database_url=url,
+        database_schema=schema,
+        operator_key="bench-op",
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=schema,
+        topic_partitions=6,
+        kafka_session_timeout_ms=6000,
+        kafka_heartbeat_interval_ms=1000,
+    )
+    marketplace = Marketplace(settings)
+    try:
+        yield marketplace, schema
+    finally:
+        marketplace.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+
+
+def main() -> None:
+    scale_name = os.environ.get("BENCH_SCALE", "default")
+    scale = SCALES[scale_name]
+    url = ensure_postgres()
+    rows: list[dict[str, Any]] = []
+    with console.status("catalog at scale"), fresh(url) as (marketplace, schema):
+        rows += catalog.run(marketplace, url, schema, generate(scale), scale_name)
+    broker = Tansu()
+    broker.start()
+    try:
+        with console.status("relay and projection"), fresh(url, broker.bootstrap) as (mp, _):
+            rows += kafka.relay_and_projection(mp, mp.settings, scale_name)
+        with console.status("freshness"), fresh(url, broker.bootstrap) as (mp, _):
+            rows += kafka.freshness(mp, mp.settings, scale_name)
+    finally:
+        broker.stop()
+    with console.status("orders"), fresh(url) as (marketplace, _):
+        rows += orders.placement(marketplace, scale_name)
+    table = Table(title=f"Benchmarks ({scale_name} scale)")
+    for column in ("name", "value", "unit", "baseline", "ratio"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[str(row[c]) for c in ("name", "value", "unit", "baseline", "ratio")])
+    console.print(table)
+    Path("bench/results.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+main()

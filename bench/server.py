@@ -1,0 +1,27 @@
+"""A real HTTP server around a marketplace, for the duration of a measurement."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from marketplace.http import create_app
+from marketplace.platform import Marketplace
+from tests.services import free_port, wait_for_port
+
+
+@contextmanager
+def serve(marketplace: Marketplace) -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(marketplace), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
