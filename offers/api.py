@@ -211,6 +211,8 @@ def import_status(
     """An import's progress and the lines it could not take."""
     job = marketplace.offers.import_job(job_id, manufacturer.id)
     return {
+        # Read the imported products with min_position set to this, once completed.
+        "position": marketplace.position_token(),
         "job_id": str(job.id),
         "status": job.status,
         "total": job.total,

@@ -26,6 +26,8 @@ class KafkaProjector:
         self.settings = settings
         self.projections = projections
         self.name = name
+        # Set once the group has given this consumer its partitions.
+        self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5
@@ -46,6 +48,8 @@ class KafkaProjector:
         try:
             while not stop.is_set():
                 records = kafka.poll(timeout_ms=200, max_records=1000)
+                if kafka.assignment():
+                    self.ready.set()
                 events: list[Envelope] = [
                     decode(record.value) for batch in records.values() for record in batch
                 ]

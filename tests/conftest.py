@@ -75,17 +75,16 @@ def start_workers(
     settings: Settings, mp: Marketplace, stop: threading.Event
 ) -> list[threading.Thread]:
     """The relay and the projections, running as their own processes would."""
+    projectors = [KafkaProjector(settings, mp.projections, name) for name in mp.projections.names]
     workers = [
         threading.Thread(target=Relay(settings, mp.db, mp.events).run, args=(stop,)),
-        *[
-            threading.Thread(
-                target=KafkaProjector(settings, mp.projections, name).run, args=(stop,)
-            )
-            for name in mp.projections.names
-        ],
+        *[threading.Thread(target=p.run, args=(stop,)) for p in projectors],
     ]
     for worker in workers:
         worker.start()
+    # Tests start once every projection's consumer has joined its group.
+    for projector in projectors:
+        assert projector.ready.wait(60), f"{projector.name} never joined its group"
     return workers
 
 

@@ -162,9 +162,12 @@ def test_the_api_accepts_commands_while_the_broker_is_down_and_views_converge(
         threading.Thread(
             target=Relay(settings, marketplace.db, marketplace.events).run, args=(stop,)
         ),
-        threading.Thread(
-            target=KafkaProjector(settings, marketplace.projections, "catalog").run, args=(stop,)
-        ),
+        *[
+            threading.Thread(
+                target=KafkaProjector(settings, marketplace.projections, name).run, args=(stop,)
+            )
+            for name in marketplace.projections.names
+        ],
     ]
     try:
         for worker in workers:

@@ -8,6 +8,13 @@ from marketplace.platform import Marketplace
 from tests.world import World, small_market
 
 
+def _status(world: World, name: str) -> dict[str, Any]:
+    rows = world.ok("GET", "/v1/operator/projections", world.operator)
+    assert sorted(r["name"] for r in rows) == ["catalog", "orders"]
+    found: dict[str, Any] = next(r for r in rows if r["name"] == name)
+    return found
+
+
 def _everything(world: World, buyer: Any) -> list[dict[str, Any]]:
     return world.catalog(buyer, limit=500)
 
@@ -53,8 +60,7 @@ def test_the_operator_sees_each_projections_position_and_lag(
     m = small_market(world)
     world.product(m.acme, "DRILL-1")
     world.view("/v1/buyer/catalog", m.muster)
-    [row] = world.ok("GET", "/v1/operator/projections", world.operator)
-    assert row["name"] == "catalog"
+    row = _status(world, "catalog")
     assert row["status"] == "running"
     assert row["lag_events"] == 0
     assert row["position"] == sum(marketplace.heads().values())
@@ -80,7 +86,7 @@ def test_a_rebuilt_view_equals_the_incrementally_built_one(
     assert response.status_code == 202
     deadline = time.monotonic() + 30
     while True:
-        [row] = world.ok("GET", "/v1/operator/projections", world.operator)
+        row = _status(world, "catalog")
         if row["status"] == "running" or time.monotonic() > deadline:
             break
         time.sleep(0.05)
@@ -165,7 +171,7 @@ def test_a_poison_event_is_reported_and_skipped_not_looped_on(
     world.ok("PUT", f"/v1/reseller/offers/{saw}/stock", m.rhine, json={"quantity": 42})
     stocks = {i["sku"]: i["offers"][0]["stock"] for i in world.catalog(m.muster)}
     assert stocks == {"DRILL-1": 5, "SAW-1": 42}
-    [row] = world.ok("GET", "/v1/operator/projections", world.operator)
+    row = _status(world, "catalog")
     assert row["status"] == "degraded"
     assert row["poison_events"] == 1
     assert "quantity" in row["error"]
