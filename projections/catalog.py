@@ -11,6 +11,7 @@ from typing import Any
 
 from marketplace.envelope import Envelope
 from marketplace.sql import Cursor
+from projections.tables import Handler, TableProjection
 
 NAME = "catalog"
 
@@ -43,13 +44,6 @@ INDEXES = {
 }
 
 
-def create(cur: Cursor, prefix: str) -> None:
-    for table, columns in TABLES.items():
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {prefix}{table} ({columns})")
-    for index, target in INDEXES.items():
-        cur.execute(f"CREATE INDEX IF NOT EXISTS {prefix}{index} ON {prefix}{target}")
-
-
 def _upsert(cur: Cursor, table: str, row: dict[str, Any]) -> None:
     columns = ", ".join(row)
     marks = ", ".join(["%s"] * len(row))
@@ -78,14 +72,15 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
 
-class CatalogProjection:
+class CatalogProjection(TableProjection):
     """Applies one event's effect to the catalog tables named with `prefix`."""
 
     name = NAME
+    TABLES = TABLES
+    INDEXES = INDEXES
 
-    def __init__(self, prefix: str = "catalog_") -> None:
-        self.prefix = prefix
-        self._handlers: dict[str, Callable[[Cursor, Envelope], None]] = {
+    def handlers(self) -> dict[str, Handler]:
+        return {
             "Manufacturer.Registered": self._manufacturer_registered,
             "Reseller.Registered": self._reseller_registered,
             "Account.Approved": self._status("approved"),
@@ -107,20 +102,6 @@ class CatalogProjection:
             "CustomerTerms.Revised": self._terms,
         }
 
-    def create(self, cur: Cursor) -> None:
-        create(cur, self.prefix)
-
-    def tables(self) -> list[str]:
-        return list(TABLES)
-
-    def apply(self, cur: Cursor, event: Envelope) -> None:
-        handler = self._handlers.get(event["type"])
-        if handler is not None:
-            handler(cur, event)
-
-    def _table(self, name: str) -> str:
-        return self.prefix + name
-
     def _manufacturer_registered(self, cur: Cursor, event: Envelope) -> None:
         self._seller(cur, event, "manufacturer")
 
@@ -134,12 +115,12 @@ class CatalogProjection:
             "name": event["data"]["name"],
             "status": "pending",
         }
-        _upsert(cur, self._table("sellers"), row)
+        _upsert(cur, self._t("sellers"), row)
 
     def _status(self, status: str) -> Callable[[Cursor, Envelope], None]:
         def handle(cur: Cursor, event: Envelope) -> None:
             cur.execute(
-                f"UPDATE {self._table('sellers')} SET status = %s WHERE id = %s",
+                f"UPDATE {self._t('sellers')} SET status = %s WHERE id = %s",
                 [status, event["aggregate_id"]],
             )
 
@@ -150,7 +131,7 @@ class CatalogProjection:
         aid = event["aggregate_id"]
         if event["type"] == "Authorization.Granted":
             cur.execute(
-                f"INSERT INTO {self._table('authorizations')} (id, manufacturer_id, reseller_id,"
+                f"INSERT INTO {self._t('authorizations')} (id, manufacturer_id, reseller_id,"
                 " brands, categories, active) VALUES (%s, %s, %s, %s, %s, 1)",
                 [
                     aid,
@@ -162,7 +143,7 @@ class CatalogProjection:
             )
         else:
             cur.execute(
-                f"UPDATE {self._table('authorizations')} SET brands = %s, categories = %s, "
+                f"UPDATE {self._t('authorizations')} SET brands = %s, categories = %s, "
                 "active = 1 WHERE id = %s",
                 [_json(data["brands"]), _json(data["categories"]), aid],
             )
@@ -170,7 +151,7 @@ class CatalogProjection:
 
     def _authorization_revoked(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
-            f"UPDATE {self._table('authorizations')} SET active = 0 WHERE id = %s",
+            f"UPDATE {self._t('authorizations')} SET active = 0 WHERE id = %s",
             [event["aggregate_id"]],
         )
 
@@ -194,22 +175,22 @@ class CatalogProjection:
             row["manufacturer_id"] = data["manufacturer_id"]
             row["sku"] = data["sku"]
             row["search"] = ""
-            _upsert(cur, self._table("products"), row)
+            _upsert(cur, self._t("products"), row)
         else:
             sets = ", ".join(f"{c} = %s" for c in row if c != "id")
             cur.execute(
-                f"UPDATE {self._table('products')} SET {sets} WHERE id = %s",
+                f"UPDATE {self._t('products')} SET {sets} WHERE id = %s",
                 [*[v for c, v in row.items() if c != "id"], pid],
             )
         cur.execute(
-            f"UPDATE {self._table('products')} SET search = LOWER(name || ' ' || sku || ' ' || "
+            f"UPDATE {self._t('products')} SET search = LOWER(name || ' ' || sku || ' ' || "
             "brand) WHERE id = %s",
             [pid],
         )
 
     def _product_discontinued(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
-            f"UPDATE {self._table('products')} SET discontinued = 1 WHERE id = %s",
+            f"UPDATE {self._t('products')} SET discontinued = 1 WHERE id = %s",
             [event["aggregate_id"]],
         )
 
@@ -228,24 +209,24 @@ class CatalogProjection:
         if event["type"] == "Offer.Published":
             row["reseller_id"] = data["reseller_id"]
             row["product_id"] = data["product_id"]
-            _upsert(cur, self._table("offers"), row)
+            _upsert(cur, self._t("offers"), row)
         else:
             sets = ", ".join(f"{c} = %s" for c in row if c != "id")
             cur.execute(
-                f"UPDATE {self._table('offers')} SET {sets} WHERE id = %s",
+                f"UPDATE {self._t('offers')} SET {sets} WHERE id = %s",
                 [*[v for c, v in row.items() if c != "id"], row["id"]],
             )
 
     def _stock_set(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
-            f"UPDATE {self._table('offers')} SET stock = %s WHERE id = %s",
+            f"UPDATE {self._t('offers')} SET stock = %s WHERE id = %s",
             [event["data"]["quantity"], event["aggregate_id"]],
         )
 
     def _stock_moved(self, sign: int) -> Callable[[Cursor, Envelope], None]:
         def handle(cur: Cursor, event: Envelope) -> None:
             cur.execute(
-                f"UPDATE {self._table('offers')} SET stock = stock + %s WHERE id = %s",
+                f"UPDATE {self._t('offers')} SET stock = stock + %s WHERE id = %s",
                 [sign * event["data"]["quantity"], event["aggregate_id"]],
             )
 
@@ -253,7 +234,7 @@ class CatalogProjection:
 
     def _offer_withdrawn(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
-            f"UPDATE {self._table('offers')} SET withdrawn = 1 WHERE id = %s",
+            f"UPDATE {self._t('offers')} SET withdrawn = 1 WHERE id = %s",
             [event["aggregate_id"]],
         )
 
@@ -279,11 +260,11 @@ class CatalogProjection:
         if event["type"] == "CustomerTerms.Agreed":
             row["reseller_id"] = data["reseller_id"]
             row["buyer_id"] = data["buyer_id"]
-            _upsert(cur, self._table("terms"), row)
+            _upsert(cur, self._t("terms"), row)
         else:
             sets = ", ".join(f"{c} = %s" for c in row if c != "id")
             cur.execute(
-                f"UPDATE {self._table('terms')} SET {sets} WHERE id = %s",
+                f"UPDATE {self._t('terms')} SET {sets} WHERE id = %s",
                 [*[v for c, v in row.items() if c != "id"], tid],
             )
         _set_scope(

@@ -11,6 +11,7 @@ from typing import Any
 from marketplace.envelope import Envelope
 from marketplace.sql import Cursor
 from orders.domain import commission, order_status
+from projections.tables import Handler, TableProjection
 
 NAME = "orders"
 
@@ -32,12 +33,13 @@ INDEXES = {
 }
 
 
-class OrdersProjection:
+class OrdersProjection(TableProjection):
     name = NAME
+    TABLES = TABLES
+    INDEXES = INDEXES
 
-    def __init__(self, prefix: str = "orders_") -> None:
-        self.prefix = prefix
-        self._handlers: dict[str, Callable[[Cursor, Envelope], None]] = {
+    def handlers(self) -> dict[str, Handler]:
+        return {
             "Order.Drafted": self._drafted,
             "Order.Placed": self._stage,
             "Order.Failed": self._stage,
@@ -52,23 +54,6 @@ class OrdersProjection:
             "SellerOrder.Shipped": self._shipped,
             "SellerOrder.Delivered": self._delivered,
         }
-
-    def create(self, cur: Cursor) -> None:
-        for table, columns in TABLES.items():
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {self.prefix}{table} ({columns})")
-        for index, target in INDEXES.items():
-            cur.execute(f"CREATE INDEX IF NOT EXISTS {self.prefix}{index} ON {self.prefix}{target}")
-
-    def tables(self) -> list[str]:
-        return list(TABLES)
-
-    def apply(self, cur: Cursor, event: Envelope) -> None:
-        handler = self._handlers.get(event["type"])
-        if handler is not None:
-            handler(cur, event)
-
-    def _t(self, name: str) -> str:
-        return self.prefix + name
 
     def _drafted(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]
