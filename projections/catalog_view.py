@@ -1,36 +1,16 @@
 """Reading the catalog projection: each buyer's catalog at its own prices."""
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from marketplace.errors import DomainError
 from marketplace.money import Money
 from marketplace.sql import Cursor, Row
 from offers.pricing import Tier, unit_price
 from projections.catalog import NAME
+from projections.paging import cut, decode_cursor
 from projections.runner import Projections
-
-
-class BadCursor(DomainError):
-    status_code = 400
-
-
-def encode_cursor(key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as error:
-        raise BadCursor("cursor is not one this marketplace issued") from error
-    if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
-        raise BadCursor("cursor is not one this marketplace issued")
-    return key
 
 
 def _like(text: str) -> str:
@@ -171,11 +151,8 @@ class CatalogView:
                 f"SELECT DISTINCT p.name, p.id {where} ORDER BY p.name, p.id LIMIT %s",
                 [*params, limit + 1],
             )
-            keys = cur.fetchall()
-            more = len(keys) > limit
-            keys = keys[:limit]
+            keys, next_cursor = cut(cur.fetchall(), limit, lambda k: [k["name"], k["id"]])
             items = self._items(cur, p, buyer_id, f, [k["id"] for k in keys])
-        next_cursor = encode_cursor([keys[-1]["name"], keys[-1]["id"]]) if more else None
         return items, next_cursor
 
     def item(self, buyer_id: str, f: CatalogFilter) -> dict[str, Any] | None:
@@ -227,9 +204,7 @@ class CatalogView:
                 ORDER BY o.product_id LIMIT %s""",
                 [*params, limit + 1],
             )
-            rows = cur.fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["product_id"]])
         items = [
             {
                 "offer_id": r["id"],
@@ -250,7 +225,7 @@ class CatalogView:
             }
             for r in rows
         ]
-        return items, encode_cursor([rows[-1]["product_id"]]) if more else None
+        return items, next_cursor
 
     def manufacturer_products(
         self, manufacturer_id: str, limit: int, cursor: str | None
@@ -265,11 +240,9 @@ class CatalogView:
             cur.execute(
                 f"SELECT * FROM {p}products {where} ORDER BY sku LIMIT %s", [*params, limit + 1]
             )
-            rows = cur.fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["sku"]])
         items = [
             {**product_fields(r), "status": "discontinued" if r["discontinued"] else "active"}
             for r in rows
         ]
-        return items, encode_cursor([rows[-1]["sku"]]) if more else None
+        return items, next_cursor

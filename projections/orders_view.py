@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 from marketplace.sql import Cursor
-from projections.catalog_view import decode_cursor, encode_cursor
 from projections.orders import NAME, seller_order_row
+from projections.paging import cut, decode_cursor
 from projections.runner import Projections
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -52,9 +52,7 @@ class OrdersView:
                 "ORDER BY o.placed_at DESC, o.id DESC LIMIT %s",
                 [*params, limit + 1],
             )
-            rows = cur.fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["placed_at"], r["id"]])
             seller_orders: dict[str, list[dict[str, Any]]] = {}
             ids = [r["id"] for r in rows]
             if ids:
@@ -87,7 +85,6 @@ class OrdersView:
                     "seller_orders": sos,
                 }
             )
-        next_cursor = encode_cursor([rows[-1]["placed_at"], rows[-1]["id"]]) if more else None
         return items, next_cursor
 
     def seller_orders(
@@ -109,11 +106,8 @@ class OrdersView:
                 "ORDER BY placed_at DESC, id DESC LIMIT %s",
                 [*params, limit + 1],
             )
-            rows = cur.fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [seller_order_row(r) for r in rows]
-        return items, encode_cursor([rows[-1]["placed_at"], rows[-1]["id"]]) if more else None
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["placed_at"], r["id"]])
+        return [seller_order_row(r) for r in rows], next_cursor
 
     def placing_since(self, before: str) -> list[str]:
         """Orders still being placed that were drafted before `before` (ISO time)."""

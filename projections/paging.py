@@ -1,0 +1,38 @@
+"""Keyset pagination: opaque cursors over the last row's sort key."""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+
+from marketplace.errors import DomainError
+from marketplace.sql import Row
+
+
+class BadCursor(DomainError):
+    status_code = 400
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as error:
+        raise BadCursor("cursor is not one this marketplace issued") from error
+    if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
+        raise BadCursor("cursor is not one this marketplace issued")
+    return key
+
+
+def cut(
+    rows: list[Row], limit: int, key: Callable[[Row], list[Any]]
+) -> tuple[list[Row], str | None]:
+    """The page (rows were fetched with LIMIT limit + 1) and the cursor to the next one."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(key(rows[-1]))
