@@ -47,28 +47,38 @@ def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Market
 def main() -> None:
     scale_name = os.environ.get("BENCH_SCALE", "default")
     scale = SCALES[scale_name]
+    # BENCH_ONLY=catalog,kafka,orders runs some of the suites (all by default).
+    only = set(os.environ.get("BENCH_ONLY", "catalog,kafka,orders").split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
-    with console.status("catalog at scale"), fresh(url) as (marketplace, schema):
-        rows += catalog.run(marketplace, url, schema, generate(scale), scale_name)
-    broker = Tansu()
-    broker.start()
-    try:
-        with console.status("relay and projection"), fresh(url, broker.bootstrap) as (mp, _):
-            rows += kafka.relay_and_projection(mp, mp.settings, scale_name)
-        with console.status("freshness"), fresh(url, broker.bootstrap) as (mp, _):
-            rows += kafka.freshness(mp, mp.settings, scale_name)
-    finally:
-        broker.stop()
-    with console.status("orders"), fresh(url) as (marketplace, _):
-        rows += orders.placement(marketplace, scale_name)
+    if "catalog" in only:
+        with console.status("catalog at scale"), fresh(url) as (marketplace, schema):
+            rows += catalog.run(marketplace, url, schema, generate(scale), scale_name)
+    if "kafka" in only:
+        broker = Tansu()
+        broker.start()
+        try:
+            with console.status("relay and projection"), fresh(url, broker.bootstrap) as (mp, _):
+                rows += kafka.relay_and_projection(mp, mp.settings, scale_name)
+            with console.status("freshness"), fresh(url, broker.bootstrap) as (mp, _):
+                rows += kafka.freshness(mp, mp.settings, scale_name)
+        finally:
+            broker.stop()
+    if "orders" in only:
+        with console.status("orders"), fresh(url) as (marketplace, _):
+            rows += orders.placement(marketplace, scale_name)
     table = Table(title=f"Benchmarks ({scale_name} scale)")
     for column in ("name", "value", "unit", "baseline", "ratio"):
         table.add_column(column)
     for row in rows:
         table.add_row(*[str(row[c]) for c in ("name", "value", "unit", "baseline", "ratio")])
     console.print(table)
-    Path("bench/results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    # A partial run updates its own rows and keeps the others.
+    path = Path("bench/results.json")
+    kept = json.loads(path.read_text()) if path.exists() else []
+    names = {row["name"] for row in rows}
+    merged = [row for row in kept if row["name"] not in names] + rows
+    path.write_text(json.dumps(merged, indent=2) + "\n")
 
 
 main()

@@ -1,8 +1,10 @@
 """The offers context: catalog products, offers, customer terms, imports."""
 
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -267,6 +269,23 @@ class HoldsRefused(DomainError):
         self.status_code = status_code
 
 
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def _stripes(keys: Iterable[UUID]) -> Iterator[None]:
+    """Holds on the same offers and terms in this process take turns instead of racing.
+
+    Across processes optimistic concurrency still decides; within one, turns avoid retry
+    storms when many orders want the same offers at once.
+    """
+    locks = [_STRIPES[i] for i in sorted({k.int % len(_STRIPES) for k in keys})]
+    with ExitStack() as stack:
+        for lock in locks:
+            stack.enter_context(lock)
+        yield
+
+
 def _retrying(attempt: Callable[[], None]) -> None:
     # Optimistic concurrency: a concurrent change to the same offer or terms makes the save
     # fail; the whole attempt is then made again on fresh state.
@@ -336,7 +355,8 @@ class Holds:
                 raise HoldsRefused(problems, 402 if credit_only else 409)
             self.offers.save(*touched.values())
 
-        _retrying(attempt)
+        with _stripes(self._keys(stock, credit)):
+            _retrying(attempt)
 
     def give_back(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
         def attempt() -> None:
@@ -352,7 +372,8 @@ class Holds:
                     touched.append(terms)
             self.offers.save(*touched)
 
-        _retrying(attempt)
+        with _stripes(self._keys(stock, credit)):
+            _retrying(attempt)
 
     def shipped(self, hold: StockHold) -> None:
         def attempt() -> None:
@@ -360,4 +381,11 @@ class Holds:
             offer.ship(hold.ref, hold.quantity)
             self.offers.save(offer)
 
-        _retrying(attempt)
+        with _stripes(self._keys([hold], [])):
+            _retrying(attempt)
+
+    @staticmethod
+    def _keys(stock: list[StockHold], credit: list[CreditHold]) -> list[UUID]:
+        return [offer_id(h.reseller_id, h.product_id) for h in stock] + [
+            terms_id(h.reseller_id, h.buyer_id) for h in credit
+        ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+from marketplace.accounts import Account
 from marketplace.buyers.application import Buyers
 from marketplace.errors import DomainError, Forbidden
 from marketplace.money import Money
@@ -20,6 +21,7 @@ from offers.pricing import unit_price
 from orders.application import Orders
 from orders.domain import INVOICE_METHODS, Order, SellerOrder
 from sellers.application import Sellers
+from sellers.domain import Authorization
 
 log = logging.getLogger(__name__)
 # Offer candidates for a product, as the buyer's catalog view lists them (reseller ids).
@@ -71,6 +73,34 @@ def stock_ref(seller_order_id: UUID, product_id: UUID) -> str:
     return f"{seller_order_id}:{product_id}"
 
 
+class Lookups:
+    """What one placement reads of sellers, authorizations and terms, read once."""
+
+    def __init__(self, sellers: Sellers, offers: Offers) -> None:
+        self.sellers = sellers
+        self.offers = offers
+        self._accounts: dict[UUID, Account | None] = {}
+        self._authorizations: dict[tuple[UUID, UUID], Authorization | None] = {}
+        self._terms: dict[tuple[UUID, UUID], CustomerTerms | None] = {}
+
+    def account(self, account_id: UUID) -> Account | None:
+        if account_id not in self._accounts:
+            self._accounts[account_id] = self.sellers.account(account_id)
+        return self._accounts[account_id]
+
+    def authorization(self, manufacturer_id: UUID, reseller_id: UUID) -> Authorization | None:
+        key = (manufacturer_id, reseller_id)
+        if key not in self._authorizations:
+            self._authorizations[key] = self.sellers.authorization(*key)
+        return self._authorizations[key]
+
+    def terms(self, reseller_id: UUID, buyer_id: UUID) -> CustomerTerms | None:
+        key = (reseller_id, buyer_id)
+        if key not in self._terms:
+            self._terms[key] = self.offers.terms(*key)
+        return self._terms[key]
+
+
 class OrderDesk:
     def __init__(
         self,
@@ -93,19 +123,19 @@ class OrderDesk:
     # Choosing offers
 
     def _visible(
-        self, buyer_id: UUID, product: Product, reseller_id: UUID
+        self, seen: "Lookups", buyer_id: UUID, product: Product, reseller_id: UUID
     ) -> tuple[Offer, CustomerTerms] | None:
         offer = self.offers.find(offer_id(reseller_id, product.id), Offer)
         if offer is None or offer.withdrawn or product.discontinued:
             return None
-        reseller = self.sellers.account(reseller_id)
-        maker = self.sellers.account(product.manufacturer_id)
+        reseller = seen.account(reseller_id)
+        maker = seen.account(product.manufacturer_id)
         if reseller is None or not reseller.is_approved or maker is None or not maker.is_approved:
             return None
-        authorization = self.sellers.authorization(product.manufacturer_id, reseller_id)
+        authorization = seen.authorization(product.manufacturer_id, reseller_id)
         if authorization is None or not authorization.covers(product.brand, product.category):
             return None
-        terms = self.offers.terms(reseller_id, buyer_id)
+        terms = seen.terms(reseller_id, buyer_id)
         if terms is None or not terms.scope.admits(product.id, product.brand, product.category):
             return None
         return offer, terms
@@ -128,8 +158,10 @@ class OrderDesk:
         payment_method: str,
         only_reseller: UUID | None,
         excluded: set[UUID],
+        seen: "Lookups | None" = None,
     ) -> Choice | dict[str, Any]:
         """The best offer for one line, or the reason there is none."""
+        seen = seen or Lookups(self.sellers, self.offers)
         pid = request.product_id
         product = self.offers.find(pid, Product)
         if product is None or product.discontinued:
@@ -146,7 +178,7 @@ class OrderDesk:
         for reseller_id in resellers:
             if reseller_id in excluded:
                 continue
-            found = self._visible(buyer_id, product, reseller_id)
+            found = self._visible(seen, buyer_id, product, reseller_id)
             if found is not None:
                 visible.append(found)
         if not visible:
@@ -193,12 +225,13 @@ class OrderDesk:
         if not buyer.is_approved:
             raise Forbidden("the buyer organisation is not approved")
         self.catch_up()
-        seen: set[tuple[UUID, UUID | None]] = set()
+        asked: set[tuple[UUID, UUID | None]] = set()
+        lookups = Lookups(self.sellers, self.offers)
         problems: list[dict[str, Any]] = []
         choices: list[Choice] = []
         for index, request in enumerate(lines):
             key = (request.product_id, request.reseller_id)
-            if key in seen:
+            if key in asked:
                 problems.append(
                     _problem(
                         index,
@@ -208,8 +241,10 @@ class OrderDesk:
                     )
                 )
                 continue
-            seen.add(key)
-            choice = self.choose(buyer_id, index, request, payment_method, only_reseller, set())
+            asked.add(key)
+            choice = self.choose(
+                buyer_id, index, request, payment_method, only_reseller, set(), lookups
+            )
             if isinstance(choice, Choice):
                 choices.append(choice)
             else:
@@ -452,6 +487,7 @@ class OrderDesk:
         }
         choices: list[Choice] = []
         cancelled: list[dict[str, Any]] = []
+        lookups = Lookups(self.sellers, self.offers)
         for index, line in enumerate(so.lines):
             request = LineRequest(line.product_id, line.quantity, None)
             choice = self.choose(
@@ -461,6 +497,7 @@ class OrderDesk:
                 order.payment_method,
                 self._rep_reseller(order),
                 refused_by,
+                lookups,
             )
             if isinstance(choice, Choice):
                 choices.append(choice)
