@@ -51,8 +51,17 @@ class MarketplaceApplication(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
+# Aggregates stay cached between commands; each read still fetches the events recorded
+# since (fast-forward), so several processes never see stale state.
+CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+
+
 def persistence_env(settings: Settings, context: str) -> dict[str, str]:
     """The eventsourcing environment for one context's event log."""
+    return {**_store_env(settings, context), **CACHE}
+
+
+def _store_env(settings: Settings, context: str) -> dict[str, str]:
     url = urlparse(settings.database_url)
     if url.scheme == "sqlite":
         base = Path(sqlite_path(settings.database_url))

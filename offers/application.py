@@ -77,6 +77,9 @@ class Terms:
 
 class Offers(MarketplaceApplication):
     name = "offers"
+    # Offers and terms gain an event per order line they serve; snapshots keep loading them
+    # cheap however long their history grows.
+    snapshotting_intervals = {Offer: 100, CustomerTerms: 100}
     # Wired by the platform: the sellers context answers who may sell what.
     authorization_of: Callable[[UUID, UUID], Authorization | None]
 

@@ -51,3 +51,42 @@ def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
         assert event["data"]["min_order_qty"] == 1
     finally:
         marketplace.close()
+
+
+def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path: Path) -> None:
+    from uuid import UUID
+
+    from offers.application import OfferTerms
+    from offers.pricing import Tier
+    from tests.distributed import Seller
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+    marketplace = Marketplace(settings)
+    try:
+        seller = Seller(marketplace, offers=1)
+        product: UUID = seller.products[0]
+        marketplace.offers.put_offer(
+            seller.reseller,
+            product,
+            OfferTerms(Money(900, "EUR"), [Tier(10, Money(800, "EUR"))], 5, 2, 1),
+        )
+        for quantity in range(250):
+            marketplace.offers.set_stock(seller.reseller, product, quantity)
+        live = marketplace.offers.offer(seller.reseller, product)
+        assert live.version > 200
+        assert marketplace.offers.snapshots is not None
+        assert list(marketplace.offers.snapshots.get(live.id))
+    finally:
+        marketplace.close()
+    # A new process, with no cache, rebuilds the offer from its latest snapshot onwards.
+    reopened = Marketplace(settings)
+    try:
+        offer = reopened.offers.offer(seller.reseller, product)
+        assert (offer.version, offer.stock, offer.tiers, offer.price) == (
+            live.version,
+            249,
+            [Tier(10, Money(800, "EUR"))],
+            Money(900, "EUR"),
+        )
+    finally:
+        reopened.close()
