@@ -32,35 +32,12 @@ from marketplace.schemas import (
 )
 from orders.application import describe_seller_order
 from orders.desk import LineRequest
+from orders.domain import PublicOrderStatus, SellerOrderStatus
 
 router = APIRouter(prefix="/v1")
 PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
-OrderStatusFilter = Annotated[
-    Literal[
-        "pending_approval",
-        "placed",
-        "partially_shipped",
-        "shipped",
-        "delivered",
-        "cancelled",
-        "rejected",
-    ]
-    | None,
-    Query(),
-]
-SellerStatusFilter = Annotated[
-    Literal[
-        "awaiting_acceptance",
-        "accepted",
-        "partially_shipped",
-        "shipped",
-        "delivered",
-        "refused",
-        "cancelled",
-    ]
-    | None,
-    Query(),
-]
+OrderStatusFilter = Annotated[PublicOrderStatus | None, Query()]
+SellerStatusFilter = Annotated[SellerOrderStatus | None, Query()]
 
 
 class LineIn(Strict):

@@ -10,8 +10,8 @@ from eventsourcing.domain import Aggregate, event
 from marketplace.errors import Conflict, Invalid
 from marketplace.money import Money
 
-OrderStatus = Literal[
-    "placing",
+# The statuses buyers see (api.md); placing and failed are the saga's own, never shown.
+PublicOrderStatus = Literal[
     "pending_approval",
     "placed",
     "partially_shipped",
@@ -19,8 +19,8 @@ OrderStatus = Literal[
     "delivered",
     "cancelled",
     "rejected",
-    "failed",
 ]
+OrderStatus = PublicOrderStatus | Literal["placing", "failed"]
 SellerOrderStatus = Literal[
     "awaiting_acceptance",
     "accepted",

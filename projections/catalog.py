@@ -55,6 +55,12 @@ def _upsert(cur: Cursor, table: str, row: dict[str, Any]) -> None:
     )
 
 
+def _update(cur: Cursor, table: str, row: dict[str, Any]) -> None:
+    columns = [c for c in row if c != "id"]
+    sets = ", ".join(f"{c} = %s" for c in columns)
+    cur.execute(f"UPDATE {table} SET {sets} WHERE id = %s", [*[row[c] for c in columns], row["id"]])
+
+
 def _set_scope(cur: Cursor, prefix: str, owner_id: str, dims: dict[str, list[str] | None]) -> None:
     cur.execute(f"DELETE FROM {prefix}scope WHERE owner_id = %s", [owner_id])
     rows = [
@@ -177,11 +183,7 @@ class CatalogProjection(TableProjection):
             row["search"] = ""
             _upsert(cur, self._t("products"), row)
         else:
-            sets = ", ".join(f"{c} = %s" for c in row if c != "id")
-            cur.execute(
-                f"UPDATE {self._t('products')} SET {sets} WHERE id = %s",
-                [*[v for c, v in row.items() if c != "id"], pid],
-            )
+            _update(cur, self._t("products"), row)
         cur.execute(
             f"UPDATE {self._t('products')} SET search = LOWER(name || ' ' || sku || ' ' || "
             "brand) WHERE id = %s",
@@ -211,11 +213,7 @@ class CatalogProjection(TableProjection):
             row["product_id"] = data["product_id"]
             _upsert(cur, self._t("offers"), row)
         else:
-            sets = ", ".join(f"{c} = %s" for c in row if c != "id")
-            cur.execute(
-                f"UPDATE {self._t('offers')} SET {sets} WHERE id = %s",
-                [*[v for c, v in row.items() if c != "id"], row["id"]],
-            )
+            _update(cur, self._t("offers"), row)
 
     def _stock_set(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
@@ -262,11 +260,7 @@ class CatalogProjection(TableProjection):
             row["buyer_id"] = data["buyer_id"]
             _upsert(cur, self._t("terms"), row)
         else:
-            sets = ", ".join(f"{c} = %s" for c in row if c != "id")
-            cur.execute(
-                f"UPDATE {self._t('terms')} SET {sets} WHERE id = %s",
-                [*[v for c, v in row.items() if c != "id"], tid],
-            )
+            _update(cur, self._t("terms"), row)
         _set_scope(
             cur,
             self.prefix,
