@@ -7,6 +7,7 @@ own per-aggregate versions make a redelivered or replayed event change nothing.
 import logging
 import threading
 
+from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
 from marketplace.envelope import Envelope, decode
@@ -15,6 +16,7 @@ from marketplace.settings import Settings
 from projections.runner import Projections
 
 log = logging.getLogger(__name__)
+BATCH = 5000
 
 
 def group_id(settings: Settings, name: str) -> str:
@@ -47,15 +49,25 @@ class KafkaProjector:
         kafka = consumer(self.settings, group_id(self.settings, self.name), contexts)
         try:
             while not stop.is_set():
-                records = kafka.poll(timeout_ms=200, max_records=1000)
-                if kafka.assignment():
-                    self.ready.set()
-                events: list[Envelope] = [
-                    decode(record.value) for batch in records.values() for record in batch
-                ]
+                events = self._next_batch(kafka)
                 if events:
                     self.projections.apply(self.name, events, track_positions=False)
                     self.projections.advance(self.name)
                     kafka.commit()
         finally:
             kafka.close()
+
+    def _next_batch(self, kafka: KafkaConsumer) -> list[Envelope]:
+        """What has arrived, up to BATCH events: a poll returns one partition's fetch at a
+        time, and one transaction per poll would pay the commit for a handful of events."""
+        events: list[Envelope] = []
+        timeout_ms = 200
+        while len(events) < BATCH:
+            records = kafka.poll(timeout_ms=timeout_ms, max_records=BATCH - len(events))
+            if kafka.assignment():
+                self.ready.set()
+            if not records:
+                break
+            events += [decode(r.value) for batch in records.values() for r in batch]
+            timeout_ms = 0
+        return events
