@@ -5,7 +5,7 @@ from uuid import UUID
 
 from marketplace.errors import NotFound
 from marketplace.eventstore import MarketplaceApplication
-from orders.domain import Order, SellerOrder, order_status
+from orders.domain import Order, SellerOrder, order_status, order_total
 
 
 class Orders(MarketplaceApplication):
@@ -36,15 +36,12 @@ class Orders(MarketplaceApplication):
     def describe(self, order: Order) -> dict[str, Any]:
         """An order as its buyer sees it, with its seller orders."""
         seller_orders = self.seller_orders(order)
-        totals: dict[str, int] = {}
-        for so in seller_orders:
-            if so.status not in ("refused", "cancelled") or order.stage in ("rejected",):
-                totals[so.currency] = totals.get(so.currency, 0) + so.total.amount
+        total = order_total(order.stage, [(so.status, so.total) for so in seller_orders])
         return {
             "order_id": str(order.id),
             "buyer_id": str(order.buyer_id),
             "status": order_status(order.stage, [so.status for so in seller_orders]),
-            "total": [{"amount": a, "currency": c} for c, a in sorted(totals.items())],
+            "total": [money.as_dict() for money in total],
             "payment_method": order.payment_method,
             "po_number": order.po_number,
             "shipping_address": order.shipping_address,

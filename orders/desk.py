@@ -19,7 +19,7 @@ from offers.application import CreditHold, Holds, HoldsRefused, Offers, StockHol
 from offers.domain import CustomerTerms, Offer, Product, offer_id
 from offers.pricing import unit_price
 from orders.application import Orders
-from orders.domain import INVOICE_METHODS, Order, SellerOrder
+from orders.domain import INVOICE_METHODS, Order, SellerOrder, order_total, over_limit
 from sellers.application import Sellers
 from sellers.domain import Authorization
 
@@ -255,11 +255,7 @@ class OrderDesk:
         order, seller_orders = self._draft(
             buyer_id, placed_by, payment_method, po_number, shipping_address, lines, groups
         )
-        totals = self._totals(seller_orders)
-        needs_approval = spending_limit is not None and any(
-            currency != spending_limit.currency or amount > spending_limit.amount
-            for currency, amount in totals.items()
-        )
+        needs_approval = over_limit(spending_limit, self._totals(seller_orders))
         self._hold_and_place(order, seller_orders, needs_approval)
         return order
 
@@ -341,11 +337,8 @@ class OrderDesk:
         return order, seller_orders
 
     @staticmethod
-    def _totals(seller_orders: list[SellerOrder]) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for so in seller_orders:
-            totals[so.currency] = totals.get(so.currency, 0) + so.total.amount
-        return totals
+    def _totals(seller_orders: list[SellerOrder]) -> list[Money]:
+        return order_total("placing", [(so.status, so.total) for so in seller_orders])
 
     @staticmethod
     def _holds(so: SellerOrder) -> tuple[list[StockHold], list[CreditHold]]:
@@ -399,10 +392,7 @@ class OrderDesk:
         user_id = order.placed_by.get("user_id")
         user = buyer.user(UUID(user_id)) if user_id else None
         limit = user.spending_limit if user else None
-        totals = self._totals(seller_orders)
-        needs_approval = limit is not None and any(
-            c != limit.currency or a > limit.amount for c, a in totals.items()
-        )
+        needs_approval = over_limit(limit, self._totals(seller_orders))
         try:
             self._hold_and_place(order, seller_orders, needs_approval)
         except HoldsRefused:

@@ -125,6 +125,23 @@ class Order(Aggregate):
         self.cancelled_lines.extend(cancelled_lines)
 
 
+def order_total(stage: str, seller_orders: Iterable[tuple[str, Money]]) -> list[Money]:
+    """What the buyer owes, per currency: seller orders that were refused or cancelled
+    count no more, except on a rejected order, whose total shows what was asked."""
+    totals: dict[str, int] = {}
+    for status, total in seller_orders:
+        if status not in CLOSED or stage == "rejected":
+            totals[total.currency] = totals.get(total.currency, 0) + total.amount
+    return [Money(amount, currency) for currency, amount in sorted(totals.items())]
+
+
+def over_limit(limit: Money | None, totals: Iterable[Money]) -> bool:
+    """Whether an order needs approval: over the limit, or in a currency it does not cover."""
+    return limit is not None and any(
+        t.currency != limit.currency or t.amount > limit.amount for t in totals
+    )
+
+
 def order_status(stage: str, seller_statuses: Iterable[str]) -> str:
     """The buyer's order status, derived from its seller orders (api.md)."""
     if stage in ("placing", "pending_approval", "rejected", "failed"):

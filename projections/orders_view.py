@@ -3,7 +3,9 @@
 import json
 from typing import Any
 
+from marketplace.money import Money
 from marketplace.sql import Cursor
+from orders.domain import order_total
 from projections.orders import NAME, seller_order_row
 from projections.paging import cut, decode_cursor
 from projections.runner import Projections
@@ -67,17 +69,15 @@ class OrdersView:
         items = []
         for row in rows:
             sos = seller_orders.get(row["id"], [])
-            totals: dict[str, int] = {}
-            for so in sos:
-                if so["status"] not in ("refused", "cancelled") or row["stage"] == "rejected":
-                    currency = so["total"]["currency"]
-                    totals[currency] = totals.get(currency, 0) + so["total"]["amount"]
+            total = order_total(
+                row["stage"], [(so["status"], Money.from_dict(so["total"])) for so in sos]
+            )
             items.append(
                 {
                     "order_id": row["id"],
                     "buyer_id": row["buyer_id"],
                     "status": row["status"],
-                    "total": [{"amount": a, "currency": c} for c, a in sorted(totals.items())],
+                    "total": [money.as_dict() for money in total],
                     "payment_method": row["payment_method"],
                     "po_number": row["po_number"],
                     "placed_by": json.loads(row["placed_by"]),

@@ -11,8 +11,7 @@ import pytest
 from marketplace.platform import Marketplace
 from marketplace.relay import Relay
 from marketplace.settings import Settings
-from projections.consumer import KafkaProjector
-from tests.conftest import settings_for
+from tests.conftest import settings_for, start_workers
 from tests.distributed import (
     Seller,
     caught_up,
@@ -166,20 +165,8 @@ def test_the_api_accepts_commands_while_the_broker_is_down_and_views_converge(
     settings = settings_for("kafka", tmp_path, postgres_url, pg_schema, broker.bootstrap)
     marketplace = Marketplace(settings)
     stop = threading.Event()
-    workers = [
-        threading.Thread(
-            target=Relay(settings, marketplace.db, marketplace.events).run, args=(stop,)
-        ),
-        *[
-            threading.Thread(
-                target=KafkaProjector(settings, marketplace.projections, name).run, args=(stop,)
-            )
-            for name in marketplace.projections.names
-        ],
-    ]
+    workers = start_workers(settings, marketplace, stop)
     try:
-        for worker in workers:
-            worker.start()
         seller = Seller(marketplace, offers=5)
         wait_until(lambda: caught_up(marketplace), 60, "the first catch-up")
         # The broker goes away (and, being memory-only, forgets topics and offsets).
