@@ -146,7 +146,7 @@ def test_killing_the_projection_at_random_moments_applies_each_event_once(
     assert progress > 0
     projector = spawn(kafka_settings, "project")
     try:
-        wait_until(lambda: caught_up(store), 120, "the projection to catch up")
+        wait_until(lambda: caught_up(store), 300, "the projection to catch up")
     finally:
         projector.kill()
         projector.wait()
