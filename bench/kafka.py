@@ -42,7 +42,7 @@ def _fill(marketplace: Marketplace, n: int) -> None:
         )
         for i in range(n)
     ]
-    job = marketplace.offers.start_import(maker, n, [])
+    job = marketplace.offers.start_import(maker, "products", n, [])
     marketplace.offers.run_import(job, rows)
 
 

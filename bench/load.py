@@ -47,21 +47,27 @@ def load(marketplace: Marketplace, world: World) -> dict[str, list[UUID]]:
             for p in world.products
             if p["manufacturer"] == m
         ]
-        job = offers.start_import(maker, len(rows), [])
+        job = offers.start_import(maker, "products", len(rows), [])
         offers.run_import(job, rows)
     product_ids = [product_id(makers[p["manufacturer"]], p["sku"]) for p in world.products]
-    for o in world.offers:
-        offers.put_offer(
-            resellers[o["reseller"]],
-            product_ids[o["product"]],
-            OfferTerms(
-                Money(o["price"], "EUR"),
-                [Tier(q, Money(a, "EUR")) for q, a in o["tiers"]],
-                o["stock"],
-                o["lead"],
-                1,
-            ),
-        )
+    for r, reseller in enumerate(resellers):
+        lines = [
+            (
+                n,
+                product_ids[o["product"]],
+                OfferTerms(
+                    Money(o["price"], "EUR"),
+                    [Tier(q, Money(a, "EUR")) for q, a in o["tiers"]],
+                    o["stock"],
+                    o["lead"],
+                    1,
+                ),
+            )
+            for n, o in enumerate(world.offers)
+            if o["reseller"] == r
+        ]
+        job = offers.start_import(reseller, "offers", len(lines), [])
+        offers.run_offer_import(job, lines)
     buyer_ids = []
     for b in world.buyers:
         buyer_id, _ = buyers.register(f"Buyer {b['index']}", "T", "DE", f"mk_b_bench_{b['index']}")

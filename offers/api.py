@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError
 from marketplace.auth import CurrentManufacturer, CurrentReseller, MarketplaceDep
 from marketplace.errors import Invalid
 from marketplace.http import idempotent
+from marketplace.platform import Marketplace
 from marketplace.schemas import (
     Count,
     Cursor,
@@ -26,6 +27,7 @@ from marketplace.schemas import (
     page,
 )
 from offers.application import OfferTerms, ProductDetails, Terms
+from offers.domain import ImportJob
 from offers.pricing import Tier
 
 router = APIRouter(prefix="/v1")
@@ -71,6 +73,15 @@ class OfferPut(Strict):
     lead_time_days: Annotated[int, Field(strict=True, ge=0, le=365)]
     min_order_qty: Quantity = 1
     tiers: Annotated[list[TierIn], Field(max_length=20)] = []
+
+    def terms(self) -> OfferTerms:
+        return OfferTerms(
+            price=self.price.money(),
+            tiers=[Tier(t.min_qty, t.price.money()) for t in self.tiers],
+            stock=self.stock,
+            lead_time_days=self.lead_time_days,
+            min_order_qty=self.min_order_qty,
+        )
 
 
 class StockPut(Strict):
@@ -134,7 +145,7 @@ def list_products(
 
 
 def parse_import(text: str) -> tuple[list[tuple[int, str, ProductDetails]], list[dict[str, Any]]]:
-    """The good lines, and a report of each bad one."""
+    """The good product lines, and a report of each bad one."""
     good: list[tuple[int, str, ProductDetails]] = []
     failed: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -180,19 +191,12 @@ def import_products(
     body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
 ) -> JSONResponse:
     """Import products from NDJSON, one PUT body plus `sku` a line; bad lines are reported."""
-    try:
-        text = body.decode()
-    except UnicodeDecodeError as error:
-        raise Invalid("the body must be UTF-8 NDJSON") from error
+    text = _ndjson(body)
     good, failed = parse_import(text)
-    total = len(good) + len(failed)
-    if total == 0:
-        raise Invalid("the body holds no product lines")
-    if total > MAX_IMPORT_LINES:
-        raise Invalid(f"at most {MAX_IMPORT_LINES} lines per import")
+    total = _checked_total(len(good) + len(failed), "product")
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = marketplace.offers.start_import(manufacturer.id, total, failed)
+        job_id = marketplace.offers.start_import(manufacturer.id, "products", total, failed)
         threading.Thread(
             target=marketplace.offers.run_import,
             args=(job_id, good),
@@ -209,11 +213,30 @@ def import_status(
     job_id: UUID, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
 ) -> dict[str, Any]:
     """An import's progress and the lines it could not take."""
-    job = marketplace.offers.import_job(job_id, manufacturer.id)
+    return _job_status(marketplace, marketplace.offers.import_job(job_id, manufacturer.id))
+
+
+def _ndjson(body: bytes) -> str:
+    try:
+        return body.decode()
+    except UnicodeDecodeError as error:
+        raise Invalid("the body must be UTF-8 NDJSON") from error
+
+
+def _checked_total(total: int, what: str) -> int:
+    if total == 0:
+        raise Invalid(f"the body holds no {what} lines")
+    if total > MAX_IMPORT_LINES:
+        raise Invalid(f"at most {MAX_IMPORT_LINES} lines per import")
+    return total
+
+
+def _job_status(marketplace: Marketplace, job: ImportJob) -> dict[str, Any]:
     return {
         # Read the imported products with min_position set to this, once completed.
         "position": marketplace.position_token(),
         "job_id": str(job.id),
+        "kind": job.kind,
         "status": job.status,
         "total": job.total,
         "done": job.done,
@@ -230,18 +253,82 @@ def put_offer(
     product_id: UUID, body: OfferPut, reseller: CurrentReseller, marketplace: MarketplaceDep
 ) -> JSONResponse:
     """Publish or revise your offer on a product you are authorized to sell."""
-    terms = OfferTerms(
-        price=body.price.money(),
-        tiers=[Tier(t.min_qty, t.price.money()) for t in body.tiers],
-        stock=body.stock,
-        lead_time_days=body.lead_time_days,
-        min_order_qty=body.min_order_qty,
-    )
-    offer, created = marketplace.offers.put_offer(reseller.id, product_id, terms)
+    offer, created = marketplace.offers.put_offer(reseller.id, product_id, body.terms())
     return JSONResponse(
         {"offer_id": str(offer.id), "product_id": str(product_id)},
         status_code=201 if created else 200,
     )
+
+
+class OfferLine(OfferPut):
+    product_id: UUID
+
+
+def parse_offer_import(
+    text: str,
+) -> tuple[list[tuple[int, UUID, OfferTerms]], list[dict[str, Any]]]:
+    """The good offer lines, and a report of each bad one."""
+    good: list[tuple[int, UUID, OfferTerms]] = []
+    failed: list[dict[str, Any]] = []
+    seen: set[UUID] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = OfferLine.model_validate_json(line)
+        except ValidationError as error:
+            failed.append({"line": number, "detail": _first_error(error)})
+            continue
+        if item.product_id in seen:
+            failed.append({"line": number, "detail": f"product {item.product_id} appears twice"})
+            continue
+        seen.add(item.product_id)
+        good.append((number, item.product_id, item.terms()))
+    return good, failed
+
+
+@router.post(
+    "/reseller/offers:import",
+    status_code=202,
+    tags=["reseller"],
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            "required": True,
+        }
+    },
+)
+def import_offers(
+    request: Request,
+    reseller: CurrentReseller,
+    marketplace: MarketplaceDep,
+    body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
+) -> JSONResponse:
+    """Publish or revise many offers from NDJSON, one PUT body plus `product_id` a line;
+    each line is checked as the PUT checks it, and bad lines are reported."""
+    text = _ndjson(body)
+    good, failed = parse_offer_import(text)
+    total = _checked_total(len(good) + len(failed), "offer")
+
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        job_id = marketplace.offers.start_import(reseller.id, "offers", total, failed)
+        threading.Thread(
+            target=marketplace.offers.run_offer_import,
+            args=(job_id, good),
+            daemon=True,
+            name=f"import-{job_id}",
+        ).start()
+        return 202, {"job_id": str(job_id)}
+
+    return idempotent(marketplace, request, f"reseller:{reseller.id}", {"body": text}, run)
+
+
+@router.get("/reseller/imports/{job_id}", tags=["reseller"])
+def offer_import_status(
+    job_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+) -> dict[str, Any]:
+    """An offer import's progress and the lines it could not take."""
+    return _job_status(marketplace, marketplace.offers.import_job(job_id, reseller.id))
 
 
 @router.put("/reseller/offers/{product_id}/stock", tags=["reseller"])

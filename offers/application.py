@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from marketplace.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -115,49 +116,99 @@ class Offers(MarketplaceApplication):
         product.discontinue()
         self.save(product)
 
-    def start_import(self, manufacturer_id: UUID, total: int, failed: list[dict[str, Any]]) -> UUID:
-        job = ImportJob(manufacturer_id, total)
+    def start_import(
+        self, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]
+    ) -> UUID:
+        job = ImportJob(owner_id, kind, total)
         if failed:
             job.progress(0, failed)
         self.save(job)
         return job.id
 
     def run_import(self, job_id: UUID, rows: Iterable[tuple[int, str, ProductDetails]]) -> None:
-        """Imports the good lines in batches; each batch and the job's progress commit together."""
+        """Imports a manufacturer's good product lines in batches."""
         job = self.load(job_id, ImportJob, "import job")
-        batch: dict[UUID, Product] = {}
-        imported = 0
-        failed: list[dict[str, Any]] = []
-        for line, sku, details in rows:
-            try:
-                pid = product_id(job.manufacturer_id, sku)
-                if pid in batch:
-                    product = batch[pid]
-                    check_product_prices(details.list_price, details.map_price)
-                    product.revise(**details.fields())
-                else:
-                    product, _ = self._upsert_product(job.manufacturer_id, sku, details)
-                batch[pid] = product
-                imported += 1
-            except DomainError as error:
-                failed.append({"line": line, "detail": str(error.detail)})
-            if imported + len(failed) >= IMPORT_BATCH:
-                job.progress(imported, failed)
-                self.save(*batch.values(), job)
-                batch, imported, failed = {}, 0, []
-        job.progress(imported, failed)
-        job.complete()
-        self.save(*batch.values(), job)
 
-    def import_job(self, job_id: UUID, manufacturer_id: UUID) -> ImportJob:
+        def stage(batch: dict[UUID, Aggregate], row: tuple[str, ProductDetails]) -> Aggregate:
+            sku, details = row
+            product = batch.get(product_id(job.owner_id, sku))
+            if isinstance(product, Product):
+                check_product_prices(details.list_price, details.map_price)
+                product.revise(**details.fields())
+                return product
+            return self._upsert_product(job.owner_id, sku, details)[0]
+
+        self._run_batches(job, ((line, (sku, d)) for line, sku, d in rows), stage)
+
+    def run_offer_import(self, job_id: UUID, rows: Iterable[tuple[int, UUID, OfferTerms]]) -> None:
+        """Imports a reseller's good offer lines in batches."""
+        job = self.load(job_id, ImportJob, "import job")
+
+        def stage(batch: dict[UUID, Aggregate], row: tuple[UUID, OfferTerms]) -> Aggregate:
+            pid, terms = row
+            pending = batch.get(offer_id(job.owner_id, pid))
+            return self._upsert_offer(
+                job.owner_id, pid, terms, pending if isinstance(pending, Offer) else None
+            )[0]
+
+        self._run_batches(job, ((line, (pid, t)) for line, pid, t in rows), stage)
+
+    def _run_batches(
+        self,
+        job: ImportJob,
+        rows: Iterable[tuple[int, Any]],
+        stage: Callable[[dict[UUID, Aggregate], Any], Aggregate],
+    ) -> None:
+        """Each batch of lines and the job's progress commit together, so a crash loses no
+        line it reported done; a batch that meets a concurrent change is staged again."""
+        lines: list[tuple[int, Any]] = []
+        for line in rows:
+            lines.append(line)
+            if len(lines) == IMPORT_BATCH:
+                self._commit_batch(job, lines, stage)
+                lines = []
+        self._commit_batch(job, lines, stage, last=True)
+
+    def _commit_batch(
+        self,
+        job: ImportJob,
+        lines: list[tuple[int, Any]],
+        stage: Callable[[dict[UUID, Aggregate], Any], Aggregate],
+        last: bool = False,
+    ) -> None:
+        def attempt() -> None:
+            batch: dict[UUID, Aggregate] = {}
+            failed: list[dict[str, Any]] = []
+            for number, row in lines:
+                try:
+                    aggregate = stage(batch, row)
+                    batch[aggregate.id] = aggregate
+                except DomainError as error:
+                    failed.append({"line": number, "detail": str(error.detail)})
+            fresh = self.load(job.id, ImportJob, "import job")
+            fresh.progress(len(lines) - len(failed), failed)
+            if last:
+                fresh.complete()
+            self.save(*batch.values(), fresh)
+
+        _retrying(attempt)
+
+    def import_job(self, job_id: UUID, owner_id: UUID) -> ImportJob:
         job = self.find(job_id, ImportJob)
-        if job is None or job.manufacturer_id != manufacturer_id:
+        if job is None or job.owner_id != owner_id:
             raise NotFound(f"unknown import job {job_id}")
         return job
 
     # Offers
 
     def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferTerms) -> tuple[Offer, bool]:
+        offer, created = self._upsert_offer(reseller_id, pid, terms)
+        self.save(offer)
+        return offer, created
+
+    def _upsert_offer(
+        self, reseller_id: UUID, pid: UUID, terms: OfferTerms, pending: Offer | None = None
+    ) -> tuple[Offer, bool]:
         product = self.product(pid)
         if product.discontinued:
             raise Conflict("the product is discontinued")
@@ -172,14 +223,11 @@ class Offers(MarketplaceApplication):
             terms.lead_time_days,
             terms.min_order_qty,
         )
-        offer = self.find(offer_id(reseller_id, pid), Offer)
-        created = offer is None
+        offer = pending or self.find(offer_id(reseller_id, pid), Offer)
         if offer is None:
-            offer = Offer(reseller_id=reseller_id, product_id=pid, **terms.__dict__)
-        else:
-            offer.revise(**terms.__dict__)
-        self.save(offer)
-        return offer, created
+            return Offer(reseller_id=reseller_id, product_id=pid, **terms.__dict__), True
+        offer.revise(**terms.__dict__)
+        return offer, False
 
     def offer(self, reseller_id: UUID, pid: UUID) -> Offer:
         offer = self.find(offer_id(reseller_id, pid), Offer)

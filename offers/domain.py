@@ -458,11 +458,25 @@ class CustomerTerms(Aggregate):
 
 
 class ImportJob(Aggregate):
-    """A manufacturer's bulk product import: progress and the lines it could not take."""
+    """A bulk import of a manufacturer's products or a reseller's offers: its progress and
+    the lines it could not take."""
 
-    @event("Started")
-    def __init__(self, manufacturer_id: UUID, total: int) -> None:
-        self.manufacturer_id = manufacturer_id
+    class Started(Aggregate.Created):
+        owner_id: UUID
+        kind: str
+        total: int
+        # Version 2 named the owner generally, since resellers import offers too.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["owner_id"] = state.pop("manufacturer_id")
+            state["kind"] = "products"
+
+    @event(Started)
+    def __init__(self, owner_id: UUID, kind: str, total: int) -> None:
+        self.owner_id = owner_id
+        self.kind = kind
         self.total = total
         self.done = 0
         self.imported = 0

@@ -4,13 +4,15 @@ import json
 import time
 from typing import Any
 
-from tests.world import Actor, World, eur
+from tests.world import Actor, World, eur, small_market
 
 
-def _wait_for_job(world: World, acme: Actor, job_id: str) -> dict[str, Any]:
+def _wait_for_job(
+    world: World, owner: Actor, job_id: str, path: str = "/v1/manufacturer/imports"
+) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while True:
-        job: dict[str, Any] = world.ok("GET", f"/v1/manufacturer/imports/{job_id}", acme)
+        job: dict[str, Any] = world.ok("GET", f"{path}/{job_id}", owner)
         if job["status"] == "completed" or time.monotonic() > deadline:
             return job
         time.sleep(0.05)
@@ -99,3 +101,70 @@ def test_another_manufacturer_cannot_read_an_import(world: World) -> None:
     ]
     assert world.call("GET", f"/v1/manufacturer/imports/{job_id}", other).status_code == 404
     assert _wait_for_job(world, acme, job_id)["imported"] == 1
+
+
+def _offer_line(product_id: str, price: int, **extra: Any) -> str:
+    return json.dumps(
+        {"product_id": product_id, "price": eur(price), "stock": 7, "lead_time_days": 2, **extra}
+    )
+
+
+def test_a_reseller_imports_offers_and_each_line_is_checked_as_a_put_would_be(
+    world: World,
+) -> None:
+    market = small_market(world)
+    other_maker = world.manufacturer("Other")
+    unauthorized = world.product(other_maker, "OTHER-1")
+    floored = world.product(market.acme, "MAP-1", price=10_000, map_price=8_000)
+    discontinued = world.product(market.acme, "GONE-1")
+    world.ok("DELETE", "/v1/manufacturer/products/GONE-1", market.acme)
+    good = [world.product(market.acme, f"IMP-{i}", price=5_000 + i) for i in range(600)]
+    world.offer(market.rhine, good[0], 9_999)
+    lines = [
+        _offer_line(pid, 4_000 + i, tiers=[{"min_qty": 10, "price": eur(3_000)}])
+        for i, pid in enumerate(good)
+    ]
+    lines.insert(2, _offer_line(unauthorized, 1_000))
+    lines.insert(5, _offer_line(floored, 7_000))
+    lines.insert(9, _offer_line(discontinued, 7_000))
+    lines.insert(12, _offer_line(good[1], 1_000))
+    lines.insert(15, '{"product_id": "not-a-uuid"}')
+    lines.insert(18, _offer_line("7f1c0b52-1d0e-4bde-9b3a-111111111111", 1_000))
+    world.terms(market.rhine, market.muster)
+    response = world.call(
+        "POST",
+        "/v1/reseller/offers:import",
+        market.rhine,
+        content="\n".join(lines).encode(),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202, response.text
+    job = _wait_for_job(world, market.rhine, response.json()["job_id"], "/v1/reseller/imports")
+    assert (job["status"], job["kind"], job["total"], job["done"]) == (
+        "completed",
+        "offers",
+        606,
+        606,
+    )
+    assert job["imported"] == 600
+    assert [f["line"] for f in job["failed"]] == [3, 6, 10, 13, 16, 19]
+    # The buyer sees every imported offer at its imported price; the refused lines changed
+    # nothing, and the earlier offer on the first product was revised, not duplicated.
+    world.position = job["position"]
+    prices: dict[str, int] = {}
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = world.view("/v1/buyer/catalog", market.muster, **params).json()
+        for item in page["items"]:
+            (offer,) = item["offers"]
+            prices[item["product_id"]] = offer["unit_price"]["amount"]
+            assert offer["tiers"] == [{"min_qty": 10, "unit_price": eur(3_000)}]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert prices == {pid: 4_000 + i for i, pid in enumerate(good)}
+    # Another reseller cannot read the job.
+    assert (
+        world.call("GET", f"/v1/reseller/imports/{job['job_id']}", market.danube).status_code == 404
+    )

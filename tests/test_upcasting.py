@@ -9,7 +9,7 @@ from eventsourcing.persistence import StoredEvent
 from marketplace.money import Money
 from marketplace.platform import Marketplace
 from marketplace.settings import Settings
-from offers.domain import Offer
+from offers.domain import ImportJob, Offer
 
 
 def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
@@ -49,6 +49,39 @@ def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
         [event] = marketplace.events.read("offers", 0, 10)
         assert event["type"] == "Offer.Published"
         assert event["data"]["min_order_qty"] == 1
+    finally:
+        marketplace.close()
+
+
+def test_an_import_job_stored_when_only_manufacturers_imported_reads_as_a_product_import(
+    tmp_path: Path,
+) -> None:
+    marketplace = Marketplace(
+        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+    )
+    try:
+        app = marketplace.offers
+        maker = uuid4()
+        current = ImportJob(maker, "products", 12)
+        [started] = current.collect_events()
+        stored = app.mapper.to_stored_event(started)
+        # Version 1 named the owner manufacturer_id and had no kind.
+        state = json.loads(stored.state)
+        state["manufacturer_id"] = state.pop("owner_id")
+        del state["kind"]
+        del state["class_version"]
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    stored.originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    json.dumps(state).encode(),
+                )
+            ]
+        )
+        job = app.import_job(current.id, maker)
+        assert (job.owner_id, job.kind, job.total, job.status) == (maker, "products", 12, "running")
     finally:
         marketplace.close()
 
