@@ -21,6 +21,8 @@ Row = dict[str, Any]
 
 
 class Cursor(Protocol):
+    dialect: str
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def fetchall(self) -> list[Row]: ...
@@ -35,6 +37,8 @@ class Database(Protocol):
 
 
 class _SqliteCursor:
+    dialect = "sqlite"
+
     def __init__(self, cursor: sqlite3.Cursor) -> None:
         self._cursor = cursor
 
@@ -94,6 +98,8 @@ class SqliteDatabase:
 
 
 class _PostgresCursor:
+    dialect = "postgresql"
+
     def __init__(self, cursor: psycopg.Cursor[Row]) -> None:
         self._cursor = cursor
 

@@ -1,19 +1,27 @@
-"""The catalog projection: per-aggregate state from which each buyer's catalog is derived.
+"""The catalog projection: the state of every seller, product, offer, authorization and terms,
+and the price lists that buyers' catalogs are read from.
 
-It keeps one row per seller, product, offer, authorization and terms, exactly as their
-events leave them. A buyer's view joins them at read time, so the order in which different
-aggregates' events arrive never matters and storage grows with offers, not buyers times offers.
+A price list is one reseller's offers as one catalog scope lets a buyer see them. Buyers
+whose terms with a reseller have the same scope share the list, whatever their discounts
+and fixed prices (those are applied when a page is read), so the lists grow with distinct
+(reseller, scope) pairs times offers, not with buyers times offers. Each list's rows carry
+the product's name, brand, category and search text, so a page is an index range scan.
+
+Every list row is derived from the state rows alone: whichever order the events of
+different aggregates arrive in, each change re-derives the rows that depend on it.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from marketplace.envelope import Envelope
-from marketplace.sql import Cursor
-from projections.tables import Handler, TableProjection
+from marketplace.sql import Cursor, Row
+from projections.tables import TableProjection
 
 NAME = "catalog"
+LISTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:price-lists")
 
 TABLES = {
     "sellers": "id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL",
@@ -29,10 +37,15 @@ TABLES = {
     "reseller_id TEXT NOT NULL, brands TEXT, categories TEXT, active INTEGER NOT NULL",
     "terms": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, buyer_id TEXT NOT NULL, "
     "catalog TEXT, discount_bps INTEGER NOT NULL, fixed_prices TEXT NOT NULL, "
-    "payment_methods TEXT NOT NULL, credit_limit TEXT, scope_brands INTEGER NOT NULL, "
-    "scope_categories INTEGER NOT NULL, scope_products INTEGER NOT NULL",
+    "payment_methods TEXT NOT NULL, credit_limit TEXT, list_id TEXT NOT NULL",
+    "lists": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, scope_brands INTEGER NOT NULL, "
+    "scope_categories INTEGER NOT NULL, scope_products INTEGER NOT NULL, "
+    "terms INTEGER NOT NULL",
     "scope": "owner_id TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (owner_id, dim, value)",
+    "listed": "list_id TEXT NOT NULL, offer_id TEXT NOT NULL, product_id TEXT NOT NULL, "
+    "manufacturer_id TEXT NOT NULL, name TEXT NOT NULL, brand_key TEXT NOT NULL, "
+    "category_key TEXT NOT NULL, search TEXT NOT NULL, PRIMARY KEY (list_id, offer_id)",
 }
 INDEXES = {
     "products_name": "products (name, id)",
@@ -41,233 +54,446 @@ INDEXES = {
     "offers_reseller": "offers (reseller_id, product_id)",
     "authorizations_pair": "authorizations (manufacturer_id, reseller_id)",
     "terms_buyer": "terms (buyer_id, reseller_id)",
+    "lists_reseller": "lists (reseller_id)",
+    "listed_name": "listed (list_id, name, product_id)",
+    "listed_brand": "listed (list_id, brand_key, name, product_id)",
+    "listed_category": "listed (list_id, category_key, name, product_id)",
+    "listed_offer": "listed (offer_id)",
+    "listed_product": "listed (product_id)",
 }
-
-
-def _upsert(cur: Cursor, table: str, row: dict[str, Any]) -> None:
-    columns = ", ".join(row)
-    marks = ", ".join(["%s"] * len(row))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != "id")
-    cur.execute(
-        f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}",
-        list(row.values()),
-    )
-
-
-def _update(cur: Cursor, table: str, row: dict[str, Any]) -> None:
-    columns = [c for c in row if c != "id"]
-    sets = ", ".join(f"{c} = %s" for c in columns)
-    cur.execute(f"UPDATE {table} SET {sets} WHERE id = %s", [*[row[c] for c in columns], row["id"]])
-
-
-def _set_scope(cur: Cursor, prefix: str, owner_id: str, dims: dict[str, list[str] | None]) -> None:
-    cur.execute(f"DELETE FROM {prefix}scope WHERE owner_id = %s", [owner_id])
-    rows = [
-        (owner_id, dim, value)
-        for dim, values in dims.items()
-        for value in sorted(set(values or []))
-    ]
-    if rows:
-        cur.executemany(
-            f"INSERT INTO {prefix}scope (owner_id, dim, value) VALUES (%s, %s, %s)", rows
-        )
+COLUMNS = {
+    table: [c.strip().split()[0] for c in spec.split(",") if not c.strip().startswith("PRIMARY")]
+    for table, spec in TABLES.items()
+}
+# Which state table each event changes, and whether the event creates the row.
+EVENTS: dict[str, tuple[str, bool]] = {
+    "Manufacturer.Registered": ("sellers", True),
+    "Reseller.Registered": ("sellers", True),
+    "Account.Approved": ("sellers", False),
+    "Account.Reinstated": ("sellers", False),
+    "Account.Suspended": ("sellers", False),
+    "Authorization.Granted": ("authorizations", True),
+    "Authorization.Changed": ("authorizations", False),
+    "Authorization.Revoked": ("authorizations", False),
+    "Product.Published": ("products", True),
+    "Product.Revised": ("products", False),
+    "Product.Discontinued": ("products", False),
+    "Offer.Published": ("offers", True),
+    "Offer.Revised": ("offers", False),
+    "Offer.StockSet": ("offers", False),
+    "Offer.StockReserved": ("offers", False),
+    "Offer.StockReleased": ("offers", False),
+    "Offer.Withdrawn": ("offers", False),
+    "CustomerTerms.Agreed": ("terms", True),
+    "CustomerTerms.Revised": ("terms", False),
+}
+# Events after which the rows listing an offer, product or authorization are derived again.
+RELISTS = {
+    "Offer.Published",
+    "Offer.Revised",
+    "Offer.Withdrawn",
+    "Product.Published",
+    "Product.Revised",
+    "Product.Discontinued",
+    "Authorization.Granted",
+    "Authorization.Changed",
+    "Authorization.Revoked",
+}
+CHUNK = 500
 
 
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
 
+def list_scope(catalog: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """A terms' catalog scope in one canonical form: equal scopes share a price list."""
+    return {dim: sorted(set(v)) for dim, v in sorted((catalog or {}).items()) if v is not None}
+
+
+def list_id(reseller_id: str, catalog: dict[str, list[str]] | None) -> str:
+    key = json.dumps([reseller_id, list_scope(catalog)], separators=(",", ":"))
+    return str(uuid5(LISTS_NAMESPACE, key))
+
+
+# Each reducer takes a row (None if absent) and one event, and returns the row after it.
+Reducer = Callable[[Row | None, Envelope], Row | None]
+
+
+def _seller(role: str) -> Reducer:
+    def reduce(_: Row | None, event: Envelope) -> Row:
+        name = event["data"]["name"]
+        return {"id": event["aggregate_id"], "role": role, "name": name, "status": "pending"}
+
+    return reduce
+
+
+def _status(status: str) -> Reducer:
+    def reduce(row: Row | None, _: Envelope) -> Row | None:
+        # Buyers' accounts have the same events; only sellers have rows here.
+        return None if row is None else {**row, "status": status}
+
+    return reduce
+
+
+def _authorization(row: Row | None, event: Envelope) -> Row:
+    data = event["data"]
+    base = row or {
+        "id": event["aggregate_id"],
+        "manufacturer_id": data["manufacturer_id"],
+        "reseller_id": data["reseller_id"],
+    }
+    return {
+        **base,
+        "brands": _json(data["brands"]),
+        "categories": _json(data["categories"]),
+        "active": 1,
+    }
+
+
+def _revoked(row: Row | None, _: Envelope) -> Row | None:
+    return None if row is None else {**row, "active": 0}
+
+
+def _product(row: Row | None, event: Envelope) -> Row:
+    data = event["data"]
+    base = row or {
+        "id": event["aggregate_id"],
+        "manufacturer_id": data["manufacturer_id"],
+        "sku": data["sku"],
+    }
+    return {
+        **base,
+        "name": data["name"],
+        "brand": data["brand"],
+        "category": data["category"],
+        "gtin": data["gtin"],
+        "unit": data["unit"],
+        "attributes": json.dumps(data["attributes"], sort_keys=True),
+        "currency": data["list_price"]["currency"],
+        "list_amount": data["list_price"]["amount"],
+        "map_amount": (data["map_price"] or {}).get("amount"),
+        "discontinued": 0,
+        "search": f"{data['name']} {base['sku']} {data['brand']}".lower(),
+    }
+
+
+def _discontinued(row: Row | None, _: Envelope) -> Row | None:
+    return None if row is None else {**row, "discontinued": 1}
+
+
+def _offer(row: Row | None, event: Envelope) -> Row:
+    data = event["data"]
+    base = row or {
+        "id": event["aggregate_id"],
+        "reseller_id": data["reseller_id"],
+        "product_id": data["product_id"],
+    }
+    return {
+        **base,
+        "currency": data["price"]["currency"],
+        "price_amount": data["price"]["amount"],
+        "tiers": json.dumps([[t["min_qty"], t["price"]["amount"]] for t in data["tiers"]]),
+        "stock": data["stock"],
+        "lead_time_days": data["lead_time_days"],
+        "min_order_qty": data["min_order_qty"],
+        "withdrawn": 0,
+    }
+
+
+def _stock_set(row: Row | None, event: Envelope) -> Row | None:
+    return None if row is None else {**row, "stock": event["data"]["quantity"]}
+
+
+def _stock_moved(sign: int) -> Reducer:
+    def reduce(row: Row | None, event: Envelope) -> Row | None:
+        if row is None:
+            return None
+        return {**row, "stock": int(row["stock"]) + sign * event["data"]["quantity"]}
+
+    return reduce
+
+
+def _withdrawn(row: Row | None, _: Envelope) -> Row | None:
+    return None if row is None else {**row, "withdrawn": 1}
+
+
+def _terms(row: Row | None, event: Envelope) -> Row:
+    data = event["data"]
+    base = row or {
+        "id": event["aggregate_id"],
+        "reseller_id": data["reseller_id"],
+        "buyer_id": data["buyer_id"],
+    }
+    return {
+        **base,
+        "catalog": _json(data["catalog"]),
+        "discount_bps": data["discount_bps"],
+        "fixed_prices": json.dumps(
+            {pid: price["amount"] for pid, price in data["fixed_prices"].items()},
+            sort_keys=True,
+        ),
+        "payment_methods": json.dumps(data["payment_methods"]),
+        "credit_limit": _json(data["credit_limit"]),
+        "list_id": list_id(base["reseller_id"], data["catalog"]),
+    }
+
+
+REDUCERS: dict[str, Reducer] = {
+    "Manufacturer.Registered": _seller("manufacturer"),
+    "Reseller.Registered": _seller("reseller"),
+    "Account.Approved": _status("approved"),
+    "Account.Reinstated": _status("approved"),
+    "Account.Suspended": _status("suspended"),
+    "Authorization.Granted": _authorization,
+    "Authorization.Changed": _authorization,
+    "Authorization.Revoked": _revoked,
+    "Product.Published": _product,
+    "Product.Revised": _product,
+    "Product.Discontinued": _discontinued,
+    "Offer.Published": _offer,
+    "Offer.Revised": _offer,
+    "Offer.StockSet": _stock_set,
+    "Offer.StockReserved": _stock_moved(-1),
+    "Offer.StockReleased": _stock_moved(+1),
+    "Offer.Withdrawn": _withdrawn,
+    "CustomerTerms.Agreed": _terms,
+    "CustomerTerms.Revised": _terms,
+}
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(values)
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 class CatalogProjection(TableProjection):
-    """Applies one event's effect to the catalog tables named with `prefix`."""
+    """Applies events to the catalog tables named with `prefix`.
+
+    With `deferred`, as in a rebuild, only the state rows are written; `finish` then derives
+    every price list's rows in one statement.
+    """
 
     name = NAME
     TABLES = TABLES
     INDEXES = INDEXES
 
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "Manufacturer.Registered": self._manufacturer_registered,
-            "Reseller.Registered": self._reseller_registered,
-            "Account.Approved": self._status("approved"),
-            "Account.Reinstated": self._status("approved"),
-            "Account.Suspended": self._status("suspended"),
-            "Authorization.Granted": self._authorization,
-            "Authorization.Changed": self._authorization,
-            "Authorization.Revoked": self._authorization_revoked,
-            "Product.Published": self._product,
-            "Product.Revised": self._product,
-            "Product.Discontinued": self._product_discontinued,
-            "Offer.Published": self._offer,
-            "Offer.Revised": self._offer,
-            "Offer.StockSet": self._stock_set,
-            "Offer.StockReserved": self._stock_moved(-1),
-            "Offer.StockReleased": self._stock_moved(+1),
-            "Offer.Withdrawn": self._offer_withdrawn,
-            "CustomerTerms.Agreed": self._terms,
-            "CustomerTerms.Revised": self._terms,
-        }
+    def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None:
+        ours = [e for e in events if e["type"] in EVENTS]
+        if not ours:
+            return
+        if not self.deferred:
+            self._serialize(cur)
+        rows = self._load(cur, ours)
+        before = {key: dict(value) for key, value in rows.items() if value is not None}
+        relist: dict[str, set[str]] = {"offers": set(), "products": set(), "authorizations": set()}
+        for event in ours:
+            table, _ = EVENTS[event["type"]]
+            key = (table, event["aggregate_id"])
+            rows[key] = REDUCERS[event["type"]](rows.get(key), event)
+            if event["type"] in RELISTS:
+                relist[table].add(event["aggregate_id"])
+        changed = {k: v for k, v in rows.items() if v is not None and before.get(k) != v}
+        self._write_state(cur, changed)
+        self._write_scopes(cur, [r for (t, _), r in changed.items() if t == "authorizations"])
+        created = self._count_terms(cur, before, changed)
+        if not self.deferred:
+            self._relist(cur, "l.id", created, None)
+            self._relist_changes(cur, relist)
 
-    def _manufacturer_registered(self, cur: Cursor, event: Envelope) -> None:
-        self._seller(cur, event, "manufacturer")
+    def finish(self, cur: Cursor) -> None:
+        """Derives every price list's rows from the state rows (after a deferred build)."""
+        cur.execute(f"DELETE FROM {self._t('listed')}")
+        self._insert_listed(cur, "1 = 1", [])
 
-    def _reseller_registered(self, cur: Cursor, event: Envelope) -> None:
-        self._seller(cur, event, "reseller")
+    # State rows
 
-    def _seller(self, cur: Cursor, event: Envelope, role: str) -> None:
-        row = {
-            "id": event["aggregate_id"],
-            "role": role,
-            "name": event["data"]["name"],
-            "status": "pending",
-        }
-        _upsert(cur, self._t("sellers"), row)
+    def _serialize(self, cur: Cursor) -> None:
+        # Two projectors deriving list rows at once could each miss the other's change, so
+        # they take turns (SQLite has one writer anyway).
+        if cur.dialect == "postgresql":
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self.prefix])
 
-    def _status(self, status: str) -> Callable[[Cursor, Envelope], None]:
-        def handle(cur: Cursor, event: Envelope) -> None:
-            cur.execute(
-                f"UPDATE {self._t('sellers')} SET status = %s WHERE id = %s",
-                [status, event["aggregate_id"]],
+    def _load(self, cur: Cursor, events: Sequence[Envelope]) -> dict[tuple[str, str], Row | None]:
+        first: dict[tuple[str, str], bool] = {}
+        for event in events:
+            table, creates = EVENTS[event["type"]]
+            first.setdefault((table, event["aggregate_id"]), creates)
+        wanted: dict[str, set[str]] = {}
+        for (table, aggregate_id), creates in first.items():
+            if not creates or table == "terms":
+                wanted.setdefault(table, set()).add(aggregate_id)
+        rows: dict[tuple[str, str], Row | None] = {}
+        for table, ids in wanted.items():
+            for chunk in _chunks(ids):
+                cur.execute(f"SELECT * FROM {self._t(table)} WHERE id IN ({_marks(chunk)})", chunk)
+                for row in cur.fetchall():
+                    rows[(table, row["id"])] = row
+        return rows
+
+    def _write_state(self, cur: Cursor, changed: dict[tuple[str, str], Row]) -> None:
+        by_table: dict[str, list[Row]] = {}
+        for (table, _), row in changed.items():
+            by_table.setdefault(table, []).append(row)
+        for table, rows in by_table.items():
+            columns = COLUMNS[table]
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+            cur.executemany(
+                f"INSERT INTO {self._t(table)} ({', '.join(columns)}) VALUES ({_marks(columns)}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates}",
+                [[row[c] for c in columns] for row in rows],
             )
 
-        return handle
-
-    def _authorization(self, cur: Cursor, event: Envelope) -> None:
-        data = event["data"]
-        aid = event["aggregate_id"]
-        if event["type"] == "Authorization.Granted":
+    def _write_scopes(self, cur: Cursor, authorizations: list[Row]) -> None:
+        for chunk in _chunks(a["id"] for a in authorizations):
             cur.execute(
-                f"INSERT INTO {self._t('authorizations')} (id, manufacturer_id, reseller_id,"
-                " brands, categories, active) VALUES (%s, %s, %s, %s, %s, 1)",
-                [
-                    aid,
-                    data["manufacturer_id"],
-                    data["reseller_id"],
-                    _json(data["brands"]),
-                    _json(data["categories"]),
-                ],
+                f"DELETE FROM {self._t('scope')} WHERE owner_id IN ({_marks(chunk)})", chunk
             )
-        else:
-            cur.execute(
-                f"UPDATE {self._t('authorizations')} SET brands = %s, categories = %s, "
-                "active = 1 WHERE id = %s",
-                [_json(data["brands"]), _json(data["categories"]), aid],
-            )
-        _set_scope(cur, self.prefix, aid, {"brand": data["brands"], "category": data["categories"]})
+        scope = []
+        for row in authorizations:
+            for dim, column in (("brand", "brands"), ("category", "categories")):
+                for value in sorted(set(json.loads(row[column] or "[]"))):
+                    scope.append((row["id"], dim, value))
+        self._insert_scope(cur, scope)
 
-    def _authorization_revoked(self, cur: Cursor, event: Envelope) -> None:
-        cur.execute(
-            f"UPDATE {self._t('authorizations')} SET active = 0 WHERE id = %s",
-            [event["aggregate_id"]],
-        )
-
-    def _product(self, cur: Cursor, event: Envelope) -> None:
-        data = event["data"]
-        pid = event["aggregate_id"]
-        row: dict[str, Any] = {
-            "id": pid,
-            "name": data["name"],
-            "brand": data["brand"],
-            "category": data["category"],
-            "gtin": data["gtin"],
-            "unit": data["unit"],
-            "attributes": json.dumps(data["attributes"], sort_keys=True),
-            "currency": data["list_price"]["currency"],
-            "list_amount": data["list_price"]["amount"],
-            "map_amount": (data["map_price"] or {}).get("amount"),
-            "discontinued": 0,
-        }
-        if event["type"] == "Product.Published":
-            row["manufacturer_id"] = data["manufacturer_id"]
-            row["sku"] = data["sku"]
-            row["search"] = ""
-            _upsert(cur, self._t("products"), row)
-        else:
-            _update(cur, self._t("products"), row)
-        cur.execute(
-            f"UPDATE {self._t('products')} SET search = LOWER(name || ' ' || sku || ' ' || "
-            "brand) WHERE id = %s",
-            [pid],
-        )
-
-    def _product_discontinued(self, cur: Cursor, event: Envelope) -> None:
-        cur.execute(
-            f"UPDATE {self._t('products')} SET discontinued = 1 WHERE id = %s",
-            [event["aggregate_id"]],
-        )
-
-    def _offer(self, cur: Cursor, event: Envelope) -> None:
-        data = event["data"]
-        row: dict[str, Any] = {
-            "id": event["aggregate_id"],
-            "currency": data["price"]["currency"],
-            "price_amount": data["price"]["amount"],
-            "tiers": json.dumps([[t["min_qty"], t["price"]["amount"]] for t in data["tiers"]]),
-            "stock": data["stock"],
-            "lead_time_days": data["lead_time_days"],
-            "min_order_qty": data["min_order_qty"],
-            "withdrawn": 0,
-        }
-        if event["type"] == "Offer.Published":
-            row["reseller_id"] = data["reseller_id"]
-            row["product_id"] = data["product_id"]
-            _upsert(cur, self._t("offers"), row)
-        else:
-            _update(cur, self._t("offers"), row)
-
-    def _stock_set(self, cur: Cursor, event: Envelope) -> None:
-        cur.execute(
-            f"UPDATE {self._t('offers')} SET stock = %s WHERE id = %s",
-            [event["data"]["quantity"], event["aggregate_id"]],
-        )
-
-    def _stock_moved(self, sign: int) -> Callable[[Cursor, Envelope], None]:
-        def handle(cur: Cursor, event: Envelope) -> None:
-            cur.execute(
-                f"UPDATE {self._t('offers')} SET stock = stock + %s WHERE id = %s",
-                [sign * event["data"]["quantity"], event["aggregate_id"]],
+    def _insert_scope(self, cur: Cursor, scope: list[tuple[str, str, str]]) -> None:
+        if scope:
+            cur.executemany(
+                f"INSERT INTO {self._t('scope')} (owner_id, dim, value) VALUES (%s, %s, %s)",
+                scope,
             )
 
-        return handle
+    # Price lists
 
-    def _offer_withdrawn(self, cur: Cursor, event: Envelope) -> None:
+    def _count_terms(
+        self, cur: Cursor, before: dict[tuple[str, str], Row], changed: dict[tuple[str, str], Row]
+    ) -> set[str]:
+        """Moves each changed terms to its list; creates lists that gain their first terms
+        and drops lists that lose their last. Returns the lists created."""
+        delta: dict[str, int] = {}
+        scopes: dict[str, tuple[str, dict[str, list[str]]]] = {}
+        for (table, aggregate_id), row in changed.items():
+            if table != "terms":
+                continue
+            old = before.get((table, aggregate_id))
+            if old is not None and old["list_id"] == row["list_id"]:
+                continue
+            if old is not None:
+                delta[old["list_id"]] = delta.get(old["list_id"], 0) - 1
+            delta[row["list_id"]] = delta.get(row["list_id"], 0) + 1
+            scopes[row["list_id"]] = (
+                row["reseller_id"],
+                list_scope(json.loads(row["catalog"] or "null")),
+            )
+        if not delta:
+            return set()
+        lists = self._t("lists")
+        counts: dict[str, int] = {}
+        for chunk in _chunks(delta):
+            cur.execute(f"SELECT id, terms FROM {lists} WHERE id IN ({_marks(chunk)})", chunk)
+            counts.update({r["id"]: int(r["terms"]) for r in cur.fetchall()})
+        created: set[str] = set()
+        dropped: list[str] = []
+        for lid, change in delta.items():
+            if lid not in counts:
+                reseller_id, scope = scopes[lid]
+                cur.execute(
+                    f"INSERT INTO {lists} (id, reseller_id, scope_brands, scope_categories, "
+                    "scope_products, terms) VALUES (%s, %s, %s, %s, %s, %s)",
+                    [
+                        lid,
+                        reseller_id,
+                        int("brands" in scope),
+                        int("categories" in scope),
+                        int("product_ids" in scope),
+                        change,
+                    ],
+                )
+                dims = {"brands": "brand", "categories": "category", "product_ids": "product"}
+                self._insert_scope(
+                    cur, [(lid, dims[d], v) for d, values in scope.items() for v in values]
+                )
+                created.add(lid)
+            elif counts[lid] + change <= 0:
+                dropped.append(lid)
+            else:
+                cur.execute(f"UPDATE {lists} SET terms = terms + %s WHERE id = %s", [change, lid])
+        for chunk in _chunks(dropped):
+            for table, column in (("listed", "list_id"), ("scope", "owner_id"), ("lists", "id")):
+                cur.execute(
+                    f"DELETE FROM {self._t(table)} WHERE {column} IN ({_marks(chunk)})", chunk
+                )
+        return created
+
+    def _relist_changes(self, cur: Cursor, relist: dict[str, set[str]]) -> None:
+        if relist["products"]:
+            self._relist(cur, "p.id", relist["products"], "product_id")
+        offers = relist["offers"]
+        if offers and relist["products"]:
+            # Offers on a product just relisted are already right.
+            covered: set[str] = set()
+            for chunk in _chunks(relist["products"]):
+                cur.execute(
+                    f"SELECT id FROM {self._t('offers')} WHERE product_id IN ({_marks(chunk)})",
+                    chunk,
+                )
+                covered.update(r["id"] for r in cur.fetchall())
+            offers = offers - covered
+        if offers:
+            self._relist(cur, "o.id", offers, "offer_id")
+        for auth_id in sorted(relist["authorizations"]):
+            cur.execute(
+                f"SELECT manufacturer_id, reseller_id FROM {self._t('authorizations')} "
+                "WHERE id = %s",
+                [auth_id],
+            )
+            pair = cur.fetchone()
+            if pair is None:
+                continue
+            cur.execute(
+                f"DELETE FROM {self._t('listed')} WHERE manufacturer_id = %s AND list_id IN "
+                f"(SELECT id FROM {self._t('lists')} WHERE reseller_id = %s)",
+                [pair["manufacturer_id"], pair["reseller_id"]],
+            )
+            self._insert_listed(cur, "a.id = %s", [auth_id])
+
+    def _relist(self, cur: Cursor, key: str, ids: set[str], listed_column: str | None) -> None:
+        for chunk in _chunks(ids):
+            if listed_column is not None:
+                cur.execute(
+                    f"DELETE FROM {self._t('listed')} WHERE {listed_column} IN ({_marks(chunk)})",
+                    chunk,
+                )
+            self._insert_listed(cur, f"{key} IN ({_marks(chunk)})", chunk)
+
+    def _insert_listed(self, cur: Cursor, where: str, params: list[Any]) -> None:
+        p = self.prefix
         cur.execute(
-            f"UPDATE {self._t('offers')} SET withdrawn = 1 WHERE id = %s",
-            [event["aggregate_id"]],
-        )
-
-    def _terms(self, cur: Cursor, event: Envelope) -> None:
-        data = event["data"]
-        tid = event["aggregate_id"]
-        catalog = data["catalog"]
-        scope = catalog or {}
-        row: dict[str, Any] = {
-            "id": tid,
-            "catalog": _json(catalog),
-            "discount_bps": data["discount_bps"],
-            "fixed_prices": json.dumps(
-                {pid: price["amount"] for pid, price in data["fixed_prices"].items()},
-                sort_keys=True,
-            ),
-            "payment_methods": json.dumps(data["payment_methods"]),
-            "credit_limit": _json(data["credit_limit"]),
-            "scope_brands": int(scope.get("brands") is not None),
-            "scope_categories": int(scope.get("categories") is not None),
-            "scope_products": int(scope.get("product_ids") is not None),
-        }
-        if event["type"] == "CustomerTerms.Agreed":
-            row["reseller_id"] = data["reseller_id"]
-            row["buyer_id"] = data["buyer_id"]
-            _upsert(cur, self._t("terms"), row)
-        else:
-            _update(cur, self._t("terms"), row)
-        _set_scope(
-            cur,
-            self.prefix,
-            tid,
-            {
-                "brand": scope.get("brands"),
-                "category": scope.get("categories"),
-                "product": scope.get("product_ids"),
-            },
+            f"""INSERT INTO {p}listed (list_id, offer_id, product_id, manufacturer_id, name,
+                brand_key, category_key, search)
+            SELECT l.id, o.id, p.id, p.manufacturer_id, p.name, LOWER(p.brand),
+                LOWER(p.category), p.search
+            FROM {p}offers o
+            JOIN {p}products p ON p.id = o.product_id AND p.discontinued = 0
+            JOIN {p}authorizations a ON a.manufacturer_id = p.manufacturer_id
+                 AND a.reseller_id = o.reseller_id AND a.active = 1
+            JOIN {p}lists l ON l.reseller_id = o.reseller_id
+            WHERE o.withdrawn = 0
+              AND (a.brands IS NULL OR EXISTS (SELECT 1 FROM {p}scope s
+                   WHERE s.owner_id = a.id AND s.dim = 'brand' AND s.value = p.brand))
+              AND (a.categories IS NULL OR EXISTS (SELECT 1 FROM {p}scope s
+                   WHERE s.owner_id = a.id AND s.dim = 'category' AND s.value = p.category))
+              AND (l.scope_brands = 0 OR EXISTS (SELECT 1 FROM {p}scope s
+                   WHERE s.owner_id = l.id AND s.dim = 'brand' AND s.value = p.brand))
+              AND (l.scope_categories = 0 OR EXISTS (SELECT 1 FROM {p}scope s
+                   WHERE s.owner_id = l.id AND s.dim = 'category' AND s.value = p.category))
+              AND (l.scope_products = 0 OR EXISTS (SELECT 1 FROM {p}scope s
+                   WHERE s.owner_id = l.id AND s.dim = 'product' AND s.value = p.id))
+              AND {where}""",
+            params,
         )

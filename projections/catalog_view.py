@@ -27,43 +27,48 @@ class CatalogFilter:
     product_id: str | None = None
 
 
-def _visible(p: str, buyer_id: str, f: CatalogFilter) -> tuple[str, list[Any]]:
-    """FROM and WHERE clauses that keep exactly the offers this buyer may see."""
-    sql = f"""
-        FROM {p}products p
-        JOIN {p}offers o ON o.product_id = p.id AND o.withdrawn = 0
-        JOIN {p}sellers r ON r.id = o.reseller_id AND r.status = 'approved'
-        JOIN {p}sellers m ON m.id = p.manufacturer_id AND m.status = 'approved'
-        JOIN {p}authorizations a ON a.manufacturer_id = p.manufacturer_id
-             AND a.reseller_id = o.reseller_id AND a.active = 1
-        JOIN {p}terms t ON t.reseller_id = o.reseller_id AND t.buyer_id = %s
-        WHERE p.discontinued = 0
-          AND (a.brands IS NULL OR EXISTS (SELECT 1 FROM {p}scope s
-               WHERE s.owner_id = a.id AND s.dim = 'brand' AND s.value = p.brand))
-          AND (a.categories IS NULL OR EXISTS (SELECT 1 FROM {p}scope s
-               WHERE s.owner_id = a.id AND s.dim = 'category' AND s.value = p.category))
-          AND (t.scope_brands = 0 OR EXISTS (SELECT 1 FROM {p}scope s
-               WHERE s.owner_id = t.id AND s.dim = 'brand' AND s.value = p.brand))
-          AND (t.scope_categories = 0 OR EXISTS (SELECT 1 FROM {p}scope s
-               WHERE s.owner_id = t.id AND s.dim = 'category' AND s.value = p.category))
-          AND (t.scope_products = 0 OR EXISTS (SELECT 1 FROM {p}scope s
-               WHERE s.owner_id = t.id AND s.dim = 'product' AND s.value = p.id))
-    """
+@dataclass(frozen=True)
+class PriceList:
+    """One of a buyer's price lists, with that buyer's own terms on it."""
+
+    id: str
+    reseller_name: str
+    discount_bps: int
+    fixed_prices: str
+
+
+def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[PriceList]:
+    sql = f"""SELECT t.list_id, t.discount_bps, t.fixed_prices, r.name FROM {p}terms t
+        JOIN {p}sellers r ON r.id = t.reseller_id AND r.status = 'approved'
+        WHERE t.buyer_id = %s"""
     params: list[Any] = [buyer_id]
+    if f.reseller_id:
+        sql += " AND t.reseller_id = %s"
+        params.append(f.reseller_id)
+    cur.execute(sql + " ORDER BY t.list_id", params)
+    return [
+        PriceList(r["list_id"], r["name"], int(r["discount_bps"]), r["fixed_prices"])
+        for r in cur.fetchall()
+    ]
+
+
+def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
+    """FROM and WHERE clauses for one price list's visible rows (the list id comes first)."""
+    sql = f"""FROM {p}listed x
+        JOIN {p}sellers m ON m.id = x.manufacturer_id AND m.status = 'approved'
+        WHERE x.list_id = %s"""
+    params: list[Any] = []
     if f.q:
-        sql += " AND p.search LIKE %s ESCAPE '\\'"
+        sql += " AND x.search LIKE %s ESCAPE '\\'"
         params.append(_like(f.q))
     if f.brand:
-        sql += " AND LOWER(p.brand) = %s"
+        sql += " AND x.brand_key = %s"
         params.append(f.brand.lower())
     if f.category:
-        sql += " AND LOWER(p.category) = %s"
+        sql += " AND x.category_key = %s"
         params.append(f.category.lower())
-    if f.reseller_id:
-        sql += " AND o.reseller_id = %s"
-        params.append(f.reseller_id)
     if f.product_id:
-        sql += " AND p.id = %s"
+        sql += " AND x.product_id = %s"
         params.append(f.product_id)
     return sql, params
 
@@ -72,12 +77,12 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
-def priced_offer(row: Row) -> dict[str, Any]:
+def priced_offer(row: Row, terms: PriceList) -> dict[str, Any]:
     """One offer as this buyer sees it, priced by the rule in offers.pricing."""
     currency = row["currency"]
     price = Money(int(row["price_amount"]), currency)
     tiers = [Tier(q, Money(a, currency)) for q, a in json.loads(row["tiers"])]
-    fixed_amount = json.loads(row["fixed_prices"]).get(row["product_id"])
+    fixed_amount = json.loads(terms.fixed_prices).get(row["product_id"])
     fixed = None if fixed_amount is None else Money(int(fixed_amount), currency)
     floor = None if row["map_amount"] is None else Money(int(row["map_amount"]), currency)
     moq = int(row["min_order_qty"])
@@ -87,7 +92,7 @@ def priced_offer(row: Row) -> dict[str, Any]:
             price,
             tiers,
             quantity,
-            discount_bps=int(row["discount_bps"]),
+            discount_bps=terms.discount_bps,
             fixed_price=fixed,
             map_price=floor,
         )
@@ -95,7 +100,7 @@ def priced_offer(row: Row) -> dict[str, Any]:
     return {
         "offer_id": row["offer_id"],
         "reseller_id": row["reseller_id"],
-        "reseller_name": row["reseller_name"],
+        "reseller_name": terms.reseller_name,
         "unit_price": at(moq).as_dict(),
         "tiers": [{"min_qty": t.min_qty, "unit_price": at(t.min_qty).as_dict()} for t in tiers],
         "stock": int(row["stock"]),
@@ -142,23 +147,34 @@ class CatalogView:
     ) -> tuple[list[dict[str, Any]], str | None]:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            where, params = _visible(p, buyer_id, f)
+            lists = _buyer_lists(p, cur, buyer_id, f)
+            if not lists:
+                return [], None
+            where, params = _listed(p, f)
             if cursor:
                 name, pid = decode_cursor(cursor, 2)
-                where += " AND (p.name > %s OR (p.name = %s AND p.id > %s))"
-                params += [name, name, pid]
-            cur.execute(
-                f"SELECT DISTINCT p.name, p.id {where} ORDER BY p.name, p.id LIMIT %s",
-                [*params, limit + 1],
+                where += " AND (x.name, x.product_id) > (%s, %s)"
+                params += [name, pid]
+            # Each list is an index range scan in page order; the pages merge here.
+            one = (
+                f"SELECT * FROM (SELECT x.name, x.product_id {where} "
+                "ORDER BY x.name, x.product_id LIMIT %s) page"
             )
-            keys, next_cursor = cut(cur.fetchall(), limit, lambda k: [k["name"], k["id"]])
-            items = self._items(cur, p, buyer_id, f, [k["id"] for k in keys])
+            cur.execute(
+                f"SELECT DISTINCT name, product_id FROM "
+                f"({' UNION ALL '.join([one] * len(lists))}) pages "
+                "ORDER BY name, product_id LIMIT %s",
+                [v for pl in lists for v in (pl.id, *params, limit + 1)] + [limit + 1],
+            )
+            keys, next_cursor = cut(cur.fetchall(), limit, lambda k: [k["name"], k["product_id"]])
+            items = self._items(cur, p, lists, [k["product_id"] for k in keys])
         return items, next_cursor
 
     def item(self, buyer_id: str, f: CatalogFilter) -> dict[str, Any] | None:
         assert f.product_id is not None
         with self.projections.db.transaction() as cur:
-            items = self._items(cur, self._prefix(cur), buyer_id, f, [f.product_id])
+            p = self._prefix(cur)
+            items = self._items(cur, p, _buyer_lists(p, cur, buyer_id, f), [f.product_id])
         return items[0] if items else None
 
     def resellers_offering(self, buyer_id: UUID, product_id: UUID) -> list[UUID]:
@@ -167,23 +183,27 @@ class CatalogView:
         return [UUID(o["reseller_id"]) for o in item["offers"]] if item else []
 
     def _items(
-        self, cur: Cursor, p: str, buyer_id: str, f: CatalogFilter, ids: list[str]
+        self, cur: Cursor, p: str, lists: list[PriceList], ids: list[str]
     ) -> list[dict[str, Any]]:
-        if not ids:
+        if not ids or not lists:
             return []
-        where, params = _visible(p, buyer_id, f)
-        marks = ", ".join(["%s"] * len(ids))
+        by_id = {pl.id: pl for pl in lists}
         cur.execute(
-            f"""SELECT p.*, o.id AS offer_id, o.reseller_id, o.product_id, o.price_amount,
-                   o.tiers, o.stock, o.lead_time_days, o.min_order_qty, r.name AS reseller_name,
-                   t.discount_bps, t.fixed_prices
-            {where} AND p.id IN ({marks})""",
-            [*params, *ids],
+            f"""SELECT x.list_id, p.*, o.id AS offer_id, o.reseller_id, o.product_id,
+                   o.price_amount, o.tiers, o.stock, o.lead_time_days, o.min_order_qty
+            FROM {p}listed x
+            JOIN {p}sellers m ON m.id = x.manufacturer_id AND m.status = 'approved'
+            JOIN {p}offers o ON o.id = x.offer_id
+            JOIN {p}products p ON p.id = x.product_id
+            WHERE x.list_id IN ({", ".join(["%s"] * len(by_id))})
+              AND x.product_id IN ({", ".join(["%s"] * len(ids))})""",
+            [*by_id, *ids],
         )
         products: dict[str, dict[str, Any]] = {}
         for row in cur.fetchall():
+            terms = by_id[row["list_id"]]
             item = products.setdefault(row["id"], {**product_fields(row), "offers": []})
-            item["offers"].append(priced_offer(row))
+            item["offers"].append(priced_offer(row, terms))
         for item in products.values():
             item["offers"].sort(key=best_first)
         return [products[i] for i in ids if i in products]

@@ -6,6 +6,7 @@ from uuid import UUID
 from marketplace.envelope import Envelope, envelope
 from marketplace.eventstore import MarketplaceApplication
 from marketplace.position import Positions
+from marketplace.stored import to_envelope
 
 
 class EventLog:
@@ -21,7 +22,7 @@ class EventLog:
         notifications = app.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        return [envelope(context, n.id, app.mapper.to_domain_event(n)) for n in notifications]
+        return [to_envelope(app.mapper, context, n.id, n) for n in notifications]
 
     def index(self, context: str, after: int, limit: int) -> list[tuple[int, str, int]]:
         """Where events stand in the log, without decoding them."""

@@ -30,6 +30,7 @@ from projections.tracking import (
 
 log = logging.getLogger(__name__)
 BATCH = 500
+REBUILD_BATCH = 5_000
 ProjectionFactory = Callable[[str], Projection]
 Progress = Callable[[int, int], None]
 # Failures of the machinery, not of one event: retried, never recorded as poison.
@@ -76,6 +77,7 @@ class Projections:
         events: Sequence[Envelope],
         track_positions: bool = True,
         prefix: str | None = None,
+        deferred: bool = False,
     ) -> None:
         """Applies a batch exactly once, to the live generation unless `prefix` names one.
 
@@ -85,9 +87,11 @@ class Projections:
         """
 
         def target(cur: Cursor) -> Projection:
-            if prefix is not None:
-                return self.factories[name](prefix)
-            return self.live(cur, name, lock="share")
+            if prefix is None:
+                return self.live(cur, name, lock="share")
+            projection = self.factories[name](prefix)
+            projection.deferred = deferred
+            return projection
 
         try:
             with self.db.transaction() as cur:
@@ -270,15 +274,17 @@ class Projections:
             while True:
                 with self.db.transaction() as cur:
                     after = read_positions(cur, prefix).get(context, 0)
-                batch = self.events.read(context, after, BATCH)
+                batch = self.events.read(context, after, REBUILD_BATCH)
                 if batch:
-                    self.apply(name, batch, prefix=prefix)
+                    self.apply(name, batch, prefix=prefix, deferred=True)
                     read += len(batch)
                     if progress:
                         progress(read, max(total, read))
-                if len(batch) < BATCH:
+                if len(batch) < REBUILD_BATCH:
                     break
         fresh = self.factories[name](prefix)
+        with self.db.transaction() as cur:
+            fresh.finish(cur)
         with self._lock, self.db.transaction() as cur:
             # Locking the live generation stops every writer of the old one while the new
             # one takes the last events and becomes live, so none falls between the two.

@@ -1,6 +1,6 @@
 """What every projection built of tables shares: its tables, indexes and event handlers."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from marketplace.envelope import Envelope
@@ -18,10 +18,12 @@ class TableProjection:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        # A rebuild may defer rows derived from others until `finish`.
+        self.deferred = False
         self._handlers = self.handlers()
 
     def handlers(self) -> dict[str, Handler]:
-        raise NotImplementedError
+        return {}
 
     def create(self, cur: Cursor) -> None:
         for table, columns in self.TABLES.items():
@@ -32,10 +34,14 @@ class TableProjection:
     def tables(self) -> list[str]:
         return list(self.TABLES)
 
-    def apply(self, cur: Cursor, event: Envelope) -> None:
-        handler = self._handlers.get(event["type"])
-        if handler is not None:
-            handler(cur, event)
+    def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None:
+        for event in events:
+            handler = self._handlers.get(event["type"])
+            if handler is not None:
+                handler(cur, event)
+
+    def finish(self, cur: Cursor) -> None:
+        """Writes what a deferred build left out."""
 
     def _t(self, name: str) -> str:
         return self.prefix + name

@@ -24,9 +24,12 @@ class Projection(Protocol):
     name: str
     prefix: str
 
+    deferred: bool
+
     def create(self, cur: Cursor) -> None: ...
     def tables(self) -> list[str]: ...
-    def apply(self, cur: Cursor, event: Envelope) -> None: ...
+    def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None: ...
+    def finish(self, cur: Cursor) -> None: ...
 
 
 META = (
@@ -82,7 +85,7 @@ def apply_batch(
     before = dict(versions)
     positions = read_positions(cur, prefix)
     moved: Positions = {}
-    applied = 0
+    todo: list[Envelope] = []
     for event in events:
         aggregate_id = event["aggregate_id"]
         last = versions.get(aggregate_id, 0)
@@ -103,10 +106,9 @@ def apply_batch(
                 "gap in %s before version %d; reading the event store", aggregate_id, version
             )
             pending = [*source(event["context"], aggregate_id, last, version - 1), event]
-        for item in pending:
-            projection.apply(cur, item)
-            applied += 1
+        todo += pending
         versions[aggregate_id] = version
+    projection.apply_many(cur, todo)
     changed = [(k, v) for k, v in versions.items() if before.get(k) != v]
     if changed:
         cur.executemany(
@@ -120,7 +122,7 @@ def apply_batch(
             "ON CONFLICT (context) DO UPDATE SET position = excluded.position",
             list(moved.items()),
         )
-    return applied
+    return len(todo)
 
 
 class ProjectionTables:
