@@ -309,6 +309,10 @@ class CatalogProjection(TableProjection):
     def finish(self, cur: Cursor) -> None:
         """Derives every price list's rows from the state rows (after a deferred build)."""
         cur.execute(f"DELETE FROM {self._t('listed')}")
+        if cur.dialect == "postgresql":
+            # Freshly filled tables have no statistics; without them the join plans badly.
+            for table in ("sellers", "products", "offers", "authorizations", "lists", "scope"):
+                cur.execute(f"ANALYZE {self._t(table)}")
         self._insert_listed(cur, "1 = 1", [])
 
     # State rows
