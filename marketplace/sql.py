@@ -3,6 +3,7 @@
 Statements use `%s` placeholders and portable SQL (upserts with ON CONFLICT, row values).
 """
 
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,9 @@ from psycopg_pool import ConnectionPool
 from marketplace.settings import sqlite_path
 
 Row = dict[str, Any]
+# From this many rows an upsert goes through COPY into a staging table.
+COPY_FROM = 200
+_STAGES = itertools.count()
 
 
 class Cursor(Protocol):
@@ -27,6 +31,15 @@ class Cursor(Protocol):
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def fetchall(self) -> list[Row]: ...
     def fetchone(self) -> Row | None: ...
+    def upsert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
+    ) -> None: ...
+
+
+def _upsert_sql(table: str, columns: Sequence[str], key: str, source: str) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    return f"INSERT INTO {table} ({', '.join(columns)}) {source} ON CONFLICT ({key}) {action}"
 
 
 class Database(Protocol):
@@ -50,6 +63,12 @@ class _SqliteCursor:
 
     def fetchall(self) -> list[Row]:
         return [dict(r) for r in self._cursor.fetchall()]
+
+    def upsert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
+    ) -> None:
+        source = f"VALUES ({', '.join(['?'] * len(columns))})"
+        self._cursor.executemany(_upsert_sql(table, columns, key, source), rows)
 
     def fetchone(self) -> Row | None:
         row = self._cursor.fetchone()
@@ -111,6 +130,24 @@ class _PostgresCursor:
 
     def fetchall(self) -> list[Row]:
         return self._cursor.fetchall()
+
+    def upsert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
+    ) -> None:
+        """Inserts or replaces rows by `key`; many rows travel by COPY, a few by statement."""
+        if len(rows) < COPY_FROM:
+            source = f"VALUES ({', '.join(['%s'] * len(columns))})"
+            self.executemany(_upsert_sql(table, columns, key, source), rows)
+            return
+        stage = f"stage_{next(_STAGES)}"
+        names = ", ".join(columns)
+        self.execute(
+            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} LIMIT 0"
+        )
+        with self._cursor.copy(f"COPY {stage} ({names}) FROM STDIN".encode()) as copy:
+            for row in rows:
+                copy.write_row(row)
+        self.execute(_upsert_sql(table, columns, key, f"SELECT {names} FROM {stage}"))
 
     def fetchone(self) -> Row | None:
         return self._cursor.fetchone()

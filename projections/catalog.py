@@ -346,12 +346,7 @@ class CatalogProjection(TableProjection):
             by_table.setdefault(table, []).append(row)
         for table, rows in by_table.items():
             columns = COLUMNS[table]
-            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
-            cur.executemany(
-                f"INSERT INTO {self._t(table)} ({', '.join(columns)}) VALUES ({_marks(columns)}) "
-                f"ON CONFLICT (id) DO UPDATE SET {updates}",
-                [[row[c] for c in columns] for row in rows],
-            )
+            cur.upsert(self._t(table), columns, [[row[c] for c in columns] for row in rows], "id")
 
     def _write_scopes(self, cur: Cursor, authorizations: list[Row]) -> None:
         for chunk in _chunks(a["id"] for a in authorizations):

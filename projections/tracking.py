@@ -111,11 +111,7 @@ def apply_batch(
     projection.apply_many(cur, todo)
     changed = [(k, v) for k, v in versions.items() if before.get(k) != v]
     if changed:
-        cur.executemany(
-            f"INSERT INTO {prefix}versions (aggregate_id, version) VALUES (%s, %s) "
-            "ON CONFLICT (aggregate_id) DO UPDATE SET version = excluded.version",
-            changed,
-        )
+        cur.upsert(f"{prefix}versions", ["aggregate_id", "version"], changed, "aggregate_id")
     if moved:
         cur.executemany(
             f"INSERT INTO {prefix}positions (context, position) VALUES (%s, %s) "

@@ -1,0 +1,95 @@
+"""The catalog a buyer should see, evaluated straight over the event-sourced aggregates with
+the pricing rule: the yardstick the catalog view is checked against."""
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from marketplace.platform import Marketplace
+from offers.domain import CatalogScope, CustomerTerms, Offer, Product, offer_id
+from offers.pricing import unit_price
+
+Catalog = dict[str, list[dict[str, Any]]]
+
+
+def _price(offer: Offer, terms: CustomerTerms, product: Product, quantity: int) -> int:
+    return unit_price(
+        offer.price,
+        offer.tiers,
+        quantity,
+        discount_bps=terms.discount_bps,
+        fixed_price=terms.fixed_prices.get(str(product.id)),
+        map_price=product.map_price,
+    ).amount
+
+
+def reference_catalog(
+    marketplace: Marketplace, buyer_id: UUID, candidates: Iterable[tuple[UUID, UUID]]
+) -> Catalog:
+    """For each (reseller, product) pair that might be visible, the offer this buyer should
+    see, grouped by product: only pairs its terms, the authorizations and the accounts'
+    statuses allow, at its contract price."""
+    sellers, offers = marketplace.sellers, marketplace.offers
+    approved: dict[UUID, bool] = {}
+
+    def is_approved(account_id: UUID) -> bool:
+        if account_id not in approved:
+            account = sellers.account(account_id)
+            approved[account_id] = account is not None and account.status == "approved"
+        return approved[account_id]
+
+    catalog: Catalog = {}
+    for reseller_id, product_id in candidates:
+        terms = offers.terms(reseller_id, buyer_id)
+        offer = offers.find(offer_id(reseller_id, product_id), Offer)
+        product = offers.find(product_id, Product)
+        if terms is None or offer is None or product is None:
+            continue
+        authorization = sellers.authorization(product.manufacturer_id, reseller_id)
+        visible = (
+            not offer.withdrawn
+            and not product.discontinued
+            and authorization is not None
+            and authorization.covers(product.brand, product.category)
+            and is_approved(reseller_id)
+            and is_approved(product.manufacturer_id)
+            and CatalogScope(terms.catalog).admits(product.id, product.brand, product.category)
+        )
+        if not visible:
+            continue
+        catalog.setdefault(str(product.id), []).append(
+            {
+                "offer_id": str(offer.id),
+                "reseller_id": str(reseller_id),
+                "unit_price": _price(offer, terms, product, offer.min_order_qty),
+                "tiers": [
+                    (t.min_qty, _price(offer, terms, product, t.min_qty)) for t in offer.tiers
+                ],
+                "stock": offer.stock,
+                "min_order_qty": offer.min_order_qty,
+                "lead_time_days": offer.lead_time_days,
+            }
+        )
+    return {pid: sorted(found, key=lambda o: o["offer_id"]) for pid, found in catalog.items()}
+
+
+def as_reference(items: Iterable[dict[str, Any]]) -> Catalog:
+    """The catalog view's items in the reference's shape."""
+    return {
+        item["product_id"]: sorted(
+            (
+                {
+                    "offer_id": o["offer_id"],
+                    "reseller_id": o["reseller_id"],
+                    "unit_price": o["unit_price"]["amount"],
+                    "tiers": [(t["min_qty"], t["unit_price"]["amount"]) for t in o["tiers"]],
+                    "stock": o["stock"],
+                    "min_order_qty": o["min_order_qty"],
+                    "lead_time_days": o["lead_time_days"],
+                }
+                for o in item["offers"]
+            ),
+            key=lambda o: o["offer_id"],
+        )
+        for item in items
+    }
