@@ -30,6 +30,8 @@ from offers.pricing import Tier
 from sellers.domain import Authorization
 
 IMPORT_BATCH = 500
+# Aggregates a bulk batch has read or staged, by id.
+Known = dict[UUID, Aggregate]
 
 
 class TierAsDict(Transcoding):
@@ -97,15 +99,15 @@ class Offers(MarketplaceApplication):
         self, manufacturer_id: UUID, sku: str, details: ProductDetails
     ) -> tuple[Product, bool]:
         """Creates or revises a product; returns it and whether it is new."""
-        product, created = self._upsert_product(manufacturer_id, sku, details)
+        existing = self.find(product_id(manufacturer_id, sku), Product)
+        product, created = self._upsert_product(manufacturer_id, sku, details, existing)
         self.save(product)
         return product, created
 
     def _upsert_product(
-        self, manufacturer_id: UUID, sku: str, details: ProductDetails
+        self, manufacturer_id: UUID, sku: str, details: ProductDetails, product: Product | None
     ) -> tuple[Product, bool]:
         check_product_prices(details.list_price, details.map_price)
-        product = self.find(product_id(manufacturer_id, sku), Product)
         if product is None:
             return Product(manufacturer_id=manufacturer_id, sku=sku, **details.fields()), True
         product.revise(**details.fields())
@@ -129,67 +131,96 @@ class Offers(MarketplaceApplication):
         """Imports a manufacturer's good product lines in batches."""
         job = self.load(job_id, ImportJob, "import job")
 
-        def stage(batch: dict[UUID, Aggregate], row: tuple[str, ProductDetails]) -> Aggregate:
-            sku, details = row
-            product = batch.get(product_id(job.owner_id, sku))
-            if isinstance(product, Product):
-                check_product_prices(details.list_price, details.map_price)
-                product.revise(**details.fields())
-                return product
-            return self._upsert_product(job.owner_id, sku, details)[0]
+        def prefetch(lines: list[tuple[int, Any]]) -> Known:
+            ids = [product_id(job.owner_id, sku) for _, (sku, _) in lines]
+            return dict(self.find_many(ids, Product))
 
-        self._run_batches(job, ((line, (sku, d)) for line, sku, d in rows), stage)
+        def stage(known: Known, row: tuple[str, ProductDetails]) -> Aggregate:
+            sku, details = row
+            existing = known.get(product_id(job.owner_id, sku))
+            return self._upsert_product(
+                job.owner_id, sku, details, existing if isinstance(existing, Product) else None
+            )[0]
+
+        self._run_batches(job, ((line, (sku, d)) for line, sku, d in rows), prefetch, stage)
 
     def run_offer_import(self, job_id: UUID, rows: Iterable[tuple[int, UUID, OfferTerms]]) -> None:
         """Imports a reseller's good offer lines in batches."""
         job = self.load(job_id, ImportJob, "import job")
+        reseller_id = job.owner_id
+        authorizations: dict[UUID, Authorization | None] = {}
 
-        def stage(batch: dict[UUID, Aggregate], row: tuple[UUID, OfferTerms]) -> Aggregate:
+        def prefetch(lines: list[tuple[int, Any]]) -> Known:
+            authorizations.clear()
+            pids = [pid for _, (pid, _) in lines]
+            known: Known = dict(self.find_many(pids, Product))
+            known.update(self.find_many([offer_id(reseller_id, p) for p in pids], Offer))
+            return known
+
+        def authorization_of(manufacturer_id: UUID, _: UUID) -> Authorization | None:
+            if manufacturer_id not in authorizations:
+                authorizations[manufacturer_id] = self.authorization_of(
+                    manufacturer_id, reseller_id
+                )
+            return authorizations[manufacturer_id]
+
+        def stage(known: Known, row: tuple[UUID, OfferTerms]) -> Aggregate:
             pid, terms = row
-            pending = batch.get(offer_id(job.owner_id, pid))
+            product = known.get(pid)
+            if not isinstance(product, Product):
+                raise NotFound(f"unknown product {pid}")
+            existing = known.get(offer_id(reseller_id, pid))
             return self._upsert_offer(
-                job.owner_id, pid, terms, pending if isinstance(pending, Offer) else None
+                reseller_id,
+                product,
+                terms,
+                existing if isinstance(existing, Offer) else None,
+                authorization_of,
             )[0]
 
-        self._run_batches(job, ((line, (pid, t)) for line, pid, t in rows), stage)
+        self._run_batches(job, ((line, (pid, t)) for line, pid, t in rows), prefetch, stage)
 
     def _run_batches(
         self,
         job: ImportJob,
         rows: Iterable[tuple[int, Any]],
-        stage: Callable[[dict[UUID, Aggregate], Any], Aggregate],
+        prefetch: Callable[[list[tuple[int, Any]]], Known],
+        stage: Callable[[Known, Any], Aggregate],
     ) -> None:
         """Each batch of lines and the job's progress commit together, so a crash loses no
-        line it reported done; a batch that meets a concurrent change is staged again."""
+        line it reported done; a batch that meets a concurrent change is staged again.
+        A batch reads the aggregates it needs with a query or two, not one per line."""
         lines: list[tuple[int, Any]] = []
         for line in rows:
             lines.append(line)
             if len(lines) == IMPORT_BATCH:
-                self._commit_batch(job, lines, stage)
+                self._commit_batch(job, lines, prefetch, stage)
                 lines = []
-        self._commit_batch(job, lines, stage, last=True)
+        self._commit_batch(job, lines, prefetch, stage, last=True)
 
     def _commit_batch(
         self,
         job: ImportJob,
         lines: list[tuple[int, Any]],
-        stage: Callable[[dict[UUID, Aggregate], Any], Aggregate],
+        prefetch: Callable[[list[tuple[int, Any]]], Known],
+        stage: Callable[[Known, Any], Aggregate],
         last: bool = False,
     ) -> None:
         def attempt() -> None:
-            batch: dict[UUID, Aggregate] = {}
+            known = prefetch(lines)
+            staged: dict[UUID, Aggregate] = {}
             failed: list[dict[str, Any]] = []
             for number, row in lines:
                 try:
-                    aggregate = stage(batch, row)
-                    batch[aggregate.id] = aggregate
+                    aggregate = stage(known, row)
+                    known[aggregate.id] = staged[aggregate.id] = aggregate
                 except DomainError as error:
                     failed.append({"line": number, "detail": str(error.detail)})
             fresh = self.load(job.id, ImportJob, "import job")
             fresh.progress(len(lines) - len(failed), failed)
             if last:
                 fresh.complete()
-            self.save(*batch.values(), fresh)
+            self.save(*staged.values(), fresh)
 
         _retrying(attempt)
 
@@ -202,17 +233,25 @@ class Offers(MarketplaceApplication):
     # Offers
 
     def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferTerms) -> tuple[Offer, bool]:
-        offer, created = self._upsert_offer(reseller_id, pid, terms)
+        product = self.product(pid)
+        existing = self.find(offer_id(reseller_id, pid), Offer)
+        offer, created = self._upsert_offer(
+            reseller_id, product, terms, existing, self.authorization_of
+        )
         self.save(offer)
         return offer, created
 
     def _upsert_offer(
-        self, reseller_id: UUID, pid: UUID, terms: OfferTerms, pending: Offer | None = None
+        self,
+        reseller_id: UUID,
+        product: Product,
+        terms: OfferTerms,
+        offer: Offer | None,
+        authorization_of: Callable[[UUID, UUID], Authorization | None],
     ) -> tuple[Offer, bool]:
-        product = self.product(pid)
         if product.discontinued:
             raise Conflict("the product is discontinued")
-        authorization = self.authorization_of(product.manufacturer_id, reseller_id)
+        authorization = authorization_of(product.manufacturer_id, reseller_id)
         if authorization is None or not authorization.covers(product.brand, product.category):
             raise Forbidden("the manufacturer has not authorized you to sell this product")
         check_offer_terms(
@@ -223,9 +262,8 @@ class Offers(MarketplaceApplication):
             terms.lead_time_days,
             terms.min_order_qty,
         )
-        offer = pending or self.find(offer_id(reseller_id, pid), Offer)
         if offer is None:
-            return Offer(reseller_id=reseller_id, product_id=pid, **terms.__dict__), True
+            return Offer(reseller_id=reseller_id, product_id=product.id, **terms.__dict__), True
         offer.revise(**terms.__dict__)
         return offer, False
 
