@@ -51,19 +51,21 @@ def main() -> None:
     only = set(os.environ.get("BENCH_ONLY", "catalog,kafka,orders").split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
-    if "catalog" in only:
-        with console.status("catalog at scale"), fresh(url) as (marketplace, schema):
-            rows += catalog.run(marketplace, url, schema, generate(scale), scale_name)
-    if "kafka" in only:
-        broker = Tansu()
-        broker.start()
-        try:
+    broker = Tansu()
+    broker.start()
+    try:
+        if "catalog" in only:
+            with console.status("event appends"), fresh(url) as (mp, schema):
+                rows.append(catalog.event_append(mp, url, schema, 5_000, scale_name))
+            with console.status("catalog at scale"), fresh(url, broker.bootstrap) as (mp, schema):
+                rows += catalog.run(mp, url, schema, generate(scale), scale_name)
+        if "kafka" in only:
             with console.status("relay and projection"), fresh(url, broker.bootstrap) as (mp, _):
                 rows += kafka.relay_and_projection(mp, mp.settings, scale_name)
             with console.status("freshness"), fresh(url, broker.bootstrap) as (mp, _):
                 rows += kafka.freshness(mp, mp.settings, scale_name)
-        finally:
-            broker.stop()
+    finally:
+        broker.stop()
     if "orders" in only:
         with console.status("orders"), fresh(url) as (marketplace, _):
             rows += orders.placement(marketplace, scale_name)

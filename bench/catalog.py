@@ -12,14 +12,22 @@ import psycopg
 
 from bench.load import load
 from bench.measure import latency_row, percentile, throughput_row
+from bench.reference import as_reference, reference_catalog
 from bench.server import serve
 from bench.world import World
 from marketplace.money import Money
 from marketplace.platform import Marketplace
+from marketplace.position import reached
+from marketplace.relay import Relay
+from marketplace.settings import Settings
+from offers.application import OfferTerms
 from offers.domain import Product
+from offers.pricing import Tier
 from projections.catalog import TABLES
+from projections.consumer import KafkaProjector
 
 QUERIES = 300
+EXACT_BUYERS = 8
 
 
 def event_append(
@@ -194,17 +202,26 @@ def catalog_queries(
     stop = threading.Event()
 
     def writer() -> None:
-        # A steady trickle of price and stock changes while buyers read.
+        # A steady 20 price or stock changes a second while buyers read.
         wrng = random.Random(11)
         while not stop.wait(0.05):
             o = wrng.choice(world.offers)
-            reseller = ids["resellers"][o["reseller"]]
-            marketplace.offers.set_stock(
-                reseller, ids["products"][o["product"]], wrng.randrange(0, 1_000)
+            reseller, product = ids["resellers"][o["reseller"]], ids["products"][o["product"]]
+            if wrng.random() < 0.5:
+                marketplace.offers.set_stock(reseller, product, wrng.randrange(0, 1_000))
+                continue
+            # Never below the generated price, so the tiers and the MAP stay valid.
+            price = o["price"] + wrng.randrange(0, 500)
+            tiers = [Tier(q, Money(a, "EUR")) for q, a in o["tiers"]]
+            marketplace.offers.put_offer(
+                reseller,
+                product,
+                OfferTerms(Money(price, "EUR"), tiers, wrng.randrange(0, 1_000), o["lead"], 1),
             )
 
     ours: list[float] = []
-    threading.Thread(target=writer, daemon=True).start()
+    writing = threading.Thread(target=writer, daemon=True)
+    writing.start()
     try:
         with serve(marketplace) as base, httpx.Client(base_url=base, timeout=60) as client:
             for query in mix:
@@ -243,54 +260,129 @@ def catalog_queries(
                 baseline.append(time.perf_counter() - started)
     finally:
         stop.set()
+        writing.join()
     return [
         latency_row("catalog_query_p50", percentile(ours, 50), percentile(baseline, 50), scale),
         latency_row("catalog_query_p99", percentile(ours, 99), percentile(baseline, 99), scale),
     ]
 
 
-def view_rows_per_offer(marketplace: Marketplace, world: World, scale: str) -> dict[str, Any]:
+def view_rows(marketplace: Marketplace, world: World, scale: str) -> list[dict[str, Any]]:
+    """How the view's storage grows: all its rows, and the price lists' rows, per offer."""
+    counts: dict[str, int] = {}
     with marketplace.db.transaction() as cur:
         prefix = marketplace.projections.live(cur, "catalog").prefix
-        rows = 0
         for table in TABLES:
             cur.execute(f"SELECT COUNT(*) AS n FROM {prefix}{table}")
             row = cur.fetchone()
-            rows += int(row["n"]) if row else 0
+            counts[table] = int(row["n"]) if row else 0
+    offers = len(world.offers)
+    return [
+        _row("view_rows_per_offer", round(sum(counts.values()) / offers, 3), "rows/offer", scale),
+        _row("price_list_rows_per_offer", round(counts["listed"] / offers, 3), "rows/offer", scale),
+        _row("price_lists", counts["lists"], "lists", scale),
+    ]
+
+
+def _row(name: str, value: float, unit: str, scale: str) -> dict[str, Any]:
     return {
-        "name": "view_rows_per_offer",
-        "value": round(rows / len(world.offers), 3),
-        "unit": "rows/offer",
+        "name": name,
+        "value": value,
+        "unit": unit,
         "baseline": None,
         "ratio": None,
         "scale": scale,
     }
 
 
+def exactness(
+    marketplace: Marketplace, world: World, ids: dict[str, list[UUID]], scale: str
+) -> dict[str, Any]:
+    """A sample of buyers' views, read through the HTTP API, against the pricing rule
+    evaluated over the event store; at B2B scale on the products a search term finds."""
+    rng = random.Random(5)
+    sample = rng.sample(world.buyers, min(EXACT_BUYERS, len(world.buyers)))
+    term = None if len(world.products) <= 20_000 else "drill"
+    names = {p["index"]: p["name"].lower() for p in world.products}
+    with serve(marketplace) as base, httpx.Client(base_url=base, timeout=120) as client:
+        for b in sample:
+            mine = set(world.shapes[b["shape"]]["resellers"])
+            pairs = [
+                (ids["resellers"][o["reseller"]], ids["products"][o["product"]])
+                for o in world.offers
+                if o["reseller"] in mine and (term is None or term in names[o["product"]])
+            ]
+            expected = reference_catalog(marketplace, ids["buyers"][b["index"]], pairs)
+            items: list[dict[str, Any]] = []
+            params: dict[str, Any] = {"limit": 200, **({"q": term} if term else {})}
+            headers = {"Authorization": f"Bearer mk_b_bench_{b['index']}"}
+            while True:
+                page = client.get("/v1/buyer/catalog", params=params, headers=headers).json()
+                items += page["items"]
+                if not page["next_cursor"]:
+                    break
+                params["cursor"] = page["next_cursor"]
+            if as_reference(items) != expected:
+                raise AssertionError(f"buyer {b['index']}'s catalog differs from the rule")
+    return _row("catalog_exact_buyers", len(sample), "buyers equal to the rule", scale)
+
+
+def distribute(
+    marketplace: Marketplace, settings: Settings, stop: threading.Event
+) -> list[threading.Thread]:
+    """The relay and the catalog projection, running as their own processes would."""
+    projector = KafkaProjector(settings, marketplace.projections, "catalog")
+    workers = [
+        threading.Thread(
+            target=Relay(settings, marketplace.db, marketplace.events).run, args=(stop,)
+        ),
+        threading.Thread(target=projector.run, args=(stop,)),
+    ]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def caught_up(marketplace: Marketplace, timeout: float) -> None:
+    wanted = marketplace.heads()
+    deadline = time.monotonic() + timeout
+    while not reached(marketplace.projections.positions("catalog"), wanted):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the catalog view did not catch up")
+        time.sleep(0.1)
+
+
 def run(
     marketplace: Marketplace, url: str, schema: str, world: World, scale: str
 ) -> list[dict[str, Any]]:
-    rows = [event_append(marketplace, url, schema, 5_000, scale)]
+    rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     ids = load(marketplace, world)
     load_s = time.perf_counter() - started
     events = sum(marketplace.heads().values())
-    rows.append(
-        {
-            "name": "world_load",
-            "value": round(events / load_s, 1),
-            "unit": "events/s",
-            "baseline": None,
-            "ratio": None,
-            "scale": scale,
-        }
-    )
+    rows.append(throughput_row("world_load", events, load_s, None, scale))
+    stop = threading.Event()
     started = time.perf_counter()
-    rebuilt = marketplace.projections.rebuild("catalog")
-    rows.append(
-        throughput_row("catalog_rebuild", rebuilt, time.perf_counter() - started, None, scale)
-    )
-    crud_tables(url, schema, world, ids)
-    rows += catalog_queries(marketplace, url, schema, world, ids, scale)
-    rows.append(view_rows_per_offer(marketplace, world, scale))
+    workers = distribute(marketplace, marketplace.settings, stop)
+    try:
+        caught_up(marketplace, 3 * 3600)
+        rows.append(
+            throughput_row(
+                "world_relay_and_projection", events, time.perf_counter() - started, None, scale
+            )
+        )
+        started = time.perf_counter()
+        rebuilt = marketplace.projections.rebuild("catalog")
+        rows.append(
+            throughput_row("catalog_rebuild", rebuilt, time.perf_counter() - started, None, scale)
+        )
+        crud_tables(url, schema, world, ids)
+        rows += catalog_queries(marketplace, url, schema, world, ids, scale)
+        caught_up(marketplace, 600)
+        rows.append(exactness(marketplace, world, ids, scale))
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    rows += view_rows(marketplace, world, scale)
     return rows

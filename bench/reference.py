@@ -38,11 +38,14 @@ def reference_catalog(
             approved[account_id] = account is not None and account.status == "approved"
         return approved[account_id]
 
+    pairs = list(candidates)
+    found_offers = offers.find_many([offer_id(r, p) for r, p in pairs], Offer)
+    found_products = offers.find_many([p for _, p in pairs], Product)
     catalog: Catalog = {}
-    for reseller_id, product_id in candidates:
+    for reseller_id, product_id in pairs:
         terms = offers.terms(reseller_id, buyer_id)
-        offer = offers.find(offer_id(reseller_id, product_id), Offer)
-        product = offers.find(product_id, Product)
+        offer = found_offers.get(offer_id(reseller_id, product_id))
+        product = found_products.get(product_id)
         if terms is None or offer is None or product is None:
             continue
         authorization = sellers.authorization(product.manufacturer_id, reseller_id)

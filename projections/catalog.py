@@ -308,12 +308,20 @@ class CatalogProjection(TableProjection):
 
     def finish(self, cur: Cursor) -> None:
         """Derives every price list's rows from the state rows (after a deferred build)."""
+        listed = {name: target for name, target in INDEXES.items() if name.startswith("listed_")}
         cur.execute(f"DELETE FROM {self._t('listed')}")
+        # Building the indexes once after the rows is much cheaper than keeping them up.
+        for name in listed:
+            cur.execute(f"DROP INDEX IF EXISTS {self._t(name)}")
         if cur.dialect == "postgresql":
             # Freshly filled tables have no statistics; without them the join plans badly.
             for table in ("sellers", "products", "offers", "authorizations", "lists", "scope"):
                 cur.execute(f"ANALYZE {self._t(table)}")
         self._insert_listed(cur, "1 = 1", [])
+        for name, target in listed.items():
+            cur.execute(f"CREATE INDEX {self._t(name)} ON {self._t(target)}")
+        if cur.dialect == "postgresql":
+            cur.execute(f"ANALYZE {self._t('listed')}")
 
     # State rows
 

@@ -1,10 +1,11 @@
 """Runs projections: their tables, positions, status, rebuilds, and in-process delivery."""
 
 import logging
+import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
@@ -270,18 +271,11 @@ class Projections:
     def _build(self, name: str, prefix: str, progress: Progress | None) -> int:
         total = sum(self.events.heads().values())
         read = 0
-        for context in self.events.contexts:
-            while True:
-                with self.db.transaction() as cur:
-                    after = read_positions(cur, prefix).get(context, 0)
-                batch = self.events.read(context, after, REBUILD_BATCH)
-                if batch:
-                    self.apply(name, batch, prefix=prefix, deferred=True)
-                    read += len(batch)
-                    if progress:
-                        progress(read, max(total, read))
-                if len(batch) < REBUILD_BATCH:
-                    break
+        for batch in self._read_ahead(prefix):
+            self.apply(name, batch, prefix=prefix, deferred=True)
+            read += len(batch)
+            if progress:
+                progress(read, max(total, read))
         fresh = self.factories[name](prefix)
         with self.db.transaction() as cur:
             fresh.finish(cur)
@@ -303,6 +297,48 @@ class Projections:
         log.info("rebuilt %s into %s (was %s) from %d events", name, prefix, old.prefix, read)
         metrics.REBUILDS.labels(name).inc()
         return read
+
+    def _read_ahead(self, prefix: str) -> Iterator[list[Envelope]]:
+        """The event store from where `prefix` stands, in batches; the next batch is read and
+        decoded in a thread while the caller applies the last."""
+        with self.db.transaction() as cur:
+            start = read_positions(cur, prefix)
+        batches: queue.Queue[list[Envelope] | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def put(item: list[Envelope] | BaseException | None) -> None:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.5)
+                    return
+                except queue.Full:
+                    continue
+
+        def read() -> None:
+            try:
+                for context in self.events.contexts:
+                    after = start.get(context, 0)
+                    while not stop.is_set():
+                        batch = self.events.read(context, after, REBUILD_BATCH)
+                        if batch:
+                            put(batch)
+                            after = int(batch[-1]["position"] or after)
+                        if len(batch) < REBUILD_BATCH:
+                            break
+                put(None)
+            except BaseException as error:
+                put(error)
+
+        reader = threading.Thread(target=read, name="rebuild-reader", daemon=True)
+        reader.start()
+        try:
+            while (item := batches.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            reader.join(timeout=10)
 
     def _drop(self, cur: Cursor, projection: Projection) -> None:
         for table in [*projection.tables(), "positions", "versions", "poison"]:
