@@ -68,8 +68,9 @@ def event_append(
             " topic text, state bytea, PRIMARY KEY (originator_id, originator_version))"
         )
         started = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cur:
-            for i in range(0, n, 500):
+        # One transaction a batch, as each save of ours is.
+        for i in range(0, n, 500):
+            with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO plain_events VALUES (%s, %s, %s, %s)", rows[i : i + 500]
                 )

@@ -1,11 +1,11 @@
 """The JSON envelope every event travels in, on Kafka and to in-process projections."""
 
-import json
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypedDict, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import orjson
 from eventsourcing.domain import DomainEventProtocol
 
 from marketplace.money import Money
@@ -62,9 +62,9 @@ def envelope(context: str, position: int | None, event: DomainEventProtocol[UUID
 
 
 def encode(item: Envelope) -> bytes:
-    return json.dumps(item, separators=(",", ":")).encode()
+    return orjson.dumps(item)
 
 
 def decode(raw: bytes) -> Envelope:
-    item: Envelope = json.loads(raw)
+    item: Envelope = orjson.loads(raw)
     return item
