@@ -1,5 +1,6 @@
 """The JSON envelope every event travels in, on Kafka and to in-process projections."""
 
+import hashlib
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypedDict, cast
@@ -11,6 +12,7 @@ from eventsourcing.domain import DomainEventProtocol
 from marketplace.money import Money
 
 EVENTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:events")
+_NAMESPACE = EVENTS_NAMESPACE.bytes
 _META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
@@ -46,11 +48,20 @@ def plain(value: Any) -> Any:
     return value
 
 
+def event_id(aggregate_id: str, version: int) -> str:
+    """uuid5(EVENTS_NAMESPACE, "{aggregate_id}:{version}"), without building UUID objects."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE + f"{aggregate_id}:{version}".encode()).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def envelope(context: str, position: int | None, event: DomainEventProtocol[UUID]) -> Envelope:
     aggregate_id = event.originator_id
     version = event.originator_version
     return {
-        "event_id": str(uuid5(EVENTS_NAMESPACE, f"{aggregate_id}:{version}")),
+        "event_id": event_id(str(aggregate_id), version),
         "type": type(event).__qualname__,
         "context": context,
         "aggregate_id": str(aggregate_id),

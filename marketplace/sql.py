@@ -34,6 +34,9 @@ class Cursor(Protocol):
     def upsert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
     ) -> None: ...
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """A condition that `column` is one of `values`, and its parameters."""
+        ...
 
 
 def _upsert_sql(table: str, columns: Sequence[str], key: str, source: str) -> str:
@@ -63,6 +66,9 @@ class _SqliteCursor:
 
     def fetchall(self) -> list[Row]:
         return [dict(r) for r in self._cursor.fetchall()]
+
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
 
     def upsert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
@@ -131,6 +137,10 @@ class _PostgresCursor:
     def fetchall(self) -> list[Row]:
         return self._cursor.fetchall()
 
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        # One array parameter keeps the statement text the same whatever the count.
+        return f"{column} = ANY(%s)", [list(values)]
+
     def upsert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
     ) -> None:
@@ -157,11 +167,14 @@ class PostgresDatabase:
     dialect = "postgresql"
 
     def __init__(self, url: str, schema: str | None = None, max_size: int = 10) -> None:
-        kwargs: dict[str, Any] = {"row_factory": dict_row}
+        # Views grow from empty while a connection's prepared statements live on; a plan
+        # cached while a table was empty would scan it whole ever after.
+        options = ["-c plan_cache_mode=force_custom_plan"]
         if schema:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'.encode())
-            kwargs["options"] = f"-c search_path={schema}"
+            options.append(f"-c search_path={schema}")
+        kwargs: dict[str, Any] = {"row_factory": dict_row, "options": " ".join(options)}
         self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
             min_size=1,

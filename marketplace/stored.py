@@ -7,13 +7,13 @@ not know, goes the library's way instead, so both ways give the same envelope.
 
 from functools import lru_cache
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from marketplace.envelope import EVENTS_NAMESPACE, Envelope, envelope
+from marketplace.envelope import Envelope, envelope, event_id
 
 _META = {"timestamp", "originator_topic", "class_version"}
 
@@ -53,6 +53,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NESTED = (dict, list)
+
+
 @lru_cache(maxsize=512)
 def _event_class(topic: str) -> tuple[str, int]:
     cls = resolve_topic(topic)
@@ -66,14 +69,17 @@ def to_envelope(
     state = orjson.loads(stored.state)
     if state.get("class_version", 1) == class_version and not (mapper.cipher or mapper.compressor):
         try:
-            data = {k: _plain(v) for k, v in state.items() if k not in _META}
+            data = {}
+            for key, value in state.items():
+                if key not in _META:
+                    data[key] = _plain(value) if type(value) in _NESTED else value
         except _Unknown:
             pass
         else:
             aggregate_id = str(stored.originator_id)
             version = int(stored.originator_version)
             return {
-                "event_id": str(uuid5(EVENTS_NAMESPACE, f"{aggregate_id}:{version}")),
+                "event_id": event_id(aggregate_id, version),
                 "type": name,
                 "context": context,
                 "aggregate_id": aggregate_id,

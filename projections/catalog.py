@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
+import orjson
+
 from marketplace.envelope import Envelope
 from marketplace.sql import Cursor, Row
 from projections.tables import TableProjection
@@ -58,8 +60,6 @@ INDEXES = {
     "listed_name": "listed (list_id, name, product_id)",
     "listed_brand": "listed (list_id, brand_key, name, product_id)",
     "listed_category": "listed (list_id, category_key, name, product_id)",
-    "listed_offer": "listed (offer_id)",
-    "listed_product": "listed (product_id)",
 }
 COLUMNS = {
     table: [c.strip().split()[0] for c in spec.split(",") if not c.strip().startswith("PRIMARY")]
@@ -102,8 +102,12 @@ RELISTS = {
 CHUNK = 500
 
 
+def _text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
+    return None if value is None else _text(value)
 
 
 def list_scope(catalog: dict[str, list[str]] | None) -> dict[str, list[str]]:
@@ -169,7 +173,7 @@ def _product(row: Row | None, event: Envelope) -> Row:
         "category": data["category"],
         "gtin": data["gtin"],
         "unit": data["unit"],
-        "attributes": json.dumps(data["attributes"], sort_keys=True),
+        "attributes": _text(data["attributes"]),
         "currency": data["list_price"]["currency"],
         "list_amount": data["list_price"]["amount"],
         "map_amount": (data["map_price"] or {}).get("amount"),
@@ -193,7 +197,7 @@ def _offer(row: Row | None, event: Envelope) -> Row:
         **base,
         "currency": data["price"]["currency"],
         "price_amount": data["price"]["amount"],
-        "tiers": json.dumps([[t["min_qty"], t["price"]["amount"]] for t in data["tiers"]]),
+        "tiers": _text([[t["min_qty"], t["price"]["amount"]] for t in data["tiers"]]),
         "stock": data["stock"],
         "lead_time_days": data["lead_time_days"],
         "min_order_qty": data["min_order_qty"],
@@ -229,11 +233,10 @@ def _terms(row: Row | None, event: Envelope) -> Row:
         **base,
         "catalog": _json(data["catalog"]),
         "discount_bps": data["discount_bps"],
-        "fixed_prices": json.dumps(
-            {pid: price["amount"] for pid, price in data["fixed_prices"].items()},
-            sort_keys=True,
+        "fixed_prices": _text(
+            {pid: price["amount"] for pid, price in data["fixed_prices"].items()}
         ),
-        "payment_methods": json.dumps(data["payment_methods"]),
+        "payment_methods": _text(data["payment_methods"]),
         "credit_limit": _json(data["credit_limit"]),
         "list_id": list_id(base["reseller_id"], data["catalog"]),
     }
@@ -266,10 +269,6 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
     items = sorted(values)
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
 
 
 class CatalogProjection(TableProjection):
@@ -306,20 +305,26 @@ class CatalogProjection(TableProjection):
             self._relist(cur, "l.id", created, None)
             self._relist_changes(cur, relist)
 
+    def create(self, cur: Cursor) -> None:
+        # A deferred build finds rows by primary key only; its indexes come in `finish`.
+        if not self.deferred:
+            super().create(cur)
+            return
+        for table, columns in self.TABLES.items():
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {self._t(table)} ({columns})")
+
     def finish(self, cur: Cursor) -> None:
-        """Derives every price list's rows from the state rows (after a deferred build)."""
-        listed = {name: target for name, target in INDEXES.items() if name.startswith("listed_")}
+        """Derives every price list's rows from the state rows, then builds the indexes:
+        building them once after the rows is much cheaper than keeping them up."""
         cur.execute(f"DELETE FROM {self._t('listed')}")
-        # Building the indexes once after the rows is much cheaper than keeping them up.
-        for name in listed:
-            cur.execute(f"DROP INDEX IF EXISTS {self._t(name)}")
         if cur.dialect == "postgresql":
             # Freshly filled tables have no statistics; without them the join plans badly.
             for table in ("sellers", "products", "offers", "authorizations", "lists", "scope"):
                 cur.execute(f"ANALYZE {self._t(table)}")
         self._insert_listed(cur, "1 = 1", [])
-        for name, target in listed.items():
-            cur.execute(f"CREATE INDEX {self._t(name)} ON {self._t(target)}")
+        if cur.dialect == "postgresql":
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        super().create(cur)
         if cur.dialect == "postgresql":
             cur.execute(f"ANALYZE {self._t('listed')}")
 
@@ -343,7 +348,8 @@ class CatalogProjection(TableProjection):
         rows: dict[tuple[str, str], Row | None] = {}
         for table, ids in wanted.items():
             for chunk in _chunks(ids):
-                cur.execute(f"SELECT * FROM {self._t(table)} WHERE id IN ({_marks(chunk)})", chunk)
+                where, args = cur.one_of("id", chunk)
+                cur.execute(f"SELECT * FROM {self._t(table)} WHERE {where}", args)
                 for row in cur.fetchall():
                     rows[(table, row["id"])] = row
         return rows
@@ -358,9 +364,8 @@ class CatalogProjection(TableProjection):
 
     def _write_scopes(self, cur: Cursor, authorizations: list[Row]) -> None:
         for chunk in _chunks(a["id"] for a in authorizations):
-            cur.execute(
-                f"DELETE FROM {self._t('scope')} WHERE owner_id IN ({_marks(chunk)})", chunk
-            )
+            where, args = cur.one_of("owner_id", chunk)
+            cur.execute(f"DELETE FROM {self._t('scope')} WHERE {where}", args)
         scope = []
         for row in authorizations:
             for dim, column in (("brand", "brands"), ("category", "categories")):
@@ -402,7 +407,8 @@ class CatalogProjection(TableProjection):
         lists = self._t("lists")
         counts: dict[str, int] = {}
         for chunk in _chunks(delta):
-            cur.execute(f"SELECT id, terms FROM {lists} WHERE id IN ({_marks(chunk)})", chunk)
+            where, args = cur.one_of("id", chunk)
+            cur.execute(f"SELECT id, terms FROM {lists} WHERE {where}", args)
             counts.update({r["id"]: int(r["terms"]) for r in cur.fetchall()})
         created: set[str] = set()
         dropped: list[str] = []
@@ -432,27 +438,24 @@ class CatalogProjection(TableProjection):
                 cur.execute(f"UPDATE {lists} SET terms = terms + %s WHERE id = %s", [change, lid])
         for chunk in _chunks(dropped):
             for table, column in (("listed", "list_id"), ("scope", "owner_id"), ("lists", "id")):
-                cur.execute(
-                    f"DELETE FROM {self._t(table)} WHERE {column} IN ({_marks(chunk)})", chunk
-                )
+                where, args = cur.one_of(column, chunk)
+                cur.execute(f"DELETE FROM {self._t(table)} WHERE {where}", args)
         return created
 
     def _relist_changes(self, cur: Cursor, relist: dict[str, set[str]]) -> None:
         if relist["products"]:
-            self._relist(cur, "p.id", relist["products"], "product_id")
+            self._relist(cur, "p.id", relist["products"], "o.product_id")
         offers = relist["offers"]
         if offers and relist["products"]:
             # Offers on a product just relisted are already right.
             covered: set[str] = set()
             for chunk in _chunks(relist["products"]):
-                cur.execute(
-                    f"SELECT id FROM {self._t('offers')} WHERE product_id IN ({_marks(chunk)})",
-                    chunk,
-                )
+                where, args = cur.one_of("product_id", chunk)
+                cur.execute(f"SELECT id FROM {self._t('offers')} WHERE {where}", args)
                 covered.update(r["id"] for r in cur.fetchall())
             offers = offers - covered
         if offers:
-            self._relist(cur, "o.id", offers, "offer_id")
+            self._relist(cur, "o.id", offers, "o.id")
         for auth_id in sorted(relist["authorizations"]):
             cur.execute(
                 f"SELECT manufacturer_id, reseller_id FROM {self._t('authorizations')} "
@@ -469,14 +472,19 @@ class CatalogProjection(TableProjection):
             )
             self._insert_listed(cur, "a.id = %s", [auth_id])
 
-    def _relist(self, cur: Cursor, key: str, ids: set[str], listed_column: str | None) -> None:
+    def _relist(self, cur: Cursor, key: str, ids: set[str], offers_key: str | None) -> None:
+        """Derives again the list rows of the offers `offers_key` picks (or of new lists)."""
         for chunk in _chunks(ids):
-            if listed_column is not None:
+            if offers_key is not None:
+                where, args = cur.one_of(offers_key, chunk)
+                # By (list, offer), the primary key: the rows each of these offers may have.
                 cur.execute(
-                    f"DELETE FROM {self._t('listed')} WHERE {listed_column} IN ({_marks(chunk)})",
-                    chunk,
+                    f"DELETE FROM {self._t('listed')} WHERE (list_id, offer_id) IN "
+                    f"(SELECT l.id, o.id FROM {self._t('offers')} o JOIN {self._t('lists')} l "
+                    f"ON l.reseller_id = o.reseller_id WHERE {where})",
+                    args,
                 )
-            self._insert_listed(cur, f"{key} IN ({_marks(chunk)})", chunk)
+            self._insert_listed(cur, *cur.one_of(key, chunk))
 
     def _insert_listed(self, cur: Cursor, where: str, params: list[Any]) -> None:
         p = self.prefix

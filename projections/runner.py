@@ -251,6 +251,7 @@ class Projections:
                 prefix = self.tables.next_generation(cur, name)
                 self.tables.set_status(cur, name, "rebuilding")
                 fresh = self.factories[name](prefix)
+                fresh.deferred = True
                 self._drop(cur, fresh)
                 self._create(cur, fresh)
         except BaseException:
@@ -271,14 +272,17 @@ class Projections:
     def _build(self, name: str, prefix: str, progress: Progress | None) -> int:
         total = sum(self.events.heads().values())
         read = 0
+        started = time.monotonic()
         for batch in self._read_ahead(prefix):
             self.apply(name, batch, prefix=prefix, deferred=True)
             read += len(batch)
             if progress:
                 progress(read, max(total, read))
+        replayed = time.monotonic()
         fresh = self.factories[name](prefix)
         with self.db.transaction() as cur:
             fresh.finish(cur)
+        finished = time.monotonic()
         with self._lock, self.db.transaction() as cur:
             # Locking the live generation stops every writer of the old one while the new
             # one takes the last events and becomes live, so none falls between the two.
@@ -294,7 +298,16 @@ class Projections:
             self.tables.swap(cur, name, prefix)
             status = "degraded" if poison_count(cur, prefix) else "running"
             self.tables.set_status(cur, name, status)
-        log.info("rebuilt %s into %s (was %s) from %d events", name, prefix, old.prefix, read)
+        log.info(
+            "rebuilt %s into %s (was %s) from %d events: replay %.1f s, finish %.1f s, swap %.1f s",
+            name,
+            prefix,
+            old.prefix,
+            read,
+            replayed - started,
+            finished - replayed,
+            time.monotonic() - finished,
+        )
         metrics.REBUILDS.labels(name).inc()
         return read
 

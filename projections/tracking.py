@@ -75,12 +75,8 @@ def apply_batch(
     ids = sorted({e["aggregate_id"] for e in events})
     versions: dict[str, int] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join(["%s"] * len(chunk))
-        cur.execute(
-            f"SELECT aggregate_id, version FROM {prefix}versions WHERE aggregate_id IN ({marks})",
-            chunk,
-        )
+        where, args = cur.one_of("aggregate_id", ids[start : start + 500])
+        cur.execute(f"SELECT aggregate_id, version FROM {prefix}versions WHERE {where}", args)
         versions.update({r["aggregate_id"]: int(r["version"]) for r in cur.fetchall()})
     before = dict(versions)
     positions = read_positions(cur, prefix)
