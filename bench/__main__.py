@@ -78,8 +78,9 @@ def main() -> None:
     # A partial run updates its own rows and keeps the others.
     path = Path("bench/results.json")
     kept = json.loads(path.read_text()) if path.exists() else []
-    names = {row["name"] for row in rows}
-    merged = [row for row in kept if row["name"] not in names] + rows
+    # Rows are kept per scale: a full-scale run does not replace the default figures.
+    names = {(row["name"], row["scale"]) for row in rows}
+    merged = [row for row in kept if (row["name"], row["scale"]) not in names] + rows
     path.write_text(json.dumps(merged, indent=2) + "\n")
 
 

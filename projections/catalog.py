@@ -47,7 +47,8 @@ TABLES = {
     "PRIMARY KEY (owner_id, dim, value)",
     "listed": "list_id TEXT NOT NULL, offer_id TEXT NOT NULL, product_id TEXT NOT NULL, "
     "manufacturer_id TEXT NOT NULL, name TEXT NOT NULL, brand_key TEXT NOT NULL, "
-    "category_key TEXT NOT NULL, search TEXT NOT NULL, PRIMARY KEY (list_id, offer_id)",
+    "category_key TEXT NOT NULL, search TEXT NOT NULL, "
+    "PRIMARY KEY (list_id, product_id, offer_id)",
 }
 INDEXES = {
     "products_name": "products (name, id)",
@@ -62,7 +63,7 @@ INDEXES = {
     "listed_category": "listed (list_id, category_key, name, product_id)",
 }
 COLUMNS = {
-    table: [c.strip().split()[0] for c in spec.split(",") if not c.strip().startswith("PRIMARY")]
+    table: [c.split()[0] for c in spec.split(", PRIMARY KEY (")[0].split(",")]
     for table, spec in TABLES.items()
 }
 # Which state table each event changes, and whether the event creates the row.
@@ -477,11 +478,11 @@ class CatalogProjection(TableProjection):
         for chunk in _chunks(ids):
             if offers_key is not None:
                 where, args = cur.one_of(offers_key, chunk)
-                # By (list, offer), the primary key: the rows each of these offers may have.
+                # By primary key: the rows each of these offers may have.
                 cur.execute(
-                    f"DELETE FROM {self._t('listed')} WHERE (list_id, offer_id) IN "
-                    f"(SELECT l.id, o.id FROM {self._t('offers')} o JOIN {self._t('lists')} l "
-                    f"ON l.reseller_id = o.reseller_id WHERE {where})",
+                    f"DELETE FROM {self._t('listed')} WHERE (list_id, product_id, offer_id) IN "
+                    f"(SELECT l.id, o.product_id, o.id FROM {self._t('offers')} o "
+                    f"JOIN {self._t('lists')} l ON l.reseller_id = o.reseller_id WHERE {where})",
                     args,
                 )
             self._insert_listed(cur, *cur.one_of(key, chunk))
