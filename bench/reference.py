@@ -6,21 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from marketplace.platform import Marketplace
-from offers.domain import CatalogScope, CustomerTerms, Offer, Product, offer_id
-from offers.pricing import unit_price
+from offers.domain import CatalogScope, Offer, Product, contract_price, offer_id
 
 Catalog = dict[str, list[dict[str, Any]]]
-
-
-def _price(offer: Offer, terms: CustomerTerms, product: Product, quantity: int) -> int:
-    return unit_price(
-        offer.price,
-        offer.tiers,
-        quantity,
-        discount_bps=terms.discount_bps,
-        fixed_price=terms.fixed_prices.get(str(product.id)),
-        map_price=product.map_price,
-    ).amount
 
 
 def reference_catalog(
@@ -64,9 +52,10 @@ def reference_catalog(
             {
                 "offer_id": str(offer.id),
                 "reseller_id": str(reseller_id),
-                "unit_price": _price(offer, terms, product, offer.min_order_qty),
+                "unit_price": contract_price(product, offer, terms, offer.min_order_qty).amount,
                 "tiers": [
-                    (t.min_qty, _price(offer, terms, product, t.min_qty)) for t in offer.tiers
+                    (t.min_qty, contract_price(product, offer, terms, t.min_qty).amount)
+                    for t in offer.tiers
                 ],
                 "stock": offer.stock,
                 "min_order_qty": offer.min_order_qty,

@@ -1,6 +1,7 @@
 """Manufacturers' products and imports; resellers' offers and customer terms."""
 
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -194,16 +195,10 @@ def import_products(
     text = _ndjson(body)
     good, failed = parse_import(text)
     total = _checked_total(len(good) + len(failed), "product")
+    start = _importer(marketplace, manufacturer.id, "products", total, failed)
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = marketplace.offers.start_import(manufacturer.id, "products", total, failed)
-        threading.Thread(
-            target=marketplace.offers.run_import,
-            args=(job_id, good),
-            daemon=True,
-            name=f"import-{job_id}",
-        ).start()
-        return 202, {"job_id": str(job_id)}
+        return start(lambda job_id: marketplace.offers.run_import(job_id, good))
 
     return idempotent(marketplace, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
 
@@ -214,6 +209,19 @@ def import_status(
 ) -> dict[str, Any]:
     """An import's progress and the lines it could not take."""
     return _job_status(marketplace, marketplace.offers.import_job(job_id, manufacturer.id))
+
+
+def _importer(
+    marketplace: Marketplace, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]
+) -> Callable[[Callable[[UUID], None]], tuple[int, dict[str, Any]]]:
+    """Starts a job, and its lines in a thread of their own; answers 202 with the job."""
+
+    def start(lines: Callable[[UUID], None]) -> tuple[int, dict[str, Any]]:
+        job_id = marketplace.offers.start_import(owner_id, kind, total, failed)
+        threading.Thread(target=lines, args=(job_id,), daemon=True, name=f"import-{job_id}").start()
+        return 202, {"job_id": str(job_id)}
+
+    return start
 
 
 def _ndjson(body: bytes) -> str:
@@ -309,16 +317,10 @@ def import_offers(
     text = _ndjson(body)
     good, failed = parse_offer_import(text)
     total = _checked_total(len(good) + len(failed), "offer")
+    start = _importer(marketplace, reseller.id, "offers", total, failed)
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = marketplace.offers.start_import(reseller.id, "offers", total, failed)
-        threading.Thread(
-            target=marketplace.offers.run_offer_import,
-            args=(job_id, good),
-            daemon=True,
-            name=f"import-{job_id}",
-        ).start()
-        return 202, {"job_id": str(job_id)}
+        return start(lambda job_id: marketplace.offers.run_offer_import(job_id, good))
 
     return idempotent(marketplace, request, f"reseller:{reseller.id}", {"body": text}, run)
 

@@ -7,7 +7,7 @@ from eventsourcing.domain import Aggregate, event
 
 from marketplace.errors import Conflict, CreditExceeded, Invalid
 from marketplace.money import Money
-from offers.pricing import Tier
+from offers.pricing import Tier, unit_price
 
 PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
 PRODUCTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:products")
@@ -455,6 +455,18 @@ class CustomerTerms(Aggregate):
     @property
     def scope(self) -> CatalogScope:
         return CatalogScope(self.catalog)
+
+
+def contract_price(product: Product, offer: Offer, terms: CustomerTerms, quantity: int) -> Money:
+    """What a buyer with these terms pays a unit of this offer for a quantity."""
+    return unit_price(
+        offer.price,
+        offer.tiers,
+        quantity,
+        discount_bps=terms.discount_bps,
+        fixed_price=terms.fixed_prices.get(str(product.id)),
+        map_price=product.map_price,
+    )
 
 
 class ImportJob(Aggregate):

@@ -16,8 +16,7 @@ from marketplace.buyers.application import Buyers
 from marketplace.errors import DomainError, Forbidden
 from marketplace.money import Money
 from offers.application import CreditHold, Holds, HoldsRefused, Offers, StockHold
-from offers.domain import CustomerTerms, Offer, Product, offer_id
-from offers.pricing import unit_price
+from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id
 from orders.application import Orders
 from orders.domain import INVOICE_METHODS, Order, SellerOrder, order_total, over_limit
 from sellers.application import Sellers
@@ -140,16 +139,6 @@ class OrderDesk:
             return None
         return offer, terms
 
-    def _price(self, product: Product, offer: Offer, terms: CustomerTerms, quantity: int) -> Money:
-        return unit_price(
-            offer.price,
-            offer.tiers,
-            quantity,
-            discount_bps=terms.discount_bps,
-            fixed_price=terms.fixed_prices.get(str(product.id)),
-            map_price=product.map_price,
-        )
-
     def choose(
         self,
         buyer_id: UUID,
@@ -199,13 +188,13 @@ class OrderDesk:
         offer, terms = min(
             in_stock,
             key=lambda v: (
-                self._price(product, v[0], v[1], request.quantity).amount,
+                contract_price(product, v[0], v[1], request.quantity).amount,
                 v[0].lead_time_days,
                 str(v[0].reseller_id),
             ),
         )
         return Choice(
-            index, product, offer, terms, self._price(product, offer, terms, request.quantity)
+            index, product, offer, terms, contract_price(product, offer, terms, request.quantity)
         )
 
     # Placing
