@@ -22,7 +22,6 @@ from projections.eventlog import EventLog
 
 log = logging.getLogger(__name__)
 BATCH = 2000
-RELAY_LOCK = 4_242_001
 
 
 class Relay:
@@ -90,7 +89,11 @@ class Relay:
             return
         with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
             while not stop.is_set():
-                row = conn.execute("SELECT pg_try_advisory_lock(%s)", [RELAY_LOCK]).fetchone()
+                # Advisory locks span the database; the schema keeps marketplaces apart.
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(hashtext(%s))",
+                    [f"relay:{self.settings.database_schema or 'public'}"],
+                ).fetchone()
                 if row and row[0]:
                     break
                 stop.wait(1.0)

@@ -335,7 +335,11 @@ class CatalogProjection(TableProjection):
         # Two projectors deriving list rows at once could each miss the other's change, so
         # they take turns (SQLite has one writer anyway).
         if cur.dialect == "postgresql":
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [self.prefix])
+            # Advisory locks span the database; the schema keeps marketplaces apart.
+            cur.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.' || %s))",
+                [self.prefix],
+            )
 
     def _load(self, cur: Cursor, events: Sequence[Envelope]) -> dict[tuple[str, str], Row | None]:
         first: dict[tuple[str, str], bool] = {}
