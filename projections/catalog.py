@@ -348,7 +348,7 @@ class CatalogProjection(TableProjection):
             first.setdefault((table, event["aggregate_id"]), creates)
         wanted: dict[str, set[str]] = {}
         for (table, aggregate_id), creates in first.items():
-            if not creates or table == "terms":
+            if not creates:
                 wanted.setdefault(table, set()).add(aggregate_id)
         rows: dict[tuple[str, str], Row | None] = {}
         for table, ids in wanted.items():
