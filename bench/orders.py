@@ -17,7 +17,7 @@ ORDERS = 150
 LINES = 10
 
 
-def _market(marketplace: Marketplace) -> tuple[str, list[str]]:
+def market(marketplace: Marketplace) -> tuple[str, list[str]]:
     sellers, offers = marketplace.sellers, marketplace.offers
     maker = sellers.register_manufacturer("Maker", "DE", "mk_s_ord_m")
     resellers = [
@@ -53,7 +53,7 @@ def _market(marketplace: Marketplace) -> tuple[str, list[str]]:
 
 
 def placement(marketplace: Marketplace, scale: str) -> list[dict[str, Any]]:
-    key, products = _market(marketplace)
+    key, products = market(marketplace)
     body = {"lines": [{"product_id": p, "quantity": 1} for p in products], "payment_method": "card"}
     headers = {"Authorization": f"Bearer {key}"}
     rows: list[dict[str, Any]] = []

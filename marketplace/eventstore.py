@@ -102,6 +102,39 @@ class MarketplaceApplication(Application[UUID]):
             for r in rows
         ]
 
+    def stored_part(
+        self, after: int, up_to: int, part: int, parts: int
+    ) -> list[tuple[int, StoredEvent]]:
+        """The log between two positions, only the aggregates of one of `parts` partitions
+        (PostgreSQL), with each event's position: for building a view in several processes."""
+        recorder: Any = self.recorder
+        if not isinstance(recorder, PostgresAggregateRecorder):
+            raise NotImplementedError("partitioned reads need PostgreSQL")
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
+            "AND get_byte(uuid_send(originator_id), 15) %% %s = %s "
+            "ORDER BY notification_id"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(statement, [after, up_to, parts, part])
+            rows = cur.fetchall()
+        return [
+            (
+                int(r["notification_id"]),
+                StoredEvent(
+                    originator_id=r["originator_id"],
+                    originator_version=r["originator_version"],
+                    topic=r["topic"],
+                    state=bytes(r["state"]),
+                ),
+            )
+            for r in rows
+        ]
+
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
 

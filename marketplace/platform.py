@@ -3,6 +3,7 @@
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from marketplace.buyers.application import Buyers
@@ -20,10 +21,40 @@ from projections.catalog_view import CatalogView
 from projections.eventlog import EventLog
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
-from projections.runner import Projections
+from projections.runner import ProjectionFactory, Projections, fold_part
 from sellers.application import Sellers
 
 VIEW_WAIT_S = 5.0
+
+
+CONTEXTS: dict[str, type[MarketplaceApplication]] = {
+    "sellers": Sellers,
+    "offers": Offers,
+    "buyers": Buyers,
+    "orders": Orders,
+}
+PROJECTIONS: dict[str, ProjectionFactory] = {
+    "catalog": CatalogProjection,
+    "orders": OrdersProjection,
+}
+
+
+def replay_part(
+    settings: Settings, name: str, prefix: str, bounds: Positions, part: int, parts: int
+) -> int:
+    """A rebuild's worker process: folds one partition of the aggregates. It only reads the
+    event store and writes the new generation's tables, so it creates nothing."""
+    apps = {
+        context: cls(env={**persistence_env(settings, context), "CREATE_TABLE": "n"})
+        for context, cls in CONTEXTS.items()
+    }
+    db = open_database(settings.database_url, settings.database_schema)
+    try:
+        return fold_part(db, EventLog(apps), PROJECTIONS[name](prefix), bounds, part, parts)
+    finally:
+        db.close()
+        for app in apps.values():
+            app.close()
 
 
 class ViewTimeout(DomainError):
@@ -50,9 +81,9 @@ class Marketplace:
         self.secret = self.settings.secret_key or self._meta("secret_key")
         self.idempotency = IdempotencyStore(self.db)
         self.events = EventLog(self.contexts)
-        self.projections = Projections(
-            self.db, self.events, {"catalog": CatalogProjection, "orders": OrdersProjection}
-        )
+        self.projections = Projections(self.db, self.events, PROJECTIONS)
+        if not self.settings.is_sqlite:
+            self.projections.replay_parts = partial(replay_part, self.settings)
         self.catalog = CatalogView(self.projections)
         self.order_lists = OrdersView(self.projections)
         self.in_process = self.settings.kafka_bootstrap is None

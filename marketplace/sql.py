@@ -6,7 +6,7 @@ Statements use `%s` placeholders and portable SQL (upserts with ON CONFLICT, row
 import itertools
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +34,10 @@ class Cursor(Protocol):
     def upsert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], key: str
     ) -> None: ...
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Inserts many rows into a table known to hold none of their keys."""
+        ...
+
     def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
         """A condition that `column` is one of `values`, and its parameters."""
         ...
@@ -75,6 +79,12 @@ class _SqliteCursor:
     ) -> None:
         source = f"VALUES ({', '.join(['?'] * len(columns))})"
         self._cursor.executemany(_upsert_sql(table, columns, key, source), rows)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        marks = ", ".join(["?"] * len(columns))
+        self._cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
 
     def fetchone(self) -> Row | None:
         row = self._cursor.fetchone()
@@ -158,6 +168,12 @@ class _PostgresCursor:
             for row in rows:
                 copy.write_row(row)
         self.execute(_upsert_sql(table, columns, key, f"SELECT {names} FROM {stage}"))
+
+    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        copy_sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._cursor.copy(copy_sql.encode()) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def fetchone(self) -> Row | None:
         return self._cursor.fetchone()

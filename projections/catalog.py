@@ -21,6 +21,7 @@ import orjson
 from marketplace.envelope import Envelope
 from marketplace.sql import Cursor, Row
 from projections.tables import TableProjection
+from projections.tracking import Fold
 
 NAME = "catalog"
 LISTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:price-lists")
@@ -276,7 +277,7 @@ class CatalogProjection(TableProjection):
     """Applies events to the catalog tables named with `prefix`.
 
     With `deferred`, as in a rebuild, only the state rows are written; `finish` then derives
-    every price list's rows in one statement.
+    the price lists from the terms and every list's rows in one statement.
     """
 
     name = NAME
@@ -301,10 +302,21 @@ class CatalogProjection(TableProjection):
         changed = {k: v for k, v in rows.items() if v is not None and before.get(k) != v}
         self._write_state(cur, changed)
         self._write_scopes(cur, [r for (t, _), r in changed.items() if t == "authorizations"])
-        created = self._count_terms(cur, before, changed)
         if not self.deferred:
+            created = self._count_terms(cur, before, changed)
             self._relist(cur, "l.id", created, None)
             self._relist_changes(cur, relist)
+
+    def fold(self) -> Fold:
+        return _Memory(self)
+
+    def write_all(self, cur: Cursor, rows: dict[str, dict[str, Row]]) -> None:
+        """Writes a rebuild's state rows into the empty tables, each in key order."""
+        for table, by_id in rows.items():
+            columns = COLUMNS[table]
+            ordered = (by_id[key] for key in sorted(by_id))
+            cur.insert(self._t(table), columns, ([row[c] for c in columns] for row in ordered))
+        self._write_scopes(cur, list(rows["authorizations"].values()))
 
     def create(self, cur: Cursor) -> None:
         # A deferred build finds rows by primary key only; its indexes come in `finish`.
@@ -315,9 +327,10 @@ class CatalogProjection(TableProjection):
             cur.execute(f"CREATE TABLE IF NOT EXISTS {self._t(table)} ({columns})")
 
     def finish(self, cur: Cursor) -> None:
-        """Derives every price list's rows from the state rows, then builds the indexes:
-        building them once after the rows is much cheaper than keeping them up."""
-        cur.execute(f"DELETE FROM {self._t('listed')}")
+        """Derives the price lists and every list's rows from the state rows, then builds the
+        indexes: building them once after the rows is much cheaper than keeping them up."""
+        cur.execute(f"SELECT * FROM {self._t('terms')}")
+        self._count_terms(cur, {}, {("terms", row["id"]): row for row in cur.fetchall()})
         if cur.dialect == "postgresql":
             # Freshly filled tables have no statistics; without them the join plans badly.
             for table in ("sellers", "products", "offers", "authorizations", "lists", "scope"):
@@ -517,3 +530,25 @@ class CatalogProjection(TableProjection):
               AND {where}""",
             params,
         )
+
+
+class _Memory:
+    """A rebuild's state rows, by table and id, until `write`."""
+
+    def __init__(self, projection: CatalogProjection) -> None:
+        self.projection = projection
+        self.rows: dict[str, dict[str, Row]] = {table: {} for table, _ in EVENTS.values()}
+
+    def add(self, event: Envelope) -> None:
+        kind = event["type"]
+        spec = EVENTS.get(kind)
+        if spec is None:
+            return
+        rows = self.rows[spec[0]]
+        aggregate_id = event["aggregate_id"]
+        row = REDUCERS[kind](rows.get(aggregate_id), event)
+        if row is not None:
+            rows[aggregate_id] = row
+
+    def write(self, cur: Cursor) -> None:
+        self.projection.write_all(cur, self.rows)

@@ -24,6 +24,14 @@ class EventLog:
         )
         return [to_envelope(app.mapper, context, n.id, n) for n in notifications]
 
+    def read_part(
+        self, context: str, after: int, up_to: int, part: int, parts: int
+    ) -> list[Envelope]:
+        """The events between two positions of one partition's aggregates (PostgreSQL)."""
+        app = self.apps[context]
+        rows = app.stored_part(after, up_to, part, parts)
+        return [to_envelope(app.mapper, context, position, e) for position, e in rows]
+
     def index(self, context: str, after: int, limit: int) -> list[tuple[int, str, int]]:
         """Where events stand in the log, without decoding them."""
         notifications = self.apps[context].recorder.select_notifications(

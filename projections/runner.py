@@ -1,11 +1,14 @@
 """Runs projections: their tables, positions, status, rebuilds, and in-process delivery."""
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 
 import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
@@ -16,7 +19,9 @@ from marketplace.errors import Conflict
 from marketplace.position import Positions, reached
 from marketplace.sql import Cursor, Database
 from projections.eventlog import EventLog
+from projections.replay import Replay
 from projections.tracking import (
+    Fold,
     Lock,
     Projection,
     ProjectionTables,
@@ -33,6 +38,8 @@ log = logging.getLogger(__name__)
 BATCH = 500
 REBUILD_BATCH = 5_000
 ProjectionFactory = Callable[[str], Projection]
+# (projection, prefix, bounds, part, parts) -> events read: `replay_part` in another process.
+PartReplayer = Callable[[str, str, Positions, int, int], int]
 Progress = Callable[[int, int], None]
 # Failures of the machinery, not of one event: retried, never recorded as poison.
 TRANSIENT = (psycopg.OperationalError, sqlite3.OperationalError, StoreUnavailable)
@@ -51,6 +58,9 @@ class Projections:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._rebuilding = threading.Lock()
+        # Set where the event store can be read in partitions from other processes.
+        self.replay_parts: PartReplayer | None = None
+        self.parts = min(4, os.cpu_count() or 1)
         for name in self.factories:
             with db.transaction() as cur:
                 self._create(cur, self.live(cur, name))
@@ -270,16 +280,15 @@ class Projections:
             self._rebuilding.release()
 
     def _build(self, name: str, prefix: str, progress: Progress | None) -> int:
-        total = sum(self.events.heads().values())
-        read = 0
         started = time.monotonic()
-        for batch in self._read_ahead(prefix):
-            self.apply(name, batch, prefix=prefix, deferred=True)
-            read += len(batch)
-            if progress:
-                progress(read, max(total, read))
-        replayed = time.monotonic()
         fresh = self.factories[name](prefix)
+        fresh.deferred = True
+        fold = fresh.fold()
+        if fold is not None and self.replay_parts is not None and self.parts > 1:
+            read = self._replay_in_parts(name, prefix, progress)
+        else:
+            read = self._replay_here(name, prefix, fold, progress)
+        replayed = time.monotonic()
         with self.db.transaction() as cur:
             fresh.finish(cur)
         finished = time.monotonic()
@@ -311,48 +320,139 @@ class Projections:
         metrics.REBUILDS.labels(name).inc()
         return read
 
-    def _read_ahead(self, prefix: str) -> Iterator[list[Envelope]]:
-        """The event store from where `prefix` stands, in batches; the next batch is read and
-        decoded in a thread while the caller applies the last."""
+    def _replay_here(
+        self, name: str, prefix: str, fold: Fold | None, progress: Progress | None
+    ) -> int:
+        total = sum(self.events.heads().values())
+        replay = None if fold is None else Replay(prefix, fold)
         with self.db.transaction() as cur:
             start = read_positions(cur, prefix)
-        batches: queue.Queue[list[Envelope] | BaseException | None] = queue.Queue(maxsize=2)
-        stop = threading.Event()
+        read = 0
 
-        def put(item: list[Envelope] | BaseException | None) -> None:
-            while not stop.is_set():
-                try:
-                    batches.put(item, timeout=0.5)
-                    return
-                except queue.Full:
-                    continue
+        def batch_after(context: str, after: int) -> tuple[list[Envelope], int | None]:
+            batch = self.events.read(context, after, REBUILD_BATCH)
+            more = len(batch) == REBUILD_BATCH
+            return batch, int(batch[-1]["position"] or after) if more else None
 
-        def read() -> None:
-            try:
-                for context in self.events.contexts:
-                    after = start.get(context, 0)
-                    while not stop.is_set():
-                        batch = self.events.read(context, after, REBUILD_BATCH)
-                        if batch:
-                            put(batch)
-                            after = int(batch[-1]["position"] or after)
-                        if len(batch) < REBUILD_BATCH:
-                            break
-                put(None)
-            except BaseException as error:
-                put(error)
+        for batch in _read_ahead(self.events.contexts, start, batch_after):
+            if replay is None:
+                self.apply(name, batch, prefix=prefix, deferred=True)
+            else:
+                replay.apply(batch)
+            read += len(batch)
+            if progress:
+                progress(read, max(total, read))
+        if replay is not None:
+            with self.db.transaction() as cur:
+                replay.write(cur)
+        return read
 
-        reader = threading.Thread(target=read, name="rebuild-reader", daemon=True)
-        reader.start()
-        try:
-            while (item := batches.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            reader.join(timeout=10)
+    def _replay_in_parts(self, name: str, prefix: str, progress: Progress | None) -> int:
+        """Each process folds the events of one partition of the aggregates and writes their
+        rows; the positions are those of the log when they started."""
+        assert self.replay_parts is not None
+        bounds = self.events.heads()
+        total = sum(bounds.values())
+        read = 0
+        parts = self.parts
+        with ProcessPoolExecutor(parts, mp_context=get_context("spawn")) as pool:
+            jobs = [
+                pool.submit(self.replay_parts, name, prefix, bounds, part, parts)
+                for part in range(parts)
+            ]
+            for job in as_completed(jobs):
+                read += job.result()
+                if progress:
+                    progress(read, total)
+        with self.db.transaction() as cur:
+            reached = [(context, end) for context, end in bounds.items() if end > 0]
+            cur.insert(f"{prefix}positions", ["context", "position"], reached)
+        return read
 
     def _drop(self, cur: Cursor, projection: Projection) -> None:
         for table in [*projection.tables(), "positions", "versions", "poison"]:
             cur.execute(f"DROP TABLE IF EXISTS {projection.prefix}{table}")
+
+
+def fold_part(
+    db: Database,
+    events: EventLog,
+    projection: Projection,
+    bounds: Positions,
+    part: int,
+    parts: int,
+) -> int:
+    """Folds one partition of the aggregates, up to `bounds`, into `projection`'s new
+    generation (its positions are the caller's to write); returns the events read."""
+    projection.deferred = True
+    fold = projection.fold()
+    assert fold is not None, f"{projection.name} has no fold"
+    replay = Replay(projection.prefix, fold, track_positions=False)
+    read = 0
+
+    def window_after(context: str, after: int) -> tuple[list[Envelope], int | None]:
+        # A window of positions, not a LIMIT: the partition's rows are found by range.
+        end = min(after + REBUILD_BATCH * parts, bounds[context])
+        batch = events.read_part(context, after, end, part, parts)
+        return batch, end if end < bounds[context] else None
+
+    started = time.monotonic()
+    for batch in _read_ahead(events.contexts, {}, window_after):
+        replay.apply(batch)
+        read += len(batch)
+    folded = time.monotonic()
+    with db.transaction() as cur:
+        replay.write(cur)
+    log.info(
+        "part %d of %d: %d events folded in %.1f s, written in %.1f s",
+        part,
+        parts,
+        read,
+        folded - started,
+        time.monotonic() - folded,
+    )
+    return read
+
+
+# (context, after) -> (the next batch, where the one after it starts or None at the end)
+BatchReader = Callable[[str, int], tuple[list[Envelope], int | None]]
+
+
+def _read_ahead(
+    contexts: Sequence[str], start: Positions, read: BatchReader
+) -> Iterator[list[Envelope]]:
+    """Each context's log from `start`, in batches; the next batch is read and decoded in a
+    thread while the caller applies the last."""
+    batches: queue.Queue[list[Envelope] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: list[Envelope] | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def reader() -> None:
+        try:
+            for context in contexts:
+                after: int | None = start.get(context, 0)
+                while after is not None and not stop.is_set():
+                    batch, after = read(context, after)
+                    if batch:
+                        put(batch)
+            put(None)
+        except BaseException as error:
+            put(error)
+
+    thread = threading.Thread(target=reader, name="rebuild-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from marketplace.envelope import Envelope
 from marketplace.sql import Cursor
+from projections.tracking import Fold
 
 Handler = Callable[[Cursor, Envelope], None]
 
@@ -42,6 +43,10 @@ class TableProjection:
 
     def finish(self, cur: Cursor) -> None:
         """Writes what a deferred build left out."""
+
+    def fold(self) -> Fold | None:
+        """For a rebuild, the rows folded in memory; None to apply batches as they come."""
+        return None
 
     def _t(self, name: str) -> str:
         return self.prefix + name

@@ -20,6 +20,18 @@ Lock = Literal["share", "update"] | None
 EventSource = Callable[[str, str, int, int], list[Envelope]]
 
 
+class Fold(Protocol):
+    """A rebuild's rows, folded in memory (see replay)."""
+
+    def add(self, event: Envelope) -> None:
+        """Applies one event to the rows in memory, or raises and changes nothing."""
+        ...
+
+    def write(self, cur: Cursor) -> None:
+        """Writes the rows into the projection's empty tables."""
+        ...
+
+
 class Projection(Protocol):
     name: str
     prefix: str
@@ -30,6 +42,7 @@ class Projection(Protocol):
     def tables(self) -> list[str]: ...
     def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None: ...
     def finish(self, cur: Cursor) -> None: ...
+    def fold(self) -> Fold | None: ...
 
 
 META = (
