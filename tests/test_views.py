@@ -176,3 +176,8 @@ def test_a_poison_event_is_reported_and_skipped_not_looped_on(
     assert row["poison_events"] == 1
     assert "quantity" in row["error"]
     assert row["lag_events"] == 0
+    # A rebuild meets the same event: recorded and skipped again, the rest rebuilt.
+    marketplace.projections.rebuild("catalog")
+    assert {i["sku"]: i["offers"][0]["stock"] for i in world.catalog(m.muster)} == stocks
+    row = _status(world, "catalog")
+    assert (row["status"], row["poison_events"], row["lag_events"]) == ("degraded", 1, 0)
