@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -37,13 +38,19 @@ def env_for(settings: Settings) -> dict[str, str]:
     return env
 
 
-def spawn(settings: Settings, *command: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "marketplace", *command],
-        env=env_for(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def spawn(settings: Settings, *command: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The marketplace's command in its own process; its log goes to `log` if given."""
+    output = log.open("ab") if log else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "marketplace", *command],
+            env=env_for(settings),
+            stdout=output,
+            stderr=output,
+        )
+    finally:
+        if log and not isinstance(output, int):
+            output.close()
 
 
 class Seller:

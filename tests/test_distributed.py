@@ -120,7 +120,7 @@ def test_killing_the_relay_at_random_moments_loses_no_event(
 
 
 def test_killing_the_projection_at_random_moments_applies_each_event_once(
-    kafka_settings: Settings, store: Marketplace
+    kafka_settings: Settings, store: Marketplace, tmp_path: Path
 ) -> None:
     # A killed member holds its partitions until its session times out; a short session
     # lets each restarted process project something before the next kill.
@@ -144,9 +144,14 @@ def test_killing_the_projection_at_random_moments_applies_each_event_once(
         writing.set()
     # The killed processes did project: the last one resumes, it does not start over.
     assert progress > 0
-    projector = spawn(kafka_settings, "project")
+    log = tmp_path / "projector.log"
+    projector = spawn(kafka_settings, "project", log=log)
     try:
         wait_until(lambda: caught_up(store), 300, "the projection to catch up")
+    except AssertionError as timeout:
+        positions = {n: store.projections.positions(n) for n in store.projections.names}
+        tail = log.read_text(errors="replace")[-4000:]
+        raise AssertionError(f"{timeout}: heads {store.heads()}, at {positions}\n{tail}") from None
     finally:
         projector.kill()
         projector.wait()
