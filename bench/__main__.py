@@ -84,6 +84,4 @@ def main() -> None:
     path.write_text(json.dumps(merged, indent=2) + "\n")
 
 
-# Rebuilds start worker processes, which import this module again.
-if __name__ == "__main__":
-    main()
+main()
