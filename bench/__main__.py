@@ -47,16 +47,17 @@ def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Market
 def main() -> None:
     scale_name = os.environ.get("BENCH_SCALE", "default")
     scale = SCALES[scale_name]
-    # BENCH_ONLY=catalog,kafka,orders runs some of the suites (all by default).
-    only = set(os.environ.get("BENCH_ONLY", "catalog,kafka,orders").split(","))
+    # BENCH_ONLY=append,catalog,kafka,orders runs some of the suites (all by default).
+    only = set(os.environ.get("BENCH_ONLY", "append,catalog,kafka,orders").split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
     broker = Tansu()
     broker.start()
     try:
-        if "catalog" in only:
+        if "append" in only:
             with console.status("event appends"), fresh(url) as (mp, schema):
-                rows.append(catalog.event_append(mp, url, schema, 5_000, scale_name))
+                rows.append(catalog.event_append(mp, url, schema, 20_000, scale_name))
+        if "catalog" in only:
             with console.status("catalog at scale"), fresh(url, broker.bootstrap) as (mp, schema):
                 rows += catalog.run(mp, url, schema, generate(scale), scale_name)
         if "kafka" in only:

@@ -63,16 +63,21 @@ def event_append(
     ours = time.perf_counter() - started
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"SET search_path = {schema}".encode())
+        # The shape of the event store's table: the key, and the log position with its index.
         conn.execute(
-            "CREATE TABLE plain_events (originator_id uuid, originator_version int,"
-            " topic text, state bytea, PRIMARY KEY (originator_id, originator_version))"
+            "CREATE TABLE plain_events (originator_id uuid, originator_version bigint,"
+            " topic text, state bytea, notification_id bigserial,"
+            " PRIMARY KEY (originator_id, originator_version))"
         )
+        conn.execute("CREATE UNIQUE INDEX plain_events_position ON plain_events (notification_id)")
         started = time.perf_counter()
         # One transaction a batch, as each save of ours is.
         for i in range(0, n, 500):
             with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(
-                    "INSERT INTO plain_events VALUES (%s, %s, %s, %s)", rows[i : i + 500]
+                    "INSERT INTO plain_events (originator_id, originator_version, topic, state)"
+                    " VALUES (%s, %s, %s, %s)",
+                    rows[i : i + 500],
                 )
         baseline = time.perf_counter() - started
     return throughput_row("event_append", n, ours, baseline, scale)

@@ -1,6 +1,6 @@
 """The event store: one eventsourcing Application per context, on SQLite or PostgreSQL."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -9,7 +9,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
-from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from marketplace.errors import NotFound
@@ -28,6 +34,39 @@ class MoneyAsDict(Transcoding):
 
     def decode(self, data: dict[str, Any]) -> Money:
         return Money.from_dict(data)
+
+
+class ArrayRecorder(PostgresApplicationRecorder):
+    """The library's recorder, inserting a save's events as four arrays sent in binary
+    instead of one array of composites sent as text (which escapes every state byte): the
+    same rows under the same table lock and NOTIFY, for much less encoding."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.insert_arrays_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(
+            schema=Identifier(datastore.schema),
+            table=Identifier(events_table_name),
+            id_type=Identifier(datastore.originator_id_type),
+        )
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        columns = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        curs.execute(self.insert_arrays_statement, columns, binary=True)
 
 
 class MarketplaceApplication(Application[UUID]):
@@ -172,6 +211,7 @@ def _store_env(settings: Settings, context: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "5",
             "POSTGRES_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "marketplace.eventstore:ArrayRecorder",
         }
         if settings.database_schema:
             env["POSTGRES_SCHEMA"] = settings.database_schema
