@@ -20,6 +20,7 @@ from marketplace.position import Positions, reached
 from marketplace.sql import Cursor, Database
 from projections.eventlog import EventLog
 from projections.replay import Replay
+from projections.statistics import refresh_statistics
 from projections.tracking import (
     Fold,
     Lock,
@@ -106,7 +107,10 @@ class Projections:
 
         try:
             with self.db.transaction() as cur:
-                apply_batch(cur, target(cur), events, self.events.missing, track_positions)
+                projection = target(cur)
+                if prefix is None:
+                    refresh_statistics(cur, projection.prefix)
+                apply_batch(cur, projection, events, self.events.missing, track_positions)
         except TRANSIENT:
             raise
         except Exception:
