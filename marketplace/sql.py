@@ -164,9 +164,7 @@ class _PostgresCursor:
         self.execute(
             f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} LIMIT 0"
         )
-        with self._cursor.copy(f"COPY {stage} ({names}) FROM STDIN".encode()) as copy:
-            for row in rows:
-                copy.write_row(row)
+        self.insert(stage, columns, rows)
         self.execute(_upsert_sql(table, columns, key, f"SELECT {names} FROM {stage}"))
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
