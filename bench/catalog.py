@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
-import httpx
+import httpx2
 import psycopg
 
 from bench.load import load
@@ -230,7 +230,7 @@ def catalog_queries(
     writing = threading.Thread(target=writer, daemon=True)
     writing.start()
     try:
-        with serve(marketplace) as base, httpx.Client(base_url=base, timeout=60) as client:
+        with serve(marketplace) as base, httpx2.Client(base_url=base, timeout=60) as client:
             for query in mix:
                 headers = {"Authorization": f"Bearer {keys[query['buyer']]}"}
                 params = {k: query[k] for k in ("q", "brand") if query[k]}
@@ -311,7 +311,7 @@ def exactness(
     sample = rng.sample(world.buyers, min(EXACT_BUYERS, len(world.buyers)))
     term = None if len(world.products) <= 20_000 else "drill"
     names = {p["index"]: p["name"].lower() for p in world.products}
-    with serve(marketplace) as base, httpx.Client(base_url=base, timeout=120) as client:
+    with serve(marketplace) as base, httpx2.Client(base_url=base, timeout=120) as client:
         for b in sample:
             mine = set(world.shapes[b["shape"]]["resellers"])
             pairs = [

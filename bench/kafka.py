@@ -5,7 +5,7 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+import httpx2
 from kafka import KafkaConsumer
 
 from bench.measure import latency_row, percentile, throughput_row
@@ -131,7 +131,7 @@ def freshness(marketplace: Marketplace, settings: Settings, scale: str) -> list[
         worker.start()
     samples: list[float] = []
     try:
-        with serve(marketplace) as base, httpx.Client(base_url=base, timeout=30) as client:
+        with serve(marketplace) as base, httpx2.Client(base_url=base, timeout=30) as client:
             headers = {"Authorization": "Bearer mk_b_fresh"}
             product = seller.products[0]
             deadline = time.monotonic() + 30

@@ -5,7 +5,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
+import httpx2
 
 from bench.measure import latency_row, percentile
 from bench.server import serve
@@ -57,7 +57,7 @@ def placement(marketplace: Marketplace, scale: str) -> list[dict[str, Any]]:
     body = {"lines": [{"product_id": p, "quantity": 1} for p in products], "payment_method": "card"}
     headers = {"Authorization": f"Bearer {key}"}
     rows: list[dict[str, Any]] = []
-    with serve(marketplace) as base, httpx.Client(base_url=base, timeout=60) as client:
+    with serve(marketplace) as base, httpx2.Client(base_url=base, timeout=60) as client:
         assert client.post("/v1/buyer/orders", json=body, headers=headers).status_code == 201
         health: list[float] = []
         started = time.perf_counter()
@@ -97,7 +97,7 @@ def placement(marketplace: Marketplace, scale: str) -> list[dict[str, Any]]:
         )
 
         def place(_: int) -> float:
-            with httpx.Client(base_url=base, timeout=120) as own:
+            with httpx2.Client(base_url=base, timeout=120) as own:
                 tick = time.perf_counter()
                 response = own.post("/v1/buyer/orders", json=body, headers=headers)
                 assert response.status_code in (201, 409), response.text

@@ -49,8 +49,10 @@ def producer(settings: Settings) -> KafkaProducer:
     )
 
 
-def consumer(settings: Settings, group: str, contexts: list[str]) -> KafkaConsumer:
-    return KafkaConsumer(
+def consumer(
+    settings: Settings, group: str, contexts: list[str], cls: type[KafkaConsumer] = KafkaConsumer
+) -> KafkaConsumer:
+    return cls(
         *[topic(settings, c) for c in contexts],
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=group,

@@ -18,3 +18,16 @@ RELAY_LAG = Gauge(
     "marketplace_relay_lag_events", "Events stored but not yet published", ["context"]
 )
 REBUILDS = Counter("marketplace_rebuilds", "Completed projection rebuilds", ["projection"])
+PROJECTION_STALLED = Gauge(
+    "marketplace_projection_stalled",
+    "1 while a projection's watermark stays behind its logs without progress",
+    ["projection"],
+)
+PROJECTION_STALLS = Counter(
+    "marketplace_projection_stalls", "Times a projection was found stalled", ["projection"]
+)
+CONSUMER_RESTARTS = Counter(
+    "marketplace_consumer_restarts",
+    "Kafka consumers replaced after a call into the client library did not return",
+    ["projection"],
+)

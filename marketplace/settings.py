@@ -15,6 +15,10 @@ class Settings(BaseSettings):
     topic_partitions: int = 6
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
+    # A consumer whose call into the Kafka client has not returned for this long is replaced.
+    kafka_stuck_after_s: float = 60.0
+    # A projection behind its logs with no progress for this long is repaired from the store.
+    projection_stall_after_s: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -90,8 +90,10 @@ class Projections:
         track_positions: bool = True,
         prefix: str | None = None,
         deferred: bool = False,
+        exclusive: bool = False,
     ) -> None:
-        """Applies a batch exactly once, to the live generation unless `prefix` names one.
+        """Applies a batch exactly once, to the live generation unless `prefix` names one;
+        `exclusive` keeps every other writer of the live generation waiting meanwhile.
 
         An event the projection cannot apply is poison: it is recorded, reported, and
         skipped (its aggregate's version moves past it), so one bad event neither stops the
@@ -100,7 +102,7 @@ class Projections:
 
         def target(cur: Cursor) -> Projection:
             if prefix is None:
-                return self.live(cur, name, lock="share")
+                return self.live(cur, name, lock="update" if exclusive else "share")
             projection = self.factories[name](prefix)
             projection.deferred = deferred
             return projection
@@ -174,7 +176,7 @@ class Projections:
                 read += self._catch_up(name)
         return read
 
-    def _catch_up(self, name: str, prefix: str | None = None) -> int:
+    def _catch_up(self, name: str, prefix: str | None = None, exclusive: bool = False) -> int:
         read = 0
         for context in self.events.contexts:
             while True:
@@ -183,11 +185,27 @@ class Projections:
                     after = read_positions(cur, projection.prefix).get(context, 0)
                 batch = self.events.read(context, after, BATCH)
                 if batch:
-                    self.apply(name, batch, prefix=prefix)
+                    self.apply(name, batch, prefix=prefix, exclusive=exclusive)
                     read += len(batch)
                 if len(batch) < BATCH:
                     break
         return read
+
+    def repair(self, name: str) -> int:
+        """Applies what the event store holds past the view's watermark, whatever Kafka
+        delivered: each batch holds the live generation exclusively, so a consumer applying
+        the same events meanwhile waits and then finds them applied. Returns events read."""
+        with self._lock:
+            return self._catch_up(name, exclusive=True)
+
+    def mark_stalled(self, name: str, why: str) -> bool:
+        with self.db.transaction() as cur:
+            return self.tables.change_status(cur, name, ["running", "degraded"], "stalled", why)
+
+    def clear_stalled(self, name: str) -> bool:
+        with self.db.transaction() as cur:
+            status = "degraded" if poison_count(cur, self.live(cur, name).prefix) else "running"
+            return self.tables.change_status(cur, name, ["stalled"], status, None)
 
     def nudge(self) -> None:
         self._wake.set()

@@ -163,6 +163,18 @@ class ProjectionTables:
             [status, error, name],
         )
 
+    def change_status(
+        self, cur: Cursor, name: str, before: Sequence[str], status: str, error: str | None
+    ) -> bool:
+        """Moves the status from one of `before` to `status`; says whether it did."""
+        marks = ", ".join(["%s"] * len(before))
+        cur.execute(
+            f"UPDATE projections SET status = %s, error = %s WHERE name = %s "
+            f"AND status IN ({marks}) RETURNING name",
+            [status, error, name, *before],
+        )
+        return cur.fetchone() is not None
+
     def next_generation(self, cur: Cursor, name: str) -> str:
         cur.execute("SELECT generation FROM projections WHERE name = %s", [name])
         row = cur.fetchone()

@@ -34,6 +34,8 @@ def env_for(settings: Settings) -> dict[str, str]:
         "MARKETPLACE_OPERATOR_KEY": settings.operator_key or "",
         "MARKETPLACE_KAFKA_SESSION_TIMEOUT_MS": str(settings.kafka_session_timeout_ms),
         "MARKETPLACE_KAFKA_HEARTBEAT_INTERVAL_MS": str(settings.kafka_heartbeat_interval_ms),
+        "MARKETPLACE_KAFKA_STUCK_AFTER_S": str(settings.kafka_stuck_after_s),
+        "MARKETPLACE_PROJECTION_STALL_AFTER_S": str(settings.projection_stall_after_s),
     }
     return env
 

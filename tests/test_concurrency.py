@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 
@@ -32,9 +32,9 @@ def server(marketplace: Marketplace) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def _race(url: str, key: str, bodies: list[dict[str, object]]) -> list[httpx.Response]:
-    def place(body: dict[str, object]) -> httpx.Response:
-        with httpx.Client(base_url=url, timeout=60) as client:
+def _race(url: str, key: str, bodies: list[dict[str, object]]) -> list[httpx2.Response]:
+    def place(body: dict[str, object]) -> httpx2.Response:
+        with httpx2.Client(base_url=url, timeout=60) as client:
             return client.post(
                 "/v1/buyer/orders", json=body, headers={"Authorization": f"Bearer {key}"}
             )

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.services import free_port
 
@@ -47,17 +47,17 @@ def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> 
             if w.startswith("mk_op_")
         )
         base = f"http://127.0.0.1:{port}"
-        assert httpx.get(f"{base}/health").json() == {"status": "ok"}, output
-        catalog = httpx.get(
+        assert httpx2.get(f"{base}/health").json() == {"status": "ok"}, output
+        catalog = httpx2.get(
             f"{base}/v1/buyer/catalog", headers={"Authorization": f"Bearer {buyer_key}"}
         ).json()
         assert len(catalog["items"]) == 50
         assert catalog["next_cursor"]
-        projections = httpx.get(
+        projections = httpx2.get(
             f"{base}/v1/operator/projections", headers={"Authorization": f"Bearer {operator_key}"}
         ).json()
         assert projections[0]["lag_events"] == 0
-        assert httpx.get(f"{base}/docs").status_code == 200
+        assert httpx2.get(f"{base}/docs").status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=20)
