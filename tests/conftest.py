@@ -60,6 +60,8 @@ def settings_for(
         topic_partitions=3,
         kafka_session_timeout_ms=6000,
         kafka_heartbeat_interval_ms=1000,
+        kafka_stuck_after_s=20.0,
+        projection_stall_after_s=10.0,
     )
 
 
