@@ -72,6 +72,19 @@ def envelope(context: str, position: int | None, event: DomainEventProtocol[UUID
     }
 
 
+def cloudevent_headers(source: str, item: Envelope) -> list[tuple[str, bytes]]:
+    """CloudEvents 1.0 attributes in Kafka binary mode: the record's value stays the envelope."""
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", item["event_id"].encode()),
+        ("ce_type", item["type"].encode()),
+        ("ce_source", f"{source}/{item['context']}".encode()),
+        ("ce_time", item["occurred_at"].encode()),
+        ("ce_subject", item["aggregate_id"].encode()),
+        ("content-type", b"application/json"),
+    ]
+
+
 def encode(item: Envelope) -> bytes:
     return orjson.dumps(item)
 

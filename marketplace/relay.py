@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from marketplace import metrics
-from marketplace.envelope import encode
+from marketplace.envelope import cloudevent_headers, encode
 from marketplace.kafka import ensure_topics, producer, topic
 from marketplace.settings import Settings
 from marketplace.sql import Database
@@ -60,8 +60,15 @@ class Relay:
                 continue
             kafka = self._connect()
             name = topic(self.settings, context)
+            source = f"/{self.settings.topic_prefix}"
             futures = [
-                kafka.send(name, key=e["aggregate_id"].encode(), value=encode(e)) for e in batch
+                kafka.send(
+                    name,
+                    key=e["aggregate_id"].encode(),
+                    value=encode(e),
+                    headers=cloudevent_headers(source, e),
+                )
+                for e in batch
             ]
             kafka.flush()
             for future in futures:

@@ -18,7 +18,8 @@ from marketplace.money import Money
 from marketplace.platform import Marketplace
 from marketplace.settings import Settings
 from marketplace.sql import Cursor
-from offers.application import OfferTerms, ProductDetails
+from offers.application import OfferTerms, ProductDetails, Terms
+from orders.desk import LineRequest
 from projections.catalog import TABLES
 from projections.tracking import read_positions
 
@@ -99,6 +100,31 @@ class Seller:
             written += 1
             time.sleep(pause)
         return written
+
+
+def deliver_an_order(store: Marketplace, seller: Seller) -> tuple[UUID, UUID]:
+    """A buyer with card terms orders one of the seller's products, which is accepted,
+    shipped and delivered; returns the order's and the seller order's ids."""
+    buyer_id, admin_id = store.buyers.register("Muster", "DE1", "DE", "mk_b_topic")
+    buyer = store.buyers.buyer(buyer_id)
+    buyer.approve()
+    store.buyers.save(buyer)
+    store.offers.put_terms(seller.reseller, buyer_id, Terms(None, 0, {}, ["card"], None))
+    store.projections.catch_up()
+    order = store.desk.place(
+        buyer_id,
+        {"kind": "buyer_user", "user_id": str(admin_id)},
+        None,
+        [LineRequest(seller.products[0], 2, None)],
+        "card",
+        None,
+        None,
+    )
+    [seller_order_id] = order.seller_order_ids
+    store.desk.accept(seller.reseller, seller_order_id)
+    store.desk.ship(seller.reseller, seller_order_id, None, "T-1")
+    store.desk.deliver(seller.reseller, seller_order_id)
+    return order.id, seller_order_id
 
 
 def read_topics(

@@ -15,6 +15,7 @@ from tests.conftest import settings_for, start_workers
 from tests.distributed import (
     Seller,
     caught_up,
+    deliver_an_order,
     dump_view,
     read_topics,
     spawn,
@@ -230,30 +231,8 @@ def test_two_projection_processes_share_the_partitions_and_one_takes_over(
 def test_every_order_step_reaches_the_orders_topic(
     kafka_settings: Settings, store: Marketplace
 ) -> None:
-    from orders.desk import LineRequest
-
     seller = Seller(store, offers=2)
-    buyer_id, admin_id = store.buyers.register("Muster", "DE1", "DE", "mk_b_topic")
-    buyer = store.buyers.buyer(buyer_id)
-    buyer.approve()
-    store.buyers.save(buyer)
-    from offers.application import Terms
-
-    store.offers.put_terms(seller.reseller, buyer_id, Terms(None, 0, {}, ["card"], None))
-    store.projections.catch_up()
-    order = store.desk.place(
-        buyer_id,
-        {"kind": "buyer_user", "user_id": str(admin_id)},
-        None,
-        [LineRequest(seller.products[0], 2, None)],
-        "card",
-        None,
-        None,
-    )
-    [seller_order_id] = order.seller_order_ids
-    store.desk.accept(seller.reseller, seller_order_id)
-    store.desk.ship(seller.reseller, seller_order_id, None, "T-1")
-    store.desk.deliver(seller.reseller, seller_order_id)
+    order_id, seller_order_id = deliver_an_order(store, seller)
     _relay_until_done(kafka_settings, store)
     records = read_topics(kafka_settings, ["orders"])["orders"]
     types = [event["type"] for _, event, _ in records]
@@ -267,4 +246,4 @@ def test_every_order_step_reaches_the_orders_topic(
         "SellerOrder.Delivered",
     ):
         assert step in types
-    assert {key for key, _, _ in records} == {str(order.id).encode(), str(seller_order_id).encode()}
+    assert {key for key, _, _ in records} == {str(order_id).encode(), str(seller_order_id).encode()}
