@@ -35,10 +35,12 @@ class PriceList:
     reseller_name: str
     discount_bps: int
     fixed_prices: str
+    payment_methods: str
 
 
 def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[PriceList]:
-    sql = f"""SELECT t.list_id, t.discount_bps, t.fixed_prices, r.name FROM {p}terms t
+    sql = f"""SELECT t.list_id, t.discount_bps, t.fixed_prices, t.payment_methods, r.name
+        FROM {p}terms t
         JOIN {p}sellers r ON r.id = t.reseller_id AND r.status = 'approved'
         WHERE t.buyer_id = %s"""
     params: list[Any] = [buyer_id]
@@ -47,7 +49,13 @@ def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[P
         params.append(f.reseller_id)
     cur.execute(sql + " ORDER BY t.list_id", params)
     return [
-        PriceList(r["list_id"], r["name"], int(r["discount_bps"]), r["fixed_prices"])
+        PriceList(
+            r["list_id"],
+            r["name"],
+            int(r["discount_bps"]),
+            r["fixed_prices"],
+            r["payment_methods"],
+        )
         for r in cur.fetchall()
     ]
 
@@ -106,6 +114,7 @@ def priced_offer(row: Row, terms: PriceList) -> dict[str, Any]:
         "stock": int(row["stock"]),
         "lead_time_days": int(row["lead_time_days"]),
         "min_order_qty": moq,
+        "payment_methods": json.loads(terms.payment_methods),
     }
 
 

@@ -215,3 +215,22 @@ def test_a_buyer_never_learns_another_buyers_prices(world: World) -> None:
     assert bolt_item["offers"][0]["unit_price"] == eur(10_000)
     assert "7777" not in world.view("/v1/buyer/catalog", m.bolt).text
     assert "7777" not in world.view(f"/v1/buyer/catalog/{drill}", m.bolt).text
+
+
+def test_each_offer_says_which_payment_methods_its_seller_accepts_from_this_buyer(
+    world: World,
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    world.offer(m.rhine, drill, 9_000)
+    world.offer(m.danube, drill, 9_500)
+    # Rhine takes card only from Muster; Danube extends net-60 terms to it.
+    world.terms(m.rhine, m.muster, payment_methods=["card"])
+    world.terms(m.danube, m.muster, payment_methods=["card", "invoice_net_60"])
+    world.terms(m.rhine, m.bolt, payment_methods=["invoice_net_30"])
+    [item] = world.catalog(m.muster)
+    methods = {o["reseller_id"]: o["payment_methods"] for o in item["offers"]}
+    assert methods == {m.rhine.id: ["card"], m.danube.id: ["card", "invoice_net_60"]}
+    # Bolt sees Rhine's offer with its own terms, not Muster's.
+    [item] = world.catalog(m.bolt)
+    assert [o["payment_methods"] for o in item["offers"]] == [["invoice_net_30"]]
