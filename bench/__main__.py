@@ -15,8 +15,8 @@ from rich.table import Table
 
 from bench import catalog, kafka, orders
 from bench.world import SCALES, generate
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.settings import Settings
 from tests.services import Tansu, ensure_postgres
 
 console = Console()

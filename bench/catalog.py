@@ -15,11 +15,11 @@ from bench.measure import latency_row, percentile, throughput_row
 from bench.reference import as_reference, reference_catalog
 from bench.server import serve
 from bench.world import World
-from marketplace.money import Money
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
+from marketplace.kernel.money import Money
+from marketplace.kernel.position import reached
 from marketplace.platform import Marketplace
-from marketplace.position import reached
-from marketplace.relay import Relay
-from marketplace.settings import Settings
 from offers.application import OfferTerms
 from offers.domain import Product
 from offers.pricing import Tier

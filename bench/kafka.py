@@ -10,12 +10,12 @@ from kafka import KafkaConsumer
 
 from bench.measure import latency_row, percentile, throughput_row
 from bench.server import serve
-from marketplace.envelope import encode
-from marketplace.kafka import producer, topic
-from marketplace.money import Money
+from marketplace.adapters.envelope import encode
+from marketplace.adapters.kafka import producer, topic
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from marketplace.relay import Relay
-from marketplace.settings import Settings
 from offers.application import ProductDetails
 from projections.consumer import KafkaProjector
 from tests.distributed import Seller
@@ -42,8 +42,8 @@ def _fill(marketplace: Marketplace, n: int) -> None:
         )
         for i in range(n)
     ]
-    job = marketplace.offers.start_import(maker, "products", n, [])
-    marketplace.offers.run_import(job, rows)
+    job = marketplace.imports.create(maker, "products", n, [])
+    marketplace.imports.run_products(job, rows)
 
 
 def relay_and_projection(
@@ -54,7 +54,7 @@ def relay_and_projection(
     payloads = [(e["aggregate_id"].encode(), encode(e)) for e in events]
     # Baseline: kafka-python's producer sending the same messages, same settings.
     raw_settings = settings.model_copy(update={"topic_prefix": settings.topic_prefix + "raw"})
-    from marketplace.kafka import ensure_topics
+    from marketplace.adapters.kafka import ensure_topics
 
     ensure_topics(raw_settings, ["offers"])
     kafka = producer(raw_settings)

@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from bench.world import World
-from marketplace.money import Money
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import OfferTerms, ProductDetails, Terms
 from offers.domain import product_id
@@ -47,8 +47,8 @@ def load(marketplace: Marketplace, world: World) -> dict[str, list[UUID]]:
             for p in world.products
             if p["manufacturer"] == m
         ]
-        job = offers.start_import(maker, "products", len(rows), [])
-        offers.run_import(job, rows)
+        job = marketplace.imports.create(maker, "products", len(rows), [])
+        marketplace.imports.run_products(job, rows)
     product_ids = [product_id(makers[p["manufacturer"]], p["sku"]) for p in world.products]
     for r, reseller in enumerate(resellers):
         lines = [
@@ -66,8 +66,8 @@ def load(marketplace: Marketplace, world: World) -> dict[str, list[UUID]]:
             for n, o in enumerate(world.offers)
             if o["reseller"] == r
         ]
-        job = offers.start_import(reseller, "offers", len(lines), [])
-        offers.run_offer_import(job, lines)
+        job = marketplace.imports.create(reseller, "offers", len(lines), [])
+        marketplace.imports.run_offers(job, lines)
     buyer_ids = []
     for b in world.buyers:
         buyer_id, _ = buyers.register(f"Buyer {b['index']}", "T", "DE", f"mk_b_bench_{b['index']}")

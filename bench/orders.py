@@ -9,7 +9,7 @@ import httpx2
 
 from bench.measure import latency_row, percentile
 from bench.server import serve
-from marketplace.money import Money
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import OfferTerms, ProductDetails, Terms
 

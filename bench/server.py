@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from marketplace.http import create_app
 from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
 from tests.services import free_port, wait_for_port
 
 

@@ -11,11 +11,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from marketplace import demo as demo_world
-from marketplace.http import create_app
-from marketplace.logs import configure_logging
+from marketplace.adapters.logs import configure_logging
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.relay import Relay
-from marketplace.settings import Settings
+from marketplace.web.app import create_app
 from projections.consumer import KafkaProjector
 
 cli = typer.Typer(help="An open-source B2B marketplace.", no_args_is_help=True)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from marketplace.buyers.domain import Role
-from marketplace.keys import KeyContext, mint
-from marketplace.money import Money
+from marketplace.kernel.keys import KeyContext, mint
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import OfferTerms, ProductDetails, Terms
 from offers.pricing import Tier

@@ -6,19 +6,24 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from uuid import UUID
 
+from marketplace.adapters.eventlog import EventLog
+from marketplace.adapters.eventstore import MarketplaceApplication, persistence_env
+from marketplace.adapters.idempotency import IdempotencyStore
+from marketplace.adapters.settings import Settings
+from marketplace.adapters.sql import Database, open_database
 from marketplace.buyers.application import Buyers
-from marketplace.errors import DomainError
-from marketplace.eventstore import MarketplaceApplication, persistence_env
-from marketplace.idempotency import IdempotencyStore
-from marketplace.position import Positions, decode, encode
-from marketplace.settings import Settings
-from marketplace.sql import Database, open_database
+from marketplace.kernel.errors import DomainError
+from marketplace.kernel.position import Positions, decode, encode
 from offers.application import Offers
+from offers.holds import Holds
+from offers.imports import Imports
 from orders.application import Orders
-from orders.desk import OrderDesk
+from orders.approval import Approvals
+from orders.choosing import OfferChooser
+from orders.fulfilment import Fulfilment
+from orders.placement import Placement
 from projections.catalog import CatalogProjection
 from projections.catalog_view import CatalogView
-from projections.eventlog import EventLog
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
 from projections.runner import ProjectionFactory, Projections, fold_part
@@ -87,13 +92,15 @@ class Marketplace:
         self.catalog = CatalogView(self.projections)
         self.order_lists = OrdersView(self.projections)
         self.in_process = self.settings.kafka_bootstrap is None
-        self.desk = OrderDesk(
-            self.orders,
-            self.offers,
-            self.sellers,
-            self.buyers,
-            self.catalog.resellers_offering,
-            self._catalog_caught_up,
+        self.imports = Imports(self.offers)
+        holds = Holds(self.offers)
+        chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)
+        self.placement = Placement(
+            self.orders, self.sellers, self.buyers, chooser, holds, self._catalog_caught_up
+        )
+        self.approvals = Approvals(self.orders, holds)
+        self.fulfilment = Fulfilment(
+            self.orders, self.sellers, chooser, holds, self._catalog_caught_up
         )
         self._closed = threading.Event()
 
@@ -148,7 +155,7 @@ class Marketplace:
         before = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
         stuck = self.order_lists.placing_since(before)
         for order_id in stuck:
-            self.desk.recover(UUID(order_id))
+            self.placement.recover(UUID(order_id))
         return len(stuck)
 
     def stop(self) -> None:

@@ -1,7 +1,5 @@
 """Manufacturers' products and imports; resellers' offers and customer terms."""
 
-import threading
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -9,11 +7,11 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationError
 
-from marketplace.auth import CurrentManufacturer, CurrentReseller, MarketplaceDep
-from marketplace.errors import Invalid
-from marketplace.http import idempotent
+from marketplace.kernel.errors import Invalid
 from marketplace.platform import Marketplace
-from marketplace.schemas import (
+from marketplace.web.auth import CurrentManufacturer, CurrentReseller, MarketplaceDep
+from marketplace.web.idempotent import idempotent
+from marketplace.web.schemas import (
     Count,
     Cursor,
     Label,
@@ -195,10 +193,10 @@ def import_products(
     text = _ndjson(body)
     good, failed = parse_import(text)
     total = _checked_total(len(good) + len(failed), "product")
-    start = _importer(marketplace, manufacturer.id, "products", total, failed)
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        return start(lambda job_id: marketplace.offers.run_import(job_id, good))
+        job_id = marketplace.imports.start_products(manufacturer.id, total, failed, good)
+        return 202, {"job_id": str(job_id)}
 
     return idempotent(marketplace, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
 
@@ -208,20 +206,7 @@ def import_status(
     job_id: UUID, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
 ) -> dict[str, Any]:
     """An import's progress and the lines it could not take."""
-    return _job_status(marketplace, marketplace.offers.import_job(job_id, manufacturer.id))
-
-
-def _importer(
-    marketplace: Marketplace, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]
-) -> Callable[[Callable[[UUID], None]], tuple[int, dict[str, Any]]]:
-    """Starts a job, and its lines in a thread of their own; answers 202 with the job."""
-
-    def start(lines: Callable[[UUID], None]) -> tuple[int, dict[str, Any]]:
-        job_id = marketplace.offers.start_import(owner_id, kind, total, failed)
-        threading.Thread(target=lines, args=(job_id,), daemon=True, name=f"import-{job_id}").start()
-        return 202, {"job_id": str(job_id)}
-
-    return start
+    return _job_status(marketplace, marketplace.imports.job(job_id, manufacturer.id))
 
 
 def _ndjson(body: bytes) -> str:
@@ -317,10 +302,10 @@ def import_offers(
     text = _ndjson(body)
     good, failed = parse_offer_import(text)
     total = _checked_total(len(good) + len(failed), "offer")
-    start = _importer(marketplace, reseller.id, "offers", total, failed)
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        return start(lambda job_id: marketplace.offers.run_offer_import(job_id, good))
+        job_id = marketplace.imports.start_offers(reseller.id, total, failed, good)
+        return 202, {"job_id": str(job_id)}
 
     return idempotent(marketplace, request, f"reseller:{reseller.id}", {"body": text}, run)
 
@@ -330,7 +315,7 @@ def offer_import_status(
     job_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
 ) -> dict[str, Any]:
     """An offer import's progress and the lines it could not take."""
-    return _job_status(marketplace, marketplace.offers.import_job(job_id, reseller.id))
+    return _job_status(marketplace, marketplace.imports.job(job_id, reseller.id))
 
 
 @router.put("/reseller/offers/{product_id}/stock", tags=["reseller"])

@@ -1,23 +1,17 @@
-"""The offers context: catalog products, offers, customer terms, imports."""
+"""The offers context: catalog products, offers, customer terms."""
 
-import random
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from marketplace.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from marketplace.eventstore import MarketplaceApplication
-from marketplace.money import Money
+from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from marketplace.kernel.money import Money
 from offers.domain import (
     CustomerTerms,
-    ImportJob,
     Offer,
     Product,
     check_offer_terms,
@@ -28,10 +22,6 @@ from offers.domain import (
 )
 from offers.pricing import Tier
 from sellers.domain import Authorization
-
-IMPORT_BATCH = 500
-# Aggregates a bulk batch has read or staged, by id.
-Known = dict[UUID, Aggregate]
 
 
 class TierAsDict(Transcoding):
@@ -100,11 +90,11 @@ class Offers(MarketplaceApplication):
     ) -> tuple[Product, bool]:
         """Creates or revises a product; returns it and whether it is new."""
         existing = self.find(product_id(manufacturer_id, sku), Product)
-        product, created = self._upsert_product(manufacturer_id, sku, details, existing)
+        product, created = self.upsert_product(manufacturer_id, sku, details, existing)
         self.save(product)
         return product, created
 
-    def _upsert_product(
+    def upsert_product(
         self, manufacturer_id: UUID, sku: str, details: ProductDetails, product: Product | None
     ) -> tuple[Product, bool]:
         check_product_prices(details.list_price, details.map_price)
@@ -118,130 +108,18 @@ class Offers(MarketplaceApplication):
         product.discontinue()
         self.save(product)
 
-    def start_import(
-        self, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]
-    ) -> UUID:
-        job = ImportJob(owner_id, kind, total)
-        if failed:
-            job.progress(0, failed)
-        self.save(job)
-        return job.id
-
-    def run_import(self, job_id: UUID, rows: Iterable[tuple[int, str, ProductDetails]]) -> None:
-        """Imports a manufacturer's good product lines in batches."""
-        job = self.load(job_id, ImportJob, "import job")
-
-        def prefetch(lines: list[tuple[int, Any]]) -> Known:
-            ids = [product_id(job.owner_id, sku) for _, (sku, _) in lines]
-            return dict(self.find_many(ids, Product))
-
-        def stage(known: Known, row: tuple[str, ProductDetails]) -> Aggregate:
-            sku, details = row
-            existing = known.get(product_id(job.owner_id, sku))
-            return self._upsert_product(
-                job.owner_id, sku, details, existing if isinstance(existing, Product) else None
-            )[0]
-
-        self._run_batches(job, ((line, (sku, d)) for line, sku, d in rows), prefetch, stage)
-
-    def run_offer_import(self, job_id: UUID, rows: Iterable[tuple[int, UUID, OfferTerms]]) -> None:
-        """Imports a reseller's good offer lines in batches."""
-        job = self.load(job_id, ImportJob, "import job")
-        reseller_id = job.owner_id
-        authorizations: dict[UUID, Authorization | None] = {}
-
-        def prefetch(lines: list[tuple[int, Any]]) -> Known:
-            authorizations.clear()
-            pids = [pid for _, (pid, _) in lines]
-            known: Known = dict(self.find_many(pids, Product))
-            known.update(self.find_many([offer_id(reseller_id, p) for p in pids], Offer))
-            return known
-
-        def authorization_of(manufacturer_id: UUID, _: UUID) -> Authorization | None:
-            if manufacturer_id not in authorizations:
-                authorizations[manufacturer_id] = self.authorization_of(
-                    manufacturer_id, reseller_id
-                )
-            return authorizations[manufacturer_id]
-
-        def stage(known: Known, row: tuple[UUID, OfferTerms]) -> Aggregate:
-            pid, terms = row
-            product = known.get(pid)
-            if not isinstance(product, Product):
-                raise NotFound(f"unknown product {pid}")
-            existing = known.get(offer_id(reseller_id, pid))
-            return self._upsert_offer(
-                reseller_id,
-                product,
-                terms,
-                existing if isinstance(existing, Offer) else None,
-                authorization_of,
-            )[0]
-
-        self._run_batches(job, ((line, (pid, t)) for line, pid, t in rows), prefetch, stage)
-
-    def _run_batches(
-        self,
-        job: ImportJob,
-        rows: Iterable[tuple[int, Any]],
-        prefetch: Callable[[list[tuple[int, Any]]], Known],
-        stage: Callable[[Known, Any], Aggregate],
-    ) -> None:
-        """Each batch of lines and the job's progress commit together, so a crash loses no
-        line it reported done; a batch that meets a concurrent change is staged again.
-        A batch reads the aggregates it needs with a query or two, not one per line."""
-        lines: list[tuple[int, Any]] = []
-        for line in rows:
-            lines.append(line)
-            if len(lines) == IMPORT_BATCH:
-                self._commit_batch(job, lines, prefetch, stage)
-                lines = []
-        self._commit_batch(job, lines, prefetch, stage, last=True)
-
-    def _commit_batch(
-        self,
-        job: ImportJob,
-        lines: list[tuple[int, Any]],
-        prefetch: Callable[[list[tuple[int, Any]]], Known],
-        stage: Callable[[Known, Any], Aggregate],
-        last: bool = False,
-    ) -> None:
-        def attempt() -> None:
-            known = prefetch(lines)
-            staged: dict[UUID, Aggregate] = {}
-            failed: list[dict[str, Any]] = []
-            for number, row in lines:
-                try:
-                    aggregate = stage(known, row)
-                    known[aggregate.id] = staged[aggregate.id] = aggregate
-                except DomainError as error:
-                    failed.append({"line": number, "detail": str(error.detail)})
-            fresh = self.load(job.id, ImportJob, "import job")
-            fresh.progress(len(lines) - len(failed), failed)
-            if last:
-                fresh.complete()
-            self.save(*staged.values(), fresh)
-
-        _retrying(attempt)
-
-    def import_job(self, job_id: UUID, owner_id: UUID) -> ImportJob:
-        job = self.find(job_id, ImportJob)
-        if job is None or job.owner_id != owner_id:
-            raise NotFound(f"unknown import job {job_id}")
-        return job
-
     # Offers
 
     def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferTerms) -> tuple[Offer, bool]:
         product = self.product(pid)
         existing = self.find(offer_id(reseller_id, pid), Offer)
-        offer, created = self._upsert_offer(
+        offer, created = self.upsert_offer(
             reseller_id, product, terms, existing, self.authorization_of
         )
         self.save(offer)
         return offer, created
 
-    def _upsert_offer(
+    def upsert_offer(
         self,
         reseller_id: UUID,
         product: Product,
@@ -327,154 +205,3 @@ class Offers(MarketplaceApplication):
 
     def terms(self, reseller_id: UUID, buyer_id: UUID) -> CustomerTerms | None:
         return self.find(terms_id(reseller_id, buyer_id), CustomerTerms)
-
-
-@dataclass(frozen=True)
-class StockHold:
-    """Units of one offer held for one line of a seller order."""
-
-    ref: str
-    reseller_id: UUID
-    product_id: UUID
-    quantity: int
-    line: int
-
-
-@dataclass(frozen=True)
-class CreditHold:
-    """Credit held with one reseller for one seller order paid by invoice."""
-
-    ref: str
-    reseller_id: UUID
-    buyer_id: UUID
-    amount: Money
-
-
-class HoldsRefused(DomainError):
-    """Some holds could not be taken; nothing was held."""
-
-    def __init__(self, problems: list[dict[str, Any]], status_code: int) -> None:
-        super().__init__(problems)
-        self.status_code = status_code
-
-
-_STRIPES = [threading.Lock() for _ in range(64)]
-
-
-@contextmanager
-def _stripes(keys: Iterable[UUID]) -> Iterator[None]:
-    """Holds on the same offers and terms in this process take turns instead of racing.
-
-    Across processes optimistic concurrency still decides; within one, turns avoid retry
-    storms when many orders want the same offers at once.
-    """
-    locks = [_STRIPES[i] for i in sorted({k.int % len(_STRIPES) for k in keys})]
-    with ExitStack() as stack:
-        for lock in locks:
-            stack.enter_context(lock)
-        yield
-
-
-def _retrying(attempt: Callable[[], None]) -> None:
-    # Optimistic concurrency: a concurrent change to the same offer or terms makes the save
-    # fail; the whole attempt is then made again on fresh state.
-    for _ in range(50):
-        try:
-            attempt()
-            return
-        except IntegrityError:
-            time.sleep(random.uniform(0.001, 0.02))
-    raise Conflict("too many concurrent changes to the same offers; retry")
-
-
-class Holds:
-    """Stock and credit held for orders, taken and given back atomically."""
-
-    def __init__(self, offers: Offers) -> None:
-        self.offers = offers
-
-    def take(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
-        """Takes every hold or none; each ref is taken at most once, however often asked."""
-
-        def attempt() -> None:
-            problems: list[dict[str, Any]] = []
-            touched: dict[UUID, Offer | CustomerTerms] = {}
-            for hold in stock:
-                offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
-                offer = (
-                    offer
-                    if isinstance(offer, Offer)
-                    else self.offers.offer(hold.reseller_id, hold.product_id)
-                )
-                try:
-                    offer.reserve(hold.ref, hold.quantity)
-                except Conflict as error:
-                    problems.append(
-                        {
-                            "line": hold.line,
-                            "product_id": str(hold.product_id),
-                            "reseller_id": str(hold.reseller_id),
-                            "msg": str(error.detail),
-                            "type": "stock",
-                        }
-                    )
-                touched[offer.id] = offer
-            for credit_hold in credit:
-                terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
-                terms = (
-                    terms
-                    if isinstance(terms, CustomerTerms)
-                    else self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
-                )
-                if terms is None:
-                    raise NotFound("no terms with that reseller")
-                try:
-                    terms.use_credit(credit_hold.ref, credit_hold.amount)
-                except DomainError as error:
-                    problems.append(
-                        {
-                            "reseller_id": str(credit_hold.reseller_id),
-                            "msg": str(error.detail),
-                            "type": "credit",
-                        }
-                    )
-                touched[terms.id] = terms
-            if problems:
-                credit_only = all(p["type"] == "credit" for p in problems)
-                raise HoldsRefused(problems, 402 if credit_only else 409)
-            self.offers.save(*touched.values())
-
-        with _stripes(self._keys(stock, credit)):
-            _retrying(attempt)
-
-    def give_back(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
-        def attempt() -> None:
-            touched: list[Offer | CustomerTerms] = []
-            for hold in stock:
-                offer = self.offers.offer(hold.reseller_id, hold.product_id)
-                offer.release(hold.ref)
-                touched.append(offer)
-            for credit_hold in credit:
-                terms = self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
-                if terms is not None:
-                    terms.free_credit(credit_hold.ref)
-                    touched.append(terms)
-            self.offers.save(*touched)
-
-        with _stripes(self._keys(stock, credit)):
-            _retrying(attempt)
-
-    def shipped(self, hold: StockHold) -> None:
-        def attempt() -> None:
-            offer = self.offers.offer(hold.reseller_id, hold.product_id)
-            offer.ship(hold.ref, hold.quantity)
-            self.offers.save(offer)
-
-        with _stripes(self._keys([hold], [])):
-            _retrying(attempt)
-
-    @staticmethod
-    def _keys(stock: list[StockHold], credit: list[CreditHold]) -> list[UUID]:
-        return [offer_id(h.reseller_id, h.product_id) for h in stock] + [
-            terms_id(h.reseller_id, h.buyer_id) for h in credit
-        ]

@@ -5,8 +5,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from marketplace.errors import Conflict, CreditExceeded, Invalid
-from marketplace.money import Money
+from marketplace.kernel.errors import Conflict, CreditExceeded, Invalid
+from marketplace.kernel.money import Money
 from offers.pricing import Tier, unit_price
 
 PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]

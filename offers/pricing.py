@@ -8,7 +8,7 @@ below the product's minimum advertised price.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from marketplace.money import Money
+from marketplace.kernel.money import Money
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from marketplace.auth import (
+from marketplace.kernel.errors import Forbidden
+from marketplace.platform import Marketplace
+from marketplace.web.auth import (
     BuyerSession,
     CurrentBuyerUser,
     CurrentOperator,
@@ -16,10 +18,8 @@ from marketplace.auth import (
     CurrentSalesRep,
     MarketplaceDep,
 )
-from marketplace.errors import Forbidden
-from marketplace.http import idempotent
-from marketplace.platform import Marketplace
-from marketplace.schemas import (
+from marketplace.web.idempotent import idempotent
+from marketplace.web.schemas import (
     Cursor,
     Label,
     Limit,
@@ -31,7 +31,7 @@ from marketplace.schemas import (
     page,
 )
 from orders.application import describe_seller_order
-from orders.desk import LineRequest
+from orders.choosing import LineRequest
 from orders.domain import PublicOrderStatus, SellerOrderStatus
 
 router = APIRouter(prefix="/v1")
@@ -78,7 +78,7 @@ def _place(
     only_reseller: UUID | None,
 ) -> JSONResponse:
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        order = marketplace.desk.place(
+        order = marketplace.placement.place(
             buyer_id,
             placed_by,
             session.user.spending_limit if session else None,
@@ -150,7 +150,7 @@ def approve_order(
 ) -> dict[str, Any]:
     """Approve an order that is over its placer's spending limit."""
     _check_approver(session)
-    order = marketplace.desk.approve(order_id, session.buyer.id, session.user.id)
+    order = marketplace.approvals.approve(order_id, session.buyer.id, session.user.id)
     return marketplace.orders.describe(order)
 
 
@@ -160,7 +160,7 @@ def reject_order(
 ) -> dict[str, Any]:
     """Reject an order awaiting approval; its stock and credit are released."""
     _check_approver(session)
-    order = marketplace.desk.reject(order_id, session.buyer.id, session.user.id)
+    order = marketplace.approvals.reject(order_id, session.buyer.id, session.user.id)
     return marketplace.orders.describe(order)
 
 
@@ -229,7 +229,7 @@ def accept(
     seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
 ) -> dict[str, Any]:
     """Accept a seller order."""
-    return describe_seller_order(marketplace.desk.accept(reseller.id, seller_order_id))
+    return describe_seller_order(marketplace.fulfilment.accept(reseller.id, seller_order_id))
 
 
 @router.post("/reseller/orders/{seller_order_id}/refuse", tags=["reseller"])
@@ -240,7 +240,9 @@ def refuse(
     marketplace: MarketplaceDep,
 ) -> dict[str, Any]:
     """Refuse a seller order: each line goes to the buyer's next best offer, or is cancelled."""
-    return describe_seller_order(marketplace.desk.refuse(reseller.id, seller_order_id, body.reason))
+    return describe_seller_order(
+        marketplace.fulfilment.refuse(reseller.id, seller_order_id, body.reason)
+    )
 
 
 @router.post("/reseller/orders/{seller_order_id}/ship", tags=["reseller"])
@@ -256,7 +258,7 @@ def ship(
         quantities = {}
         for line in body.lines:
             quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
-    so = marketplace.desk.ship(
+    so = marketplace.fulfilment.ship(
         reseller.id, seller_order_id, quantities, body.tracking if body else None
     )
     return describe_seller_order(so)
@@ -267,7 +269,7 @@ def deliver(
     seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
 ) -> dict[str, Any]:
     """Record a shipped seller order as delivered."""
-    return describe_seller_order(marketplace.desk.deliver(reseller.id, seller_order_id))
+    return describe_seller_order(marketplace.fulfilment.deliver(reseller.id, seller_order_id))
 
 
 @router.post("/reseller/orders/{seller_order_id}/cancel", tags=["reseller"])
@@ -278,7 +280,9 @@ def cancel(
     marketplace: MarketplaceDep,
 ) -> dict[str, Any]:
     """Cancel a seller order before it ships; its stock and credit are released."""
-    return describe_seller_order(marketplace.desk.cancel(reseller.id, seller_order_id, body.reason))
+    return describe_seller_order(
+        marketplace.fulfilment.cancel(reseller.id, seller_order_id, body.reason)
+    )
 
 
 # The operator

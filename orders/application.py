@@ -3,8 +3,8 @@
 from typing import Any
 from uuid import UUID
 
-from marketplace.errors import NotFound
-from marketplace.eventstore import MarketplaceApplication
+from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.kernel.errors import NotFound
 from orders.domain import Order, SellerOrder, order_status, order_total
 
 

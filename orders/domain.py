@@ -7,8 +7,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from marketplace.errors import Conflict, Invalid
-from marketplace.money import Money
+from marketplace.kernel.errors import Conflict, Invalid
+from marketplace.kernel.money import Money
 
 # The statuses buyers see (api.md); placing and failed are the saga's own, never shown.
 PublicOrderStatus = Literal[

@@ -5,10 +5,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from marketplace.auth import CurrentBuyerUser, CurrentSalesRep, MarketplaceDep
-from marketplace.errors import Forbidden, NotFound
+from marketplace.kernel.errors import Forbidden, NotFound
 from marketplace.platform import Marketplace
-from marketplace.schemas import Cursor, Limit, MinPosition, page
+from marketplace.web.auth import CurrentBuyerUser, CurrentSalesRep, MarketplaceDep
+from marketplace.web.schemas import Cursor, Limit, MinPosition, page
 from projections.catalog_view import CatalogFilter
 
 router = APIRouter(prefix="/v1")

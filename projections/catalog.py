@@ -18,8 +18,8 @@ from uuid import NAMESPACE_URL, uuid5
 
 import orjson
 
-from marketplace.envelope import Envelope
-from marketplace.sql import Cursor, Row
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.sql import Cursor, Row
 from projections.tables import TableProjection
 from projections.tracking import Fold
 

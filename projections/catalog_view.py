@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from marketplace.money import Money
-from marketplace.sql import Cursor, Row
+from marketplace.adapters.sql import Cursor, Row
+from marketplace.kernel.money import Money
 from offers.pricing import Tier, unit_price
 from projections.catalog import NAME
 from projections.paging import cut, decode_cursor

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 
 from kafka import KafkaConsumer
 
-from marketplace import metrics
-from marketplace.envelope import Envelope, decode
-from marketplace.kafka import consumer, ensure_topics
-from marketplace.settings import Settings
+from marketplace.adapters import metrics
+from marketplace.adapters.envelope import Envelope, decode
+from marketplace.adapters.kafka import consumer, ensure_topics
+from marketplace.adapters.settings import Settings
 from projections.runner import Projections
 from projections.watchdog import StallWatch
 

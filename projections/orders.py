@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from marketplace.envelope import Envelope
-from marketplace.sql import Cursor
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.sql import Cursor
 from orders.domain import commission, order_status
 from projections.tables import Handler, TableProjection
 

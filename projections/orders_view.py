@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from marketplace.money import Money
-from marketplace.sql import Cursor
+from marketplace.adapters.sql import Cursor
+from marketplace.kernel.money import Money
 from orders.domain import order_total
 from projections.orders import NAME, seller_order_row
 from projections.paging import cut, decode_cursor

@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from marketplace.errors import DomainError
-from marketplace.sql import Row
+from marketplace.adapters.sql import Row
+from marketplace.kernel.errors import DomainError
 
 
 class BadCursor(DomainError):

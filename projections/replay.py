@@ -9,8 +9,8 @@ rows in memory until the end saves a lookup and a rewrite per event.
 import logging
 from collections.abc import Sequence
 
-from marketplace.envelope import Envelope
-from marketplace.sql import Cursor
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.sql import Cursor
 from projections.tracking import Fold, record_poison
 
 log = logging.getLogger(__name__)

@@ -13,12 +13,12 @@ from multiprocessing import get_context
 import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
 
-from marketplace import metrics
-from marketplace.envelope import Envelope
-from marketplace.errors import Conflict
-from marketplace.position import Positions, reached
-from marketplace.sql import Cursor, Database
-from projections.eventlog import EventLog
+from marketplace.adapters import metrics
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.eventlog import EventLog
+from marketplace.adapters.sql import Cursor, Database
+from marketplace.kernel.errors import Conflict
+from marketplace.kernel.position import Positions, reached
 from projections.replay import Replay
 from projections.statistics import refresh_statistics
 from projections.tracking import (

@@ -7,7 +7,7 @@ So before each batch the projection analyzes its tables that changed by more tha
 autovacuum's own default threshold since their last analysis.
 """
 
-from marketplace.sql import Cursor
+from marketplace.adapters.sql import Cursor
 
 # autovacuum_analyze_threshold and autovacuum_analyze_scale_factor, as PostgreSQL defaults them
 THRESHOLD = 50

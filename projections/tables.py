@@ -3,8 +3,8 @@
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from marketplace.envelope import Envelope
-from marketplace.sql import Cursor
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.sql import Cursor
 from projections.tracking import Fold
 
 Handler = Callable[[Cursor, Envelope], None]

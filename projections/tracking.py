@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
-from marketplace.envelope import Envelope
-from marketplace.position import Positions
-from marketplace.sql import Cursor, Database
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.sql import Cursor, Database
+from marketplace.kernel.position import Positions
 
 log = logging.getLogger(__name__)
 

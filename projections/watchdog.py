@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from marketplace import metrics
-from marketplace.position import Positions
+from marketplace.adapters import metrics
+from marketplace.kernel.position import Positions
 from projections.runner import Projections
 
 log = logging.getLogger(__name__)

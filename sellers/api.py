@@ -6,10 +6,15 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from marketplace.auth import CurrentManufacturer, CurrentReseller, CurrentSalesRep, MarketplaceDep
-from marketplace.errors import Invalid
-from marketplace.http import idempotent
-from marketplace.schemas import Label, Name, Strict
+from marketplace.kernel.errors import Invalid
+from marketplace.web.auth import (
+    CurrentManufacturer,
+    CurrentReseller,
+    CurrentSalesRep,
+    MarketplaceDep,
+)
+from marketplace.web.idempotent import idempotent
+from marketplace.web.schemas import Label, Name, Strict
 
 router = APIRouter(prefix="/v1")
 

@@ -2,9 +2,9 @@
 
 from uuid import UUID
 
-from marketplace.accounts import Account, ApiKey, hash_key
-from marketplace.errors import NotFound
-from marketplace.eventstore import MarketplaceApplication
+from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.kernel.accounts import Account, ApiKey, hash_key
+from marketplace.kernel.errors import NotFound
 from sellers.domain import (
     Authorization,
     Manufacturer,

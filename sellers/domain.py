@@ -5,8 +5,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from marketplace.accounts import Account
-from marketplace.errors import Invalid
+from marketplace.kernel.accounts import Account
+from marketplace.kernel.errors import Invalid
 
 ResellerKind = Literal["reseller", "distributor", "wholesaler"]
 AUTHORIZATIONS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:authorizations")

@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from marketplace.http import create_app
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.relay import Relay
-from marketplace.settings import Settings
+from marketplace.web.app import create_app
 from projections.consumer import KafkaProjector
 from tests.services import Tansu, ensure_postgres
 from tests.world import World

@@ -12,14 +12,14 @@ from uuid import UUID
 
 from kafka import KafkaConsumer, TopicPartition
 
-from marketplace.envelope import Envelope, decode
-from marketplace.kafka import topic
-from marketplace.money import Money
+from marketplace.adapters.envelope import Envelope, decode
+from marketplace.adapters.kafka import topic
+from marketplace.adapters.settings import Settings
+from marketplace.adapters.sql import Cursor
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from marketplace.settings import Settings
-from marketplace.sql import Cursor
 from offers.application import OfferTerms, ProductDetails, Terms
-from orders.desk import LineRequest
+from orders.choosing import LineRequest
 from projections.catalog import TABLES
 from projections.tracking import read_positions
 
@@ -111,7 +111,7 @@ def deliver_an_order(store: Marketplace, seller: Seller) -> tuple[UUID, UUID]:
     store.buyers.save(buyer)
     store.offers.put_terms(seller.reseller, buyer_id, Terms(None, 0, {}, ["card"], None))
     store.projections.catch_up()
-    order = store.desk.place(
+    order = store.placement.place(
         buyer_id,
         {"kind": "buyer_user", "user_id": str(admin_id)},
         None,
@@ -121,9 +121,9 @@ def deliver_an_order(store: Marketplace, seller: Seller) -> tuple[UUID, UUID]:
         None,
     )
     [seller_order_id] = order.seller_order_ids
-    store.desk.accept(seller.reseller, seller_order_id)
-    store.desk.ship(seller.reseller, seller_order_id, None, "T-1")
-    store.desk.deliver(seller.reseller, seller_order_id)
+    store.fulfilment.accept(seller.reseller, seller_order_id)
+    store.fulfilment.ship(seller.reseller, seller_order_id, None, "T-1")
+    store.fulfilment.deliver(seller.reseller, seller_order_id)
     return order.id, seller_order_id
 
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from bench.load import load
 from bench.reference import Catalog, as_reference, reference_catalog
 from bench.world import SCALES, generate
-from marketplace.money import Money
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import OfferTerms, ProductDetails, Terms
 

@@ -9,8 +9,8 @@ import httpx2
 import pytest
 import uvicorn
 
-from marketplace.http import create_app
 from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
 from tests.services import free_port, wait_for_port
 from tests.world import World, small_market
 

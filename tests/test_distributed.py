@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.relay import Relay
-from marketplace.settings import Settings
 from tests.conftest import settings_for, start_workers
 from tests.distributed import (
     Seller,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from marketplace.kafka import topic
+from marketplace.adapters.kafka import topic
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.relay import Relay
-from marketplace.settings import Settings
 from tests.conftest import settings_for
 from tests.distributed import Seller, deliver_an_order
 

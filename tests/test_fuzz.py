@@ -10,9 +10,9 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from marketplace.http import create_app
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.settings import Settings
+from marketplace.web.app import create_app
 from tests.world import World, small_market
 
 EXAMPLES = 30

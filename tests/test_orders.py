@@ -313,19 +313,19 @@ def test_an_order_a_crash_left_half_placed_is_finished_on_start(
 ) -> None:
     from uuid import UUID
 
-    from orders.desk import LineRequest
+    from orders.choosing import LineRequest
 
     m = small_market(world)
     drill = world.product(m.acme, "DRILL")
     world.offer(m.rhine, drill, 1_000, stock=10)
     world.terms(m.rhine, m.muster)
     world.catalog(m.muster)
-    desk = marketplace.desk
+    placement = marketplace.placement
     # The process dies after drafting the order, before holding any stock.
-    choice = desk.choose(
+    choice = placement.chooser.choose(
         UUID(m.muster.id), 0, LineRequest(UUID(drill), 4, None), "card", None, set()
     )
-    order, _ = desk._draft(
+    order, _ = placement._draft(
         UUID(m.muster.id),
         {"kind": "buyer_user", "user_id": m.muster.user_id},
         "card",
@@ -344,5 +344,5 @@ def test_an_order_a_crash_left_half_placed_is_finished_on_start(
     assert placed["status"] == "placed"
     assert marketplace.offers.offer(UUID(m.rhine.id), UUID(drill)).stock == 6
     # Finishing it again changes nothing.
-    desk.recover(order.id)
+    placement.recover(order.id)
     assert marketplace.offers.offer(UUID(m.rhine.id), UUID(drill)).stock == 6

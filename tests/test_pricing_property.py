@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.money import Money
+from marketplace.adapters.settings import Settings
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from marketplace.settings import Settings
 from offers.application import OfferTerms, ProductDetails, Terms
 from offers.pricing import Tier
 from projections.catalog_view import CatalogFilter

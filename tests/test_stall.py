@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 from prometheus_client import REGISTRY
 
-from marketplace.http import create_app
-from marketplace.kafka import consumer
+from marketplace.adapters.kafka import consumer
+from marketplace.adapters.relay import Relay
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from marketplace.relay import Relay
-from marketplace.settings import Settings
+from marketplace.web.app import create_app
 from projections.consumer import KafkaProjector
 from projections.watchdog import StallWatch
 from tests.conftest import settings_for

@@ -7,11 +7,11 @@ from fastapi.testclient import TestClient
 from bench.load import load
 from bench.orders import market
 from bench.world import SCALES, generate
-from marketplace.envelope import envelope
-from marketplace.http import create_app
+from marketplace.adapters.envelope import envelope
+from marketplace.adapters.settings import Settings
+from marketplace.adapters.stored import plain_state, to_envelope
 from marketplace.platform import Marketplace
-from marketplace.settings import Settings
-from marketplace.stored import plain_state, to_envelope
+from marketplace.web.app import create_app
 
 
 def test_every_stored_event_reads_the_same_straight_and_through_the_library(

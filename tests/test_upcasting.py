@@ -6,9 +6,9 @@ from uuid import uuid4
 
 from eventsourcing.persistence import StoredEvent
 
-from marketplace.money import Money
+from marketplace.adapters.settings import Settings
+from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from marketplace.settings import Settings
 from offers.domain import ImportJob, Offer
 
 
@@ -80,7 +80,7 @@ def test_an_import_job_stored_when_only_manufacturers_imported_reads_as_a_produc
                 )
             ]
         )
-        job = app.import_job(current.id, maker)
+        job = marketplace.imports.job(current.id, maker)
         assert (job.owner_id, job.kind, job.total, job.status) == (maker, "products", 12, "running")
     finally:
         marketplace.close()

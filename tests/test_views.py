@@ -44,7 +44,7 @@ def test_a_position_the_marketplace_never_issued_is_refused(world: World) -> Non
 def test_a_position_from_the_future_times_out_with_408(
     world: World, marketplace: Marketplace
 ) -> None:
-    from marketplace.position import encode
+    from marketplace.kernel.position import encode
 
     buyer = world.buyer()
     future = encode({ctx: pos + 1_000 for ctx, pos in marketplace.heads().items()})

@@ -5,10 +5,10 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from marketplace.auth import CurrentBuyerUser, MarketplaceDep
-from marketplace.errors import Forbidden
-from marketplace.http import idempotent
-from marketplace.schemas import MoneyIn, Name, Strict, money_or_none
+from marketplace.kernel.errors import Forbidden
+from marketplace.web.auth import CurrentBuyerUser, MarketplaceDep
+from marketplace.web.idempotent import idempotent
+from marketplace.web.schemas import MoneyIn, Name, Strict, money_or_none
 
 router = APIRouter(prefix="/v1/buyer", tags=["buyer"])
 

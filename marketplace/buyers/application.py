@@ -2,10 +2,10 @@
 
 from uuid import UUID, uuid4
 
-from marketplace.accounts import ApiKey, hash_key
+from marketplace.adapters.eventstore import MarketplaceApplication
 from marketplace.buyers.domain import Buyer, Role
-from marketplace.eventstore import MarketplaceApplication
-from marketplace.money import Money
+from marketplace.kernel.accounts import ApiKey, hash_key
+from marketplace.kernel.money import Money
 
 
 class Buyers(MarketplaceApplication):

@@ -5,9 +5,9 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from marketplace.accounts import Account
-from marketplace.errors import Invalid
-from marketplace.money import Money
+from marketplace.kernel.accounts import Account
+from marketplace.kernel.errors import Invalid
+from marketplace.kernel.money import Money
 
 Role = Literal["admin", "approver", "buyer"]
 ROLES: tuple[Role, ...] = ("admin", "approver", "buyer")

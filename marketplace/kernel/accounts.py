@@ -6,7 +6,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from marketplace.errors import Conflict
+from marketplace.kernel.errors import Conflict
 
 AccountStatus = Literal["pending", "approved", "suspended"]
 PrincipalKind = Literal["manufacturer", "reseller", "buyer_user", "sales_rep"]

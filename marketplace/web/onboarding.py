@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from marketplace.auth import MarketplaceDep
-from marketplace.http import idempotent
-from marketplace.schemas import Country, Label, Name, Strict
+from marketplace.web.auth import MarketplaceDep
+from marketplace.web.idempotent import idempotent
+from marketplace.web.schemas import Country, Label, Name, Strict
 
 router = APIRouter(prefix="/v1", tags=["onboarding"])
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pycountry
 
-from marketplace.errors import Invalid
+from marketplace.kernel.errors import Invalid
 
 MAX_AMOUNT = 10**12
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from marketplace.money import MAX_AMOUNT, Money, is_country, is_currency
+from marketplace.kernel.money import MAX_AMOUNT, Money, is_country, is_currency
 
 T = TypeVar("T")
 MAX_QUANTITY = 1_000_000_000

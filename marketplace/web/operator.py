@@ -6,11 +6,11 @@ from uuid import UUID
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 
-from marketplace.accounts import Account
-from marketplace.auth import CurrentOperator, MarketplaceDep
-from marketplace.errors import NotFound
-from marketplace.eventstore import MarketplaceApplication
-from marketplace.schemas import Reason, Strict
+from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.kernel.accounts import Account
+from marketplace.kernel.errors import NotFound
+from marketplace.web.auth import CurrentOperator, MarketplaceDep
+from marketplace.web.schemas import Reason, Strict
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
 

@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from marketplace.settings import sqlite_path
+from marketplace.adapters.settings import sqlite_path
 
 Row = dict[str, Any]
 # From this many rows an upsert goes through COPY into a staging table.

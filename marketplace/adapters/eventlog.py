@@ -3,10 +3,10 @@
 from collections.abc import Mapping
 from uuid import UUID
 
-from marketplace.envelope import Envelope, envelope
-from marketplace.eventstore import MarketplaceApplication
-from marketplace.position import Positions
-from marketplace.stored import to_envelope
+from marketplace.adapters.envelope import Envelope, envelope
+from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.adapters.stored import to_envelope
+from marketplace.kernel.position import Positions
 
 
 class EventLog:

@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from marketplace.errors import Conflict
-from marketplace.sql import Database
+from marketplace.adapters.sql import Database
+from marketplace.kernel.errors import Conflict
 
 # A request that has held its key this long without answering is taken to have died.
 STALE_AFTER_S = 60.0

@@ -3,7 +3,7 @@
 import base64
 import binascii
 
-from marketplace.errors import DomainError
+from marketplace.kernel.errors import DomainError
 
 Positions = dict[str, int]
 

@@ -8,10 +8,10 @@ from uuid import UUID
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from marketplace.accounts import ApiKey, hash_key
 from marketplace.buyers.domain import Buyer, BuyerUser
-from marketplace.errors import Forbidden
-from marketplace.keys import context_of
+from marketplace.kernel.accounts import ApiKey, hash_key
+from marketplace.kernel.errors import Forbidden
+from marketplace.kernel.keys import context_of
 from marketplace.platform import Marketplace
 from sellers.domain import Manufacturer, Reseller, SalesRep
 

@@ -7,7 +7,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from marketplace.settings import Settings
+from marketplace.adapters.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,8 @@
-"""The HTTP application: routers, errors, the position header, idempotent creation."""
+"""The HTTP application: routers, errors, limits and the position header."""
 
-import hashlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request, Response
@@ -13,10 +10,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 
-from marketplace.errors import DomainError
-from marketplace.idempotency import Answer
-from marketplace.keys import KeyContext, mint
+from marketplace.buyers.api import router as buyers_router
+from marketplace.kernel.errors import DomainError
 from marketplace.platform import Marketplace
+from marketplace.web.onboarding import router as onboarding_router
+from marketplace.web.operator import router as operator_router
+from offers.api import router as offers_router
+from orders.api import router as orders_router
+from projections.api import router as projections_router
+from sellers.api import router as sellers_router
 
 log = logging.getLogger(__name__)
 POSITION_HEADER = "X-Marketplace-Position"
@@ -88,14 +90,6 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
 
     app.mount("/metrics", make_asgi_app())
 
-    from marketplace.buyers.api import router as buyers_router
-    from marketplace.onboarding_api import router as onboarding_router
-    from marketplace.operator_api import router as operator_router
-    from offers.api import router as offers_router
-    from orders.api import router as orders_router
-    from projections.api import router as projections_router
-    from sellers.api import router as sellers_router
-
     for router in (
         onboarding_router,
         operator_router,
@@ -107,48 +101,3 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     ):
         app.include_router(router)
     return app
-
-
-def idempotent(
-    marketplace: Marketplace,
-    request: Request,
-    scope: str,
-    payload: Any,
-    run: Callable[[str | None], tuple[int, dict[str, Any]]],
-    key_context: KeyContext | None = None,
-) -> JSONResponse:
-    """Runs a creating command once per Idempotency-Key; retries get the first answer.
-
-    With `key_context`, the command mints an API key: derived from the Idempotency-Key,
-    so a retry can be given the same key though only its hash is stored.
-    """
-    idempotency_key = request.headers.get("Idempotency-Key")
-    full_scope = f"{scope}:{request.method}:{request.url.path}"
-    derive = f"{full_scope}:{idempotency_key}" if idempotency_key else None
-    api_key = mint(key_context, marketplace.secret, derive) if key_context else None
-    if not idempotency_key:
-        status, body = run(api_key)
-        return JSONResponse(body, status_code=status)
-    if len(idempotency_key) > 255:
-        raise DomainError("Idempotency-Key must be at most 255 characters")
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-    store = marketplace.idempotency
-    claim = store.begin(full_scope, idempotency_key, digest)
-    if isinstance(claim, Answer):
-        body = dict(claim.body)
-        if api_key is not None and claim.status_code < 400:
-            body["api_key"] = api_key
-        return JSONResponse(body, status_code=claim.status_code)
-    try:
-        status, body = run(api_key)
-    except DomainError as error:
-        store.finish(
-            full_scope, idempotency_key, claim, Answer(error.status_code, {"detail": error.detail})
-        )
-        raise
-    except BaseException:
-        store.abandon(full_scope, idempotency_key, claim)
-        raise
-    kept = {k: v for k, v in body.items() if k != "api_key"}
-    store.finish(full_scope, idempotency_key, claim, Answer(status, kept))
-    return JSONResponse(body, status_code=status)

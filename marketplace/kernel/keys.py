@@ -1,4 +1,4 @@
-"""Minting API keys. Only their hashes are stored (marketplace.accounts.ApiKey).
+"""Minting API keys. Only their hashes are stored (marketplace.kernel.accounts.ApiKey).
 
 A key minted under an Idempotency-Key is derived from it with the server's secret, so a
 retried request can be answered with the same key without the key ever being stored.

@@ -13,7 +13,7 @@ import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from marketplace.envelope import Envelope, envelope, event_id
+from marketplace.adapters.envelope import Envelope, envelope, event_id
 
 _META = ("timestamp", "originator_topic", "class_version")
 _NESTED = (dict, list)

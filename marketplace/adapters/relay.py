@@ -13,12 +13,12 @@ import psycopg
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from marketplace import metrics
-from marketplace.envelope import cloudevent_headers, encode
-from marketplace.kafka import ensure_topics, producer, topic
-from marketplace.settings import Settings
-from marketplace.sql import Database
-from projections.eventlog import EventLog
+from marketplace.adapters import metrics
+from marketplace.adapters.envelope import cloudevent_headers, encode
+from marketplace.adapters.eventlog import EventLog
+from marketplace.adapters.kafka import ensure_topics, producer, topic
+from marketplace.adapters.settings import Settings
+from marketplace.adapters.sql import Database
 
 log = logging.getLogger(__name__)
 BATCH = 2000

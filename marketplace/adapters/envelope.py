@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import orjson
 from eventsourcing.domain import DomainEventProtocol
 
-from marketplace.money import Money
+from marketplace.kernel.money import Money
 
 EVENTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:events")
 _NAMESPACE = EVENTS_NAMESPACE.bytes

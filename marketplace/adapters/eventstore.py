@@ -1,6 +1,8 @@
 """The event store: one eventsourcing Application per context, on SQLite or PostgreSQL."""
 
-from collections.abc import Iterable, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -8,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -18,9 +20,9 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from marketplace.errors import NotFound
-from marketplace.money import Money
-from marketplace.settings import Settings, sqlite_path
+from marketplace.adapters.settings import Settings, sqlite_path
+from marketplace.kernel.errors import Conflict, NotFound
+from marketplace.kernel.money import Money
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -211,9 +213,21 @@ def _store_env(settings: Settings, context: str) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "5",
             "POSTGRES_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": "marketplace.eventstore:ArrayRecorder",
+            "APPLICATION_RECORDER_TOPIC": "marketplace.adapters.eventstore:ArrayRecorder",
         }
         if settings.database_schema:
             env["POSTGRES_SCHEMA"] = settings.database_schema
         return env
     raise ValueError(f"unsupported database url {settings.database_url!r}")
+
+
+def retrying(attempt: Callable[[], None]) -> None:
+    """Optimistic concurrency: a concurrent change to the same aggregates makes the save
+    fail; the whole attempt is then made again on fresh state."""
+    for _ in range(50):
+        try:
+            attempt()
+            return
+        except IntegrityError:
+            time.sleep(random.uniform(0.001, 0.02))
+    raise Conflict("too many concurrent changes to the same offers; retry")

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, the event store, SQL, Kafka, the relay, envelopes, metrics."""

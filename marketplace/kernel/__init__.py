@@ -1,0 +1,1 @@
+"""Building blocks every layer uses: money, errors, accounts, keys, positions."""

@@ -1,0 +1,153 @@
+"""Stock and credit held for orders: taken all or none, each at most once, given back."""
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from marketplace.adapters.eventstore import retrying
+from marketplace.kernel.errors import Conflict, DomainError, NotFound
+from marketplace.kernel.money import Money
+from offers.application import Offers
+from offers.domain import CustomerTerms, Offer, offer_id, terms_id
+
+
+@dataclass(frozen=True)
+class StockHold:
+    """Units of one offer held for one line of a seller order."""
+
+    ref: str
+    reseller_id: UUID
+    product_id: UUID
+    quantity: int
+    line: int
+
+
+@dataclass(frozen=True)
+class CreditHold:
+    """Credit held with one reseller for one seller order paid by invoice."""
+
+    ref: str
+    reseller_id: UUID
+    buyer_id: UUID
+    amount: Money
+
+
+class HoldsRefused(DomainError):
+    """Some holds could not be taken; nothing was held."""
+
+    def __init__(self, problems: list[dict[str, Any]], status_code: int) -> None:
+        super().__init__(problems)
+        self.status_code = status_code
+
+
+_STRIPES = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def _stripes(keys: Iterable[UUID]) -> Iterator[None]:
+    """Holds on the same offers and terms in this process take turns instead of racing.
+
+    Across processes optimistic concurrency still decides; within one, turns avoid retry
+    storms when many orders want the same offers at once.
+    """
+    locks = [_STRIPES[i] for i in sorted({k.int % len(_STRIPES) for k in keys})]
+    with ExitStack() as stack:
+        for lock in locks:
+            stack.enter_context(lock)
+        yield
+
+
+class Holds:
+    """Stock and credit held for orders, taken and given back atomically."""
+
+    def __init__(self, offers: Offers) -> None:
+        self.offers = offers
+
+    def take(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
+        """Takes every hold or none; each ref is taken at most once, however often asked."""
+
+        def attempt() -> None:
+            problems: list[dict[str, Any]] = []
+            touched: dict[UUID, Offer | CustomerTerms] = {}
+            for hold in stock:
+                offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
+                offer = (
+                    offer
+                    if isinstance(offer, Offer)
+                    else self.offers.offer(hold.reseller_id, hold.product_id)
+                )
+                try:
+                    offer.reserve(hold.ref, hold.quantity)
+                except Conflict as error:
+                    problems.append(
+                        {
+                            "line": hold.line,
+                            "product_id": str(hold.product_id),
+                            "reseller_id": str(hold.reseller_id),
+                            "msg": str(error.detail),
+                            "type": "stock",
+                        }
+                    )
+                touched[offer.id] = offer
+            for credit_hold in credit:
+                terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
+                terms = (
+                    terms
+                    if isinstance(terms, CustomerTerms)
+                    else self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
+                )
+                if terms is None:
+                    raise NotFound("no terms with that reseller")
+                try:
+                    terms.use_credit(credit_hold.ref, credit_hold.amount)
+                except DomainError as error:
+                    problems.append(
+                        {
+                            "reseller_id": str(credit_hold.reseller_id),
+                            "msg": str(error.detail),
+                            "type": "credit",
+                        }
+                    )
+                touched[terms.id] = terms
+            if problems:
+                credit_only = all(p["type"] == "credit" for p in problems)
+                raise HoldsRefused(problems, 402 if credit_only else 409)
+            self.offers.save(*touched.values())
+
+        with _stripes(self._keys(stock, credit)):
+            retrying(attempt)
+
+    def give_back(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
+        def attempt() -> None:
+            touched: list[Offer | CustomerTerms] = []
+            for hold in stock:
+                offer = self.offers.offer(hold.reseller_id, hold.product_id)
+                offer.release(hold.ref)
+                touched.append(offer)
+            for credit_hold in credit:
+                terms = self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
+                if terms is not None:
+                    terms.free_credit(credit_hold.ref)
+                    touched.append(terms)
+            self.offers.save(*touched)
+
+        with _stripes(self._keys(stock, credit)):
+            retrying(attempt)
+
+    def shipped(self, hold: StockHold) -> None:
+        def attempt() -> None:
+            offer = self.offers.offer(hold.reseller_id, hold.product_id)
+            offer.ship(hold.ref, hold.quantity)
+            self.offers.save(offer)
+
+        with _stripes(self._keys([hold], [])):
+            retrying(attempt)
+
+    @staticmethod
+    def _keys(stock: list[StockHold], credit: list[CreditHold]) -> list[UUID]:
+        return [offer_id(h.reseller_id, h.product_id) for h in stock] + [
+            terms_id(h.reseller_id, h.buyer_id) for h in credit
+        ]

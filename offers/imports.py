@@ -1,0 +1,162 @@
+"""Bulk imports of products and offers: jobs whose good lines commit in batches with the
+job's progress, so a crash loses no line it reported, and whose bad lines are reported."""
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from marketplace.adapters.eventstore import retrying
+from marketplace.kernel.errors import DomainError, NotFound
+from offers.application import Offers, OfferTerms, ProductDetails
+from offers.domain import ImportJob, Offer, Product, offer_id, product_id
+from sellers.domain import Authorization
+
+IMPORT_BATCH = 500
+# Aggregates a bulk batch has read or staged, by id.
+Known = dict[UUID, Aggregate]
+
+
+class Imports:
+    def __init__(self, offers: Offers) -> None:
+        self.offers = offers
+
+    def start_products(
+        self,
+        manufacturer_id: UUID,
+        total: int,
+        failed: list[dict[str, Any]],
+        good: list[tuple[int, str, ProductDetails]],
+    ) -> UUID:
+        """Creates a product import job and runs its good lines in a thread of their own."""
+        job_id = self.create(manufacturer_id, "products", total, failed)
+        _in_background(job_id, lambda: self.run_products(job_id, good))
+        return job_id
+
+    def start_offers(
+        self,
+        reseller_id: UUID,
+        total: int,
+        failed: list[dict[str, Any]],
+        good: list[tuple[int, UUID, OfferTerms]],
+    ) -> UUID:
+        """Creates an offer import job and runs its good lines in a thread of their own."""
+        job_id = self.create(reseller_id, "offers", total, failed)
+        _in_background(job_id, lambda: self.run_offers(job_id, good))
+        return job_id
+
+    def create(self, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]) -> UUID:
+        job = ImportJob(owner_id, kind, total)
+        if failed:
+            job.progress(0, failed)
+        self.offers.save(job)
+        return job.id
+
+    def run_products(self, job_id: UUID, rows: Iterable[tuple[int, str, ProductDetails]]) -> None:
+        """Imports a manufacturer's good product lines in batches."""
+        job = self.offers.load(job_id, ImportJob, "import job")
+
+        def prefetch(lines: list[tuple[int, Any]]) -> Known:
+            ids = [product_id(job.owner_id, sku) for _, (sku, _) in lines]
+            return dict(self.offers.find_many(ids, Product))
+
+        def stage(known: Known, row: tuple[str, ProductDetails]) -> Aggregate:
+            sku, details = row
+            existing = known.get(product_id(job.owner_id, sku))
+            return self.offers.upsert_product(
+                job.owner_id, sku, details, existing if isinstance(existing, Product) else None
+            )[0]
+
+        self._run_batches(job, ((line, (sku, d)) for line, sku, d in rows), prefetch, stage)
+
+    def run_offers(self, job_id: UUID, rows: Iterable[tuple[int, UUID, OfferTerms]]) -> None:
+        """Imports a reseller's good offer lines in batches."""
+        job = self.offers.load(job_id, ImportJob, "import job")
+        reseller_id = job.owner_id
+        authorizations: dict[UUID, Authorization | None] = {}
+
+        def prefetch(lines: list[tuple[int, Any]]) -> Known:
+            authorizations.clear()
+            pids = [pid for _, (pid, _) in lines]
+            known: Known = dict(self.offers.find_many(pids, Product))
+            known.update(self.offers.find_many([offer_id(reseller_id, p) for p in pids], Offer))
+            return known
+
+        def authorization_of(manufacturer_id: UUID, _: UUID) -> Authorization | None:
+            if manufacturer_id not in authorizations:
+                authorizations[manufacturer_id] = self.offers.authorization_of(
+                    manufacturer_id, reseller_id
+                )
+            return authorizations[manufacturer_id]
+
+        def stage(known: Known, row: tuple[UUID, OfferTerms]) -> Aggregate:
+            pid, terms = row
+            product = known.get(pid)
+            if not isinstance(product, Product):
+                raise NotFound(f"unknown product {pid}")
+            existing = known.get(offer_id(reseller_id, pid))
+            return self.offers.upsert_offer(
+                reseller_id,
+                product,
+                terms,
+                existing if isinstance(existing, Offer) else None,
+                authorization_of,
+            )[0]
+
+        self._run_batches(job, ((line, (pid, t)) for line, pid, t in rows), prefetch, stage)
+
+    def _run_batches(
+        self,
+        job: ImportJob,
+        rows: Iterable[tuple[int, Any]],
+        prefetch: Callable[[list[tuple[int, Any]]], Known],
+        stage: Callable[[Known, Any], Aggregate],
+    ) -> None:
+        """Each batch of lines and the job's progress commit together, so a crash loses no
+        line it reported done; a batch that meets a concurrent change is staged again.
+        A batch reads the aggregates it needs with a query or two, not one per line."""
+        lines: list[tuple[int, Any]] = []
+        for line in rows:
+            lines.append(line)
+            if len(lines) == IMPORT_BATCH:
+                self._commit_batch(job, lines, prefetch, stage)
+                lines = []
+        self._commit_batch(job, lines, prefetch, stage, last=True)
+
+    def _commit_batch(
+        self,
+        job: ImportJob,
+        lines: list[tuple[int, Any]],
+        prefetch: Callable[[list[tuple[int, Any]]], Known],
+        stage: Callable[[Known, Any], Aggregate],
+        last: bool = False,
+    ) -> None:
+        def attempt() -> None:
+            known = prefetch(lines)
+            staged: dict[UUID, Aggregate] = {}
+            failed: list[dict[str, Any]] = []
+            for number, row in lines:
+                try:
+                    aggregate = stage(known, row)
+                    known[aggregate.id] = staged[aggregate.id] = aggregate
+                except DomainError as error:
+                    failed.append({"line": number, "detail": str(error.detail)})
+            fresh = self.offers.load(job.id, ImportJob, "import job")
+            fresh.progress(len(lines) - len(failed), failed)
+            if last:
+                fresh.complete()
+            self.offers.save(*staged.values(), fresh)
+
+        retrying(attempt)
+
+    def job(self, job_id: UUID, owner_id: UUID) -> ImportJob:
+        job = self.offers.find(job_id, ImportJob)
+        if job is None or job.owner_id != owner_id:
+            raise NotFound(f"unknown import job {job_id}")
+        return job
+
+
+def _in_background(job_id: UUID, lines: Callable[[], None]) -> None:
+    threading.Thread(target=lines, daemon=True, name=f"import-{job_id}").start()

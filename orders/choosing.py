@@ -1,0 +1,186 @@
+"""Choosing the offer a line of an order goes to: visible to the buyer, payable, enough
+quantity and stock, then the lowest contract price and the shortest lead time."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from marketplace.kernel.accounts import Account
+from marketplace.kernel.errors import DomainError
+from marketplace.kernel.money import Money
+from offers.application import Offers
+from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id
+from sellers.application import Sellers
+from sellers.domain import Authorization
+
+# Offer candidates for a product, as the buyer's catalog view lists them (reseller ids).
+Candidates = Callable[[UUID, UUID], list[UUID]]
+
+
+class PlacementRefused(DomainError):
+    def __init__(self, problems: list[dict[str, Any]], status_code: int) -> None:
+        super().__init__(problems)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: UUID
+    quantity: int
+    reseller_id: UUID | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    line: int
+    product: Product
+    offer: Offer
+    terms: CustomerTerms
+    price: Money
+
+
+# How bad each refusal is; the worst one gives the answer's status code.
+SEVERITY = {404: 4, 403: 3, 422: 2, 402: 1, 409: 0}
+
+
+def problem(line: int, product_id: UUID, msg: str, status: int) -> dict[str, Any]:
+    return {
+        "loc": ["body", "lines", line],
+        "line": line,
+        "product_id": str(product_id),
+        "msg": msg,
+        "status": status,
+    }
+
+
+def refuse(problems: list[dict[str, Any]]) -> PlacementRefused:
+    worst = max((p.get("status", 409) for p in problems), key=lambda s: SEVERITY.get(s, 0))
+    return PlacementRefused(problems, worst)
+
+
+def twice(line: int, product_id: UUID) -> dict[str, Any]:
+    return problem(line, product_id, "this product appears twice; merge the lines", 422)
+
+
+class Lookups:
+    """What one placement reads of sellers, authorizations and terms, read once."""
+
+    def __init__(self, sellers: Sellers, offers: Offers) -> None:
+        self.sellers = sellers
+        self.offers = offers
+        self._accounts: dict[UUID, Account | None] = {}
+        self._authorizations: dict[tuple[UUID, UUID], Authorization | None] = {}
+        self._terms: dict[tuple[UUID, UUID], CustomerTerms | None] = {}
+
+    def account(self, account_id: UUID) -> Account | None:
+        if account_id not in self._accounts:
+            self._accounts[account_id] = self.sellers.account(account_id)
+        return self._accounts[account_id]
+
+    def authorization(self, manufacturer_id: UUID, reseller_id: UUID) -> Authorization | None:
+        key = (manufacturer_id, reseller_id)
+        if key not in self._authorizations:
+            self._authorizations[key] = self.sellers.authorization(*key)
+        return self._authorizations[key]
+
+    def terms(self, reseller_id: UUID, buyer_id: UUID) -> CustomerTerms | None:
+        key = (reseller_id, buyer_id)
+        if key not in self._terms:
+            self._terms[key] = self.offers.terms(*key)
+        return self._terms[key]
+
+
+class OfferChooser:
+    def __init__(self, offers: Offers, sellers: Sellers, candidates: Candidates) -> None:
+        self.offers = offers
+        self.sellers = sellers
+        self.candidates = candidates
+
+    def lookups(self) -> Lookups:
+        return Lookups(self.sellers, self.offers)
+
+    def _visible(
+        self, seen: Lookups, buyer_id: UUID, product: Product, reseller_id: UUID
+    ) -> tuple[Offer, CustomerTerms] | None:
+        offer = self.offers.find(offer_id(reseller_id, product.id), Offer)
+        if offer is None or offer.withdrawn or product.discontinued:
+            return None
+        reseller = seen.account(reseller_id)
+        maker = seen.account(product.manufacturer_id)
+        if reseller is None or not reseller.is_approved or maker is None or not maker.is_approved:
+            return None
+        authorization = seen.authorization(product.manufacturer_id, reseller_id)
+        if authorization is None or not authorization.covers(product.brand, product.category):
+            return None
+        terms = seen.terms(reseller_id, buyer_id)
+        if terms is None or not terms.scope.admits(product.id, product.brand, product.category):
+            return None
+        return offer, terms
+
+    def choose(
+        self,
+        buyer_id: UUID,
+        index: int,
+        request: LineRequest,
+        payment_method: str,
+        only_reseller: UUID | None,
+        excluded: set[UUID],
+        seen: Lookups | None = None,
+    ) -> Choice | dict[str, Any]:
+        """The best offer for one line, or the reason there is none."""
+        seen = seen or self.lookups()
+        pid = request.product_id
+        product = self.offers.find(pid, Product)
+        if product is None or product.discontinued:
+            return problem(index, pid, "this product is not in your catalog", 404)
+        if request.reseller_id is not None:
+            if only_reseller is not None and request.reseller_id != only_reseller:
+                return problem(index, pid, "a sales rep orders only its own reseller's offers", 403)
+            resellers = [request.reseller_id]
+        else:
+            resellers = [only_reseller] if only_reseller else self.candidates(buyer_id, pid)
+        visible = []
+        for reseller_id in resellers:
+            if reseller_id in excluded:
+                continue
+            found = self._visible(seen, buyer_id, product, reseller_id)
+            if found is not None:
+                visible.append(found)
+        if not visible:
+            return problem(index, pid, "no offer on this product is in your catalog", 404)
+        payable = [v for v in visible if payment_method in v[1].payment_methods]
+        if not payable:
+            return problem(
+                index, pid, f"no seller of this product accepts {payment_method} from you", 422
+            )
+        enough_qty = [v for v in payable if request.quantity >= v[0].min_order_qty]
+        if not enough_qty:
+            least = min(v[0].min_order_qty for v in payable)
+            return problem(index, pid, f"the minimum order quantity is {least}", 422)
+        in_stock = [v for v in enough_qty if v[0].stock >= request.quantity]
+        if not in_stock:
+            most = max(v[0].stock for v in enough_qty)
+            return problem(index, pid, f"not enough stock: at most {most} available", 409)
+        offer, terms = min(
+            in_stock,
+            key=lambda v: (
+                contract_price(product, v[0], v[1], request.quantity).amount,
+                v[0].lead_time_days,
+                str(v[0].reseller_id),
+            ),
+        )
+        return Choice(
+            index, product, offer, terms, contract_price(product, offer, terms, request.quantity)
+        )
+
+
+def by_seller(choices: list[Choice]) -> dict[UUID, list[Choice]]:
+    """The chosen lines grouped into one seller order per reseller."""
+    groups: dict[UUID, list[Choice]] = {}
+    for choice in choices:
+        group = groups.setdefault(choice.offer.reseller_id, [])
+        if any(c.product.id == choice.product.id for c in group):
+            raise refuse([twice(choice.line, choice.product.id)])
+        group.append(choice)
+    return groups

@@ -1,0 +1,189 @@
+"""Placing an order: a short saga, safe at any crash.
+
+The order and its seller orders are drafted, then stock and credit are held (atomically, and
+at most once per seller-order line), then the order is placed. `recover` finishes any order
+a crash left in between.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+from marketplace.buyers.application import Buyers
+from marketplace.kernel.errors import Forbidden
+from marketplace.kernel.money import Money
+from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
+from orders.application import Orders
+from orders.choosing import Choice, LineRequest, OfferChooser, by_seller, refuse, twice
+from orders.domain import Order, SellerOrder, order_total, over_limit
+from orders.holding import holds_of
+from sellers.application import Sellers
+
+log = logging.getLogger(__name__)
+
+
+def open_seller_order(
+    sellers: Sellers,
+    order_id: UUID,
+    buyer_id: UUID,
+    reseller_id: UUID,
+    payment_method: str,
+    group: list[Choice],
+    quantities: dict[int, int],
+) -> SellerOrder:
+    return SellerOrder(
+        id=uuid4(),
+        order_id=order_id,
+        buyer_id=buyer_id,
+        reseller_id=reseller_id,
+        payment_method=payment_method,
+        commission_bps=sellers.reseller(reseller_id).commission_bps,
+        lines=[
+            {
+                "product_id": c.product.id,
+                "quantity": quantities[c.line],
+                "unit_price": c.price,
+                "shipped": 0,
+            }
+            for c in group
+        ],
+    )
+
+
+class Placement:
+    def __init__(
+        self,
+        orders: Orders,
+        sellers: Sellers,
+        buyers: Buyers,
+        chooser: OfferChooser,
+        holds: Holds,
+        catch_up: Callable[[], None],
+    ) -> None:
+        self.orders = orders
+        self.sellers = sellers
+        self.buyers = buyers
+        self.chooser = chooser
+        self.holds = holds
+        # Lets the catalog view take in every command before offers are chosen from it.
+        self.catch_up = catch_up
+
+    def place(
+        self,
+        buyer_id: UUID,
+        placed_by: dict[str, str],
+        spending_limit: Money | None,
+        lines: list[LineRequest],
+        payment_method: str,
+        po_number: str | None,
+        shipping_address: dict[str, str] | None,
+        only_reseller: UUID | None = None,
+    ) -> Order:
+        buyer = self.buyers.buyer(buyer_id)
+        if not buyer.is_approved:
+            raise Forbidden("the buyer organisation is not approved")
+        self.catch_up()
+        asked: set[tuple[UUID, UUID | None]] = set()
+        lookups = self.chooser.lookups()
+        problems: list[dict[str, Any]] = []
+        choices: list[Choice] = []
+        for index, request in enumerate(lines):
+            key = (request.product_id, request.reseller_id)
+            if key in asked:
+                problems.append(twice(index, request.product_id))
+                continue
+            asked.add(key)
+            choice = self.chooser.choose(
+                buyer_id, index, request, payment_method, only_reseller, set(), lookups
+            )
+            if isinstance(choice, Choice):
+                choices.append(choice)
+            else:
+                problems.append(choice)
+        if problems:
+            raise refuse(problems)
+        groups = by_seller(choices)
+        order, seller_orders = self._draft(
+            buyer_id, placed_by, payment_method, po_number, shipping_address, lines, groups
+        )
+        needs_approval = over_limit(spending_limit, _totals(seller_orders))
+        self._hold_and_place(order, seller_orders, needs_approval)
+        return order
+
+    def _draft(
+        self,
+        buyer_id: UUID,
+        placed_by: dict[str, str],
+        payment_method: str,
+        po_number: str | None,
+        shipping_address: dict[str, str] | None,
+        lines: list[LineRequest],
+        groups: dict[UUID, list[Choice]],
+    ) -> tuple[Order, list[SellerOrder]]:
+        order_id = uuid4()
+        quantities = {i: r.quantity for i, r in enumerate(lines)}
+        seller_orders = [
+            open_seller_order(
+                self.sellers, order_id, buyer_id, reseller_id, payment_method, group, quantities
+            )
+            for reseller_id, group in groups.items()
+        ]
+        order = Order(
+            id=order_id,
+            buyer_id=buyer_id,
+            placed_by=placed_by,
+            payment_method=payment_method,
+            po_number=po_number,
+            shipping_address=shipping_address,
+            lines=[
+                {"product_id": r.product_id, "quantity": r.quantity, "reseller_id": r.reseller_id}
+                for r in lines
+            ],
+            seller_order_ids=[so.id for so in seller_orders],
+        )
+        self.orders.save(order, *seller_orders)
+        return order, seller_orders
+
+    def _hold_and_place(
+        self, order: Order, seller_orders: list[SellerOrder], needs_approval: bool
+    ) -> None:
+        stock: list[StockHold] = []
+        credit: list[CreditHold] = []
+        for so in seller_orders:
+            more_stock, more_credit = holds_of(so)
+            stock += more_stock
+            credit += more_credit
+        try:
+            self.holds.take(stock, credit)
+        except HoldsRefused as refused:
+            order.failed(refused.detail if isinstance(refused.detail, list) else [])
+            for so in seller_orders:
+                so.cancel("the order could not be placed", by_platform=True)
+            self.orders.save(order, *seller_orders)
+            raise
+        order.placed(needs_approval)
+        if not needs_approval:
+            for so in seller_orders:
+                so.release()
+        self.orders.save(order, *seller_orders)
+
+    def recover(self, order_id: UUID) -> None:
+        """Finishes placing an order a crash left between its draft and its placing."""
+        order = self.orders.find(order_id, Order)
+        if order is None or order.stage != "placing":
+            return
+        seller_orders = self.orders.seller_orders(order)
+        buyer = self.buyers.buyer(order.buyer_id)
+        user_id = order.placed_by.get("user_id")
+        user = buyer.user(UUID(user_id)) if user_id else None
+        limit = user.spending_limit if user else None
+        needs_approval = over_limit(limit, _totals(seller_orders))
+        try:
+            self._hold_and_place(order, seller_orders, needs_approval)
+        except HoldsRefused:
+            log.info("order %s could not be placed after a crash; it failed", order_id)
+
+
+def _totals(seller_orders: list[SellerOrder]) -> list[Money]:
+    return order_total("placing", [(so.status, so.total) for so in seller_orders])

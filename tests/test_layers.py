@@ -1,0 +1,141 @@
+"""Dependencies run one way: building blocks, adapters, contexts, projections, the assembled
+platform, the HTTP edge, the entry points. Read from the source with `ast`, so a late import
+inside a function counts as much as one at the top."""
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["marketplace", "sellers", "offers", "orders", "projections"]
+# Lowest first; a module may import its own layer or a lower one.
+LAYERS = [
+    ("kernel", ["marketplace.kernel"]),
+    ("adapters", ["marketplace.adapters"]),
+    ("contexts", ["sellers", "offers", "orders", "marketplace.buyers"]),
+    ("projections", ["projections"]),
+    ("composition", ["marketplace.platform"]),
+    ("edge", ["marketplace.web"]),
+    ("entry", ["marketplace.cli", "marketplace.demo", "marketplace.__main__"]),
+]
+EDGE = [name for name, _ in LAYERS].index("edge")
+
+
+def _modules() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def layer(module: str) -> int:
+    if module.split(".")[-1] == "api":
+        return EDGE  # a context's router belongs to the edge, beside its context
+    best, depth = -1, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > depth:
+                best, depth = index, len(prefix)
+    return best
+
+
+def _imports(module: str) -> Iterator[str]:
+    path = MODULES[module]
+    tree = ast.parse(path.read_text(), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for name in names:
+            while name and name not in MODULES:
+                name = name.rpartition(".")[0]
+            if name and name != module and name not in PACKAGES:
+                yield name
+
+
+GRAPH = {module: set(_imports(module)) for module in MODULES}
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = sorted(m for m in MODULES if m not in PACKAGES and layer(m) < 0)
+    assert unplaced == []
+
+
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    return [
+        f"{module} ({LAYERS[layer(module)][0]}) imports {target} ({LAYERS[layer(target)][0]})"
+        for module, targets in graph.items()
+        if module not in PACKAGES
+        for target in targets
+        if layer(target) > layer(module)
+    ]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                found.append([*stack[stack.index(target) :], target])
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    return found
+
+
+def test_no_module_imports_from_a_higher_layer() -> None:
+    assert upward(GRAPH) == []
+
+
+def test_domain_modules_import_only_building_blocks_and_other_domain_rules() -> None:
+    allowed = ("marketplace.kernel", "offers.pricing")
+    leaks = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if module.endswith(".domain") or module == "offers.pricing"
+        for target in targets
+        if not (target.startswith(allowed) or target.endswith(".domain"))
+    ]
+    assert leaks == []
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    assert cycles(GRAPH) == []
+
+
+def test_the_rules_catch_what_the_old_layout_did() -> None:
+    # The relay read the event log from projections; the app and its routers imported
+    # each other (held together by an import inside a function).
+    old = {
+        "marketplace.adapters.relay": {"projections.runner"},
+        "marketplace.web.app": {"offers.api"},
+        "offers.api": {"marketplace.web.app"},
+    }
+    assert upward(old) == [
+        "marketplace.adapters.relay (adapters) imports projections.runner (projections)"
+    ]
+    assert cycles(old) == [["marketplace.web.app", "offers.api", "marketplace.web.app"]]
