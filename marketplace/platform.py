@@ -12,7 +12,7 @@ from marketplace.adapters.idempotency import IdempotencyStore
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Database, open_database
 from marketplace.buyers.application import Buyers
-from marketplace.kernel.errors import DomainError
+from marketplace.kernel.errors import NotYet
 from marketplace.kernel.position import Positions, decode, encode
 from offers.application import Offers
 from offers.holds import Holds
@@ -62,8 +62,8 @@ def replay_part(
             app.close()
 
 
-class ViewTimeout(DomainError):
-    status_code = 408
+class ViewTimeout(NotYet):
+    pass
 
 
 class Marketplace:

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from marketplace.adapters.eventstore import retrying
-from marketplace.kernel.errors import Conflict, DomainError, NotFound
+from marketplace.kernel.errors import Conflict, DomainError, NotFound, Refusal
 from marketplace.kernel.money import Money
 from offers.application import Offers
 from offers.domain import CustomerTerms, Offer, offer_id, terms_id
@@ -38,9 +38,8 @@ class CreditHold:
 class HoldsRefused(DomainError):
     """Some holds could not be taken; nothing was held."""
 
-    def __init__(self, problems: list[dict[str, Any]], status_code: int) -> None:
-        super().__init__(problems)
-        self.status_code = status_code
+    def __init__(self, problems: list[dict[str, Any]], reason: Refusal) -> None:
+        super().__init__(problems, reason)
 
 
 _STRIPES = [threading.Lock() for _ in range(64)]
@@ -114,7 +113,7 @@ class Holds:
                 touched[terms.id] = terms
             if problems:
                 credit_only = all(p["type"] == "credit" for p in problems)
-                raise HoldsRefused(problems, 402 if credit_only else 409)
+                raise HoldsRefused(problems, Refusal.CREDIT if credit_only else Refusal.CONFLICT)
             self.offers.save(*touched.values())
 
         with _stripes(self._keys(stock, credit)):

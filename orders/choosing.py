@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from marketplace.kernel.accounts import Account
-from marketplace.kernel.errors import DomainError
+from marketplace.kernel.errors import DomainError, Refusal
 from marketplace.kernel.money import Money
 from offers.application import Offers
 from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id
@@ -19,9 +19,11 @@ Candidates = Callable[[UUID, UUID], list[UUID]]
 
 
 class PlacementRefused(DomainError):
-    def __init__(self, problems: list[dict[str, Any]], status_code: int) -> None:
-        super().__init__(problems)
-        self.status_code = status_code
+    """Lines that cannot be placed, each with its reason; the worst one is the order's."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        worst = min((p["reason"] for p in problems), key=WORST_FIRST.index)
+        super().__init__(problems, worst)
 
 
 @dataclass(frozen=True)
@@ -40,27 +42,28 @@ class Choice:
     price: Money
 
 
-# How bad each refusal is; the worst one gives the answer's status code.
-SEVERITY = {404: 4, 403: 3, 422: 2, 402: 1, 409: 0}
+# A refused placement is refused for the worst reason among its lines.
+WORST_FIRST = [
+    Refusal.NOT_FOUND,
+    Refusal.FORBIDDEN,
+    Refusal.INVALID,
+    Refusal.CREDIT,
+    Refusal.CONFLICT,
+]
 
 
-def problem(line: int, product_id: UUID, msg: str, status: int) -> dict[str, Any]:
+def problem(line: int, product_id: UUID, msg: str, reason: Refusal) -> dict[str, Any]:
     return {
         "loc": ["body", "lines", line],
         "line": line,
         "product_id": str(product_id),
         "msg": msg,
-        "status": status,
+        "reason": reason,
     }
 
 
-def refuse(problems: list[dict[str, Any]]) -> PlacementRefused:
-    worst = max((p.get("status", 409) for p in problems), key=lambda s: SEVERITY.get(s, 0))
-    return PlacementRefused(problems, worst)
-
-
 def twice(line: int, product_id: UUID) -> dict[str, Any]:
-    return problem(line, product_id, "this product appears twice; merge the lines", 422)
+    return problem(line, product_id, "this product appears twice; merge the lines", Refusal.INVALID)
 
 
 class Lookups:
@@ -133,10 +136,15 @@ class OfferChooser:
         pid = request.product_id
         product = self.offers.find(pid, Product)
         if product is None or product.discontinued:
-            return problem(index, pid, "this product is not in your catalog", 404)
+            return problem(index, pid, "this product is not in your catalog", Refusal.NOT_FOUND)
         if request.reseller_id is not None:
             if only_reseller is not None and request.reseller_id != only_reseller:
-                return problem(index, pid, "a sales rep orders only its own reseller's offers", 403)
+                return problem(
+                    index,
+                    pid,
+                    "a sales rep orders only its own reseller's offers",
+                    Refusal.FORBIDDEN,
+                )
             resellers = [request.reseller_id]
         else:
             resellers = [only_reseller] if only_reseller else self.candidates(buyer_id, pid)
@@ -148,20 +156,27 @@ class OfferChooser:
             if found is not None:
                 visible.append(found)
         if not visible:
-            return problem(index, pid, "no offer on this product is in your catalog", 404)
+            return problem(
+                index, pid, "no offer on this product is in your catalog", Refusal.NOT_FOUND
+            )
         payable = [v for v in visible if payment_method in v[1].payment_methods]
         if not payable:
             return problem(
-                index, pid, f"no seller of this product accepts {payment_method} from you", 422
+                index,
+                pid,
+                f"no seller of this product accepts {payment_method} from you",
+                Refusal.INVALID,
             )
         enough_qty = [v for v in payable if request.quantity >= v[0].min_order_qty]
         if not enough_qty:
             least = min(v[0].min_order_qty for v in payable)
-            return problem(index, pid, f"the minimum order quantity is {least}", 422)
+            return problem(index, pid, f"the minimum order quantity is {least}", Refusal.INVALID)
         in_stock = [v for v in enough_qty if v[0].stock >= request.quantity]
         if not in_stock:
             most = max(v[0].stock for v in enough_qty)
-            return problem(index, pid, f"not enough stock: at most {most} available", 409)
+            return problem(
+                index, pid, f"not enough stock: at most {most} available", Refusal.CONFLICT
+            )
         offer, terms = min(
             in_stock,
             key=lambda v: (
@@ -181,6 +196,6 @@ def by_seller(choices: list[Choice]) -> dict[UUID, list[Choice]]:
     for choice in choices:
         group = groups.setdefault(choice.offer.reseller_id, [])
         if any(c.product.id == choice.product.id for c in group):
-            raise refuse([twice(choice.line, choice.product.id)])
+            raise PlacementRefused([twice(choice.line, choice.product.id)])
         group.append(choice)
     return groups

@@ -15,7 +15,14 @@ from marketplace.kernel.errors import Forbidden
 from marketplace.kernel.money import Money
 from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
 from orders.application import Orders
-from orders.choosing import Choice, LineRequest, OfferChooser, by_seller, refuse, twice
+from orders.choosing import (
+    Choice,
+    LineRequest,
+    OfferChooser,
+    PlacementRefused,
+    by_seller,
+    twice,
+)
 from orders.domain import Order, SellerOrder, order_total, over_limit
 from orders.holding import holds_of
 from sellers.application import Sellers
@@ -102,7 +109,7 @@ class Placement:
             else:
                 problems.append(choice)
         if problems:
-            raise refuse(problems)
+            raise PlacementRefused(problems)
         groups = by_seller(choices)
         order, seller_orders = self._draft(
             buyer_id, placed_by, payment_method, po_number, shipping_address, lines, groups

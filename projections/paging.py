@@ -11,7 +11,7 @@ from marketplace.kernel.errors import DomainError
 
 
 class BadCursor(DomainError):
-    status_code = 400
+    """A token that is not one this marketplace gave out."""
 
 
 def encode_cursor(key: list[Any]) -> str:

@@ -18,7 +18,8 @@ LAYERS = [
     ("edge", ["marketplace.web"]),
     ("entry", ["marketplace.cli", "marketplace.demo", "marketplace.__main__"]),
 ]
-EDGE = [name for name, _ in LAYERS].index("edge")
+NAMES = [name for name, _ in LAYERS]
+EDGE = NAMES.index("edge")
 
 
 def _modules() -> dict[str, Path]:
@@ -139,3 +140,17 @@ def test_the_rules_catch_what_the_old_layout_did() -> None:
         "marketplace.adapters.relay (adapters) imports projections.runner (projections)"
     ]
     assert cycles(old) == [["marketplace.web.app", "offers.api", "marketplace.web.app"]]
+
+
+def test_below_the_edge_refusals_are_reasons_not_http_statuses() -> None:
+    http = [
+        f"{module}:{node.lineno}"
+        for module, path in MODULES.items()
+        if NAMES[layer(module)] in {"kernel", "contexts", "projections"}
+        and module.split(".")[-1] != "api"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Name | ast.Attribute | ast.arg)
+        and "status_code"
+        in {getattr(node, "id", None), getattr(node, "attr", None), getattr(node, "arg", None)}
+    ]
+    assert http == []

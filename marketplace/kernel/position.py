@@ -9,7 +9,7 @@ Positions = dict[str, int]
 
 
 class BadToken(DomainError):
-    status_code = 400
+    """A token that is not one this marketplace gave out."""
 
 
 def encode(positions: Positions) -> str:

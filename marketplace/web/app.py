@@ -13,6 +13,7 @@ from prometheus_client import make_asgi_app
 from marketplace.buyers.api import router as buyers_router
 from marketplace.kernel.errors import DomainError
 from marketplace.platform import Marketplace
+from marketplace.web.errors import detail_of, status_of
 from marketplace.web.onboarding import router as onboarding_router
 from marketplace.web.operator import router as operator_router
 from offers.api import router as offers_router
@@ -46,7 +47,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        return JSONResponse({"detail": detail_of(error)}, status_code=status_of(error))
 
     @app.exception_handler(IntegrityError)
     async def concurrent_change(_: Request, error: IntegrityError) -> JSONResponse:

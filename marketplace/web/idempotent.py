@@ -12,6 +12,7 @@ from marketplace.adapters.idempotency import Answer
 from marketplace.kernel.errors import DomainError
 from marketplace.kernel.keys import KeyContext, mint
 from marketplace.platform import Marketplace
+from marketplace.web.errors import detail_of, status_of
 
 
 def idempotent(
@@ -48,7 +49,10 @@ def idempotent(
         status, body = run(api_key)
     except DomainError as error:
         store.finish(
-            full_scope, idempotency_key, claim, Answer(error.status_code, {"detail": error.detail})
+            full_scope,
+            idempotency_key,
+            claim,
+            Answer(status_of(error), {"detail": detail_of(error)}),
         )
         raise
     except BaseException:
