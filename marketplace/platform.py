@@ -12,7 +12,8 @@ from marketplace.adapters.idempotency import IdempotencyStore
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Database, open_database
 from marketplace.buyers.application import Buyers
-from marketplace.kernel.errors import NotYet
+from marketplace.kernel.accounts import Account, StatusAction
+from marketplace.kernel.errors import NotFound, NotYet
 from marketplace.kernel.position import Positions, decode, encode
 from offers.application import Offers
 from offers.holds import Holds
@@ -127,6 +128,19 @@ class Marketplace:
             row = cur.fetchone()
         assert row is not None
         return str(row["value"])
+
+    def change_account_status(
+        self, account_id: UUID, change: StatusAction, reason: str | None
+    ) -> Account:
+        """Approves, suspends or reinstates a seller's or a buyer's account."""
+        apps: tuple[MarketplaceApplication, ...] = (self.sellers, self.buyers)
+        for app in apps:
+            account = app.find(account_id, Account)
+            if account is not None:
+                account.change_status(change, reason)
+                app.save(account)
+                return account
+        raise NotFound(f"unknown account {account_id}")
 
     def heads(self) -> Positions:
         return self.events.heads()

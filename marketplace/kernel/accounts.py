@@ -10,6 +10,7 @@ from marketplace.kernel.errors import Conflict
 
 AccountStatus = Literal["pending", "approved", "suspended"]
 PrincipalKind = Literal["manufacturer", "reseller", "buyer_user", "sales_rep"]
+StatusAction = Literal["approve", "suspend", "reinstate"]
 
 KEYS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:api-keys")
 
@@ -45,6 +46,11 @@ class Account(Aggregate):
         if self.status != "suspended":
             raise Conflict("only a suspended account can be reinstated; approve it instead")
         self._reinstated(reason=reason)
+
+    def change_status(self, change: StatusAction, reason: str | None) -> None:
+        {"approve": self.approve, "suspend": self.suspend, "reinstate": self.reinstate}[change](
+            reason
+        )
 
     @event("Approved")
     def _approved(self, reason: str | None) -> None:

@@ -6,8 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 
-from marketplace.adapters.eventstore import MarketplaceApplication
-from marketplace.kernel.accounts import Account
+from marketplace.kernel.accounts import StatusAction
 from marketplace.kernel.errors import NotFound
 from marketplace.web.auth import CurrentOperator, MarketplaceDep
 from marketplace.web.schemas import Reason, Strict
@@ -23,17 +22,11 @@ class Commission(Strict):
     rate_bps: int
 
 
-def _change_status(
-    marketplace: MarketplaceDep, account_id: UUID, action: str, reason: str | None
+def _status(
+    marketplace: MarketplaceDep, account_id: UUID, change: StatusAction, reason: str | None
 ) -> dict[str, str]:
-    apps: tuple[MarketplaceApplication, ...] = (marketplace.sellers, marketplace.buyers)
-    for app in apps:
-        account = app.find(account_id, Account)
-        if account is not None:
-            getattr(account, action)(reason)
-            app.save(account)
-            return {"id": str(account_id), "status": account.status}
-    raise NotFound(f"unknown account {account_id}")
+    account = marketplace.change_account_status(account_id, change, reason)
+    return {"id": str(account_id), "status": account.status}
 
 
 @router.post("/accounts/{account_id}/approve")
@@ -44,7 +37,7 @@ def approve(
     body: StatusChange | None = None,
 ) -> dict[str, str]:
     """Approve a pending account."""
-    return _change_status(marketplace, account_id, "approve", body.reason if body else None)
+    return _status(marketplace, account_id, "approve", body.reason if body else None)
 
 
 @router.post("/accounts/{account_id}/suspend")
@@ -55,7 +48,7 @@ def suspend(
     body: StatusChange | None = None,
 ) -> dict[str, str]:
     """Suspend an account: its offers leave every catalog, its open orders stay."""
-    return _change_status(marketplace, account_id, "suspend", body.reason if body else None)
+    return _status(marketplace, account_id, "suspend", body.reason if body else None)
 
 
 @router.post("/accounts/{account_id}/reinstate")
@@ -66,7 +59,7 @@ def reinstate(
     body: StatusChange | None = None,
 ) -> dict[str, str]:
     """Reinstate a suspended account."""
-    return _change_status(marketplace, account_id, "reinstate", body.reason if body else None)
+    return _status(marketplace, account_id, "reinstate", body.reason if body else None)
 
 
 @router.put("/resellers/{reseller_id}/commission")
