@@ -20,7 +20,7 @@ from marketplace.adapters.settings import Settings
 from marketplace.kernel.money import Money
 from marketplace.kernel.position import reached
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms
+from offers.application import OfferDetails
 from offers.domain import Product
 from offers.pricing import Tier
 from projections.catalog import TABLES
@@ -223,7 +223,7 @@ def catalog_queries(
             marketplace.offers.put_offer(
                 reseller,
                 product,
-                OfferTerms(Money(price, "EUR"), tiers, wrng.randrange(0, 1_000), o["lead"], 1),
+                OfferDetails(Money(price, "EUR"), tiers, wrng.randrange(0, 1_000), o["lead"], 1),
             )
 
     ours: list[float] = []

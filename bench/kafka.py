@@ -115,9 +115,11 @@ def freshness(marketplace: Marketplace, settings: Settings, scale: str) -> list[
     buyer = marketplace.buyers.buyer(buyer_id)
     buyer.approve()
     marketplace.buyers.save(buyer)
-    from offers.application import Terms
+    from offers.application import CustomerTermsDetails
 
-    marketplace.offers.put_terms(seller.reseller, buyer_id, Terms(None, 0, {}, ["card"], None))
+    marketplace.offers.put_terms(
+        seller.reseller, buyer_id, CustomerTermsDetails(None, 0, {}, ["card"], None)
+    )
     stop = threading.Event()
     workers = [
         threading.Thread(

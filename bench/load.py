@@ -5,7 +5,7 @@ from uuid import UUID
 from bench.world import World
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.domain import product_id
 from offers.pricing import Tier
 
@@ -55,7 +55,7 @@ def load(marketplace: Marketplace, world: World) -> dict[str, list[UUID]]:
             (
                 n,
                 product_ids[o["product"]],
-                OfferTerms(
+                OfferDetails(
                     Money(o["price"], "EUR"),
                     [Tier(q, Money(a, "EUR")) for q, a in o["tiers"]],
                     o["stock"],
@@ -80,7 +80,9 @@ def load(marketplace: Marketplace, world: World) -> dict[str, list[UUID]]:
             offers.put_terms(
                 resellers[r],
                 buyer_id,
-                Terms(shape["catalog"], shape["discount"], fixed, ["card", "invoice_net_30"], None),
+                CustomerTermsDetails(
+                    shape["catalog"], shape["discount"], fixed, ["card", "invoice_net_30"], None
+                ),
             )
         buyer_ids.append(buyer_id)
     return {"makers": makers, "resellers": resellers, "products": product_ids, "buyers": buyer_ids}

@@ -11,7 +11,7 @@ from bench.measure import latency_row, percentile
 from bench.server import serve
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 
 ORDERS = 150
 LINES = 10
@@ -42,12 +42,12 @@ def market(marketplace: Marketplace) -> tuple[str, list[str]]:
         product_ids.append(str(product.id))
     for r, reseller in enumerate(resellers):
         sellers.authorize(maker, reseller, None, None)
-        offers.put_terms(reseller, buyer_id, Terms(None, 0, {}, ["card"], None))
+        offers.put_terms(reseller, buyer_id, CustomerTermsDetails(None, 0, {}, ["card"], None))
         for i, pid in enumerate(product_ids):
             # Each reseller is cheapest on a third of the products: orders split three ways.
             price = 5_000 if i % 3 == r else 6_000
             offers.put_offer(
-                reseller, uuid.UUID(pid), OfferTerms(Money(price, "EUR"), [], 1_000_000, 2, 1)
+                reseller, uuid.UUID(pid), OfferDetails(Money(price, "EUR"), [], 1_000_000, 2, 1)
             )
     return "mk_b_ord", product_ids
 

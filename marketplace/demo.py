@@ -12,7 +12,7 @@ from marketplace.buyers.domain import Role
 from marketplace.kernel.keys import KeyContext, mint
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.pricing import Tier
 from sellers.domain import ResellerKind
 
@@ -142,7 +142,7 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
                 offers.put_offer(
                     resellers[reseller],
                     pid,
-                    OfferTerms(
+                    OfferDetails(
                         price=Money(amount, "EUR"),
                         tiers=tiers,
                         stock=rng.randrange(0, 500),
@@ -173,15 +173,17 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
     offers.put_terms(
         resellers["Rhine Supply"],
         buyer_ids["Muster GmbH"],
-        Terms(None, 500, {}, ["card", "invoice_net_30"], Money(5_000_000, "EUR")),
+        CustomerTermsDetails(None, 500, {}, ["card", "invoice_net_30"], Money(5_000_000, "EUR")),
     )
     offers.put_terms(
-        resellers["EuroDist"], buyer_ids["Muster GmbH"], Terms(None, 0, {}, ["card"], None)
+        resellers["EuroDist"],
+        buyer_ids["Muster GmbH"],
+        CustomerTermsDetails(None, 0, {}, ["card"], None),
     )
     offers.put_terms(
         resellers["Rhine Supply"],
         buyer_ids["Bolt Works Ltd"],
-        Terms(
+        CustomerTermsDetails(
             {"categories": ["fasteners", "safety"]},
             0,
             {acme_first: Money(999, "EUR")},
@@ -192,12 +194,14 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
     offers.put_terms(
         resellers["BulkHouse"],
         buyer_ids["Paper Palace SARL"],
-        Terms({"categories": ["paper"]}, 300, {}, ["invoice_net_30"], Money(10_000_000, "EUR")),
+        CustomerTermsDetails(
+            {"categories": ["paper"]}, 300, {}, ["invoice_net_30"], Money(10_000_000, "EUR")
+        ),
     )
     offers.put_terms(
         resellers["EuroDist"],
         buyer_ids["Paper Palace SARL"],
-        Terms(
+        CustomerTermsDetails(
             {"brands": ["Nordic"]}, 1000, {}, ["card", "invoice_net_30"], Money(1_000_000, "EUR")
         ),
     )

@@ -27,7 +27,7 @@ from projections.catalog import CatalogProjection
 from projections.catalog_view import CatalogView
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
-from projections.runner import ProjectionFactory, Projections, fold_part
+from projections.runner import ProjectionFactory, ProjectionRunner, fold_part
 from sellers.application import Sellers
 
 VIEW_WAIT_S = 5.0
@@ -87,7 +87,7 @@ class Marketplace:
         self.secret = self.settings.secret_key or self._meta("secret_key")
         self.idempotency = IdempotencyStore(self.db)
         self.events = EventLog(self.contexts)
-        self.projections = Projections(self.db, self.events, PROJECTIONS)
+        self.projections = ProjectionRunner(self.db, self.events, PROJECTIONS)
         if not self.settings.is_sqlite:
             self.projections.replay_parts = partial(replay_part, self.settings)
         self.catalog = CatalogView(self.projections)

@@ -25,7 +25,7 @@ from marketplace.web.schemas import (
     money_or_none,
     page,
 )
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.domain import ImportJob
 from offers.pricing import Tier
 
@@ -73,8 +73,8 @@ class OfferPut(Strict):
     min_order_qty: Quantity = 1
     tiers: Annotated[list[TierIn], Field(max_length=20)] = []
 
-    def terms(self) -> OfferTerms:
-        return OfferTerms(
+    def terms(self) -> OfferDetails:
+        return OfferDetails(
             price=self.price.money(),
             tiers=[Tier(t.min_qty, t.price.money()) for t in self.tiers],
             stock=self.stock,
@@ -108,10 +108,10 @@ class TermsPut(Strict):
 
 @router.put("/manufacturer/products/{sku}", tags=["manufacturer"])
 def put_product(
-    sku: Sku, body: ProductPut, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+    sku: Sku, body: ProductPut, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> JSONResponse:
     """Publish a product, or revise it (201 when new, 200 when updated)."""
-    product, created = marketplace.offers.put_product(manufacturer.id, sku, body.details())
+    product, created = market.offers.put_product(manufacturer.id, sku, body.details())
     return JSONResponse(
         {"product_id": str(product.id), "sku": sku, "version": product.version},
         status_code=201 if created else 200,
@@ -120,26 +120,24 @@ def put_product(
 
 @router.delete("/manufacturer/products/{sku}", tags=["manufacturer"])
 def discontinue_product(
-    sku: Sku, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+    sku: Sku, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, str]:
     """Discontinue a product: its offers leave every catalog."""
-    marketplace.offers.discontinue(manufacturer.id, sku)
+    market.offers.discontinue(manufacturer.id, sku)
     return {"sku": sku, "status": "discontinued"}
 
 
 @router.get("/manufacturer/products", tags=["manufacturer"])
 def list_products(
     manufacturer: CurrentManufacturer,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your own products, by SKU."""
-    marketplace.wait_for_view("catalog", min_position)
-    items, next_cursor = marketplace.catalog.manufacturer_products(
-        str(manufacturer.id), limit, cursor
-    )
+    market.wait_for_view("catalog", min_position)
+    items, next_cursor = market.catalog.manufacturer_products(str(manufacturer.id), limit, cursor)
     return page(items, next_cursor)
 
 
@@ -186,7 +184,7 @@ def _first_error(error: ValidationError) -> str:
 def import_products(
     request: Request,
     manufacturer: CurrentManufacturer,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
 ) -> JSONResponse:
     """Import products from NDJSON, one PUT body plus `sku` a line; bad lines are reported."""
@@ -195,18 +193,18 @@ def import_products(
     total = _checked_total(len(good) + len(failed), "product")
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = marketplace.imports.start_products(manufacturer.id, total, failed, good)
+        job_id = market.imports.start_products(manufacturer.id, total, failed, good)
         return 202, {"job_id": str(job_id)}
 
-    return idempotent(marketplace, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
+    return idempotent(market, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
 
 
 @router.get("/manufacturer/imports/{job_id}", tags=["manufacturer"])
 def import_status(
-    job_id: UUID, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+    job_id: UUID, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, Any]:
     """An import's progress and the lines it could not take."""
-    return _job_status(marketplace, marketplace.imports.job(job_id, manufacturer.id))
+    return _job_status(market, market.imports.job(job_id, manufacturer.id))
 
 
 def _ndjson(body: bytes) -> str:
@@ -224,10 +222,10 @@ def _checked_total(total: int, what: str) -> int:
     return total
 
 
-def _job_status(marketplace: Marketplace, job: ImportJob) -> dict[str, Any]:
+def _job_status(market: Marketplace, job: ImportJob) -> dict[str, Any]:
     return {
         # Read the imported products with min_position set to this, once completed.
-        "position": marketplace.position_token(),
+        "position": market.position_token(),
         "job_id": str(job.id),
         "kind": job.kind,
         "status": job.status,
@@ -243,10 +241,10 @@ def _job_status(marketplace: Marketplace, job: ImportJob) -> dict[str, Any]:
 
 @router.put("/reseller/offers/{product_id}", tags=["reseller"])
 def put_offer(
-    product_id: UUID, body: OfferPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+    product_id: UUID, body: OfferPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> JSONResponse:
     """Publish or revise your offer on a product you are authorized to sell."""
-    offer, created = marketplace.offers.put_offer(reseller.id, product_id, body.terms())
+    offer, created = market.offers.put_offer(reseller.id, product_id, body.terms())
     return JSONResponse(
         {"offer_id": str(offer.id), "product_id": str(product_id)},
         status_code=201 if created else 200,
@@ -259,9 +257,9 @@ class OfferLine(OfferPut):
 
 def parse_offer_import(
     text: str,
-) -> tuple[list[tuple[int, UUID, OfferTerms]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[int, UUID, OfferDetails]], list[dict[str, Any]]]:
     """The good offer lines, and a report of each bad one."""
-    good: list[tuple[int, UUID, OfferTerms]] = []
+    good: list[tuple[int, UUID, OfferDetails]] = []
     failed: list[dict[str, Any]] = []
     seen: set[UUID] = set()
     for number, line in enumerate(text.splitlines(), start=1):
@@ -294,7 +292,7 @@ def parse_offer_import(
 def import_offers(
     request: Request,
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
 ) -> JSONResponse:
     """Publish or revise many offers from NDJSON, one PUT body plus `product_id` a line;
@@ -304,58 +302,58 @@ def import_offers(
     total = _checked_total(len(good) + len(failed), "offer")
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = marketplace.imports.start_offers(reseller.id, total, failed, good)
+        job_id = market.imports.start_offers(reseller.id, total, failed, good)
         return 202, {"job_id": str(job_id)}
 
-    return idempotent(marketplace, request, f"reseller:{reseller.id}", {"body": text}, run)
+    return idempotent(market, request, f"reseller:{reseller.id}", {"body": text}, run)
 
 
 @router.get("/reseller/imports/{job_id}", tags=["reseller"])
 def offer_import_status(
-    job_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+    job_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """An offer import's progress and the lines it could not take."""
-    return _job_status(marketplace, marketplace.imports.job(job_id, reseller.id))
+    return _job_status(market, market.imports.job(job_id, reseller.id))
 
 
 @router.put("/reseller/offers/{product_id}/stock", tags=["reseller"])
 def set_stock(
-    product_id: UUID, body: StockPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+    product_id: UUID, body: StockPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Set the units left to sell on your offer."""
-    marketplace.offers.set_stock(reseller.id, product_id, body.quantity)
+    market.offers.set_stock(reseller.id, product_id, body.quantity)
     return {"product_id": str(product_id), "stock": body.quantity}
 
 
 @router.delete("/reseller/offers/{product_id}", tags=["reseller"])
 def withdraw_offer(
-    product_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+    product_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, str]:
     """Withdraw your offer; it leaves every catalog until you publish it again."""
-    marketplace.offers.withdraw(reseller.id, product_id)
+    market.offers.withdraw(reseller.id, product_id)
     return {"product_id": str(product_id), "status": "withdrawn"}
 
 
 @router.get("/reseller/offers", tags=["reseller"])
 def list_offers(
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your own offers."""
-    marketplace.wait_for_view("catalog", min_position)
-    items, next_cursor = marketplace.catalog.reseller_offers(str(reseller.id), limit, cursor)
+    market.wait_for_view("catalog", min_position)
+    items, next_cursor = market.catalog.reseller_offers(str(reseller.id), limit, cursor)
     return page(items, next_cursor)
 
 
 @router.put("/reseller/customers/{buyer_id}", tags=["reseller"])
 def put_terms(
-    buyer_id: UUID, body: TermsPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+    buyer_id: UUID, body: TermsPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Set a buyer's terms with you: its catalog, prices, payment methods and credit."""
-    marketplace.buyers.buyer(buyer_id)
+    market.buyers.buyer(buyer_id)
     catalog = None
     if body.catalog is not None:
         catalog = {
@@ -363,12 +361,12 @@ def put_terms(
             for key, values in body.catalog.model_dump().items()
             if values is not None
         }
-    terms = Terms(
+    terms = CustomerTermsDetails(
         catalog=catalog,
         discount_bps=body.discount_bps,
         fixed_prices={pid: price.money() for pid, price in body.fixed_prices.items()},
         payment_methods=list(dict.fromkeys(body.payment_methods)),
         credit_limit=money_or_none(body.credit_limit),
     )
-    marketplace.offers.put_terms(reseller.id, buyer_id, terms)
+    market.offers.put_terms(reseller.id, buyer_id, terms)
     return {"buyer_id": str(buyer_id), "reseller_id": str(reseller.id)}

@@ -51,7 +51,7 @@ class ProductDetails:
 
 
 @dataclass(frozen=True)
-class OfferTerms:
+class OfferDetails:
     price: Money
     tiers: list[Tier]
     stock: int
@@ -60,7 +60,7 @@ class OfferTerms:
 
 
 @dataclass(frozen=True)
-class Terms:
+class CustomerTermsDetails:
     catalog: dict[str, list[str]] | None
     discount_bps: int
     fixed_prices: dict[UUID, Money]
@@ -110,7 +110,7 @@ class Offers(MarketplaceApplication):
 
     # Offers
 
-    def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferTerms) -> tuple[Offer, bool]:
+    def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferDetails) -> tuple[Offer, bool]:
         product = self.product(pid)
         existing = self.find(offer_id(reseller_id, pid), Offer)
         offer, created = self.upsert_offer(
@@ -123,7 +123,7 @@ class Offers(MarketplaceApplication):
         self,
         reseller_id: UUID,
         product: Product,
-        terms: OfferTerms,
+        terms: OfferDetails,
         offer: Offer | None,
         authorization_of: Callable[[UUID, UUID], Authorization | None],
     ) -> tuple[Offer, bool]:
@@ -163,7 +163,7 @@ class Offers(MarketplaceApplication):
 
     # Customer terms
 
-    def put_terms(self, reseller_id: UUID, buyer_id: UUID, terms: Terms) -> bool:
+    def put_terms(self, reseller_id: UUID, buyer_id: UUID, terms: CustomerTermsDetails) -> bool:
         """Agrees or revises a buyer's terms; returns whether they are new."""
         if not 0 <= terms.discount_bps < 10_000:
             raise Invalid("discount_bps must be from 0 to 9999")

@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.kernel.errors import DomainError, NotFound
-from offers.application import Offers, OfferTerms, ProductDetails
+from offers.application import OfferDetails, Offers, ProductDetails
 from offers.domain import ImportJob, Offer, Product, offer_id, product_id
 from sellers.domain import Authorization
 
@@ -40,7 +40,7 @@ class Imports:
         reseller_id: UUID,
         total: int,
         failed: list[dict[str, Any]],
-        good: list[tuple[int, UUID, OfferTerms]],
+        good: list[tuple[int, UUID, OfferDetails]],
     ) -> UUID:
         """Creates an offer import job and runs its good lines in a thread of their own."""
         job_id = self.create(reseller_id, "offers", total, failed)
@@ -71,7 +71,7 @@ class Imports:
 
         self._run_batches(job, ((line, (sku, d)) for line, sku, d in rows), prefetch, stage)
 
-    def run_offers(self, job_id: UUID, rows: Iterable[tuple[int, UUID, OfferTerms]]) -> None:
+    def run_offers(self, job_id: UUID, rows: Iterable[tuple[int, UUID, OfferDetails]]) -> None:
         """Imports a reseller's good offer lines in batches."""
         job = self.offers.load(job_id, ImportJob, "import job")
         reseller_id = job.owner_id
@@ -91,7 +91,7 @@ class Imports:
                 )
             return authorizations[manufacturer_id]
 
-        def stage(known: Known, row: tuple[UUID, OfferTerms]) -> Aggregate:
+        def stage(known: Known, row: tuple[UUID, OfferDetails]) -> Aggregate:
             pid, terms = row
             product = known.get(pid)
             if not isinstance(product, Product):

@@ -68,7 +68,7 @@ class ReasonIn(Strict):
 
 
 def _place(
-    marketplace: Marketplace,
+    market: Marketplace,
     request: Request,
     scope: str,
     body: OrderCreate,
@@ -78,7 +78,7 @@ def _place(
     only_reseller: UUID | None,
 ) -> JSONResponse:
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        order = marketplace.placement.place(
+        order = market.placement.place(
             buyer_id,
             placed_by,
             session.user.spending_limit if session else None,
@@ -88,9 +88,9 @@ def _place(
             body.shipping_address,
             only_reseller,
         )
-        return 201, marketplace.orders.describe(order)
+        return 201, market.orders.describe(order)
 
-    return idempotent(marketplace, request, scope, body.model_dump(mode="json"), run)
+    return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 
 
 # Buyers
@@ -98,12 +98,12 @@ def _place(
 
 @router.post("/buyer/orders", status_code=201, tags=["buyer"])
 def place_order(
-    body: OrderCreate, request: Request, session: CurrentBuyerUser, marketplace: MarketplaceDep
+    body: OrderCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:
     """Place one order across resellers; it is split into one seller order per reseller."""
     placed_by = {"kind": "buyer_user", "user_id": str(session.user.id), "name": session.user.name}
     return _place(
-        marketplace,
+        market,
         request,
         f"buyer:{session.buyer.id}:{session.user.id}",
         body,
@@ -117,15 +117,15 @@ def place_order(
 @router.get("/buyer/orders", tags=["buyer"])
 def buyer_orders(
     session: CurrentBuyerUser,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     status: OrderStatusFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your organisation's orders, newest first, with their seller orders."""
-    marketplace.wait_for_view("orders", min_position)
-    items, next_cursor = marketplace.order_lists.orders(
+    market.wait_for_view("orders", min_position)
+    items, next_cursor = market.order_lists.orders(
         limit, cursor, buyer_id=str(session.buyer.id), status=status
     )
     return page(items, next_cursor)
@@ -133,10 +133,10 @@ def buyer_orders(
 
 @router.get("/buyer/orders/{order_id}", tags=["buyer"])
 def buyer_order(
-    order_id: UUID, session: CurrentBuyerUser, marketplace: MarketplaceDep
+    order_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
     """One of your organisation's orders, as it stands now."""
-    return marketplace.orders.describe(marketplace.orders.order(order_id, session.buyer.id))
+    return market.orders.describe(market.orders.order(order_id, session.buyer.id))
 
 
 def _check_approver(session: BuyerSession) -> None:
@@ -146,22 +146,22 @@ def _check_approver(session: BuyerSession) -> None:
 
 @router.post("/buyer/orders/{order_id}/approve", tags=["buyer"])
 def approve_order(
-    order_id: UUID, session: CurrentBuyerUser, marketplace: MarketplaceDep
+    order_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Approve an order that is over its placer's spending limit."""
     _check_approver(session)
-    order = marketplace.approvals.approve(order_id, session.buyer.id, session.user.id)
-    return marketplace.orders.describe(order)
+    order = market.approvals.approve(order_id, session.buyer.id, session.user.id)
+    return market.orders.describe(order)
 
 
 @router.post("/buyer/orders/{order_id}/reject", tags=["buyer"])
 def reject_order(
-    order_id: UUID, session: CurrentBuyerUser, marketplace: MarketplaceDep
+    order_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Reject an order awaiting approval; its stock and credit are released."""
     _check_approver(session)
-    order = marketplace.approvals.reject(order_id, session.buyer.id, session.user.id)
-    return marketplace.orders.describe(order)
+    order = market.approvals.reject(order_id, session.buyer.id, session.user.id)
+    return market.orders.describe(order)
 
 
 # Sales reps
@@ -173,7 +173,7 @@ def place_order_for_buyer(
     body: OrderCreate,
     request: Request,
     rep: CurrentSalesRep,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
 ) -> JSONResponse:
     """Place an order on an assigned buyer's behalf, from your reseller's offers only."""
     if not rep.serves(buyer_id):
@@ -185,7 +185,7 @@ def place_order_for_buyer(
         "reseller_id": str(rep.reseller_id),
     }
     return _place(
-        marketplace,
+        market,
         request,
         f"sales_rep:{rep.id}:{buyer_id}",
         body,
@@ -202,34 +202,32 @@ def place_order_for_buyer(
 @router.get("/reseller/orders", tags=["reseller"])
 def reseller_orders(
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     status: SellerStatusFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your seller orders, newest first."""
-    marketplace.wait_for_view("orders", min_position)
-    items, next_cursor = marketplace.order_lists.seller_orders(
-        str(reseller.id), limit, cursor, status
-    )
+    market.wait_for_view("orders", min_position)
+    items, next_cursor = market.order_lists.seller_orders(str(reseller.id), limit, cursor, status)
     return page(items, next_cursor)
 
 
 @router.get("/reseller/orders/{seller_order_id}", tags=["reseller"])
 def reseller_order(
-    seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+    seller_order_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """One of your seller orders, as it stands now."""
-    return describe_seller_order(marketplace.orders.seller_order(seller_order_id, reseller.id))
+    return describe_seller_order(market.orders.seller_order(seller_order_id, reseller.id))
 
 
 @router.post("/reseller/orders/{seller_order_id}/accept", tags=["reseller"])
 def accept(
-    seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+    seller_order_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Accept a seller order."""
-    return describe_seller_order(marketplace.fulfilment.accept(reseller.id, seller_order_id))
+    return describe_seller_order(market.fulfilment.accept(reseller.id, seller_order_id))
 
 
 @router.post("/reseller/orders/{seller_order_id}/refuse", tags=["reseller"])
@@ -237,11 +235,11 @@ def refuse(
     seller_order_id: UUID,
     body: ReasonIn,
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
 ) -> dict[str, Any]:
     """Refuse a seller order: each line goes to the buyer's next best offer, or is cancelled."""
     return describe_seller_order(
-        marketplace.fulfilment.refuse(reseller.id, seller_order_id, body.reason)
+        market.fulfilment.refuse(reseller.id, seller_order_id, body.reason)
     )
 
 
@@ -249,7 +247,7 @@ def refuse(
 def ship(
     seller_order_id: UUID,
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     body: ShipIn | None = None,
 ) -> dict[str, Any]:
     """Ship a seller order, all of it or some lines and quantities."""
@@ -258,7 +256,7 @@ def ship(
         quantities = {}
         for line in body.lines:
             quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
-    so = marketplace.fulfilment.ship(
+    so = market.fulfilment.ship(
         reseller.id, seller_order_id, quantities, body.tracking if body else None
     )
     return describe_seller_order(so)
@@ -266,10 +264,10 @@ def ship(
 
 @router.post("/reseller/orders/{seller_order_id}/deliver", tags=["reseller"])
 def deliver(
-    seller_order_id: UUID, reseller: CurrentReseller, marketplace: MarketplaceDep
+    seller_order_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Record a shipped seller order as delivered."""
-    return describe_seller_order(marketplace.fulfilment.deliver(reseller.id, seller_order_id))
+    return describe_seller_order(market.fulfilment.deliver(reseller.id, seller_order_id))
 
 
 @router.post("/reseller/orders/{seller_order_id}/cancel", tags=["reseller"])
@@ -277,11 +275,11 @@ def cancel(
     seller_order_id: UUID,
     body: ReasonIn,
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
 ) -> dict[str, Any]:
     """Cancel a seller order before it ships; its stock and credit are released."""
     return describe_seller_order(
-        marketplace.fulfilment.cancel(reseller.id, seller_order_id, body.reason)
+        market.fulfilment.cancel(reseller.id, seller_order_id, body.reason)
     )
 
 
@@ -291,7 +289,7 @@ def cancel(
 @router.get("/operator/orders", tags=["operator"])
 def operator_orders(
     _: CurrentOperator,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     status: OrderStatusFilter = None,
     buyer_id: UUID | None = None,
     reseller_id: UUID | None = None,
@@ -300,8 +298,8 @@ def operator_orders(
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Every order on the marketplace, newest first."""
-    marketplace.wait_for_view("orders", min_position)
-    items, next_cursor = marketplace.order_lists.orders(
+    market.wait_for_view("orders", min_position)
+    items, next_cursor = market.order_lists.orders(
         limit,
         cursor,
         buyer_id=str(buyer_id) if buyer_id else None,
@@ -314,10 +312,10 @@ def operator_orders(
 @router.get("/operator/commissions", tags=["operator"])
 def commissions(
     _: CurrentOperator,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     reseller_id: UUID | None = None,
     min_position: MinPosition = None,
 ) -> list[dict[str, Any]]:
     """GMV and commission per reseller and currency, over delivered seller orders."""
-    marketplace.wait_for_view("orders", min_position)
-    return marketplace.order_lists.commissions(str(reseller_id) if reseller_id else None)
+    market.wait_for_view("orders", min_position)
+    return market.order_lists.commissions(str(reseller_id) if reseller_id else None)

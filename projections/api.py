@@ -16,23 +16,23 @@ Text = Annotated[str | None, Query(max_length=200)]
 
 
 def _catalog(
-    marketplace: Marketplace,
+    market: Marketplace,
     buyer_id: UUID,
     f: CatalogFilter,
     limit: int,
     cursor: str | None,
     min_position: str | None,
 ) -> dict[str, Any]:
-    marketplace.wait_for_view("catalog", min_position)
-    items, next_cursor = marketplace.catalog.page(str(buyer_id), f, limit, cursor)
+    market.wait_for_view("catalog", min_position)
+    items, next_cursor = market.catalog.page(str(buyer_id), f, limit, cursor)
     return page(items, next_cursor)
 
 
 def _item(
-    marketplace: Marketplace, buyer_id: UUID, f: CatalogFilter, min_position: str | None
+    market: Marketplace, buyer_id: UUID, f: CatalogFilter, min_position: str | None
 ) -> dict[str, Any]:
-    marketplace.wait_for_view("catalog", min_position)
-    item = marketplace.catalog.item(str(buyer_id), f)
+    market.wait_for_view("catalog", min_position)
+    item = market.catalog.item(str(buyer_id), f)
     if item is None:
         raise NotFound(f"product {f.product_id} is not in this catalog")
     return item
@@ -41,7 +41,7 @@ def _item(
 @router.get("/buyer/catalog", tags=["buyer"])
 def buyer_catalog(
     session: CurrentBuyerUser,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     q: Text = None,
     brand: Text = None,
     category: Text = None,
@@ -52,19 +52,19 @@ def buyer_catalog(
 ) -> dict[str, Any]:
     """Your catalog: what your terms let you see, at your prices, offers best first."""
     f = CatalogFilter(q, brand, category, str(reseller_id) if reseller_id else None)
-    return _catalog(marketplace, session.buyer.id, f, limit, cursor, min_position)
+    return _catalog(market, session.buyer.id, f, limit, cursor, min_position)
 
 
 @router.get("/buyer/catalog/{product_id}", tags=["buyer"])
 def buyer_catalog_item(
     product_id: UUID,
     session: CurrentBuyerUser,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """One product of your catalog with its offers."""
     f = CatalogFilter(product_id=str(product_id))
-    return _item(marketplace, session.buyer.id, f, min_position)
+    return _item(market, session.buyer.id, f, min_position)
 
 
 def _assigned(rep: CurrentSalesRep, buyer_id: UUID) -> None:
@@ -76,7 +76,7 @@ def _assigned(rep: CurrentSalesRep, buyer_id: UUID) -> None:
 def sales_rep_catalog(
     buyer_id: UUID,
     rep: CurrentSalesRep,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     q: Text = None,
     brand: Text = None,
     category: Text = None,
@@ -87,7 +87,7 @@ def sales_rep_catalog(
     """An assigned buyer's catalog, limited to your reseller's offers."""
     _assigned(rep, buyer_id)
     f = CatalogFilter(q, brand, category, str(rep.reseller_id))
-    return _catalog(marketplace, buyer_id, f, limit, cursor, min_position)
+    return _catalog(market, buyer_id, f, limit, cursor, min_position)
 
 
 @router.get("/sales-rep/accounts/{buyer_id}/catalog/{product_id}", tags=["sales rep"])
@@ -95,10 +95,10 @@ def sales_rep_catalog_item(
     buyer_id: UUID,
     product_id: UUID,
     rep: CurrentSalesRep,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """One product of an assigned buyer's catalog, your reseller's offers only."""
     _assigned(rep, buyer_id)
     f = CatalogFilter(reseller_id=str(rep.reseller_id), product_id=str(product_id))
-    return _item(marketplace, buyer_id, f, min_position)
+    return _item(market, buyer_id, f, min_position)

@@ -10,7 +10,7 @@ from marketplace.kernel.money import Money
 from offers.pricing import Tier, unit_price
 from projections.catalog import NAME
 from projections.paging import cut, decode_cursor
-from projections.runner import Projections
+from projections.runner import ProjectionRunner
 
 
 def _like(text: str) -> str:
@@ -145,7 +145,7 @@ def product_fields(row: Row) -> dict[str, Any]:
 
 
 class CatalogView:
-    def __init__(self, projections: Projections) -> None:
+    def __init__(self, projections: ProjectionRunner) -> None:
         self.projections = projections
 
     def _prefix(self, cur: Cursor) -> str:

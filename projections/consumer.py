@@ -24,7 +24,7 @@ from marketplace.adapters import metrics
 from marketplace.adapters.envelope import Envelope, decode
 from marketplace.adapters.kafka import consumer, ensure_topics
 from marketplace.adapters.settings import Settings
-from projections.runner import Projections
+from projections.runner import ProjectionRunner
 from projections.watchdog import StallWatch
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class KafkaProjector:
     def __init__(
         self,
         settings: Settings,
-        projections: Projections,
+        projections: ProjectionRunner,
         name: str,
         consumer_factory: ConsumerFactory = consumer,
     ) -> None:

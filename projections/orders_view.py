@@ -8,13 +8,13 @@ from marketplace.kernel.money import Money
 from orders.domain import order_total
 from projections.orders import NAME, seller_order_row
 from projections.paging import cut, decode_cursor
-from projections.runner import Projections
+from projections.runner import ProjectionRunner
 
 Page = tuple[list[dict[str, Any]], str | None]
 
 
 class OrdersView:
-    def __init__(self, projections: Projections) -> None:
+    def __init__(self, projections: ProjectionRunner) -> None:
         self.projections = projections
 
     def _prefix(self, cur: Cursor) -> str:

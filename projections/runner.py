@@ -46,7 +46,7 @@ Progress = Callable[[int, int], None]
 TRANSIENT = (psycopg.OperationalError, sqlite3.OperationalError, StoreUnavailable)
 
 
-class Projections:
+class ProjectionRunner:
     def __init__(
         self, db: Database, events: EventLog, factories: Mapping[str, ProjectionFactory]
     ) -> None:

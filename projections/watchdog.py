@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from marketplace.adapters import metrics
 from marketplace.kernel.position import Positions
-from projections.runner import Projections
+from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]
@@ -23,7 +23,7 @@ Clock = Callable[[], float]
 class StallWatch:
     def __init__(
         self,
-        projections: Projections,
+        projections: ProjectionRunner,
         name: str,
         stall_after: float,
         clock: Clock = time.monotonic,

@@ -37,19 +37,19 @@ def authorize(
     reseller_id: UUID,
     body: AuthorizationPut,
     manufacturer: CurrentManufacturer,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
 ) -> dict[str, Any]:
     """Authorize a reseller to offer your products (absent lists authorize all)."""
-    marketplace.sellers.authorize(manufacturer.id, reseller_id, body.brands, body.categories)
+    market.sellers.authorize(manufacturer.id, reseller_id, body.brands, body.categories)
     return {"reseller_id": str(reseller_id), "brands": body.brands, "categories": body.categories}
 
 
 @router.delete("/manufacturer/authorizations/{reseller_id}", tags=["manufacturer"])
 def revoke(
-    reseller_id: UUID, manufacturer: CurrentManufacturer, marketplace: MarketplaceDep
+    reseller_id: UUID, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, str]:
     """Revoke a reseller's authorization: its offers on your products leave every catalog."""
-    marketplace.sellers.revoke_authorization(manufacturer.id, reseller_id)
+    market.sellers.revoke_authorization(manufacturer.id, reseller_id)
     return {"reseller_id": str(reseller_id), "status": "revoked"}
 
 
@@ -58,38 +58,38 @@ def appoint_sales_rep(
     body: SalesRepCreate,
     request: Request,
     reseller: CurrentReseller,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
 ) -> JSONResponse:
     """Create a sales rep who orders on behalf of the buyer accounts assigned to it."""
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        rep_id = marketplace.sellers.appoint_sales_rep(reseller.id, body.name, api_key)
+        rep_id = market.sellers.appoint_sales_rep(reseller.id, body.name, api_key)
         return 201, {"id": str(rep_id), "api_key": api_key}
 
-    return idempotent(marketplace, request, f"reseller:{reseller.id}", body.model_dump(), run, "s")
+    return idempotent(market, request, f"reseller:{reseller.id}", body.model_dump(), run, "s")
 
 
 @router.put("/reseller/sales-reps/{rep_id}/accounts", tags=["reseller"])
 def assign_accounts(
-    rep_id: UUID, body: AccountsPut, reseller: CurrentReseller, marketplace: MarketplaceDep
+    rep_id: UUID, body: AccountsPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """Assign the buyer accounts a sales rep serves (replaces the previous list)."""
     if len(body.buyer_ids) > 10_000:
         raise Invalid("at most 10000 buyer accounts per sales rep")
     for buyer_id in body.buyer_ids:
-        marketplace.buyers.buyer(buyer_id)
-    marketplace.sellers.assign_accounts(reseller.id, rep_id, body.buyer_ids)
+        market.buyers.buyer(buyer_id)
+    market.sellers.assign_accounts(reseller.id, rep_id, body.buyer_ids)
     return {"id": str(rep_id), "buyer_ids": sorted({str(b) for b in body.buyer_ids})}
 
 
 @router.get("/sales-rep/accounts", tags=["sales rep"])
-def assigned_accounts(rep: CurrentSalesRep, marketplace: MarketplaceDep) -> dict[str, Any]:
+def assigned_accounts(rep: CurrentSalesRep, market: MarketplaceDep) -> dict[str, Any]:
     """The buyer accounts assigned to you."""
     items = []
     for buyer_id in rep.buyer_ids:
-        buyer = marketplace.buyers.buyer(buyer_id)
-        terms = marketplace.offers.terms(rep.reseller_id, buyer_id)
+        buyer = market.buyers.buyer(buyer_id)
+        terms = market.offers.terms(rep.reseller_id, buyer_id)
         items.append(
             {
                 "buyer_id": str(buyer_id),

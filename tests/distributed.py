@@ -18,7 +18,7 @@ from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Cursor
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from orders.choosing import LineRequest
 from projections.catalog import TABLES
 from projections.tracking import read_positions
@@ -87,7 +87,7 @@ class Seller:
                 ),
             )
             catalog.put_offer(
-                self.reseller, product.id, OfferTerms(Money(9_000, "EUR"), [], 100, 2, 1)
+                self.reseller, product.id, OfferDetails(Money(9_000, "EUR"), [], 100, 2, 1)
             )
             self.products.append(product.id)
 
@@ -109,7 +109,9 @@ def deliver_an_order(store: Marketplace, seller: Seller) -> tuple[UUID, UUID]:
     buyer = store.buyers.buyer(buyer_id)
     buyer.approve()
     store.buyers.save(buyer)
-    store.offers.put_terms(seller.reseller, buyer_id, Terms(None, 0, {}, ["card"], None))
+    store.offers.put_terms(
+        seller.reseller, buyer_id, CustomerTermsDetails(None, 0, {}, ["card"], None)
+    )
     store.projections.catch_up()
     order = store.placement.place(
         buyer_id,

@@ -10,7 +10,7 @@ from bench.reference import Catalog, as_reference, reference_catalog
 from bench.world import SCALES, generate
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 
 
 def _view(client: TestClient, marketplace: Marketplace, key: str, **params: Any) -> Catalog:
@@ -50,7 +50,7 @@ def test_every_buyers_catalog_equals_the_rule_over_the_event_store(
         offers.withdraw(reseller_id, product_id)
     for i, (reseller_id, product_id) in enumerate(pairs[:4] + pairs[40:50]):
         offers.put_offer(
-            reseller_id, product_id, OfferTerms(Money(90_000 + i, "EUR"), [], 5 + i, 2, 1)
+            reseller_id, product_id, OfferDetails(Money(90_000 + i, "EUR"), [], 5 + i, 2, 1)
         )
     for reseller_id, product_id in pairs[60:70]:
         offers.set_stock(reseller_id, product_id, 0)
@@ -85,7 +85,7 @@ def test_every_buyers_catalog_equals_the_rule_over_the_event_store(
             offers.put_terms(
                 resellers[r],
                 ids["buyers"][b["index"]],
-                Terms({"brands": ["Brand1", "Brand3"]}, 1_234, {}, ["card"], None),
+                CustomerTermsDetails({"brands": ["Brand1", "Brand3"]}, 1_234, {}, ["card"], None),
             )
 
     def every_buyer_sees_the_rule() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from marketplace.adapters.settings import Settings
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import OfferTerms, ProductDetails, Terms
+from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.pricing import Tier
 from projections.catalog_view import CatalogFilter
 
@@ -180,7 +180,7 @@ def test_view_prices_follow_the_pricing_rule(tmp_path: Path) -> None:
             offers.put_offer(
                 resellers[o["reseller"]],
                 product_ids[o["product"]],
-                OfferTerms(
+                OfferDetails(
                     price=Money(o["price"], "EUR"),
                     tiers=[Tier(q, Money(a, "EUR")) for q, a in o["tiers"]],
                     stock=o["stock"],
@@ -194,7 +194,7 @@ def test_view_prices_follow_the_pricing_rule(tmp_path: Path) -> None:
                 offers.put_terms(
                     reseller_id,
                     buyer_id,
-                    Terms(
+                    CustomerTermsDetails(
                         catalog=t["scope"],
                         discount_bps=t["discount"],
                         fixed_prices={

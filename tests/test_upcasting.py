@@ -89,7 +89,7 @@ def test_an_import_job_stored_when_only_manufacturers_imported_reads_as_a_produc
 def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path: Path) -> None:
     from uuid import UUID
 
-    from offers.application import OfferTerms
+    from offers.application import OfferDetails
     from offers.pricing import Tier
     from tests.distributed import Seller
 
@@ -101,7 +101,7 @@ def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path
         marketplace.offers.put_offer(
             seller.reseller,
             product,
-            OfferTerms(Money(900, "EUR"), [Tier(10, Money(800, "EUR"))], 5, 2, 1),
+            OfferDetails(Money(900, "EUR"), [Tier(10, Money(800, "EUR"))], 5, 2, 1),
         )
         for quantity in range(250):
             marketplace.offers.set_stock(seller.reseller, product, quantity)

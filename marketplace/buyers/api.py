@@ -21,7 +21,7 @@ class UserCreate(Strict):
 
 @router.post("/users", status_code=201)
 def create_user(
-    body: UserCreate, request: Request, session: CurrentBuyerUser, marketplace: MarketplaceDep
+    body: UserCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:
     """Add a user to your organisation (admins only)."""
     if session.user.role != "admin":
@@ -29,13 +29,13 @@ def create_user(
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        user_id = marketplace.buyers.add_user(
+        user_id = market.buyers.add_user(
             session.buyer.id, body.name, body.role, money_or_none(body.spending_limit), api_key
         )
         return 201, {"id": str(user_id), "api_key": api_key}
 
     return idempotent(
-        marketplace,
+        market,
         request,
         f"buyer:{session.buyer.id}:{session.user.id}",
         body.model_dump(),

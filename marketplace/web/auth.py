@@ -20,8 +20,8 @@ bearer = HTTPBearer(auto_error=False, description="The API key of one principal"
 
 
 def get_marketplace(request: Request) -> Marketplace:
-    marketplace: Marketplace = request.app.state.marketplace
-    return marketplace
+    market: Marketplace = request.app.state.marketplace
+    return market
 
 
 MarketplaceDep = Annotated[Marketplace, Depends(get_marketplace)]
@@ -43,16 +43,16 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def authenticate(
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send your API key as 'Authorization: Bearer <api_key>'")
     key = credentials.credentials
-    if hmac.compare_digest(key.encode(), marketplace.operator_key.encode()):
+    if hmac.compare_digest(key.encode(), market.operator_key.encode()):
         return Principal("operator", None)
     context = context_of(key)
-    app = {"s": marketplace.sellers, "b": marketplace.buyers}.get(context or "")
+    app = {"s": market.sellers, "b": market.buyers}.get(context or "")
     record = None if app is None else app.find(ApiKey.create_id(hash_key(key)), ApiKey)
     if record is None or record.revoked:
         raise _unauthorized("unknown API key")
@@ -79,14 +79,14 @@ def operator(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
-def manufacturer(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> Manufacturer:
-    account = marketplace.sellers.manufacturer(_require(principal, "manufacturer"))
+def manufacturer(market: MarketplaceDep, principal: CurrentPrincipal) -> Manufacturer:
+    account = market.sellers.manufacturer(_require(principal, "manufacturer"))
     _check_approved(account.is_approved, "your account")
     return account
 
 
-def reseller(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> Reseller:
-    account = marketplace.sellers.reseller(_require(principal, "reseller"))
+def reseller(market: MarketplaceDep, principal: CurrentPrincipal) -> Reseller:
+    account = market.sellers.reseller(_require(principal, "reseller"))
     _check_approved(account.is_approved, "your account")
     return account
 
@@ -97,8 +97,8 @@ class BuyerSession:
     user: BuyerUser
 
 
-def buyer_user(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> BuyerSession:
-    buyer = marketplace.buyers.buyer(_require(principal, "buyer_user"))
+def buyer_user(market: MarketplaceDep, principal: CurrentPrincipal) -> BuyerSession:
+    buyer = market.buyers.buyer(_require(principal, "buyer_user"))
     _check_approved(buyer.is_approved, "your organisation")
     user = buyer.user(principal.user_id) if principal.user_id else None
     if user is None:
@@ -106,9 +106,9 @@ def buyer_user(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> Buye
     return BuyerSession(buyer, user)
 
 
-def sales_rep(marketplace: MarketplaceDep, principal: CurrentPrincipal) -> SalesRep:
-    rep = marketplace.sellers.sales_rep(_require(principal, "sales_rep"))
-    _check_approved(marketplace.sellers.reseller(rep.reseller_id).is_approved, "your reseller")
+def sales_rep(market: MarketplaceDep, principal: CurrentPrincipal) -> SalesRep:
+    rep = market.sellers.sales_rep(_require(principal, "sales_rep"))
+    _check_approved(market.sellers.reseller(rep.reseller_id).is_approved, "your reseller")
     return rep
 
 

@@ -16,7 +16,7 @@ from marketplace.web.errors import detail_of, status_of
 
 
 def idempotent(
-    marketplace: Marketplace,
+    market: Marketplace,
     request: Request,
     scope: str,
     payload: Any,
@@ -31,14 +31,14 @@ def idempotent(
     idempotency_key = request.headers.get("Idempotency-Key")
     full_scope = f"{scope}:{request.method}:{request.url.path}"
     derive = f"{full_scope}:{idempotency_key}" if idempotency_key else None
-    api_key = mint(key_context, marketplace.secret, derive) if key_context else None
+    api_key = mint(key_context, market.secret, derive) if key_context else None
     if not idempotency_key:
         status, body = run(api_key)
         return JSONResponse(body, status_code=status)
     if len(idempotency_key) > 255:
         raise DomainError("Idempotency-Key must be at most 255 characters")
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-    store = marketplace.idempotency
+    store = market.idempotency
     claim = store.begin(full_scope, idempotency_key, digest)
     if isinstance(claim, Answer):
         body = dict(claim.body)

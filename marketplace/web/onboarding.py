@@ -38,41 +38,37 @@ class AccountCreated(BaseModel):
 
 @router.post("/manufacturers", status_code=201, response_model=AccountCreated)
 def create_manufacturer(
-    body: ManufacturerCreate, request: Request, marketplace: MarketplaceDep
+    body: ManufacturerCreate, request: Request, market: MarketplaceDep
 ) -> JSONResponse:
     """Sign up a manufacturer; it acts once the operator approves it."""
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        account_id = marketplace.sellers.register_manufacturer(body.name, body.country, api_key)
+        account_id = market.sellers.register_manufacturer(body.name, body.country, api_key)
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
-    return idempotent(marketplace, request, "anonymous", body.model_dump(), run, "s")
+    return idempotent(market, request, "anonymous", body.model_dump(), run, "s")
 
 
 @router.post("/resellers", status_code=201, response_model=AccountCreated)
-def create_reseller(
-    body: ResellerCreate, request: Request, marketplace: MarketplaceDep
-) -> JSONResponse:
+def create_reseller(body: ResellerCreate, request: Request, market: MarketplaceDep) -> JSONResponse:
     """Sign up a reseller, distributor or wholesaler."""
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        account_id = marketplace.sellers.register_reseller(
-            body.name, body.kind, body.country, api_key
-        )
+        account_id = market.sellers.register_reseller(body.name, body.kind, body.country, api_key)
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
-    return idempotent(marketplace, request, "anonymous", body.model_dump(), run, "s")
+    return idempotent(market, request, "anonymous", body.model_dump(), run, "s")
 
 
 @router.post("/buyers", status_code=201, response_model=AccountCreated)
-def create_buyer(body: BuyerCreate, request: Request, marketplace: MarketplaceDep) -> JSONResponse:
+def create_buyer(body: BuyerCreate, request: Request, market: MarketplaceDep) -> JSONResponse:
     """Sign up a buyer organisation; the key returned is its first admin user's."""
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        buyer_id, user_id = marketplace.buyers.register(
+        buyer_id, user_id = market.buyers.register(
             body.legal_name, body.tax_id, body.country, api_key
         )
         return 201, {
@@ -82,4 +78,4 @@ def create_buyer(body: BuyerCreate, request: Request, marketplace: MarketplaceDe
             "user_id": str(user_id),
         }
 
-    return idempotent(marketplace, request, "anonymous", body.model_dump(), run, "b")
+    return idempotent(market, request, "anonymous", body.model_dump(), run, "b")

@@ -23,67 +23,67 @@ class Commission(Strict):
 
 
 def _status(
-    marketplace: MarketplaceDep, account_id: UUID, change: StatusAction, reason: str | None
+    market: MarketplaceDep, account_id: UUID, change: StatusAction, reason: str | None
 ) -> dict[str, str]:
-    account = marketplace.change_account_status(account_id, change, reason)
+    account = market.change_account_status(account_id, change, reason)
     return {"id": str(account_id), "status": account.status}
 
 
 @router.post("/accounts/{account_id}/approve")
 def approve(
     account_id: UUID,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     _: CurrentOperator,
     body: StatusChange | None = None,
 ) -> dict[str, str]:
     """Approve a pending account."""
-    return _status(marketplace, account_id, "approve", body.reason if body else None)
+    return _status(market, account_id, "approve", body.reason if body else None)
 
 
 @router.post("/accounts/{account_id}/suspend")
 def suspend(
     account_id: UUID,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     _: CurrentOperator,
     body: StatusChange | None = None,
 ) -> dict[str, str]:
     """Suspend an account: its offers leave every catalog, its open orders stay."""
-    return _status(marketplace, account_id, "suspend", body.reason if body else None)
+    return _status(market, account_id, "suspend", body.reason if body else None)
 
 
 @router.post("/accounts/{account_id}/reinstate")
 def reinstate(
     account_id: UUID,
-    marketplace: MarketplaceDep,
+    market: MarketplaceDep,
     _: CurrentOperator,
     body: StatusChange | None = None,
 ) -> dict[str, str]:
     """Reinstate a suspended account."""
-    return _status(marketplace, account_id, "reinstate", body.reason if body else None)
+    return _status(market, account_id, "reinstate", body.reason if body else None)
 
 
 @router.put("/resellers/{reseller_id}/commission")
 def set_commission(
-    reseller_id: UUID, body: Commission, marketplace: MarketplaceDep, _: CurrentOperator
+    reseller_id: UUID, body: Commission, market: MarketplaceDep, _: CurrentOperator
 ) -> dict[str, Any]:
     """Set a reseller's commission rate, in basis points."""
-    marketplace.sellers.set_commission(reseller_id, body.rate_bps)
+    market.sellers.set_commission(reseller_id, body.rate_bps)
     return {"reseller_id": str(reseller_id), "rate_bps": body.rate_bps}
 
 
 @router.get("/projections")
-def projections(marketplace: MarketplaceDep, _: CurrentOperator) -> list[dict[str, Any]]:
+def projections(market: MarketplaceDep, _: CurrentOperator) -> list[dict[str, Any]]:
     """Every projection's position, lag in events and status."""
-    return marketplace.projections.status()
+    return market.projections.status()
 
 
 @router.post("/projections/{name}/rebuild", status_code=202)
 def rebuild(
-    name: str, marketplace: MarketplaceDep, _: CurrentOperator, tasks: BackgroundTasks
+    name: str, market: MarketplaceDep, _: CurrentOperator, tasks: BackgroundTasks
 ) -> JSONResponse:
     """Rebuild a view from the event store beside the live one, then swap it in."""
-    if name not in marketplace.projections.names:
+    if name not in market.projections.names:
         raise NotFound(f"unknown projection {name}")
-    prefix = marketplace.projections.begin_rebuild(name)
-    tasks.add_task(marketplace.projections.run_rebuild, name, prefix)
+    prefix = market.projections.begin_rebuild(name)
+    tasks.add_task(market.projections.run_rebuild, name, prefix)
     return JSONResponse({"name": name, "status": "rebuilding"}, status_code=202, background=tasks)
