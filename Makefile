@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-sqlite lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(STAMP) lint test-sqlite
 	$(BIN)/pytest
+
+# The embedded mode's tests, with PostgreSQL refused to them: they must not need it.
+test-sqlite: $(STAMP)
+	MARKETPLACE_TEST_POSTGRES=off $(BIN)/pytest -q -p no:cacheprovider -k "sqlite and not postgres and not kafka"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -66,11 +66,14 @@ def settings_for(
 
 
 @pytest.fixture(params=["sqlite", "postgres", "kafka"])
-def settings(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str, pg_schema: str
-) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        # The embedded mode needs no PostgreSQL (see `make test-sqlite`).
+        return settings_for("sqlite", tmp_path, "", "")
+    postgres_url = request.getfixturevalue("postgres_url")
+    schema = request.getfixturevalue("pg_schema")
     kafka = request.getfixturevalue("kafka_bootstrap") if request.param == "kafka" else None
-    return settings_for(request.param, tmp_path, postgres_url, pg_schema, kafka)
+    return settings_for(request.param, tmp_path, postgres_url, schema, kafka)
 
 
 def start_workers(

@@ -30,6 +30,8 @@ def _answers(url: str) -> bool:
 
 def ensure_postgres() -> str:
     """A PostgreSQL URL for a test database; starts the installed cluster if none answers."""
+    if os.environ.get("MARKETPLACE_TEST_POSTGRES") == "off":
+        raise RuntimeError("PostgreSQL is off for this run (MARKETPLACE_TEST_POSTGRES=off)")
     admin = postgres_admin_url()
     if not _answers(admin):
         clusters = sorted(glob.glob("/etc/postgresql/*/main"))
