@@ -1,12 +1,14 @@
 """The catalog a buyer should see, evaluated straight over the event-sourced aggregates with
-the pricing rule: the yardstick the catalog view is checked against."""
+the visibility and pricing rules the order desk uses: the yardstick the catalog view's SQL is
+checked against."""
 
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 from marketplace.platform import Marketplace
-from offers.domain import CatalogScope, Offer, Product, contract_price, offer_id
+from offers.domain import Offer, Product, contract_price, offer_id
+from offers.visibility import visible
 
 Catalog = dict[str, list[dict[str, Any]]]
 
@@ -37,16 +39,15 @@ def reference_catalog(
         if terms is None or offer is None or product is None:
             continue
         authorization = sellers.authorization(product.manufacturer_id, reseller_id)
-        visible = (
-            not offer.withdrawn
-            and not product.discontinued
-            and authorization is not None
-            and authorization.covers(product.brand, product.category)
-            and is_approved(reseller_id)
-            and is_approved(product.manufacturer_id)
-            and CatalogScope(terms.catalog).admits(product.id, product.brand, product.category)
+        seen = visible(
+            offer,
+            product,
+            terms,
+            authorization,
+            is_approved(reseller_id),
+            is_approved(product.manufacturer_id),
         )
-        if not visible:
+        if not seen:
             continue
         catalog.setdefault(str(product.id), []).append(
             {

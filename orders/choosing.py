@@ -11,6 +11,7 @@ from marketplace.kernel.errors import DomainError, Refusal
 from marketplace.kernel.money import Money
 from offers.application import Offers
 from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id
+from offers.visibility import visible
 from sellers.application import Sellers
 from sellers.domain import Authorization
 
@@ -107,17 +108,19 @@ class OfferChooser:
         self, seen: Lookups, buyer_id: UUID, product: Product, reseller_id: UUID
     ) -> tuple[Offer, CustomerTerms] | None:
         offer = self.offers.find(offer_id(reseller_id, product.id), Offer)
-        if offer is None or offer.withdrawn or product.discontinued:
+        if offer is None:
             return None
         reseller = seen.account(reseller_id)
         maker = seen.account(product.manufacturer_id)
-        if reseller is None or not reseller.is_approved or maker is None or not maker.is_approved:
-            return None
-        authorization = seen.authorization(product.manufacturer_id, reseller_id)
-        if authorization is None or not authorization.covers(product.brand, product.category):
-            return None
         terms = seen.terms(reseller_id, buyer_id)
-        if terms is None or not terms.scope.admits(product.id, product.brand, product.category):
+        if terms is None or not visible(
+            offer,
+            product,
+            terms,
+            seen.authorization(product.manufacturer_id, reseller_id),
+            reseller is not None and reseller.is_approved,
+            maker is not None and maker.is_approved,
+        ):
             return None
         return offer, terms
 
