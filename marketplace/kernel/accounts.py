@@ -1,10 +1,12 @@
 """What every account on the platform shares: the operator's approval, and API keys."""
 
 import hashlib
+import sys
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from marketplace.kernel.errors import Conflict
 
@@ -13,6 +15,8 @@ PrincipalKind = Literal["manufacturer", "reseller", "buyer_user", "sales_rep"]
 StatusAction = Literal["approve", "suspend", "reinstate"]
 
 KEYS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:api-keys")
+# Events stored before the kernel had its own package name this module by its old path.
+register_topic("marketplace.accounts", sys.modules[__name__])
 
 
 def hash_key(api_key: str) -> str:

@@ -1,0 +1,191 @@
+"""A small world that stores every event type the marketplace has, kept as a fixture so that
+every stored form ever written stays readable (tests/test_event_evolution.py).
+
+Regenerate after adding an event type: `python -m tests.event_samples`. Never regenerate to
+make a changed class pass: upcast the old form instead, so stored events keep loading.
+"""
+
+import inspect
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from eventsourcing.domain import Aggregate, CanMutateAggregate
+from eventsourcing.utils import get_topic
+from fastapi.testclient import TestClient
+
+import marketplace.buyers.domain
+import marketplace.kernel.accounts
+import offers.domain
+import orders.domain
+import sellers.domain
+from marketplace.adapters.settings import Settings
+from marketplace.kernel.accounts import ApiKey, hash_key
+from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
+from tests.world import Actor, World, eur, small_market
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stored_events.json"
+DOMAIN_MODULES: list[ModuleType] = [
+    marketplace.kernel.accounts,
+    marketplace.buyers.domain,
+    sellers.domain,
+    offers.domain,
+    orders.domain,
+]
+
+
+def event_topics() -> set[str]:
+    """The topic of every event an aggregate of the domain can store: the classes its own
+    decorated commands declare, not the base `Event` and `Created`, nor the copies the
+    library makes of an inherited event (those store under the base class's topic)."""
+    topics: set[str] = set()
+    for module in DOMAIN_MODULES:
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, Aggregate) or cls.__module__ != module.__name__:
+                continue
+            bases = [b for b in cls.__mro__[1:] if issubclass(b, Aggregate) and b is not Aggregate]
+            for name, value in vars(cls).items():
+                if (
+                    inspect.isclass(value)
+                    and issubclass(value, CanMutateAggregate)
+                    and name not in ("Event", "Created")
+                    and not any(name in vars(base) for base in bases)
+                ):
+                    topics.add(get_topic(value))
+    return topics
+
+
+def _order(world: World, buyer: Actor, lines: list[tuple[str, int]], method: str) -> Any:
+    body = {
+        "lines": [{"product_id": p, "quantity": q} for p, q in lines],
+        "payment_method": method,
+    }
+    return world.ok("POST", "/v1/buyer/orders", buyer, json=body)
+
+
+def build(world: World, market: Marketplace) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1", map_price=5_000)
+    saw = world.product(m.acme, "SAW-1")
+    world.product(m.acme, "DRILL-1", map_price=5_000, name="Drill, revised")
+    world.offer(m.rhine, drill, 9_000, tiers=[(10, 8_500)])
+    world.offer(m.rhine, drill, 9_100, tiers=[(10, 8_600)])
+    world.offer(m.danube, drill, 9_500)
+    world.offer(m.rhine, saw, 5_000)
+    world.ok("PUT", f"/v1/reseller/offers/{saw}/stock", m.rhine, json={"quantity": 80})
+    world.terms(m.rhine, m.muster, credit_limit=100_000)
+    world.terms(m.rhine, m.muster, discount_bps=500, credit_limit=100_000)
+    world.terms(m.danube, m.muster)
+    world.ok(
+        "PUT",
+        f"/v1/operator/resellers/{m.rhine.id}/commission",
+        world.operator,
+        json={"rate_bps": 800},
+    )
+    world.sales_rep(m.rhine, [m.muster])
+    limited = world.user(m.muster, "buyer", spending_limit=20_000)
+    approver = world.user(m.muster, "approver")
+    # Shipped in two parts and delivered.
+    order = _order(world, m.muster, [(drill, 2), (saw, 3)], "card")
+    [so] = order["seller_orders"]
+    path = f"/v1/reseller/orders/{so['seller_order_id']}"
+    world.ok("POST", f"{path}/accept", m.rhine)
+    world.ok("POST", f"{path}/ship", m.rhine, json={"lines": [{"product_id": saw, "quantity": 1}]})
+    world.ok("POST", f"{path}/ship", m.rhine, json={"tracking": "T-2"})
+    world.ok("POST", f"{path}/deliver", m.rhine)
+    # Over a user's limit: approved once, rejected once.
+    for decision in ("approve", "reject"):
+        waiting = _order(world, limited, [(saw, 5)], "invoice_net_30")
+        world.ok("POST", f"/v1/buyer/orders/{waiting['order_id']}/{decision}", approver)
+    # Refused by one seller and rerouted to the other; cancelled by its seller.
+    refused = _order(world, m.muster, [(drill, 1)], "card")["seller_orders"][0]
+    rerouted = f"/v1/reseller/orders/{refused['seller_order_id']}/refuse"
+    world.ok("POST", rerouted, m.rhine, json={"reason": "no staff"})
+    cancelled = _order(world, m.muster, [(saw, 1)], "card")["seller_orders"][0]
+    world.ok(
+        "POST",
+        f"/v1/reseller/orders/{cancelled['seller_order_id']}/cancel",
+        m.rhine,
+        json={"reason": "damaged"},
+    )
+    # More than the credit left: drafted, then failed when the credit could not be held.
+    failed = world.call(
+        "POST",
+        "/v1/buyer/orders",
+        m.muster,
+        json={"lines": [{"product_id": saw, "quantity": 30}], "payment_method": "invoice_net_30"},
+    )
+    assert failed.status_code == 402, failed.text
+    # An import, a withdrawal, a discontinuation, authorizations changed and revoked.
+    line = {
+        "sku": "BOLT-1",
+        "name": "Bolt",
+        "brand": "Acme",
+        "category": "tools",
+        "list_price": eur(100),
+    }
+    world.ok(
+        "POST",
+        "/v1/manufacturer/products:import",
+        m.acme,
+        content=json.dumps(line) + "\n",
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    world.ok("DELETE", f"/v1/reseller/offers/{drill}", m.danube)
+    world.ok("DELETE", "/v1/manufacturer/products/SAW-1", m.acme)
+    world.authorize(m.acme, m.danube, brands=["Acme"])
+    world.ok("DELETE", f"/v1/manufacturer/authorizations/{m.danube.id}", m.acme)
+    # An account suspended and reinstated; a key revoked.
+    for action in ("suspend", "reinstate"):
+        world.ok("POST", f"/v1/operator/accounts/{m.bolt.id}/{action}", world.operator)
+    key = market.buyers.find(ApiKey.create_id(hash_key(m.bolt.key)), ApiKey)
+    assert key is not None
+    key.revoke()
+    market.buyers.save(key)
+
+
+def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:
+    forms: dict[str, list[dict[str, Any]]] = {}
+    for context, app in market.contexts.items():
+        forms[context] = [
+            {
+                "originator_id": str(stored.originator_id),
+                "originator_version": stored.originator_version,
+                "topic": stored.topic,
+                "state": json.loads(stored.state),
+            }
+            for stored in app.recorder.select_notifications(start=0, limit=1_000_000)
+        ]
+    return forms
+
+
+def generate(directory: Path) -> dict[str, list[dict[str, Any]]]:
+    settings = Settings(database_url=f"sqlite:///{directory}/samples.db", operator_key="op")
+    market = Marketplace(settings)
+    try:
+        with TestClient(create_app(market)) as client:
+            build(World(client, "op"), market)
+        return stored_forms(market)
+    finally:
+        market.close()
+
+
+def main() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        forms = generate(Path(directory))
+    stored = {f["topic"] for events in forms.values() for f in events}
+    missing = event_topics() - stored
+    if missing:
+        sys.exit(f"the sample world stores no {sorted(missing)}: extend tests/event_samples.py")
+    FIXTURE.parent.mkdir(exist_ok=True)
+    FIXTURE.write_text(json.dumps(forms, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {sum(map(len, forms.values()))} stored events to {FIXTURE}")
+
+
+if __name__ == "__main__":
+    main()
