@@ -2,6 +2,7 @@
 
 import signal
 import threading
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -16,6 +17,7 @@ from marketplace.adapters.relay import Relay
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
+from marketplace.web.asyncapi import DOCUMENT, render
 from projections.consumer import KafkaProjector
 
 cli = typer.Typer(help="An open-source B2B marketplace.", no_args_is_help=True)
@@ -74,6 +76,19 @@ def rebuild(name: str) -> None:
         applied = marketplace.projections.rebuild(name, report)
     console.print(f"{name}: rebuilt from {applied} events")
     marketplace.close()
+
+
+@cli.command()
+def asyncapi(
+    output: Path = typer.Option(DOCUMENT, help="where to write it; - for standard output"),
+) -> None:
+    """Write the event stream's AsyncAPI 3.0 document, generated from the event classes."""
+    text = render()
+    if str(output) == "-":
+        console.print_json(text)
+    else:
+        output.write_text(text)
+        console.print(f"wrote {output}")
 
 
 def _serve_metrics(port: int | None) -> None:

@@ -5,57 +5,60 @@ Regenerate after adding an event type: `python -m tests.event_samples`. Never re
 make a changed class pass: upcast the old form instead, so stored events keep loading.
 """
 
-import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.domain import Aggregate, CanMutateAggregate
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
 from fastapi.testclient import TestClient
 
-import marketplace.buyers.domain
-import marketplace.kernel.accounts
-import offers.domain
-import orders.domain
-import sellers.domain
 from marketplace.adapters.settings import Settings
 from marketplace.kernel.accounts import ApiKey, hash_key
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
+from marketplace.web.asyncapi import CONTEXT_MODULES, event_classes
 from tests.world import Actor, World, eur, small_market
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "stored_events.json"
-DOMAIN_MODULES: list[ModuleType] = [
-    marketplace.kernel.accounts,
-    marketplace.buyers.domain,
-    sellers.domain,
-    offers.domain,
-    orders.domain,
-]
 
 
-def event_topics() -> set[str]:
-    """The topic of every event an aggregate of the domain can store: the classes its own
-    decorated commands declare, not the base `Event` and `Created`, nor the copies the
-    library makes of an inherited event (those store under the base class's topic)."""
-    topics: set[str] = set()
-    for module in DOMAIN_MODULES:
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if not issubclass(cls, Aggregate) or cls.__module__ != module.__name__:
-                continue
-            bases = [b for b in cls.__mro__[1:] if issubclass(b, Aggregate) and b is not Aggregate]
-            for name, value in vars(cls).items():
-                if (
-                    inspect.isclass(value)
-                    and issubclass(value, CanMutateAggregate)
-                    and name not in ("Event", "Created")
-                    and not any(name in vars(base) for base in bases)
-                ):
-                    topics.add(get_topic(value))
-    return topics
+def event_types() -> set[tuple[str, str]]:
+    """(context, type) of every event an aggregate of the domain can store."""
+    return {
+        (context, event.__qualname__)
+        for context, modules in CONTEXT_MODULES.items()
+        for module in modules
+        for event in event_classes(module)
+    }
+
+
+def stored_types(forms: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str]]:
+    return {
+        (context, resolve_topic(f["topic"]).__qualname__)
+        for context, events in forms.items()
+        for f in events
+    }
+
+
+def load_samples(market: Marketplace, rename: Callable[[str], str] = str) -> None:
+    """Writes the samples into `market`'s event store, topics passed through `rename`."""
+    samples = json.loads(FIXTURE.read_text())
+    for context, forms in samples.items():
+        market.contexts[context].recorder.insert_events(
+            [
+                StoredEvent(
+                    UUID(f["originator_id"]),
+                    f["originator_version"],
+                    rename(f["topic"]),
+                    json.dumps(f["state"]).encode(),
+                )
+                for f in forms
+            ]
+        )
 
 
 def _order(world: World, buyer: Actor, lines: list[tuple[str, int]], method: str) -> Any:
@@ -138,13 +141,14 @@ def build(world: World, market: Marketplace) -> None:
     world.ok("DELETE", "/v1/manufacturer/products/SAW-1", m.acme)
     world.authorize(m.acme, m.danube, brands=["Acme"])
     world.ok("DELETE", f"/v1/manufacturer/authorizations/{m.danube.id}", m.acme)
-    # An account suspended and reinstated; a key revoked.
-    for action in ("suspend", "reinstate"):
-        world.ok("POST", f"/v1/operator/accounts/{m.bolt.id}/{action}", world.operator)
-    key = market.buyers.find(ApiKey.create_id(hash_key(m.bolt.key)), ApiKey)
-    assert key is not None
-    key.revoke()
-    market.buyers.save(key)
+    # Accounts suspended and reinstated, keys revoked, of a buyer and of a seller.
+    for account, app in ((m.bolt, market.buyers), (m.danube, market.sellers)):
+        for action in ("suspend", "reinstate"):
+            world.ok("POST", f"/v1/operator/accounts/{account.id}/{action}", world.operator)
+        key = app.find(ApiKey.create_id(hash_key(account.key)), ApiKey)
+        assert key is not None
+        key.revoke()
+        app.save(key)
 
 
 def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:
@@ -178,8 +182,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         forms = generate(Path(directory))
-    stored = {f["topic"] for events in forms.values() for f in events}
-    missing = event_topics() - stored
+    missing = event_types() - stored_types(forms)
     if missing:
         sys.exit(f"the sample world stores no {sorted(missing)}: extend tests/event_samples.py")
     FIXTURE.parent.mkdir(exist_ok=True)

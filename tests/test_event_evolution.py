@@ -8,13 +8,12 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 
 from marketplace.adapters.envelope import envelope
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.stored import to_envelope
 from marketplace.platform import Marketplace
-from tests.event_samples import FIXTURE, event_topics
+from tests.event_samples import FIXTURE, event_types, load_samples, stored_types
 
 SAMPLES: dict[str, list[dict[str, Any]]] = json.loads(FIXTURE.read_text())
 
@@ -25,8 +24,7 @@ def _as_stored_before_the_kernel_moved(topic: str) -> str:
 
 
 def test_the_samples_hold_every_event_type_the_domain_defines() -> None:
-    stored = {sample["topic"] for samples in SAMPLES.values() for sample in samples}
-    missing = event_topics() - stored
+    missing = event_types() - stored_types(SAMPLES)
     assert not missing, f"run `python -m tests.event_samples` to add samples of {missing}"
 
 
@@ -35,21 +33,7 @@ def test_every_stored_form_loads_reads_and_projects(tmp_path: Path, era: str) ->
     settings = Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
     market = Marketplace(settings)
     try:
-        for context, samples in SAMPLES.items():
-            app = market.contexts[context]
-            app.recorder.insert_events(
-                [
-                    StoredEvent(
-                        UUID(s["originator_id"]),
-                        s["originator_version"],
-                        s["topic"]
-                        if era == "now"
-                        else _as_stored_before_the_kernel_moved(s["topic"]),
-                        json.dumps(s["state"]).encode(),
-                    )
-                    for s in samples
-                ]
-            )
+        load_samples(market, str if era == "now" else _as_stored_before_the_kernel_moved)
         for context, app in market.contexts.items():
             # Each aggregate's whole history loads.
             for originator in {UUID(s["originator_id"]) for s in SAMPLES[context]}:

@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request, Response
@@ -13,6 +14,7 @@ from prometheus_client import make_asgi_app
 from marketplace.buyers.api import router as buyers_router
 from marketplace.kernel.errors import DomainError
 from marketplace.platform import Marketplace
+from marketplace.web.asyncapi import document
 from marketplace.web.errors import detail_of, status_of
 from marketplace.web.onboarding import router as onboarding_router
 from marketplace.web.operator import router as operator_router
@@ -89,6 +91,12 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    @app.get("/asyncapi.json", tags=["events"])
+    def asyncapi() -> dict[str, Any]:
+        """The event stream's contract: every event type on every topic (AsyncAPI 3.0)."""
+        return event_stream
+
+    event_stream = document()
     app.mount("/metrics", make_asgi_app())
 
     for router in (
