@@ -94,6 +94,22 @@ def start_workers(
 
 
 @pytest.fixture
+def kafka_settings(
+    tmp_path: Path, postgres_url: str, pg_schema: str, kafka_bootstrap: str
+) -> Settings:
+    return settings_for("kafka", tmp_path, postgres_url, pg_schema, kafka_bootstrap)
+
+
+@pytest.fixture
+def store(kafka_settings: Settings) -> Iterator[Marketplace]:
+    """The API side alone in Kafka mode: commands into the event store, nothing relayed or
+    projected unless a test starts it."""
+    marketplace = Marketplace(kafka_settings)
+    yield marketplace
+    marketplace.close()
+
+
+@pytest.fixture
 def marketplace(settings: Settings) -> Iterator[Marketplace]:
     mp = Marketplace(settings)
     stop = threading.Event()

@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from marketplace.adapters.envelope import Envelope, decode
 from marketplace.adapters.kafka import topic
+from marketplace.adapters.relay import Relay
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Cursor
 from marketplace.kernel.money import Money
@@ -127,6 +128,16 @@ def deliver_an_order(store: Marketplace, seller: Seller) -> tuple[UUID, UUID]:
     store.fulfilment.ship(seller.reseller, seller_order_id, None, "T-1")
     store.fulfilment.deliver(seller.reseller, seller_order_id)
     return order.id, seller_order_id
+
+
+def relay_until_done(settings: Settings, marketplace: Marketplace) -> None:
+    """Publishes everything stored so far."""
+    relay = Relay(settings, marketplace.db, marketplace.events)
+    try:
+        while relay.publish_once():
+            pass
+    finally:
+        relay.close()
 
 
 def read_topics(

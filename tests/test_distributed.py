@@ -3,10 +3,7 @@
 import random
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from marketplace.adapters.relay import Relay
 from marketplace.adapters.settings import Settings
@@ -18,36 +15,13 @@ from tests.distributed import (
     deliver_an_order,
     dump_view,
     read_topics,
+    relay_until_done,
     spawn,
     wait_until,
 )
 from tests.services import Tansu
 
 KILLS = 20
-
-
-@pytest.fixture
-def kafka_settings(
-    tmp_path: Path, postgres_url: str, pg_schema: str, kafka_bootstrap: str
-) -> Settings:
-    return settings_for("kafka", tmp_path, postgres_url, pg_schema, kafka_bootstrap)
-
-
-@pytest.fixture
-def store(kafka_settings: Settings) -> Iterator[Marketplace]:
-    """The API side alone: commands into the event store, nothing relayed or projected."""
-    marketplace = Marketplace(kafka_settings)
-    yield marketplace
-    marketplace.close()
-
-
-def _relay_until_done(settings: Settings, marketplace: Marketplace) -> None:
-    relay = Relay(settings, marketplace.db, marketplace.events)
-    try:
-        while relay.publish_once():
-            pass
-    finally:
-        relay.close()
 
 
 def _write_for(seller: Seller, seconds: float) -> threading.Event:
@@ -69,7 +43,7 @@ def test_every_stored_event_is_on_its_topic_keyed_by_aggregate_in_order(
     time.sleep(0.5)
     done.set()
     seller_writes.join()
-    _relay_until_done(kafka_settings, store)
+    relay_until_done(kafka_settings, store)
     on_kafka = read_topics(kafka_settings, store.events.contexts)
     for context in store.events.contexts:
         stored = store.events.read(context, 0, 1_000_000)
@@ -112,7 +86,7 @@ def test_killing_the_relay_at_random_moments_loses_no_event(
         writing.set()
     # The killed relays did publish: each resumed where the last confirmed batch ended.
     assert progress > 0
-    _relay_until_done(kafka_settings, store)
+    relay_until_done(kafka_settings, store)
     on_kafka = read_topics(kafka_settings, store.events.contexts)
     for context in store.events.contexts:
         stored = {e["event_id"] for e in store.events.read(context, 0, 1_000_000)}
@@ -233,7 +207,7 @@ def test_every_order_step_reaches_the_orders_topic(
 ) -> None:
     seller = Seller(store, offers=2)
     order_id, seller_order_id = deliver_an_order(store, seller)
-    _relay_until_done(kafka_settings, store)
+    relay_until_done(kafka_settings, store)
     records = read_topics(kafka_settings, ["orders"])["orders"]
     types = [event["type"] for _, event, _ in records]
     for step in (

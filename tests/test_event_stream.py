@@ -5,43 +5,16 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from marketplace.adapters.kafka import topic
-from marketplace.adapters.relay import Relay
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from tests.conftest import settings_for
-from tests.distributed import Seller, deliver_an_order
+from tests.distributed import Seller, deliver_an_order, relay_until_done
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-@pytest.fixture
-def kafka_settings(
-    tmp_path: Path, postgres_url: str, pg_schema: str, kafka_bootstrap: str
-) -> Settings:
-    return settings_for("kafka", tmp_path, postgres_url, pg_schema, kafka_bootstrap)
-
-
-@pytest.fixture
-def store(kafka_settings: Settings) -> Iterator[Marketplace]:
-    marketplace = Marketplace(kafka_settings)
-    yield marketplace
-    marketplace.close()
-
-
-def _relay_everything(settings: Settings, store: Marketplace) -> None:
-    relay = Relay(settings, store.db, store.events)
-    try:
-        while relay.publish_once():
-            pass
-    finally:
-        relay.close()
 
 
 def _headers_on(settings: Settings, context: str) -> list[dict[str, bytes]]:
@@ -66,7 +39,7 @@ def test_every_record_carries_cloudevents_attributes_of_its_event(
 ) -> None:
     seller = Seller(store, offers=3)
     deliver_an_order(store, seller)
-    _relay_everything(kafka_settings, store)
+    relay_until_done(kafka_settings, store)
     for context in ("offers", "orders"):
         stored = {e["event_id"]: e for e in store.events.read(context, 0, 10_000)}
         records = _headers_on(kafka_settings, context)
@@ -89,7 +62,7 @@ def test_the_readme_consumer_dispatches_on_ce_type(
 ) -> None:
     seller = Seller(store, offers=2)
     _, seller_order_id = deliver_an_order(store, seller)
-    _relay_everything(kafka_settings, store)
+    relay_until_done(kafka_settings, store)
     section = README.read_text().split("## Consuming the event stream", 1)[1]
     example = section.split("```python\n", 1)[1].split("```", 1)[0]
     script = tmp_path / "consumer.py"

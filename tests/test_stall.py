@@ -8,7 +8,6 @@ consumer in the same process reached the head. These tests arrange that state on
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +42,6 @@ class StuckConsumer(KafkaConsumer):  # type: ignore[misc]
     def close(self, autocommit: bool = True, timeout_ms: int | None = None) -> None:
         self.released.set()
         super().close(autocommit=autocommit, timeout_ms=timeout_ms)
-
-
-@pytest.fixture
-def kafka_settings(
-    tmp_path: Path, postgres_url: str, pg_schema: str, kafka_bootstrap: str
-) -> Settings:
-    return settings_for("kafka", tmp_path, postgres_url, pg_schema, kafka_bootstrap)
-
-
-@pytest.fixture
-def store(kafka_settings: Settings) -> Iterator[Marketplace]:
-    marketplace = Marketplace(kafka_settings)
-    yield marketplace
-    marketplace.close()
 
 
 def _metric(name: str, projection: str) -> float:
