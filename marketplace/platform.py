@@ -54,7 +54,7 @@ def replay_part(
         context: cls(env={**persistence_env(settings, context), "CREATE_TABLE": "n"})
         for context, cls in CONTEXTS.items()
     }
-    db = open_database(settings.database_url, settings.database_schema)
+    db = open_database(settings)
     try:
         return fold_part(db, EventLog(apps), PROJECTIONS[name](prefix), bounds, part, parts)
     finally:
@@ -70,7 +70,7 @@ class ViewTimeout(NotYet):
 class Marketplace:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.db: Database = open_database(self.settings.database_url, self.settings.database_schema)
+        self.db: Database = open_database(self.settings)
         self.sellers = Sellers(env=persistence_env(self.settings, "sellers"))
         self.offers = Offers(env=persistence_env(self.settings, "offers"))
         self.buyers = Buyers(env=persistence_env(self.settings, "buyers"))

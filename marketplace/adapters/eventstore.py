@@ -210,8 +210,8 @@ def _store_env(settings: Settings, context: str) -> dict[str, str]:
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_POOL_SIZE": "5",
-            "POSTGRES_MAX_OVERFLOW": "5",
+            "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(settings.database_pool_overflow),
             "POSTGRES_LOCK_TIMEOUT": "30",
             "APPLICATION_RECORDER_TOPIC": "marketplace.adapters.eventstore:ArrayRecorder",
         }

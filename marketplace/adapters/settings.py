@@ -8,6 +8,11 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///var/marketplace.db"
     database_schema: str | None = None
+    # PostgreSQL connections per pool (one pool per context, one for the views): this many
+    # kept open, up to `database_pool_overflow` more opened under load. 100 connections are
+    # shared by every process on a default server.
+    database_pool_size: int = 1
+    database_pool_overflow: int = 9
     kafka_bootstrap: str | None = None
     operator_key: str | None = None
     secret_key: str | None = None

@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from marketplace.adapters.settings import sqlite_path
+from marketplace.adapters.settings import Settings, sqlite_path
 
 Row = dict[str, Any]
 # From this many rows an upsert goes through COPY into a staging table.
@@ -180,7 +180,9 @@ class _PostgresCursor:
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, url: str, schema: str | None = None, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, schema: str | None = None, min_size: int = 1, max_size: int = 10
+    ) -> None:
         # Views grow from empty while a connection's prepared statements live on; a plan
         # cached while a table was empty would scan it whole ever after.
         options = ["-c plan_cache_mode=force_custom_plan"]
@@ -191,7 +193,7 @@ class PostgresDatabase:
         kwargs: dict[str, Any] = {"row_factory": dict_row, "options": " ".join(options)}
         self.pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url,
-            min_size=1,
+            min_size=min_size,
             max_size=max_size,
             kwargs=kwargs,
             open=True,
@@ -207,8 +209,11 @@ class PostgresDatabase:
         self.pool.close()
 
 
-def open_database(url: str, schema: str | None = None) -> SqliteDatabase | PostgresDatabase:
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
+def open_database(settings: Settings) -> SqliteDatabase | PostgresDatabase:
+    url = settings.database_url
+    if urlparse(url).scheme == "sqlite":
         return SqliteDatabase(sqlite_path(url))
-    return PostgresDatabase(url, schema)
+    size = settings.database_pool_size
+    return PostgresDatabase(
+        url, settings.database_schema, size, size + settings.database_pool_overflow
+    )
