@@ -9,6 +9,20 @@ from pydantic import Field, ValidationError
 
 from marketplace.kernel.errors import Invalid
 from marketplace.platform import Marketplace
+from marketplace.web.answers import (
+    ImportStatus,
+    JobStarted,
+    OfferPublic,
+    OfferSaved,
+    OfferStatus,
+    OfferStock,
+    Page,
+    ProductPublic,
+    ProductSaved,
+    ProductStatus,
+    TermsSaved,
+    errors,
+)
 from marketplace.web.auth import CurrentManufacturer, CurrentReseller, MarketplaceDep
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import (
@@ -106,7 +120,12 @@ class TermsPut(Strict):
 # Manufacturer
 
 
-@router.put("/manufacturer/products/{sku}", tags=["manufacturer"])
+@router.put(
+    "/manufacturer/products/{sku}",
+    tags=["manufacturer"],
+    response_model=ProductSaved,
+    responses=errors(401, 403, 422, 409),
+)
 def put_product(
     sku: Sku, body: ProductPut, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> JSONResponse:
@@ -118,7 +137,12 @@ def put_product(
     )
 
 
-@router.delete("/manufacturer/products/{sku}", tags=["manufacturer"])
+@router.delete(
+    "/manufacturer/products/{sku}",
+    tags=["manufacturer"],
+    response_model=ProductStatus,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def discontinue_product(
     sku: Sku, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, str]:
@@ -127,7 +151,12 @@ def discontinue_product(
     return {"sku": sku, "status": "discontinued"}
 
 
-@router.get("/manufacturer/products", tags=["manufacturer"])
+@router.get(
+    "/manufacturer/products",
+    tags=["manufacturer"],
+    response_model=Page[ProductPublic],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def list_products(
     manufacturer: CurrentManufacturer,
     market: MarketplaceDep,
@@ -174,6 +203,8 @@ def _first_error(error: ValidationError) -> str:
     "/manufacturer/products:import",
     status_code=202,
     tags=["manufacturer"],
+    response_model=JobStarted,
+    responses=errors(401, 403, 409, 413, 422),
     openapi_extra={
         "requestBody": {
             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
@@ -199,7 +230,12 @@ def import_products(
     return idempotent(market, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
 
 
-@router.get("/manufacturer/imports/{job_id}", tags=["manufacturer"])
+@router.get(
+    "/manufacturer/imports/{job_id}",
+    tags=["manufacturer"],
+    response_model=ImportStatus,
+    responses=errors(401, 403, 422, 404),
+)
 def import_status(
     job_id: UUID, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -239,7 +275,12 @@ def _job_status(market: Marketplace, job: ImportJob) -> dict[str, Any]:
 # Reseller
 
 
-@router.put("/reseller/offers/{product_id}", tags=["reseller"])
+@router.put(
+    "/reseller/offers/{product_id}",
+    tags=["reseller"],
+    response_model=OfferSaved,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def put_offer(
     product_id: UUID, body: OfferPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> JSONResponse:
@@ -282,6 +323,8 @@ def parse_offer_import(
     "/reseller/offers:import",
     status_code=202,
     tags=["reseller"],
+    response_model=JobStarted,
+    responses=errors(401, 403, 409, 413, 422),
     openapi_extra={
         "requestBody": {
             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
@@ -308,7 +351,12 @@ def import_offers(
     return idempotent(market, request, f"reseller:{reseller.id}", {"body": text}, run)
 
 
-@router.get("/reseller/imports/{job_id}", tags=["reseller"])
+@router.get(
+    "/reseller/imports/{job_id}",
+    tags=["reseller"],
+    response_model=ImportStatus,
+    responses=errors(401, 403, 422, 404),
+)
 def offer_import_status(
     job_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -316,7 +364,12 @@ def offer_import_status(
     return _job_status(market, market.imports.job(job_id, reseller.id))
 
 
-@router.put("/reseller/offers/{product_id}/stock", tags=["reseller"])
+@router.put(
+    "/reseller/offers/{product_id}/stock",
+    tags=["reseller"],
+    response_model=OfferStock,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def set_stock(
     product_id: UUID, body: StockPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -325,7 +378,12 @@ def set_stock(
     return {"product_id": str(product_id), "stock": body.quantity}
 
 
-@router.delete("/reseller/offers/{product_id}", tags=["reseller"])
+@router.delete(
+    "/reseller/offers/{product_id}",
+    tags=["reseller"],
+    response_model=OfferStatus,
+    responses=errors(401, 403, 422, 404),
+)
 def withdraw_offer(
     product_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, str]:
@@ -334,7 +392,12 @@ def withdraw_offer(
     return {"product_id": str(product_id), "status": "withdrawn"}
 
 
-@router.get("/reseller/offers", tags=["reseller"])
+@router.get(
+    "/reseller/offers",
+    tags=["reseller"],
+    response_model=Page[OfferPublic],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def list_offers(
     reseller: CurrentReseller,
     market: MarketplaceDep,
@@ -348,7 +411,12 @@ def list_offers(
     return page(items, next_cursor)
 
 
-@router.put("/reseller/customers/{buyer_id}", tags=["reseller"])
+@router.put(
+    "/reseller/customers/{buyer_id}",
+    tags=["reseller"],
+    response_model=TermsSaved,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def put_terms(
     buyer_id: UUID, body: TermsPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:

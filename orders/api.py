@@ -10,6 +10,7 @@ from pydantic import Field
 
 from marketplace.kernel.errors import Forbidden
 from marketplace.platform import Marketplace
+from marketplace.web.answers import CommissionRow, OrderPublic, Page, SellerOrderPublic, errors
 from marketplace.web.auth import (
     BuyerSession,
     CurrentBuyerUser,
@@ -96,7 +97,13 @@ def _place(
 # Buyers
 
 
-@router.post("/buyer/orders", status_code=201, tags=["buyer"])
+@router.post(
+    "/buyer/orders",
+    status_code=201,
+    tags=["buyer"],
+    response_model=OrderPublic,
+    responses=errors(401, 403, 422, 402, 404, 409),
+)
 def place_order(
     body: OrderCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:
@@ -114,7 +121,12 @@ def place_order(
     )
 
 
-@router.get("/buyer/orders", tags=["buyer"])
+@router.get(
+    "/buyer/orders",
+    tags=["buyer"],
+    response_model=Page[OrderPublic],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def buyer_orders(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
@@ -131,7 +143,12 @@ def buyer_orders(
     return page(items, next_cursor)
 
 
-@router.get("/buyer/orders/{order_id}", tags=["buyer"])
+@router.get(
+    "/buyer/orders/{order_id}",
+    tags=["buyer"],
+    response_model=OrderPublic,
+    responses=errors(401, 403, 422, 404),
+)
 def buyer_order(
     order_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -144,7 +161,12 @@ def _check_approver(session: BuyerSession) -> None:
         raise Forbidden("only an approver or an admin can decide on orders")
 
 
-@router.post("/buyer/orders/{order_id}/approve", tags=["buyer"])
+@router.post(
+    "/buyer/orders/{order_id}/approve",
+    tags=["buyer"],
+    response_model=OrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def approve_order(
     order_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -154,7 +176,12 @@ def approve_order(
     return market.orders.describe(order)
 
 
-@router.post("/buyer/orders/{order_id}/reject", tags=["buyer"])
+@router.post(
+    "/buyer/orders/{order_id}/reject",
+    tags=["buyer"],
+    response_model=OrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def reject_order(
     order_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -167,7 +194,13 @@ def reject_order(
 # Sales reps
 
 
-@router.post("/sales-rep/accounts/{buyer_id}/orders", status_code=201, tags=["sales rep"])
+@router.post(
+    "/sales-rep/accounts/{buyer_id}/orders",
+    status_code=201,
+    tags=["sales rep"],
+    response_model=OrderPublic,
+    responses=errors(401, 403, 422, 402, 404, 409),
+)
 def place_order_for_buyer(
     buyer_id: UUID,
     body: OrderCreate,
@@ -199,7 +232,12 @@ def place_order_for_buyer(
 # Resellers
 
 
-@router.get("/reseller/orders", tags=["reseller"])
+@router.get(
+    "/reseller/orders",
+    tags=["reseller"],
+    response_model=Page[SellerOrderPublic],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def reseller_orders(
     reseller: CurrentReseller,
     market: MarketplaceDep,
@@ -214,7 +252,12 @@ def reseller_orders(
     return page(items, next_cursor)
 
 
-@router.get("/reseller/orders/{seller_order_id}", tags=["reseller"])
+@router.get(
+    "/reseller/orders/{seller_order_id}",
+    tags=["reseller"],
+    response_model=SellerOrderPublic,
+    responses=errors(401, 403, 422, 404),
+)
 def reseller_order(
     seller_order_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -222,7 +265,12 @@ def reseller_order(
     return describe_seller_order(market.orders.seller_order(seller_order_id, reseller.id))
 
 
-@router.post("/reseller/orders/{seller_order_id}/accept", tags=["reseller"])
+@router.post(
+    "/reseller/orders/{seller_order_id}/accept",
+    tags=["reseller"],
+    response_model=SellerOrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def accept(
     seller_order_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -230,7 +278,12 @@ def accept(
     return describe_seller_order(market.fulfilment.accept(reseller.id, seller_order_id))
 
 
-@router.post("/reseller/orders/{seller_order_id}/refuse", tags=["reseller"])
+@router.post(
+    "/reseller/orders/{seller_order_id}/refuse",
+    tags=["reseller"],
+    response_model=SellerOrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def refuse(
     seller_order_id: UUID,
     body: ReasonIn,
@@ -243,7 +296,12 @@ def refuse(
     )
 
 
-@router.post("/reseller/orders/{seller_order_id}/ship", tags=["reseller"])
+@router.post(
+    "/reseller/orders/{seller_order_id}/ship",
+    tags=["reseller"],
+    response_model=SellerOrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def ship(
     seller_order_id: UUID,
     reseller: CurrentReseller,
@@ -262,7 +320,12 @@ def ship(
     return describe_seller_order(so)
 
 
-@router.post("/reseller/orders/{seller_order_id}/deliver", tags=["reseller"])
+@router.post(
+    "/reseller/orders/{seller_order_id}/deliver",
+    tags=["reseller"],
+    response_model=SellerOrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def deliver(
     seller_order_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -270,7 +333,12 @@ def deliver(
     return describe_seller_order(market.fulfilment.deliver(reseller.id, seller_order_id))
 
 
-@router.post("/reseller/orders/{seller_order_id}/cancel", tags=["reseller"])
+@router.post(
+    "/reseller/orders/{seller_order_id}/cancel",
+    tags=["reseller"],
+    response_model=SellerOrderPublic,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def cancel(
     seller_order_id: UUID,
     body: ReasonIn,
@@ -286,7 +354,12 @@ def cancel(
 # The operator
 
 
-@router.get("/operator/orders", tags=["operator"])
+@router.get(
+    "/operator/orders",
+    tags=["operator"],
+    response_model=Page[OrderPublic],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def operator_orders(
     _: CurrentOperator,
     market: MarketplaceDep,
@@ -309,7 +382,12 @@ def operator_orders(
     return page(items, next_cursor)
 
 
-@router.get("/operator/commissions", tags=["operator"])
+@router.get(
+    "/operator/commissions",
+    tags=["operator"],
+    response_model=list[CommissionRow],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def commissions(
     _: CurrentOperator,
     market: MarketplaceDep,

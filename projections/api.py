@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from marketplace.kernel.errors import Forbidden, NotFound
 from marketplace.platform import Marketplace
+from marketplace.web.answers import CatalogItem, Page, errors
 from marketplace.web.auth import CurrentBuyerUser, CurrentSalesRep, MarketplaceDep
 from marketplace.web.schemas import Cursor, Limit, MinPosition, page
 from projections.catalog_view import CatalogFilter
@@ -38,7 +39,12 @@ def _item(
     return item
 
 
-@router.get("/buyer/catalog", tags=["buyer"])
+@router.get(
+    "/buyer/catalog",
+    tags=["buyer"],
+    response_model=Page[CatalogItem],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def buyer_catalog(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
@@ -55,7 +61,12 @@ def buyer_catalog(
     return _catalog(market, session.buyer.id, f, limit, cursor, min_position)
 
 
-@router.get("/buyer/catalog/{product_id}", tags=["buyer"])
+@router.get(
+    "/buyer/catalog/{product_id}",
+    tags=["buyer"],
+    response_model=CatalogItem,
+    responses=errors(401, 403, 422, 404, 408),
+)
 def buyer_catalog_item(
     product_id: UUID,
     session: CurrentBuyerUser,
@@ -72,7 +83,12 @@ def _assigned(rep: CurrentSalesRep, buyer_id: UUID) -> None:
         raise Forbidden("that buyer account is not assigned to you")
 
 
-@router.get("/sales-rep/accounts/{buyer_id}/catalog", tags=["sales rep"])
+@router.get(
+    "/sales-rep/accounts/{buyer_id}/catalog",
+    tags=["sales rep"],
+    response_model=Page[CatalogItem],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def sales_rep_catalog(
     buyer_id: UUID,
     rep: CurrentSalesRep,
@@ -90,7 +106,12 @@ def sales_rep_catalog(
     return _catalog(market, buyer_id, f, limit, cursor, min_position)
 
 
-@router.get("/sales-rep/accounts/{buyer_id}/catalog/{product_id}", tags=["sales rep"])
+@router.get(
+    "/sales-rep/accounts/{buyer_id}/catalog/{product_id}",
+    tags=["sales rep"],
+    response_model=CatalogItem,
+    responses=errors(401, 403, 422, 404, 408),
+)
 def sales_rep_catalog_item(
     buyer_id: UUID,
     product_id: UUID,

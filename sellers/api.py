@@ -7,6 +7,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from marketplace.kernel.errors import Invalid
+from marketplace.web.answers import (
+    Assigned,
+    AssignedAccount,
+    Authorization,
+    AuthorizationStatus,
+    Created,
+    Page,
+    errors,
+)
 from marketplace.web.auth import (
     CurrentManufacturer,
     CurrentReseller,
@@ -32,7 +41,12 @@ class AccountsPut(Strict):
     buyer_ids: list[UUID]
 
 
-@router.put("/manufacturer/authorizations/{reseller_id}", tags=["manufacturer"])
+@router.put(
+    "/manufacturer/authorizations/{reseller_id}",
+    tags=["manufacturer"],
+    response_model=Authorization,
+    responses=errors(401, 403, 422, 404),
+)
 def authorize(
     reseller_id: UUID,
     body: AuthorizationPut,
@@ -44,7 +58,12 @@ def authorize(
     return {"reseller_id": str(reseller_id), "brands": body.brands, "categories": body.categories}
 
 
-@router.delete("/manufacturer/authorizations/{reseller_id}", tags=["manufacturer"])
+@router.delete(
+    "/manufacturer/authorizations/{reseller_id}",
+    tags=["manufacturer"],
+    response_model=AuthorizationStatus,
+    responses=errors(401, 403, 422, 404),
+)
 def revoke(
     reseller_id: UUID, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, str]:
@@ -53,7 +72,13 @@ def revoke(
     return {"reseller_id": str(reseller_id), "status": "revoked"}
 
 
-@router.post("/reseller/sales-reps", status_code=201, tags=["reseller"])
+@router.post(
+    "/reseller/sales-reps",
+    status_code=201,
+    tags=["reseller"],
+    response_model=Created,
+    responses=errors(401, 403, 422),
+)
 def appoint_sales_rep(
     body: SalesRepCreate,
     request: Request,
@@ -70,7 +95,12 @@ def appoint_sales_rep(
     return idempotent(market, request, f"reseller:{reseller.id}", body.model_dump(), run, "s")
 
 
-@router.put("/reseller/sales-reps/{rep_id}/accounts", tags=["reseller"])
+@router.put(
+    "/reseller/sales-reps/{rep_id}/accounts",
+    tags=["reseller"],
+    response_model=Assigned,
+    responses=errors(401, 403, 422, 404),
+)
 def assign_accounts(
     rep_id: UUID, body: AccountsPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -83,7 +113,12 @@ def assign_accounts(
     return {"id": str(rep_id), "buyer_ids": sorted({str(b) for b in body.buyer_ids})}
 
 
-@router.get("/sales-rep/accounts", tags=["sales rep"])
+@router.get(
+    "/sales-rep/accounts",
+    tags=["sales rep"],
+    response_model=Page[AssignedAccount],
+    responses=errors(401, 403, 422),
+)
 def assigned_accounts(rep: CurrentSalesRep, market: MarketplaceDep) -> dict[str, Any]:
     """The buyer accounts assigned to you."""
     items = []

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from marketplace.kernel.errors import Forbidden
+from marketplace.web.answers import Created, errors
 from marketplace.web.auth import CurrentBuyerUser, MarketplaceDep
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import MoneyIn, Name, Strict, money_or_none
@@ -19,7 +20,9 @@ class UserCreate(Strict):
     spending_limit: MoneyIn | None = None
 
 
-@router.post("/users", status_code=201)
+@router.post(
+    "/users", status_code=201, response_model=Created, responses=errors(401, 403, 422, 409)
+)
 def create_user(
     body: UserCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:

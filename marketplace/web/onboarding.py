@@ -4,8 +4,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
+from marketplace.web.answers import AccountCreated, errors
 from marketplace.web.auth import MarketplaceDep
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import Country, Label, Name, Strict
@@ -30,13 +30,9 @@ class BuyerCreate(Strict):
     country: Country
 
 
-class AccountCreated(BaseModel):
-    id: str
-    status: str
-    api_key: str
-
-
-@router.post("/manufacturers", status_code=201, response_model=AccountCreated)
+@router.post(
+    "/manufacturers", status_code=201, response_model=AccountCreated, responses=errors(409, 422)
+)
 def create_manufacturer(
     body: ManufacturerCreate, request: Request, market: MarketplaceDep
 ) -> JSONResponse:
@@ -50,7 +46,9 @@ def create_manufacturer(
     return idempotent(market, request, "anonymous", body.model_dump(), run, "s")
 
 
-@router.post("/resellers", status_code=201, response_model=AccountCreated)
+@router.post(
+    "/resellers", status_code=201, response_model=AccountCreated, responses=errors(409, 422)
+)
 def create_reseller(body: ResellerCreate, request: Request, market: MarketplaceDep) -> JSONResponse:
     """Sign up a reseller, distributor or wholesaler."""
 
@@ -62,7 +60,7 @@ def create_reseller(body: ResellerCreate, request: Request, market: MarketplaceD
     return idempotent(market, request, "anonymous", body.model_dump(), run, "s")
 
 
-@router.post("/buyers", status_code=201, response_model=AccountCreated)
+@router.post("/buyers", status_code=201, response_model=AccountCreated, responses=errors(409, 422))
 def create_buyer(body: BuyerCreate, request: Request, market: MarketplaceDep) -> JSONResponse:
     """Sign up a buyer organisation; the key returned is its first admin user's."""
 

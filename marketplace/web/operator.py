@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from marketplace.kernel.accounts import StatusAction
 from marketplace.kernel.errors import NotFound
+from marketplace.web.answers import Accepted, AccountStatus, Commission, ProjectionStatus, errors
 from marketplace.web.auth import CurrentOperator, MarketplaceDep
 from marketplace.web.schemas import Reason, Strict
 
@@ -18,7 +19,7 @@ class StatusChange(Strict):
     reason: Reason | None = None
 
 
-class Commission(Strict):
+class CommissionPut(Strict):
     rate_bps: int
 
 
@@ -29,7 +30,11 @@ def _status(
     return {"id": str(account_id), "status": account.status}
 
 
-@router.post("/accounts/{account_id}/approve")
+@router.post(
+    "/accounts/{account_id}/approve",
+    response_model=AccountStatus,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def approve(
     account_id: UUID,
     market: MarketplaceDep,
@@ -40,7 +45,11 @@ def approve(
     return _status(market, account_id, "approve", body.reason if body else None)
 
 
-@router.post("/accounts/{account_id}/suspend")
+@router.post(
+    "/accounts/{account_id}/suspend",
+    response_model=AccountStatus,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def suspend(
     account_id: UUID,
     market: MarketplaceDep,
@@ -51,7 +60,11 @@ def suspend(
     return _status(market, account_id, "suspend", body.reason if body else None)
 
 
-@router.post("/accounts/{account_id}/reinstate")
+@router.post(
+    "/accounts/{account_id}/reinstate",
+    response_model=AccountStatus,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def reinstate(
     account_id: UUID,
     market: MarketplaceDep,
@@ -62,22 +75,31 @@ def reinstate(
     return _status(market, account_id, "reinstate", body.reason if body else None)
 
 
-@router.put("/resellers/{reseller_id}/commission")
+@router.put(
+    "/resellers/{reseller_id}/commission",
+    response_model=Commission,
+    responses=errors(401, 403, 422, 404),
+)
 def set_commission(
-    reseller_id: UUID, body: Commission, market: MarketplaceDep, _: CurrentOperator
+    reseller_id: UUID, body: CommissionPut, market: MarketplaceDep, _: CurrentOperator
 ) -> dict[str, Any]:
     """Set a reseller's commission rate, in basis points."""
     market.sellers.set_commission(reseller_id, body.rate_bps)
     return {"reseller_id": str(reseller_id), "rate_bps": body.rate_bps}
 
 
-@router.get("/projections")
+@router.get("/projections", response_model=list[ProjectionStatus], responses=errors(401, 403, 422))
 def projections(market: MarketplaceDep, _: CurrentOperator) -> list[dict[str, Any]]:
     """Every projection's position, lag in events and status."""
     return market.projections.status()
 
 
-@router.post("/projections/{name}/rebuild", status_code=202)
+@router.post(
+    "/projections/{name}/rebuild",
+    status_code=202,
+    response_model=Accepted,
+    responses=errors(401, 403, 422, 404, 409),
+)
 def rebuild(
     name: str, market: MarketplaceDep, _: CurrentOperator, tasks: BackgroundTasks
 ) -> JSONResponse:
