@@ -48,6 +48,10 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 KEYED = (401, 403, 422)  # every route behind a key
 
 
+class Health(Answer):
+    status: str
+
+
 class Page(Answer, Generic[T]):
     items: list[T]
     next_cursor: str | None

@@ -14,6 +14,7 @@ from prometheus_client import make_asgi_app
 from marketplace.buyers.api import router as buyers_router
 from marketplace.kernel.errors import DomainError
 from marketplace.platform import Marketplace
+from marketplace.web.answers import Health
 from marketplace.web.asyncapi import document
 from marketplace.web.errors import detail_of, status_of
 from marketplace.web.onboarding import router as onboarding_router
@@ -75,12 +76,17 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
             response.headers[POSITION_HEADER] = await run_in_threadpool(marketplace.position_token)
         return response
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=Health)
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["health"])
+    @app.get(
+        "/ready",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "a store does not answer"}},
+    )
     def ready() -> JSONResponse:
         """Readiness: the event store and the views answer."""
         try:
