@@ -176,11 +176,12 @@ def wait_until(condition: Any, timeout: float = 60.0, what: str = "") -> None:
         time.sleep(0.1)
 
 
-def caught_up(marketplace: Marketplace) -> bool:
+def caught_up(marketplace: Marketplace, names: list[str] | None = None) -> bool:
+    """Whether the projections (all unless named) reflect every event stored so far."""
     heads = marketplace.heads()
     return all(
         marketplace.projections.positions(name).get(c, 0) >= h
-        for name in marketplace.projections.names
+        for name in names or marketplace.projections.names
         for c, h in heads.items()
     )
 

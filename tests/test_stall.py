@@ -24,7 +24,7 @@ from marketplace.web.app import create_app
 from projections.consumer import KafkaProjector
 from projections.watchdog import StallWatch
 from tests.conftest import settings_for
-from tests.distributed import Seller, dump_view, wait_until
+from tests.distributed import Seller, caught_up, dump_view, wait_until
 
 
 class StuckConsumer(KafkaConsumer):  # type: ignore[misc]
@@ -46,11 +46,6 @@ class StuckConsumer(KafkaConsumer):  # type: ignore[misc]
 
 def _metric(name: str, projection: str) -> float:
     return REGISTRY.get_sample_value(name, {"projection": projection}) or 0.0
-
-
-def _caught_up(store: Marketplace, name: str) -> bool:
-    positions = store.projections.positions(name)
-    return all(positions.get(c, 0) >= head for c, head in store.heads().items())
 
 
 def test_a_consumer_stuck_inside_the_kafka_client_is_replaced_and_the_view_catches_up(
@@ -83,7 +78,7 @@ def test_a_consumer_stuck_inside_the_kafka_client_is_replaced_and_the_view_catch
         wait_until(lambda: projector.replaced >= 1, 60, "the stuck consumer to be replaced")
         # Its replacement delivers everything, and more written afterwards.
         seller.marketplace.offers.set_stock(seller.reseller, seller.products[0], 7)
-        wait_until(lambda: _caught_up(store, "catalog"), 120, "the replacement to catch up")
+        wait_until(lambda: caught_up(store, ["catalog"]), 120, "the replacement to catch up")
     finally:
         stop.set()
         running.join(timeout=30)
@@ -146,7 +141,7 @@ def test_a_view_behind_its_log_with_no_progress_is_marked_stalled_and_repaired(
         assert _metric("marketplace_projection_stalls_total", "catalog") == stalls + 1
         assert _metric("marketplace_projection_stalled", "catalog") == 1
         assert any("stalled" in r.getMessage() for r in caplog.records)
-        assert _caught_up(store, "catalog")
+        assert caught_up(store, ["catalog"])
         # The next look finds it at the head again.
         now[0] = 32.0
         assert watch.check() is False

@@ -13,7 +13,8 @@ from marketplace.kernel.money import Money
 
 EVENTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:events")
 _NAMESPACE = EVENTS_NAMESPACE.bytes
-_META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+# Event attributes the envelope carries outside `data`, or not at all.
+META = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 class _Timestamped(Protocol):
@@ -68,7 +69,7 @@ def envelope(context: str, position: int | None, event: DomainEventProtocol[UUID
         "aggregate_version": version,
         "position": position,
         "occurred_at": cast(_Timestamped, event).timestamp.isoformat(),
-        "data": {k: plain(v) for k, v in event.__dict__.items() if k not in _META},
+        "data": {k: plain(v) for k, v in event.__dict__.items() if k not in META},
     }
 
 

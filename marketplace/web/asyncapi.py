@@ -22,6 +22,7 @@ import marketplace.kernel.accounts
 import offers.domain
 import orders.domain
 import sellers.domain
+from marketplace.adapters.envelope import META
 
 # Each context's log holds the events of these modules' aggregates.
 CONTEXT_MODULES: dict[str, list[ModuleType]] = {
@@ -30,7 +31,6 @@ CONTEXT_MODULES: dict[str, list[ModuleType]] = {
     "buyers": [marketplace.buyers.domain, marketplace.kernel.accounts],
     "orders": [orders.domain],
 }
-_NOT_DATA = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
 
 
@@ -59,7 +59,7 @@ def data_schema(context: str, event: type[Any]) -> dict[str, Any]:
     fields: dict[str, Any] = {
         name: (hint, ...)
         for name, hint in hints.items()
-        if name not in _NOT_DATA and get_origin(hint) is not ClassVar
+        if name not in META and get_origin(hint) is not ClassVar
     }
     model = create_model(event.__qualname__.replace(".", ""), **fields)
     schema: dict[str, Any] = TypeAdapter(model).json_schema()

@@ -1,13 +1,12 @@
-"""Pydantic shapes shared by every router: money, names, codes, pages."""
+"""Pydantic shapes shared by every router's input: money, names, codes, paging."""
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from marketplace.kernel.money import MAX_AMOUNT, Money, is_country, is_currency
 
-T = TypeVar("T")
 MAX_QUANTITY = 1_000_000_000
 
 
@@ -60,16 +59,6 @@ class MoneyIn(Strict):
 
     def money(self) -> Money:
         return Money(self.amount, self.currency)
-
-
-class MoneyOut(BaseModel):
-    amount: int
-    currency: str
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None
 
 
 def money_or_none(value: MoneyIn | None) -> Money | None:
