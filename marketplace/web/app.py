@@ -100,9 +100,8 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     @app.get("/asyncapi.json", tags=["events"])
     def asyncapi() -> dict[str, Any]:
         """The event stream's contract: every event type on every topic (AsyncAPI 3.0)."""
-        return event_stream
+        return document()
 
-    event_stream = document()
     app.mount("/metrics", make_asgi_app())
 
     for router in (

@@ -9,6 +9,7 @@ document is validated by pydantic-asyncapi's models of the specification before 
 import inspect
 import json
 import typing
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar, get_origin
@@ -127,7 +128,9 @@ def message_name(context: str, event: type[Any]) -> str:
     return f"{context}.{event.__qualname__}"
 
 
+@cache
 def document() -> dict[str, Any]:
+    """Built once per process (the classes do not change while it runs); do not mutate it."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
