@@ -47,8 +47,12 @@ def serve(
         with console.status("loading the demo world"):
             demo_world.load(marketplace)
         _print_keys(marketplace)
+    elif marketplace.operator_key_generated:
+        console.print(
+            f"operator key (generated now, shown only this once): {marketplace.operator_key}"
+        )
     else:
-        console.print(f"operator key: {marketplace.operator_key}")
+        console.print("operator key: as set in MARKETPLACE_OPERATOR_KEY or printed when generated")
     console.print(f"API and docs on http://{host}:{port}/docs")
     uvicorn.run(create_app(marketplace), host=host, port=port, log_level="info", log_config=None)
     marketplace.close()

@@ -58,7 +58,12 @@ def _key(marketplace: Marketplace, context: KeyContext, name: str) -> str:
 
 
 def demo_keys(marketplace: Marketplace) -> list[DemoKey]:
-    keys = [DemoKey("operator", "operator", marketplace.operator_key)]
+    shown = (
+        marketplace.operator_key
+        if marketplace.operator_key_generated
+        else "(not shown: printed when it was generated)"
+    )
+    keys = [DemoKey("operator", "operator", shown)]
     keys += [DemoKey(n, "manufacturer", _key(marketplace, "s", n)) for n in MANUFACTURERS]
     keys += [DemoKey(n, RESELLERS[n][0], _key(marketplace, "s", n)) for n in RESELLERS]
     keys.append(DemoKey("Erika (EuroDist)", "sales rep", _key(marketplace, "s", "rep")))

@@ -11,10 +11,11 @@ from marketplace.adapters.eventstore import MarketplaceApplication, persistence_
 from marketplace.adapters.idempotency import IdempotencyStore
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Database, open_database
+from marketplace.adapters.tokens import PositionTokens
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.accounts import Account, StatusAction
 from marketplace.kernel.errors import NotFound, NotYet
-from marketplace.kernel.position import Positions, decode, encode
+from marketplace.kernel.position import BadToken, Positions, reached
 from offers.application import Offers
 from offers.holds import Holds
 from offers.imports import Imports
@@ -83,8 +84,13 @@ class Marketplace:
             "orders": self.orders,
         }
         self._meta_table()
-        self.operator_key = self.settings.operator_key or self._meta("operator_key")
-        self.secret = self.settings.secret_key or self._meta("secret_key")
+        self.operator_key_generated = False
+        if self.settings.operator_key:
+            self.operator_key = self.settings.operator_key
+        else:
+            self.operator_key, self.operator_key_generated = self._meta("operator_key")
+        self.secret = self.settings.secret_key or self._meta("secret_key")[0]
+        self.tokens = PositionTokens(self.secret)
         self.idempotency = IdempotencyStore(self.db)
         self.events = EventLog(self.contexts)
         self.projections = ProjectionRunner(self.db, self.events, PROJECTIONS)
@@ -111,23 +117,20 @@ class Marketplace:
                 "CREATE TABLE IF NOT EXISTS marketplace_meta (key TEXT PRIMARY KEY, value TEXT)"
             )
 
-    def _meta(self, key: str) -> str:
-        """A generated secret, made on first start and kept with the data."""
+    def _meta(self, key: str) -> tuple[str, bool]:
+        """A generated secret, made on first start and kept with the data; and whether this
+        call made it."""
+        made = "mk_op_" + secrets.token_hex(20) if key == "operator_key" else secrets.token_hex(32)
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO marketplace_meta (key, value) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO NOTHING",
-                [
-                    key,
-                    "mk_op_" + secrets.token_hex(20)
-                    if key == "operator_key"
-                    else secrets.token_hex(32),
-                ],
+                [key, made],
             )
             cur.execute("SELECT value FROM marketplace_meta WHERE key = %s", [key])
             row = cur.fetchone()
         assert row is not None
-        return str(row["value"])
+        return str(row["value"]), row["value"] == made
 
     def change_account_status(
         self, account_id: UUID, change: StatusAction, reason: str | None
@@ -146,14 +149,22 @@ class Marketplace:
         return self.events.heads()
 
     def position_token(self) -> str:
-        return encode(self.heads())
+        return self.tokens.seal(self.heads())
 
-    def wait_for_view(self, name: str, token: str | None) -> None:
-        if token is None:
-            return
-        wanted = decode(token)
-        if not self.projections.wait(name, wanted, VIEW_WAIT_S, deliver=self.in_process):
-            raise ViewTimeout("the view has not caught up with that position yet; retry")
+    def wanted_position(self, token: str) -> Positions:
+        """The positions a token names; refused if the logs have not reached them, since a
+        view could then never catch up."""
+        wanted = self.tokens.open(token)
+        heads = self.heads()
+        if any(ctx not in heads or pos > heads[ctx] for ctx, pos in wanted.items()):
+            raise BadToken("min_position is beyond the event log; it is not one issued here")
+        return wanted
+
+    def view_reached(self, name: str, wanted: Positions) -> bool:
+        """Whether the view reflects `wanted`; in-process, it delivers what is pending first."""
+        if self.in_process:
+            self.projections.catch_up([name])
+        return reached(self.projections.positions(name), wanted)
 
     def _catalog_caught_up(self) -> None:
         self.projections.wait("catalog", self.heads(), VIEW_WAIT_S, deliver=self.in_process)

@@ -1,9 +1,11 @@
 """Manufacturers' products and imports; resellers' offers and customer terms."""
 
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationError
 
@@ -30,7 +32,6 @@ from marketplace.web.schemas import (
     Cursor,
     Label,
     Limit,
-    MinPosition,
     MoneyIn,
     Name,
     Quantity,
@@ -39,6 +40,8 @@ from marketplace.web.schemas import (
     money_or_none,
     page,
 )
+from marketplace.web.uploads import MAX_LINE, Gone, Upload, spool
+from marketplace.web.waiting import CatalogReady
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.domain import ImportJob
 from offers.pricing import Tier
@@ -46,6 +49,8 @@ from offers.pricing import Tier
 router = APIRouter(prefix="/v1")
 Sku = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._\-/]+$")]
 MAX_IMPORT_LINES = 200_000
+# An import's line count and its bad lines' reports.
+Parsed = tuple[int, list[dict[str, Any]]]
 
 
 class ProductPut(Strict):
@@ -121,7 +126,7 @@ class TermsPut(Strict):
 
 
 @router.put(
-    "/manufacturer/products/{sku}",
+    "/manufacturer/products/{sku:path}",
     tags=["manufacturer"],
     response_model=ProductSaved,
     responses=errors(401, 403, 422, 409),
@@ -138,7 +143,7 @@ def put_product(
 
 
 @router.delete(
-    "/manufacturer/products/{sku}",
+    "/manufacturer/products/{sku:path}",
     tags=["manufacturer"],
     response_model=ProductStatus,
     responses=errors(401, 403, 422, 404, 409),
@@ -160,35 +165,60 @@ def discontinue_product(
 def list_products(
     manufacturer: CurrentManufacturer,
     market: MarketplaceDep,
+    _ready: CatalogReady,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your own products, by SKU."""
-    market.wait_for_view("catalog", min_position)
     items, next_cursor = market.catalog.manufacturer_products(str(manufacturer.id), limit, cursor)
     return page(items, next_cursor)
 
 
-def parse_import(text: str) -> tuple[list[tuple[int, str, ProductDetails]], list[dict[str, Any]]]:
-    """The good product lines, and a report of each bad one."""
-    good: list[tuple[int, str, ProductDetails]] = []
-    failed: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = ProductLine.model_validate_json(line)
-        except ValidationError as error:
-            failed.append({"line": number, "detail": _first_error(error)})
-            continue
+def parse_products(upload: Upload) -> Parsed:
+    """The count of lines and a report of each bad one; the good ones are read again by the
+    job, so no more than one line is held at a time."""
+
+    def check(text: str, seen: set[Any]) -> str | None:
+        item = ProductLine.model_validate_json(text)
         if item.sku in seen:
-            failed.append({"line": number, "detail": f"sku {item.sku} appears twice"})
-            continue
+            return f"sku {item.sku} appears twice"
         seen.add(item.sku)
-        good.append((number, item.sku, item.details()))
-    return good, failed
+        return None
+
+    return _parse(upload, check)
+
+
+def good_products(upload: Upload, parsed: Parsed) -> Iterator[tuple[int, str, ProductDetails]]:
+    try:
+        for number, text in _good_lines(upload, parsed):
+            item = ProductLine.model_validate_json(text)
+            yield number, item.sku, item.details()
+    finally:
+        upload.close()
+
+
+def _parse(upload: Upload, check: Callable[[str, set[Any]], str | None]) -> Parsed:
+    total = 0
+    failed: list[dict[str, Any]] = []
+    seen: set[Any] = set()
+    for number, text in upload.numbered():
+        total += 1
+        try:
+            problem = (
+                f"the line is longer than {MAX_LINE} bytes" if text is None else check(text, seen)
+            )
+        except ValidationError as error:
+            problem = _first_error(error)
+        if problem is not None:
+            failed.append({"line": number, "detail": problem})
+    return total, failed
+
+
+def _good_lines(upload: Upload, parsed: Parsed) -> Iterator[tuple[int, str]]:
+    bad = {int(f["line"]) for f in parsed[1]}
+    for number, text in upload.numbered():
+        if text is not None and number not in bad:
+            yield number, text
 
 
 def _first_error(error: ValidationError) -> str:
@@ -212,22 +242,24 @@ def _first_error(error: ValidationError) -> str:
         }
     },
 )
-def import_products(
-    request: Request,
-    manufacturer: CurrentManufacturer,
-    market: MarketplaceDep,
-    body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
-) -> JSONResponse:
+async def import_products(
+    request: Request, manufacturer: CurrentManufacturer, market: MarketplaceDep
+) -> Response:
     """Import products from NDJSON, one PUT body plus `sku` a line; bad lines are reported."""
-    text = _ndjson(body)
-    good, failed = parse_import(text)
-    total = _checked_total(len(good) + len(failed), "product")
 
-    def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = market.imports.start_products(manufacturer.id, total, failed, good)
-        return 202, {"job_id": str(job_id)}
+    def start(upload: Upload) -> JSONResponse:
+        total, failed = parse_products(upload)
+        _checked_total(total, "product")
 
-    return idempotent(market, request, f"manufacturer:{manufacturer.id}", {"body": text}, run)
+        def run(_: str | None) -> tuple[int, dict[str, Any]]:
+            rows = good_products(upload, (total, failed))
+            job_id = market.imports.start_products(manufacturer.id, total, failed, rows)
+            return 202, {"job_id": str(job_id)}
+
+        scope = f"manufacturer:{manufacturer.id}"
+        return idempotent(market, request, scope, {"sha256": upload.sha256}, run)
+
+    return await _imported(request, start)
 
 
 @router.get(
@@ -243,18 +275,31 @@ def import_status(
     return _job_status(market, market.imports.job(job_id, manufacturer.id))
 
 
-def _ndjson(body: bytes) -> str:
+async def _imported(request: Request, start: Callable[[Upload], JSONResponse]) -> Response:
+    """Spools the body, then parses it and starts the job off the event loop. The upload
+    belongs to the job once it starts; until then, to this request."""
     try:
-        return body.decode()
-    except UnicodeDecodeError as error:
-        raise Invalid("the body must be UTF-8 NDJSON") from error
+        upload = await spool(request, MAX_IMPORT_LINES)
+    except Gone:
+        return Response(status_code=499)
+    started = False
+
+    def checked() -> JSONResponse:
+        nonlocal started
+        response = start(upload)
+        started = response.status_code == 202
+        return response
+
+    try:
+        return await run_in_threadpool(checked)
+    finally:
+        if not started:
+            upload.close()
 
 
 def _checked_total(total: int, what: str) -> int:
     if total == 0:
         raise Invalid(f"the body holds no {what} lines")
-    if total > MAX_IMPORT_LINES:
-        raise Invalid(f"at most {MAX_IMPORT_LINES} lines per import")
     return total
 
 
@@ -269,6 +314,7 @@ def _job_status(market: Marketplace, job: ImportJob) -> dict[str, Any]:
         "done": job.done,
         "imported": job.imported,
         "failed": sorted(job.failed, key=lambda f: int(f["line"])),
+        "error": getattr(job, "error", None),
     }
 
 
@@ -296,27 +342,26 @@ class OfferLine(OfferPut):
     product_id: UUID
 
 
-def parse_offer_import(
-    text: str,
-) -> tuple[list[tuple[int, UUID, OfferDetails]], list[dict[str, Any]]]:
-    """The good offer lines, and a report of each bad one."""
-    good: list[tuple[int, UUID, OfferDetails]] = []
-    failed: list[dict[str, Any]] = []
-    seen: set[UUID] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = OfferLine.model_validate_json(line)
-        except ValidationError as error:
-            failed.append({"line": number, "detail": _first_error(error)})
-            continue
+def parse_offers(upload: Upload) -> Parsed:
+    """The count of lines and a report of each bad one, as `parse_products`."""
+
+    def check(text: str, seen: set[Any]) -> str | None:
+        item = OfferLine.model_validate_json(text)
         if item.product_id in seen:
-            failed.append({"line": number, "detail": f"product {item.product_id} appears twice"})
-            continue
+            return f"product {item.product_id} appears twice"
         seen.add(item.product_id)
-        good.append((number, item.product_id, item.terms()))
-    return good, failed
+        return None
+
+    return _parse(upload, check)
+
+
+def good_offers(upload: Upload, parsed: Parsed) -> Iterator[tuple[int, UUID, OfferDetails]]:
+    try:
+        for number, text in _good_lines(upload, parsed):
+            item = OfferLine.model_validate_json(text)
+            yield number, item.product_id, item.terms()
+    finally:
+        upload.close()
 
 
 @router.post(
@@ -332,23 +377,25 @@ def parse_offer_import(
         }
     },
 )
-def import_offers(
-    request: Request,
-    reseller: CurrentReseller,
-    market: MarketplaceDep,
-    body: bytes = Body(b"", media_type="application/x-ndjson", include_in_schema=False),
-) -> JSONResponse:
+async def import_offers(
+    request: Request, reseller: CurrentReseller, market: MarketplaceDep
+) -> Response:
     """Publish or revise many offers from NDJSON, one PUT body plus `product_id` a line;
     each line is checked as the PUT checks it, and bad lines are reported."""
-    text = _ndjson(body)
-    good, failed = parse_offer_import(text)
-    total = _checked_total(len(good) + len(failed), "offer")
 
-    def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        job_id = market.imports.start_offers(reseller.id, total, failed, good)
-        return 202, {"job_id": str(job_id)}
+    def start(upload: Upload) -> JSONResponse:
+        total, failed = parse_offers(upload)
+        _checked_total(total, "offer")
 
-    return idempotent(market, request, f"reseller:{reseller.id}", {"body": text}, run)
+        def run(_: str | None) -> tuple[int, dict[str, Any]]:
+            rows = good_offers(upload, (total, failed))
+            job_id = market.imports.start_offers(reseller.id, total, failed, rows)
+            return 202, {"job_id": str(job_id)}
+
+        scope = f"reseller:{reseller.id}"
+        return idempotent(market, request, scope, {"sha256": upload.sha256}, run)
+
+    return await _imported(request, start)
 
 
 @router.get(
@@ -401,12 +448,11 @@ def withdraw_offer(
 def list_offers(
     reseller: CurrentReseller,
     market: MarketplaceDep,
+    _ready: CatalogReady,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your own offers."""
-    market.wait_for_view("catalog", min_position)
     items, next_cursor = market.catalog.reseller_offers(str(reseller.id), limit, cursor)
     return page(items, next_cursor)
 

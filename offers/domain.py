@@ -504,3 +504,10 @@ class ImportJob(Aggregate):
     @event("Completed")
     def complete(self) -> None:
         self.status = "completed"
+
+    @event("Interrupted")
+    def interrupt(self, reason: str) -> None:
+        """The process running the job ended before it did; its remaining lines were not
+        imported (those counted in `imported` were)."""
+        self.status = "failed"
+        self.error = reason

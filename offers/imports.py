@@ -3,10 +3,12 @@ job's progress, so a crash loses no line it reported, and whose bad lines are re
 
 import threading
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.kernel.errors import DomainError, NotFound
@@ -15,6 +17,9 @@ from offers.domain import ImportJob, Offer, Product, offer_id, product_id
 from sellers.domain import Authorization
 
 IMPORT_BATCH = 500
+# A running job whose last batch is older than this, in no process of ours, was cut off by
+# a crash or a restart: its lines are spooled by the process that received them.
+STALLED_AFTER = timedelta(minutes=2)
 # Aggregates a bulk batch has read or staged, by id.
 Known = dict[UUID, Aggregate]
 
@@ -22,17 +27,18 @@ Known = dict[UUID, Aggregate]
 class Imports:
     def __init__(self, offers: Offers) -> None:
         self.offers = offers
+        self.running: set[UUID] = set()
 
     def start_products(
         self,
         manufacturer_id: UUID,
         total: int,
         failed: list[dict[str, Any]],
-        good: list[tuple[int, str, ProductDetails]],
+        good: Iterable[tuple[int, str, ProductDetails]],
     ) -> UUID:
         """Creates a product import job and runs its good lines in a thread of their own."""
         job_id = self.create(manufacturer_id, "products", total, failed)
-        _in_background(job_id, lambda: self.run_products(job_id, good))
+        self._in_background(job_id, lambda: self.run_products(job_id, good))
         return job_id
 
     def start_offers(
@@ -40,11 +46,11 @@ class Imports:
         reseller_id: UUID,
         total: int,
         failed: list[dict[str, Any]],
-        good: list[tuple[int, UUID, OfferDetails]],
+        good: Iterable[tuple[int, UUID, OfferDetails]],
     ) -> UUID:
         """Creates an offer import job and runs its good lines in a thread of their own."""
         job_id = self.create(reseller_id, "offers", total, failed)
-        _in_background(job_id, lambda: self.run_offers(job_id, good))
+        self._in_background(job_id, lambda: self.run_offers(job_id, good))
         return job_id
 
     def create(self, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]) -> UUID:
@@ -151,12 +157,30 @@ class Imports:
 
         retrying(attempt)
 
-    def job(self, job_id: UUID, owner_id: UUID) -> ImportJob:
+    def job(self, job_id: UUID, owner_id: UUID, now: datetime | None = None) -> ImportJob:
+        """The job as its owner sees it; one cut off by a crash is marked failed."""
         job = self.offers.find(job_id, ImportJob)
         if job is None or job.owner_id != owner_id:
             raise NotFound(f"unknown import job {job_id}")
+        now = now or datetime.now(UTC)
+        cut_off = now - job.modified_on > STALLED_AFTER
+        if job.status == "running" and job_id not in self.running and cut_off:
+            job.interrupt(
+                f"interrupted after {job.done} of {job.total} lines (the server restarted); "
+                "import the lines not yet imported again"
+            )
+            try:
+                self.offers.save(job)
+            except IntegrityError:
+                return self.job(job_id, owner_id, now)
         return job
 
+    def _in_background(self, job_id: UUID, lines: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                lines()
+            finally:
+                self.running.discard(job_id)
 
-def _in_background(job_id: UUID, lines: Callable[[], None]) -> None:
-    threading.Thread(target=lines, daemon=True, name=f"import-{job_id}").start()
+        self.running.add(job_id)
+        threading.Thread(target=run, daemon=True, name=f"import-{job_id}").start()

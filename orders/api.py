@@ -24,13 +24,13 @@ from marketplace.web.schemas import (
     Cursor,
     Label,
     Limit,
-    MinPosition,
     Quantity,
     Reason,
     Strict,
     Text,
     page,
 )
+from marketplace.web.waiting import OrdersReady
 from orders.application import describe_seller_order
 from orders.choosing import LineRequest
 from orders.domain import PublicOrderStatus, SellerOrderStatus
@@ -130,13 +130,12 @@ def place_order(
 def buyer_orders(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
+    _ready: OrdersReady,
     status: OrderStatusFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your organisation's orders, newest first, with their seller orders."""
-    market.wait_for_view("orders", min_position)
     items, next_cursor = market.order_lists.orders(
         limit, cursor, buyer_id=str(session.buyer.id), status=status
     )
@@ -241,13 +240,12 @@ def place_order_for_buyer(
 def reseller_orders(
     reseller: CurrentReseller,
     market: MarketplaceDep,
+    _ready: OrdersReady,
     status: SellerStatusFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your seller orders, newest first."""
-    market.wait_for_view("orders", min_position)
     items, next_cursor = market.order_lists.seller_orders(str(reseller.id), limit, cursor, status)
     return page(items, next_cursor)
 
@@ -363,15 +361,14 @@ def cancel(
 def operator_orders(
     _: CurrentOperator,
     market: MarketplaceDep,
+    _ready: OrdersReady,
     status: OrderStatusFilter = None,
     buyer_id: UUID | None = None,
     reseller_id: UUID | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Every order on the marketplace, newest first."""
-    market.wait_for_view("orders", min_position)
     items, next_cursor = market.order_lists.orders(
         limit,
         cursor,
@@ -391,9 +388,8 @@ def operator_orders(
 def commissions(
     _: CurrentOperator,
     market: MarketplaceDep,
+    _ready: OrdersReady,
     reseller_id: UUID | None = None,
-    min_position: MinPosition = None,
 ) -> list[dict[str, Any]]:
     """GMV and commission per reseller and currency, over delivered seller orders."""
-    market.wait_for_view("orders", min_position)
     return market.order_lists.commissions(str(reseller_id) if reseller_id else None)

@@ -9,7 +9,8 @@ from marketplace.kernel.errors import Forbidden, NotFound
 from marketplace.platform import Marketplace
 from marketplace.web.answers import CatalogItem, Page, errors
 from marketplace.web.auth import CurrentBuyerUser, CurrentSalesRep, MarketplaceDep
-from marketplace.web.schemas import Cursor, Limit, MinPosition, page
+from marketplace.web.schemas import Cursor, Limit, page
+from marketplace.web.waiting import CatalogReady
 from projections.catalog_view import CatalogFilter
 
 router = APIRouter(prefix="/v1")
@@ -22,17 +23,12 @@ def _catalog(
     f: CatalogFilter,
     limit: int,
     cursor: str | None,
-    min_position: str | None,
 ) -> dict[str, Any]:
-    market.wait_for_view("catalog", min_position)
     items, next_cursor = market.catalog.page(str(buyer_id), f, limit, cursor)
     return page(items, next_cursor)
 
 
-def _item(
-    market: Marketplace, buyer_id: UUID, f: CatalogFilter, min_position: str | None
-) -> dict[str, Any]:
-    market.wait_for_view("catalog", min_position)
+def _item(market: Marketplace, buyer_id: UUID, f: CatalogFilter) -> dict[str, Any]:
     item = market.catalog.item(str(buyer_id), f)
     if item is None:
         raise NotFound(f"product {f.product_id} is not in this catalog")
@@ -48,17 +44,17 @@ def _item(
 def buyer_catalog(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
+    _ready: CatalogReady,
     q: Text = None,
     brand: Text = None,
     category: Text = None,
     reseller_id: UUID | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Your catalog: what your terms let you see, at your prices, offers best first."""
     f = CatalogFilter(q, brand, category, str(reseller_id) if reseller_id else None)
-    return _catalog(market, session.buyer.id, f, limit, cursor, min_position)
+    return _catalog(market, session.buyer.id, f, limit, cursor)
 
 
 @router.get(
@@ -71,11 +67,11 @@ def buyer_catalog_item(
     product_id: UUID,
     session: CurrentBuyerUser,
     market: MarketplaceDep,
-    min_position: MinPosition = None,
+    _ready: CatalogReady,
 ) -> dict[str, Any]:
     """One product of your catalog with its offers."""
     f = CatalogFilter(product_id=str(product_id))
-    return _item(market, session.buyer.id, f, min_position)
+    return _item(market, session.buyer.id, f)
 
 
 def _assigned(rep: CurrentSalesRep, buyer_id: UUID) -> None:
@@ -93,17 +89,17 @@ def sales_rep_catalog(
     buyer_id: UUID,
     rep: CurrentSalesRep,
     market: MarketplaceDep,
+    _ready: CatalogReady,
     q: Text = None,
     brand: Text = None,
     category: Text = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """An assigned buyer's catalog, limited to your reseller's offers."""
     _assigned(rep, buyer_id)
     f = CatalogFilter(q, brand, category, str(rep.reseller_id))
-    return _catalog(market, buyer_id, f, limit, cursor, min_position)
+    return _catalog(market, buyer_id, f, limit, cursor)
 
 
 @router.get(
@@ -117,9 +113,9 @@ def sales_rep_catalog_item(
     product_id: UUID,
     rep: CurrentSalesRep,
     market: MarketplaceDep,
-    min_position: MinPosition = None,
+    _ready: CatalogReady,
 ) -> dict[str, Any]:
     """One product of an assigned buyer's catalog, your reseller's offers only."""
     _assigned(rep, buyer_id)
     f = CatalogFilter(reseller_id=str(rep.reseller_id), product_id=str(product_id))
-    return _item(market, buyer_id, f, min_position)
+    return _item(market, buyer_id, f)

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from marketplace.kernel.errors import Invalid
+from marketplace.kernel.errors import Invalid, NotFound
 from marketplace.web.answers import (
     Assigned,
     AssignedAccount,
@@ -104,11 +104,14 @@ def appoint_sales_rep(
 def assign_accounts(
     rep_id: UUID, body: AccountsPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
-    """Assign the buyer accounts a sales rep serves (replaces the previous list)."""
+    """Assign the buyer accounts a sales rep serves (replaces the previous list): only
+    buyers you have agreed terms with."""
     if len(body.buyer_ids) > 10_000:
         raise Invalid("at most 10000 buyer accounts per sales rep")
     for buyer_id in body.buyer_ids:
-        market.buyers.buyer(buyer_id)
+        # The same answer whether the buyer does not exist or is not a customer of yours.
+        if market.offers.terms(reseller.id, buyer_id) is None:
+            raise NotFound(f"no customer {buyer_id} has terms with you")
     market.sellers.assign_accounts(reseller.id, rep_id, body.buyer_ids)
     return {"id": str(rep_id), "buyer_ids": sorted({str(b) for b in body.buyer_ids})}
 

@@ -7,7 +7,7 @@ models keep extra fields rather than drop them.
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -120,6 +120,7 @@ class ImportStatus(Answer):
     imported: int
     failed: list[ImportFailure]
     position: str
+    error: str | None = Field(None, description="why a failed job stopped")
 
 
 class ProductSaved(Answer):

@@ -17,6 +17,7 @@ from marketplace.platform import Marketplace
 from marketplace.web.answers import Health
 from marketplace.web.asyncapi import document
 from marketplace.web.errors import detail_of, status_of
+from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
 from marketplace.web.operator import router as operator_router
 from offers.api import router as offers_router
@@ -26,8 +27,6 @@ from sellers.api import router as sellers_router
 
 log = logging.getLogger(__name__)
 POSITION_HEADER = "X-Marketplace-Position"
-MAX_BODY = 1 << 20
-MAX_IMPORT_BODY = 64 << 20
 COMMANDS = {"POST", "PUT", "DELETE", "PATCH"}
 
 
@@ -59,16 +58,9 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         )
 
     @app.middleware("http")
-    async def limits_and_position(
+    async def position(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        target = request.scope.get("raw_path", b"") + b"?" + request.scope.get("query_string", b"")
-        if b"%00" in target or b"\x00" in target:
-            return JSONResponse({"detail": "the URL cannot contain NUL characters"}, 400)
-        limit = MAX_IMPORT_BODY if request.url.path.endswith(":import") else MAX_BODY
-        length = request.headers.get("content-length", "0")
-        if not length.isdigit() or int(length) > limit:
-            return JSONResponse({"detail": f"the body must be at most {limit} bytes"}, 413)
         response = await call_next(request)
         if request.method in COMMANDS and response.status_code < 500:
             if marketplace.in_process:
@@ -103,6 +95,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         return document()
 
     app.mount("/metrics", make_asgi_app())
+    app.add_middleware(Limits)
 
     for router in (
         onboarding_router,

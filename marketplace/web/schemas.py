@@ -1,5 +1,6 @@
 """Pydantic shapes shared by every router's input: money, names, codes, paging."""
 
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -22,9 +23,19 @@ def _country(code: str) -> str:
     return code
 
 
+# Bidirectional overrides make a name read differently from what it holds.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _printable(text: str) -> str:
-    if "\x00" in text:
-        raise ValueError("text cannot contain NUL characters")
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI:
+            raise ValueError(
+                f"text cannot contain control characters (found U+{ord(char):04X}); "
+                "use ordinary spaces"
+            )
+    if text and all(unicodedata.category(c) in ("Zs", "Cf") for c in text):
+        raise ValueError("text cannot be only spaces or invisible characters")
     return text
 
 
@@ -67,10 +78,6 @@ def money_or_none(value: MoneyIn | None) -> Money | None:
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=1000, description="from next_cursor")]
-MinPosition = Annotated[
-    str | None,
-    Query(max_length=1000, description="wait until the view reflects this command position"),
-]
 
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
