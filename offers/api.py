@@ -282,6 +282,9 @@ async def _imported(request: Request, start: Callable[[Upload], JSONResponse]) -
         upload = await spool(request, MAX_IMPORT_LINES)
     except Gone:
         return Response(status_code=499)
+    except Invalid as error:
+        # Closing the connection is what stops the client sending the rest.
+        return JSONResponse({"detail": error.detail}, 422, headers={"Connection": "close"})
     started = False
 
     def checked() -> JSONResponse:

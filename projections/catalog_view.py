@@ -154,16 +154,16 @@ class CatalogView:
     def page(
         self, buyer_id: str, f: CatalogFilter, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
+        after = decode_cursor(cursor, 2) if cursor else None
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             lists = _buyer_lists(p, cur, buyer_id, f)
             if not lists:
                 return [], None
             where, params = _listed(p, f)
-            if cursor:
-                name, pid = decode_cursor(cursor, 2)
+            if after:
                 where += " AND (x.name, x.product_id) > (%s, %s)"
-                params += [name, pid]
+                params += after
             # Each list is an index range scan in page order; the pages merge here.
             one = (
                 f"SELECT * FROM (SELECT x.name, x.product_id {where} "

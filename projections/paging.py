@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +22,18 @@ def encode_cursor(key: list[Any]) -> str:
 def decode_cursor(cursor: str, size: int) -> list[Any]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as error:
+    except (binascii.Error, ValueError, RecursionError) as error:
         raise BadCursor("cursor is not one this marketplace issued") from error
-    if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
+    if not isinstance(key, list) or len(key) != size or not all(map(_storable, key)):
         raise BadCursor("cursor is not one this marketplace issued")
     return key
+
+
+def _storable(value: Any) -> bool:
+    """A string a sort key can hold: no control characters, no lone surrogates."""
+    return isinstance(value, str) and not any(
+        unicodedata.category(c) in ("Cc", "Cs") for c in value
+    )
 
 
 def cut(

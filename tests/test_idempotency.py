@@ -4,7 +4,7 @@ from marketplace.platform import Marketplace
 from tests.world import Actor, World
 
 
-def test_a_retried_signup_returns_the_first_answer_and_creates_nothing(
+def test_a_repeated_signup_creates_nothing_and_gives_no_one_the_first_key(
     world: World, marketplace: Marketplace
 ) -> None:
     body = {"name": "Acme", "country": "DE"}
@@ -12,14 +12,28 @@ def test_a_retried_signup_returns_the_first_answer_and_creates_nothing(
     first = world.call("POST", "/v1/manufacturers", json=body, headers=headers)
     assert first.status_code == 201
     heads = marketplace.heads()
+    # Anyone can send the same public fields with a guessable key: no key for them.
     again = world.call("POST", "/v1/manufacturers", json=body, headers=headers)
-    assert again.status_code == 201
-    assert again.json() == first.json()
+    assert again.status_code == 409
+    assert first.json()["api_key"] not in again.text
+    assert "api_key" not in again.json()
     assert marketplace.heads() == heads
-    # The key handed out again works.
-    acme = Actor(first.json()["id"], again.json()["api_key"])
+    acme = Actor(first.json()["id"], first.json()["api_key"])
     world.ok("POST", f"/v1/operator/accounts/{acme.id}/approve", world.operator)
     assert world.call("GET", "/v1/manufacturer/products", acme).status_code == 200
+
+
+def test_a_users_retried_creation_gives_the_same_key_to_the_same_admin(
+    world: World, marketplace: Marketplace
+) -> None:
+    admin = world.buyer()
+    body = {"name": "Ana", "role": "buyer"}
+    headers = {"Idempotency-Key": "user-1"}
+    first = world.ok("POST", "/v1/buyer/users", admin, json=body, headers=headers)
+    heads = marketplace.heads()
+    again = world.ok("POST", "/v1/buyer/users", admin, json=body, headers=headers)
+    assert again == first
+    assert marketplace.heads() == heads
 
 
 def test_the_same_key_with_another_body_is_a_conflict(

@@ -61,3 +61,39 @@ def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> 
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _served_output(env: dict[str, str], port: int) -> str:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "marketplace", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert server.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            lines.append(line)
+            if "Application startup complete" in line or not line:
+                break
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return "".join(lines)
+
+
+def test_the_operator_key_is_printed_only_when_it_is_generated(tmp_path: Path) -> None:
+    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "COLUMNS": "200"}
+    env.pop("MARKETPLACE_OPERATOR_KEY", None)
+    first = _served_output(env, free_port())
+    assert "Application startup complete" in first, first
+    key = next(w for w in first.split() if w.startswith("mk_op_"))
+    second = _served_output(env, free_port())
+    assert "Application startup complete" in second, second
+    assert key not in second and "mk_op_" not in second
+    given = _served_output({**env, "MARKETPLACE_OPERATOR_KEY": "mk_op_given"}, free_port())
+    assert "mk_op_given" not in given

@@ -16,6 +16,7 @@ from marketplace.kernel.errors import DomainError
 from marketplace.platform import Marketplace
 from marketplace.web.answers import Health
 from marketplace.web.asyncapi import document
+from marketplace.web.docs import add_docs
 from marketplace.web.errors import detail_of, status_of
 from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
@@ -44,6 +45,8 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         version="1",
         description="Multi-seller, contract-priced B2B commerce. See api.md for the contract.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.marketplace = marketplace
 
@@ -95,6 +98,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         return document()
 
     app.mount("/metrics", make_asgi_app())
+    add_docs(app)
     app.add_middleware(Limits)
 
     for router in (

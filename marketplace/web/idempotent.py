@@ -9,10 +9,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from marketplace.adapters.idempotency import Answer
-from marketplace.kernel.errors import DomainError
+from marketplace.kernel.errors import Conflict, DomainError
 from marketplace.kernel.keys import KeyContext, mint
 from marketplace.platform import Marketplace
 from marketplace.web.errors import detail_of, status_of
+
+ANONYMOUS = "anonymous"
 
 
 def idempotent(
@@ -26,11 +28,14 @@ def idempotent(
     """Runs a creating command once per Idempotency-Key; retries get the first answer.
 
     With `key_context`, the command mints an API key: derived from the Idempotency-Key,
-    so a retry can be given the same key though only its hash is stored.
+    so a retry can be given the same key though only its hash is stored. An anonymous
+    caller cannot prove it made the first request (its fields and key may be guessed), so
+    its retry is refused rather than given someone's key.
     """
     idempotency_key = request.headers.get("Idempotency-Key")
     full_scope = f"{scope}:{request.method}:{request.url.path}"
-    derive = f"{full_scope}:{idempotency_key}" if idempotency_key else None
+    anonymous = scope == ANONYMOUS
+    derive = f"{full_scope}:{idempotency_key}" if idempotency_key and not anonymous else None
     api_key = mint(key_context, market.secret, derive) if key_context else None
     if not idempotency_key:
         status, body = run(api_key)
@@ -41,6 +46,11 @@ def idempotent(
     store = market.idempotency
     claim = store.begin(full_scope, idempotency_key, digest)
     if isinstance(claim, Answer):
+        if anonymous and key_context is not None and claim.status_code < 400:
+            raise Conflict(
+                "a sign-up was already made with this Idempotency-Key; its API key is given "
+                "only in the first answer"
+            )
         body = dict(claim.body)
         if api_key is not None and claim.status_code < 400:
             body["api_key"] = api_key

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from marketplace.web.answers import AccountCreated, errors
 from marketplace.web.auth import MarketplaceDep
-from marketplace.web.idempotent import idempotent
+from marketplace.web.idempotent import ANONYMOUS, idempotent
 from marketplace.web.schemas import Country, Label, Name, Strict
 
 router = APIRouter(prefix="/v1", tags=["onboarding"])
@@ -43,7 +43,7 @@ def create_manufacturer(
         account_id = market.sellers.register_manufacturer(body.name, body.country, api_key)
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
-    return idempotent(market, request, "anonymous", body.model_dump(), run, "s")
+    return idempotent(market, request, ANONYMOUS, body.model_dump(), run, "s")
 
 
 @router.post(
@@ -57,7 +57,7 @@ def create_reseller(body: ResellerCreate, request: Request, market: MarketplaceD
         account_id = market.sellers.register_reseller(body.name, body.kind, body.country, api_key)
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
-    return idempotent(market, request, "anonymous", body.model_dump(), run, "s")
+    return idempotent(market, request, ANONYMOUS, body.model_dump(), run, "s")
 
 
 @router.post("/buyers", status_code=201, response_model=AccountCreated, responses=errors(409, 422))
@@ -76,4 +76,4 @@ def create_buyer(body: BuyerCreate, request: Request, market: MarketplaceDep) ->
             "user_id": str(user_id),
         }
 
-    return idempotent(market, request, "anonymous", body.model_dump(), run, "b")
+    return idempotent(market, request, ANONYMOUS, body.model_dump(), run, "b")
