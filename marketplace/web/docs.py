@@ -21,7 +21,7 @@ def add_docs(app: FastAPI) -> None:
     def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi,
-            title=f"{app.title} – API",
+            title=f"{app.title} - API",
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon.png",
@@ -31,7 +31,7 @@ def add_docs(app: FastAPI) -> None:
     def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url=openapi,
-            title=f"{app.title} – API reference",
+            title=f"{app.title} - API reference",
             redoc_js_url=f"{ASSETS}/redoc.standalone.js",
             redoc_favicon_url=f"{ASSETS}/favicon.png",
             with_google_fonts=False,
