@@ -115,7 +115,7 @@ def relay(metrics_port: int | None = typer.Option(None, help="serve /metrics her
     if not settings.kafka_bootstrap:
         raise typer.BadParameter("set MARKETPLACE_KAFKA_BOOTSTRAP to run the relay")
     _serve_metrics(metrics_port)
-    marketplace = Marketplace(settings)
+    marketplace = Marketplace(settings, process="relay")
     Relay(settings, marketplace.db, marketplace.events).run(_until_signalled())
     marketplace.close()
 
@@ -131,7 +131,7 @@ def project(
     if not settings.kafka_bootstrap:
         raise typer.BadParameter("set MARKETPLACE_KAFKA_BOOTSTRAP to run projections")
     _serve_metrics(metrics_port)
-    marketplace = Marketplace(settings)
+    marketplace = Marketplace(settings, process="project")
     stop = _until_signalled()
     threads = [
         threading.Thread(

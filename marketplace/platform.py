@@ -10,7 +10,7 @@ from marketplace.adapters.eventlog import EventLog
 from marketplace.adapters.eventstore import MarketplaceApplication, persistence_env
 from marketplace.adapters.idempotency import IdempotencyStore
 from marketplace.adapters.settings import Settings
-from marketplace.adapters.sql import Database, open_database
+from marketplace.adapters.sql import Database, open_database, schema_lock
 from marketplace.adapters.tokens import PositionTokens
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.accounts import Account, StatusAction
@@ -52,10 +52,12 @@ def replay_part(
     """A rebuild's worker process: folds one partition of the aggregates. It only reads the
     event store and writes the new generation's tables, so it creates nothing."""
     apps = {
-        context: cls(env={**persistence_env(settings, context), "CREATE_TABLE": "n"})
+        context: cls(
+            env={**persistence_env(settings, context, "rebuild-part"), "CREATE_TABLE": "n"}
+        )
         for context, cls in CONTEXTS.items()
     }
-    db = open_database(settings)
+    db = open_database(settings, "rebuild-part")
     try:
         return fold_part(db, EventLog(apps), PROJECTIONS[name](prefix), bounds, part, parts)
     finally:
@@ -69,13 +71,20 @@ class ViewTimeout(NotYet):
 
 
 class Marketplace:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, process: str = "serve") -> None:
+        """`process` names what kind of process this is, for its connection budget."""
         self.settings = settings or Settings()
-        self.db: Database = open_database(self.settings)
-        self.sellers = Sellers(env=persistence_env(self.settings, "sellers"))
-        self.offers = Offers(env=persistence_env(self.settings, "offers"))
-        self.buyers = Buyers(env=persistence_env(self.settings, "buyers"))
-        self.orders = Orders(env=persistence_env(self.settings, "orders"))
+        # Processes started together (compose, an orchestrator) create the schema in turn.
+        with schema_lock(self.settings):
+            self._assemble(process)
+
+    def _assemble(self, process: str) -> None:
+        self.db: Database = open_database(self.settings, process)
+        env = partial(persistence_env, self.settings, process=process)
+        self.sellers = Sellers(env=env("sellers"))
+        self.offers = Offers(env=env("offers"))
+        self.buyers = Buyers(env=env("buyers"))
+        self.orders = Orders(env=env("orders"))
         self.offers.authorization_of = self.sellers.authorization
         self.contexts: dict[str, MarketplaceApplication] = {
             "sellers": self.sellers,
@@ -98,7 +107,7 @@ class Marketplace:
             self.projections.replay_parts = partial(replay_part, self.settings)
         self.catalog = CatalogView(self.projections)
         self.order_lists = OrdersView(self.projections)
-        self.in_process = self.settings.kafka_bootstrap is None
+        self.in_process = not self.settings.kafka_bootstrap
         self.imports = Imports(self.offers)
         holds = Holds(self.offers)
         chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)

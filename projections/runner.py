@@ -170,10 +170,13 @@ class ProjectionRunner:
     # In-process delivery (the embedded mode)
 
     def catch_up(self, names: list[str] | None = None) -> int:
+        """Applies what the store holds past the views' watermarks. Several API processes
+        may do so at once on one database: each batch holds the live generation
+        exclusively, so the same event is never applied twice."""
         read = 0
         with self._lock:
             for name in names or self.names:
-                read += self._catch_up(name)
+                read += self._catch_up(name, exclusive=True)
         return read
 
     def _catch_up(self, name: str, prefix: str | None = None, exclusive: bool = False) -> int:

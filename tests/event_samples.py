@@ -8,6 +8,7 @@ make a changed class pass: upcast the old form instead, so stored events keep lo
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -137,6 +138,10 @@ def build(world: World, market: Marketplace) -> None:
         content=json.dumps(line) + "\n",
         headers={"Content-Type": "application/x-ndjson"},
     )
+    # An import cut off by a restart.
+    cut_off = market.imports.create(UUID(m.acme.id), "products", 5, [])
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert market.imports.job(cut_off, UUID(m.acme.id), now=later).status == "failed"
     world.ok("DELETE", f"/v1/reseller/offers/{drill}", m.danube)
     world.ok("DELETE", "/v1/manufacturer/products/SAW-1", m.acme)
     world.authorize(m.acme, m.danube, brands=["Acme"])

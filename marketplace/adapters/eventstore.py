@@ -1,10 +1,11 @@
 """The event store: one eventsourcing Application per context, on SQLite or PostgreSQL."""
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresDatastore,
+    PostgresFactory,
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -185,12 +187,12 @@ class MarketplaceApplication(Application[UUID]):
 CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
 
-def persistence_env(settings: Settings, context: str) -> dict[str, str]:
+def persistence_env(settings: Settings, context: str, process: str = "serve") -> dict[str, str]:
     """The eventsourcing environment for one context's event log."""
-    return {**_store_env(settings, context), **CACHE}
+    return {**_store_env(settings, context, process), **CACHE}
 
 
-def _store_env(settings: Settings, context: str) -> dict[str, str]:
+def _store_env(settings: Settings, context: str, process: str) -> dict[str, str]:
     url = urlparse(settings.database_url)
     if url.scheme == "sqlite":
         base = Path(sqlite_path(settings.database_url))
@@ -204,14 +206,16 @@ def _store_env(settings: Settings, context: str) -> dict[str, str]:
         }
     if url.scheme in ("postgresql", "postgres"):
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "marketplace.adapters.eventstore:SharedPostgresFactory",
             "POSTGRES_DBNAME": (url.path or "/postgres").lstrip("/") or "postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(settings.database_pool_overflow),
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": str(settings.connections(process).store - 1),
+            # How long work waits for a free connection of the budget.
+            "POSTGRES_CONNECT_TIMEOUT": "30",
             "POSTGRES_LOCK_TIMEOUT": "30",
             "APPLICATION_RECORDER_TOPIC": "marketplace.adapters.eventstore:ArrayRecorder",
         }
@@ -219,6 +223,38 @@ def _store_env(settings: Settings, context: str) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = settings.database_schema
         return env
     raise ValueError(f"unsupported database url {settings.database_url!r}")
+
+
+class SharedPostgresFactory(PostgresFactory):
+    """The library's factory, with one connection pool per process for every context's
+    event log (instead of one each), so a process holds the connections it was budgeted."""
+
+    _shared: ClassVar[dict[tuple[str, ...], tuple[PostgresDatastore, int]]] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        names = ("DBNAME", "HOST", "PORT", "USER", "SCHEMA", "POOL_SIZE", "MAX_OVERFLOW")
+        self._key = tuple(self.env.get(f"POSTGRES_{n}") or "" for n in names)
+        with self._lock:
+            found = self._shared.get(self._key)
+            if found is None:
+                self._shared[self._key] = (self.datastore, 1)
+                return
+            unused, self.datastore = self.datastore, found[0]
+            self._shared[self._key] = (found[0], found[1] + 1)
+        unused.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._key not in self._shared:
+                return
+            datastore, users = self._shared[self._key]
+            if users > 1:
+                self._shared[self._key] = (datastore, users - 1)
+                return
+            del self._shared[self._key]
+        datastore.close()
 
 
 def retrying(attempt: Callable[[], None]) -> None:

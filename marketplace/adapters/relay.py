@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-import psycopg
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -18,7 +17,7 @@ from marketplace.adapters.envelope import cloudevent_headers, encode
 from marketplace.adapters.eventlog import EventLog
 from marketplace.adapters.kafka import ensure_topics, producer, topic
 from marketplace.adapters.settings import Settings
-from marketplace.adapters.sql import Database
+from marketplace.adapters.sql import Database, PostgresDatabase, schema_lock
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -30,7 +29,7 @@ class Relay:
         self.db = db
         self.events = events
         self._producer: KafkaProducer | None = None
-        with db.transaction() as cur:
+        with schema_lock(settings), db.transaction() as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS relay_positions "
                 "(context TEXT PRIMARY KEY, position BIGINT NOT NULL)"
@@ -91,20 +90,25 @@ class Relay:
     @contextmanager
     def _leadership(self, stop: threading.Event) -> Iterator[None]:
         """Only one relay publishes at a time; the others wait to take over."""
-        if self.settings.is_sqlite:
+        if not isinstance(self.db, PostgresDatabase):
             yield
             return
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+        # A connection of the views' pool, held while this relay leads.
+        # Advisory locks span the database; the schema keeps marketplaces apart.
+        key = [f"relay:{self.settings.database_schema or 'public'}"]
+        with self.db.session() as conn:
             while not stop.is_set():
-                # Advisory locks span the database; the schema keeps marketplaces apart.
                 row = conn.execute(
-                    "SELECT pg_try_advisory_lock(hashtext(%s))",
-                    [f"relay:{self.settings.database_schema or 'public'}"],
+                    "SELECT pg_try_advisory_lock(hashtext(%s)) AS led", key
                 ).fetchone()
-                if row and row[0]:
+                if row and row["led"]:
                     break
                 stop.wait(1.0)
-            yield
+            try:
+                yield
+            finally:
+                # The connection goes back to the pool, so the lock must not go with it.
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", key)
 
     def _run(self, stop: threading.Event, idle: float) -> None:
         backoff = 0.5

@@ -1,4 +1,19 @@
+from dataclasses import dataclass
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# What each kind of process holds at most by default: four `serve`, one `relay` and two
+# `project` take 56 of PostgreSQL's default 100.
+PROCESS_CONNECTIONS = {"serve": 10, "relay": 4, "project": 6, "rebuild-part": 2}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A process's connections: one pool for its event store, one for its views."""
+
+    store: int
+    views: int
 
 
 class Settings(BaseSettings):
@@ -8,11 +23,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///var/marketplace.db"
     database_schema: str | None = None
-    # PostgreSQL connections per pool (one pool per context, one for the views): this many
-    # kept open, up to `database_pool_overflow` more opened under load. 100 connections are
-    # shared by every process on a default server.
-    database_pool_size: int = 1
-    database_pool_overflow: int = 9
+    # The PostgreSQL connections one process may hold, shared by its event store and its
+    # views; unset, each kind of process takes what it needs (PROCESS_CONNECTIONS). Past it,
+    # work waits for a free connection. 100 are shared by every process on a default server.
+    database_connections: int | None = Field(None, ge=2, le=1000)
     kafka_bootstrap: str | None = None
     operator_key: str | None = None
     secret_key: str | None = None
@@ -24,6 +38,11 @@ class Settings(BaseSettings):
     kafka_stuck_after_s: float = 60.0
     # A projection behind its logs with no progress for this long is repaired from the store.
     projection_stall_after_s: float = 30.0
+
+    def connections(self, process: str) -> "Budget":
+        total = self.database_connections or PROCESS_CONNECTIONS[process]
+        store = max(1, total // 2)
+        return Budget(store=store, views=max(1, total - store))
 
     @property
     def is_sqlite(self) -> bool:

@@ -205,15 +205,38 @@ class PostgresDatabase:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             yield _PostgresCursor(cur)
 
+    @contextmanager
+    def session(self) -> Iterator[psycopg.Connection[Row]]:
+        """A connection of the pool outside any transaction, for session-level locks."""
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                conn.autocommit = False
+
     def close(self) -> None:
         self.pool.close()
 
 
-def open_database(settings: Settings) -> SqliteDatabase | PostgresDatabase:
+def open_database(settings: Settings, process: str = "serve") -> SqliteDatabase | PostgresDatabase:
     url = settings.database_url
     if urlparse(url).scheme == "sqlite":
         return SqliteDatabase(sqlite_path(url))
-    size = settings.database_pool_size
-    return PostgresDatabase(
-        url, settings.database_schema, size, size + settings.database_pool_overflow
-    )
+    return PostgresDatabase(url, settings.database_schema, 1, settings.connections(process).views)
+
+
+@contextmanager
+def schema_lock(settings: Settings) -> Iterator[None]:
+    """Serializes creating tables across processes started together: PostgreSQL's
+    `CREATE ... IF NOT EXISTS` races with itself (duplicate keys in its catalogs)."""
+    if urlparse(settings.database_url).scheme == "sqlite":
+        yield
+        return
+    key = f"marketplace-schema:{settings.database_schema or 'public'}"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
