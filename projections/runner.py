@@ -58,7 +58,8 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._rebuilding = threading.Lock()
+        # One rebuild at a time per projection; different projections rebuild side by side.
+        self._rebuilding = {name: threading.Lock() for name in self.names}
         # Set where the event store can be read in partitions from other processes.
         self.replay_parts: PartReplayer | None = None
         self.parts = min(4, os.cpu_count() or 1)
@@ -279,8 +280,8 @@ class ProjectionRunner:
         return self.run_rebuild(name, self.begin_rebuild(name), progress)
 
     def begin_rebuild(self, name: str) -> str:
-        if not self._rebuilding.acquire(blocking=False):
-            raise Conflict("a rebuild is already running")
+        if not self._rebuilding[name].acquire(blocking=False):
+            raise Conflict(f"a rebuild of {name} is already running")
         try:
             with self.db.transaction() as cur:
                 prefix = self.tables.next_generation(cur, name)
@@ -290,7 +291,7 @@ class ProjectionRunner:
                 self._drop(cur, fresh)
                 self._create(cur, fresh)
         except BaseException:
-            self._rebuilding.release()
+            self._rebuilding[name].release()
             raise
         return prefix
 
@@ -302,7 +303,7 @@ class ProjectionRunner:
                 self.tables.set_status(cur, name, "running", "the last rebuild failed")
             raise
         finally:
-            self._rebuilding.release()
+            self._rebuilding[name].release()
 
     def _build(self, name: str, prefix: str, progress: Progress | None) -> int:
         started = time.monotonic()

@@ -2,6 +2,7 @@
 PostgreSQL, each process within its connection budget."""
 
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,7 +27,7 @@ def _serve(settings: Settings, port: int, log: Path, **extra: str) -> subprocess
     env = {**env_for(settings), **extra}
     with log.open("ab") as output:
         return subprocess.Popen(
-            [".venv/bin/python", "-m", "marketplace", "serve", "--port", str(port)],
+            [sys.executable, "-m", "marketplace", "serve", "--port", str(port)],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -71,7 +72,7 @@ def test_serve_relay_and_project_started_at_once_on_an_empty_database_all_come_u
         with log.open("ab") as output:
             procs = [
                 subprocess.Popen(
-                    [".venv/bin/python", "-m", "marketplace", *command],
+                    [sys.executable, "-m", "marketplace", *command],
                     env=env,
                     stdout=output,
                     stderr=subprocess.STDOUT,

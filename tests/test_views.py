@@ -195,3 +195,24 @@ def test_a_poison_event_is_reported_and_skipped_not_looped_on(
     assert {i["sku"]: i["offers"][0]["stock"] for i in world.catalog(m.muster)} == stocks
     row = _status(world, "catalog")
     assert (row["status"], row["poison_events"], row["lag_events"]) == ("degraded", 1, 0)
+
+
+def test_two_projections_rebuild_one_after_the_other_and_a_busy_one_says_when_to_retry(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    world.product(m.acme, "DRILL-1")
+    for name in ("catalog", "orders"):
+        response = world.call("POST", f"/v1/operator/projections/{name}/rebuild", world.operator)
+        assert response.status_code == 202, (name, response.text)
+    deadline = time.monotonic() + 60
+    while {_status(world, n)["status"] for n in ("catalog", "orders")} != {"running"}:
+        assert time.monotonic() < deadline, "the rebuilds never finished"
+        time.sleep(0.05)
+    # A rebuild of the catalog under way (begun, not yet run): asking again says when.
+    prefix = marketplace.projections.begin_rebuild("catalog")
+    busy = world.call("POST", "/v1/operator/projections/catalog/rebuild", world.operator)
+    assert busy.status_code == 409
+    assert int(busy.headers["Retry-After"]) > 0
+    marketplace.projections.run_rebuild("catalog", prefix)
+    assert _status(world, "catalog")["status"] == "running"

@@ -7,7 +7,7 @@ from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 
 from marketplace.kernel.accounts import StatusAction
-from marketplace.kernel.errors import NotFound
+from marketplace.kernel.errors import Conflict, NotFound
 from marketplace.web.answers import Accepted, AccountStatus, Commission, ProjectionStatus, errors
 from marketplace.web.auth import CurrentOperator, MarketplaceDep
 from marketplace.web.schemas import Reason, Strict
@@ -94,6 +94,10 @@ def projections(market: MarketplaceDep, _: CurrentOperator) -> list[dict[str, An
     return market.projections.status()
 
 
+# A rebuild of a large view takes minutes; asking again sooner only finds it running.
+RETRY_AFTER = {"Retry-After": "30"}
+
+
 @router.post(
     "/projections/{name}/rebuild",
     status_code=202,
@@ -106,6 +110,9 @@ def rebuild(
     """Rebuild a view from the event store beside the live one, then swap it in."""
     if name not in market.projections.names:
         raise NotFound(f"unknown projection {name}")
-    prefix = market.projections.begin_rebuild(name)
+    try:
+        prefix = market.projections.begin_rebuild(name)
+    except Conflict as busy:
+        return JSONResponse({"detail": busy.detail}, status_code=409, headers=RETRY_AFTER)
     tasks.add_task(market.projections.run_rebuild, name, prefix)
     return JSONResponse({"name": name, "status": "rebuilding"}, status_code=202, background=tasks)
