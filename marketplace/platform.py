@@ -1,5 +1,6 @@
 """The marketplace assembled: each context's application, the views, and their wiring."""
 
+import logging
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from projections.orders_view import OrdersView
 from projections.runner import ProjectionFactory, ProjectionRunner, fold_part
 from sellers.application import Sellers
 
+log = logging.getLogger(__name__)
 VIEW_WAIT_S = 5.0
 
 
@@ -182,15 +184,25 @@ class Marketplace:
         if self.in_process:
             self.projections.catch_up()
             self.projections.start()
-        self.recover_orders()
+        self.recover_orders(self.settings.recover_after_s)
 
     def recover_orders(self, older_than_s: float = 30.0) -> int:
-        """Finishes placing the orders a crash left half-placed; returns how many it saw."""
+        """Finishes placing the orders, and rerouting the refused seller orders, that a
+        crash left half-done; returns how many it saw."""
         before = (datetime.now(UTC) - timedelta(seconds=older_than_s)).isoformat()
         stuck = self.order_lists.placing_since(before)
         for order_id in stuck:
             self.placement.recover(UUID(order_id))
-        return len(stuck)
+        reroutes = self.order_lists.reroutes_since(before)
+        for order_id, refused_id in reroutes:
+            self.fulfilment.finish_reroute(UUID(order_id), UUID(refused_id))
+        if stuck or reroutes:
+            log.info(
+                "finished %d half-placed orders and %d half-rerouted refusals",
+                len(stuck),
+                len(reroutes),
+            )
+        return len(stuck) + len(reroutes)
 
     def stop(self) -> None:
         self.projections.stop()

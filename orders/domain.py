@@ -86,6 +86,8 @@ class Order(Aggregate):
         self.lines = lines
         self.seller_order_ids = list(seller_order_ids)
         self.cancelled_lines: list[dict[str, Any]] = []
+        # Refused seller orders whose lines are being rerouted: refused id -> new ids.
+        self.reroutes_pending: dict[str, list[str]] = {}
         self.stage: OrderStatus = "placing"
         self.decided_by: str | None = None
 
@@ -121,8 +123,27 @@ class Order(Aggregate):
 
     @event("Rerouted")
     def rerouted(self, seller_order_ids: list[UUID], cancelled_lines: list[dict[str, Any]]) -> None:
+        """Kept for the histories recorded before rerouting became a saga."""
         self.seller_order_ids.extend(seller_order_ids)
         self.cancelled_lines.extend(cancelled_lines)
+
+    @event("RerouteStarted")
+    def reroute_started(
+        self,
+        refused_id: UUID,
+        seller_order_ids: list[UUID],
+        cancelled_lines: list[dict[str, Any]],
+    ) -> None:
+        """A seller order was refused: its lines go to the drafted seller orders (once their
+        stock and credit are held) or are cancelled."""
+        self.seller_order_ids.extend(seller_order_ids)
+        self.cancelled_lines.extend(cancelled_lines)
+        self.reroutes_pending[str(refused_id)] = [str(i) for i in seller_order_ids]
+
+    @event("RerouteFinished")
+    def reroute_finished(self, refused_id: UUID, cancelled_lines: list[dict[str, Any]]) -> None:
+        self.cancelled_lines.extend(cancelled_lines)
+        self.reroutes_pending.pop(str(refused_id), None)
 
 
 def order_total(stage: str, seller_orders: Iterable[tuple[str, Money]]) -> list[Money]:

@@ -65,16 +65,19 @@ class Fulfilment:
         return so
 
     def refuse(self, reseller_id: UUID, seller_order_id: UUID, reason: str) -> SellerOrder:
-        """Refuses a seller order and reroutes each line to the buyer's next best offer."""
+        """Refuses a seller order and reroutes each line to the buyer's next best offer.
+
+        A saga like placing: the refusal, the choice of the next best offers (drafted as
+        seller orders) and the lines left without one are saved at once; then the refused
+        order's holds are given back and the drafts' taken. `finish_reroute` does the second
+        step again after a crash, however often."""
         so = self.orders.seller_order(seller_order_id, reseller_id)
-        so.refuse(reason)
-        self.orders.save(so)
-        self.holds.give_back(*holds_of(so))
+        so.check("awaiting_acceptance", "accepted")
         order = self.orders.order(so.order_id)
         self.catch_up()
         refused_by = {
             s.reseller_id for s in self.orders.seller_orders(order) if s.status == "refused"
-        }
+        } | {so.reseller_id}
         choices: list[Choice] = []
         cancelled: list[dict[str, Any]] = []
         lookups = self.chooser.lookups()
@@ -92,17 +95,10 @@ class Fulfilment:
             if isinstance(choice, Choice):
                 choices.append(choice)
             else:
-                cancelled.append(
-                    {
-                        "product_id": str(line.product_id),
-                        "quantity": line.quantity,
-                        "reason": choice["msg"],
-                    }
-                )
-        new_orders: list[SellerOrder] = []
+                cancelled.append(_cancelled(line.product_id, line.quantity, choice["msg"]))
         quantities = {c.line: so.lines[c.line].quantity for c in choices}
-        for new_reseller, group in by_seller(choices).items():
-            new = open_seller_order(
+        drafts = [
+            open_seller_order(
                 self.sellers,
                 order.id,
                 order.buyer_id,
@@ -111,23 +107,42 @@ class Fulfilment:
                 group,
                 quantities,
             )
-            try:
-                self.holds.take(*holds_of(new))
-            except HoldsRefused as refused:
-                cancelled += [
-                    {
-                        "product_id": str(line.product_id),
-                        "quantity": line.quantity,
-                        "reason": f"the next best offer could not be held: {refused.detail}",
-                    }
-                    for line in new.lines
-                ]
-                continue
-            new.release()
-            new_orders.append(new)
-        order.rerouted([n.id for n in new_orders], cancelled)
-        self.orders.save(order, *new_orders)
+            for new_reseller, group in by_seller(choices).items()
+        ]
+        so.refuse(reason)
+        order.reroute_started(so.id, [d.id for d in drafts], cancelled)
+        self.orders.save(so, order, *drafts)
+        self.finish_reroute(order.id, so.id)
         return so
+
+    def finish_reroute(self, order_id: UUID, refused_id: UUID) -> None:
+        """Gives back the refused order's holds and takes the drafts': each draft is then
+        released to its seller, or cancelled with its lines if its holds are refused."""
+        order = self.orders.order(order_id)
+        draft_ids = order.reroutes_pending.get(str(refused_id))
+        if draft_ids is None:
+            return
+        refused = self.orders.seller_order(refused_id, None)
+        self.holds.give_back(*holds_of(refused))
+        cancelled: list[dict[str, Any]] = []
+        drafts = [self.orders.seller_order(UUID(i), None) for i in draft_ids]
+        for draft in drafts:
+            if draft.released or draft.status != "awaiting_acceptance":
+                continue
+            try:
+                self.holds.take(*holds_of(draft))
+            except HoldsRefused as refused_holds:
+                why = f"the next best offer could not be held: {refused_holds.detail}"
+                draft.cancel(why, by_platform=True)
+                cancelled += [_cancelled(ln.product_id, ln.quantity, why) for ln in draft.lines]
+                continue
+            draft.release()
+        order.reroute_finished(refused_id, cancelled)
+        self.orders.save(order, *drafts)
+
+
+def _cancelled(product_id: UUID, quantity: int, reason: str) -> dict[str, Any]:
+    return {"product_id": str(product_id), "quantity": quantity, "reason": reason}
 
 
 def _rep_reseller(order: Order) -> UUID | None:

@@ -24,6 +24,8 @@ TABLES = {
     "payment_method TEXT NOT NULL, commission_bps INTEGER NOT NULL, currency TEXT NOT NULL, "
     "total BIGINT NOT NULL, commission BIGINT NOT NULL, lines TEXT NOT NULL, "
     "placed_at TEXT NOT NULL",
+    # Reroutes started and not yet finished, for finishing them after a crash.
+    "reroutes": "refused_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, started_at TEXT NOT NULL",
 }
 INDEXES = {
     "orders_buyer": "orders (buyer_id, placed_at)",
@@ -46,6 +48,8 @@ class OrdersProjection(TableProjection):
             "Order.Approved": self._stage,
             "Order.Rejected": self._stage,
             "Order.Rerouted": self._rerouted,
+            "Order.RerouteStarted": self._reroute_started,
+            "Order.RerouteFinished": self._reroute_finished,
             "SellerOrder.Opened": self._opened,
             "SellerOrder.Released": self._released,
             "SellerOrder.Accepted": self._seller_status("accepted"),
@@ -99,6 +103,20 @@ class OrdersProjection(TableProjection):
         cur.execute(
             f"UPDATE {self._t('orders')} SET seller_order_ids = %s WHERE id = %s",
             [json.dumps(ids), event["aggregate_id"]],
+        )
+
+    def _reroute_started(self, cur: Cursor, event: Envelope) -> None:
+        self._rerouted(cur, event)
+        cur.execute(
+            f"INSERT INTO {self._t('reroutes')} (refused_id, order_id, started_at) "
+            "VALUES (%s, %s, %s) ON CONFLICT (refused_id) DO NOTHING",
+            [event["data"]["refused_id"], event["aggregate_id"], event["occurred_at"]],
+        )
+
+    def _reroute_finished(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"DELETE FROM {self._t('reroutes')} WHERE refused_id = %s",
+            [event["data"]["refused_id"]],
         )
 
     def _opened(self, cur: Cursor, event: Envelope) -> None:

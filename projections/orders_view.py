@@ -119,6 +119,17 @@ class OrdersView:
             )
             return [r["id"] for r in cur.fetchall()]
 
+    def reroutes_since(self, before: str) -> list[tuple[str, str]]:
+        """(order id, refused seller order id) of reroutes started before `before` and not
+        finished."""
+        with self.projections.db.transaction() as cur:
+            cur.execute(
+                f"SELECT order_id, refused_id FROM {self._prefix(cur)}reroutes "
+                "WHERE started_at < %s ORDER BY started_at",
+                [before],
+            )
+            return [(r["order_id"], r["refused_id"]) for r in cur.fetchall()]
+
     def commissions(self, reseller_id: str | None = None) -> list[dict[str, Any]]:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)

@@ -60,43 +60,44 @@ def _drop(postgres_url: str, schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
 
 
+def _bring_up_together(settings: Settings, log: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = env_for(settings)
+    with log.open("ab") as output:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "marketplace", *command],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+            for command in (["serve", "--port", str(port)], ["relay"], ["project"])
+        ]
+    operator = {"Authorization": f"Bearer {settings.operator_key}"}
+
+    def projected() -> bool:
+        rows = httpx2.get(f"{base}/v1/operator/projections", headers=operator).json()
+        return all(r["lag_events"] == 0 and r["position"] > 0 for r in rows)
+
+    with _processes(*procs):
+        wait_until(lambda: _ready(base), 90, f"serve ready ({log.read_text()[-2000:]})")
+        signup = httpx2.post(f"{base}/v1/manufacturers", json={"name": "Acme", "country": "DE"})
+        assert signup.status_code == 201, signup.text
+        wait_until(projected, 90, f"events relayed and projected ({log.read_text()[-2000:]})")
+        for proc in procs:
+            assert proc.poll() is None, log.read_text()
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
 def test_serve_relay_and_project_started_at_once_on_an_empty_database_all_come_up(
     tmp_path: Path, postgres_url: str, kafka_bootstrap: str
 ) -> None:
     for attempt in range(10):
         schema = f"t_{uuid.uuid4().hex[:12]}"
         settings = settings_for("kafka", tmp_path, postgres_url, schema, kafka_bootstrap)
-        port = free_port()
-        log = tmp_path / f"start-{attempt}.log"
-        env = env_for(settings)
-        with log.open("ab") as output:
-            procs = [
-                subprocess.Popen(
-                    [sys.executable, "-m", "marketplace", *command],
-                    env=env,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                )
-                for command in (["serve", "--port", str(port)], ["relay"], ["project"])
-            ]
         try:
-            with _processes(*procs):
-                base = f"http://127.0.0.1:{port}"
-                wait_until(lambda: _ready(base), 90, f"serve ready ({log.read_text()[-2000:]})")
-                signup = httpx2.post(
-                    f"{base}/v1/manufacturers", json={"name": "Acme", "country": "DE"}
-                )
-                assert signup.status_code == 201, signup.text
-                operator = {"Authorization": f"Bearer {settings.operator_key}"}
-
-                def projected() -> bool:
-                    rows = httpx2.get(f"{base}/v1/operator/projections", headers=operator).json()
-                    return all(r["lag_events"] == 0 and r["position"] > 0 for r in rows)
-
-                wait_until(projected, 90, f"events relayed and projected ({log.read_text()})")
-                for proc in procs:
-                    assert proc.poll() is None, log.read_text()
-            assert "Traceback" not in log.read_text(), log.read_text()
+            _bring_up_together(settings, tmp_path / f"start-{attempt}.log")
         finally:
             _drop(postgres_url, schema)
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     kafka_stuck_after_s: float = 60.0
     # A projection behind its logs with no progress for this long is repaired from the store.
     projection_stall_after_s: float = 30.0
+    # On start, orders left half-placed or half-rerouted this long ago are finished: younger
+    # ones may still be in the hands of another API process.
+    recover_after_s: float = 30.0
 
     def connections(self, process: str) -> "Budget":
         total = self.database_connections or PROCESS_CONNECTIONS[process]
