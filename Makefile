@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-sqlite lint bench clean
+.PHONY: run test test-sqlite lint bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test-sqlite: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Ten minutes of mixed load on the distributed mode (SOAK_SECONDS, SOAK_RATE to change).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -69,7 +69,7 @@ def main() -> None:
         broker.stop()
     if "orders" in only:
         with console.status("orders"), fresh(url) as (marketplace, _):
-            rows += orders.placement(marketplace, scale_name)
+            rows += orders.placement(marketplace, url, scale_name)
     table = Table(title=f"Benchmarks ({scale_name} scale)")
     for column in ("name", "value", "unit", "baseline", "ratio"):
         table.add_column(column)

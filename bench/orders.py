@@ -1,12 +1,15 @@
-"""Order figures: placing orders over HTTP against plain GET /health through the same client."""
+"""Order figures: placing orders over HTTP, beside a CRUD shop's placement (bench/crud.py)."""
 
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
+import psycopg
 
+from bench import crud
 from bench.measure import latency_row, percentile
 from bench.server import serve
 from marketplace.kernel.money import Money
@@ -15,6 +18,7 @@ from offers.application import CustomerTermsDetails, OfferDetails, ProductDetail
 
 ORDERS = 150
 LINES = 10
+CLIENTS = 8
 
 
 def market(marketplace: Marketplace) -> tuple[str, list[str]]:
@@ -52,77 +56,97 @@ def market(marketplace: Marketplace) -> tuple[str, list[str]]:
     return "mk_b_ord", product_ids
 
 
-def placement(marketplace: Marketplace, scale: str) -> list[dict[str, Any]]:
+Place = Callable[[httpx2.Client], None]
+
+
+def _measure(base: str, place: Place) -> dict[str, Any]:
+    """Sequential orders (throughput, p50, p99), then 8 clients at once on the same offers."""
+    with httpx2.Client(base_url=base, timeout=120) as client:
+        place(client)  # warm
+        sequential: list[float] = []
+        started = time.perf_counter()
+        for _ in range(ORDERS):
+            tick = time.perf_counter()
+            place(client)
+            sequential.append(time.perf_counter() - tick)
+        sequential_s = time.perf_counter() - started
+
+    def timed_place(_: int) -> float:
+        with httpx2.Client(base_url=base, timeout=120) as own:
+            tick = time.perf_counter()
+            place(own)
+            return time.perf_counter() - tick
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        contended = list(pool.map(timed_place, range(ORDERS)))
+    contended_s = time.perf_counter() - started
+    return {
+        "throughput": ORDERS / sequential_s,
+        "p50": percentile(sequential, 50),
+        "p99": percentile(sequential, 99),
+        "contended_throughput": ORDERS / contended_s,
+        "contended_p99": percentile(contended, 99),
+    }
+
+
+def _crud(url: str, marketplace: Marketplace, products: list[str]) -> dict[str, Any]:
+    """The same catalog and orders in the CRUD shop's tables, placed through its app."""
+    buyer = uuid.uuid4()
+    resellers = [uuid.uuid4() for _ in range(3)]
+    offers = [
+        (reseller, uuid.UUID(pid), 5_000 if i % 3 == r else 6_000, 1_000_000)
+        for r, reseller in enumerate(resellers)
+        for i, pid in enumerate(products)
+    ]
+    schema = f"crud_{uuid.uuid4().hex[:8]}"
+    crud.create(url, schema, buyer, offers)
+    body = {
+        "buyer_id": str(buyer),
+        "lines": [{"product_id": p, "quantity": 1} for p in products],
+        "payment_method": "card",
+    }
+
+    def place(client: httpx2.Client) -> None:
+        response = client.post("/orders", json=body)
+        assert response.status_code == 201, response.text
+        assert len(response.json()["seller_orders"]) == 3
+
+    try:
+        with crud.serve(url, schema) as base:
+            return _measure(base, place)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
+
+
+def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, Any]]:
+    """Placing a 10-line order split across 3 sellers, against the CRUD shop's placement
+    measured in the same run on the same PostgreSQL."""
     key, products = market(marketplace)
     body = {"lines": [{"product_id": p, "quantity": 1} for p in products], "payment_method": "card"}
     headers = {"Authorization": f"Bearer {key}"}
-    rows: list[dict[str, Any]] = []
-    with serve(marketplace) as base, httpx2.Client(base_url=base, timeout=60) as client:
-        assert client.post("/v1/buyer/orders", json=body, headers=headers).status_code == 201
-        health: list[float] = []
-        started = time.perf_counter()
-        for _ in range(ORDERS):
-            tick = time.perf_counter()
-            client.get("/health")
-            health.append(time.perf_counter() - tick)
-        health_s = time.perf_counter() - started
-        placed: list[float] = []
-        started = time.perf_counter()
-        for _ in range(ORDERS):
-            tick = time.perf_counter()
-            response = client.post("/v1/buyer/orders", json=body, headers=headers)
-            assert response.status_code == 201, response.text
-            assert len(response.json()["seller_orders"]) == 3
-            placed.append(time.perf_counter() - tick)
-        orders_s = time.perf_counter() - started
+
+    def place(client: httpx2.Client) -> None:
+        response = client.post("/v1/buyer/orders", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        assert len(response.json()["seller_orders"]) == 3
+
+    with serve(marketplace) as base:
+        ours = _measure(base, place)
+    theirs = _crud(url, marketplace, products)
+    rows = []
+    for name in ("throughput", "contended_throughput"):
         rows.append(
             {
-                "name": "order_placement_throughput",
-                "value": round(ORDERS / orders_s, 1),
+                "name": f"order_placement_{name}",
+                "value": round(ours[name], 1),
                 "unit": "orders/s",
-                "baseline": round(ORDERS / health_s, 1),
-                "ratio": round(health_s / orders_s, 4),
+                "baseline": round(theirs[name], 1),
+                "ratio": round(ours[name] / theirs[name], 3),
                 "scale": scale,
             }
         )
-        rows.append(
-            latency_row(
-                "order_placement_p50", percentile(placed, 50), percentile(health, 50), scale
-            )
-        )
-        rows.append(
-            latency_row(
-                "order_placement_p99", percentile(placed, 99), percentile(health, 99), scale
-            )
-        )
-
-        def place(_: int) -> float:
-            with httpx2.Client(base_url=base, timeout=120) as own:
-                tick = time.perf_counter()
-                response = own.post("/v1/buyer/orders", json=body, headers=headers)
-                assert response.status_code in (201, 409), response.text
-                return time.perf_counter() - tick
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            contended = list(pool.map(place, range(ORDERS)))
-        contended_s = time.perf_counter() - started
-        rows.append(
-            {
-                "name": "order_placement_contended_throughput",
-                "value": round(ORDERS / contended_s, 1),
-                "unit": "orders/s",
-                "baseline": round(ORDERS / health_s, 1),
-                "ratio": round(health_s / contended_s, 4),
-                "scale": scale,
-            }
-        )
-        rows.append(
-            latency_row(
-                "order_placement_contended_p99",
-                percentile(contended, 99),
-                percentile(health, 99),
-                scale,
-            )
-        )
+    for name in ("p50", "p99", "contended_p99"):
+        rows.append(latency_row(f"order_placement_{name}", ours[name], theirs[name], scale))
     return rows
