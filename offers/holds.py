@@ -70,7 +70,15 @@ class Holds:
 
         def attempt() -> None:
             problems: list[dict[str, Any]] = []
-            touched: dict[UUID, Offer | CustomerTerms] = {}
+            # Every offer and terms the holds touch, read with a query per kind.
+            touched: dict[UUID, Offer | CustomerTerms] = {
+                **self.offers.get_many(
+                    [offer_id(h.reseller_id, h.product_id) for h in stock], Offer
+                ),
+                **self.offers.get_many(
+                    [terms_id(h.reseller_id, h.buyer_id) for h in credit], CustomerTerms
+                ),
+            }
             for hold in stock:
                 offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
                 offer = (

@@ -7,16 +7,17 @@ from typing import Any
 from uuid import UUID
 
 from marketplace.kernel.accounts import Account
-from marketplace.kernel.errors import DomainError, Refusal
+from marketplace.kernel.errors import DomainError, NotFound, Refusal
 from marketplace.kernel.money import Money
 from offers.application import Offers
-from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id
+from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id, terms_id
 from offers.visibility import visible
 from sellers.application import Sellers
-from sellers.domain import Authorization
+from sellers.domain import Authorization, Reseller, authorization_id
 
-# Offer candidates for a product, as the buyer's catalog view lists them (reseller ids).
-Candidates = Callable[[UUID, UUID], list[UUID]]
+# Offer candidates for products, as the buyer's catalog view lists them: product id ->
+# reseller ids.
+Candidates = Callable[[UUID, list[UUID]], dict[UUID, list[UUID]]]
 
 
 class PlacementRefused(DomainError):
@@ -68,19 +69,68 @@ def twice(line: int, product_id: UUID) -> dict[str, Any]:
 
 
 class Lookups:
-    """What one placement reads of sellers, authorizations and terms, read once."""
+    """What one placement reads of products, offers, sellers, authorizations and terms:
+    read once, and for a whole order with a query per kind (`prefetch`)."""
 
-    def __init__(self, sellers: Sellers, offers: Offers) -> None:
+    def __init__(self, sellers: Sellers, offers: Offers, candidates: Candidates) -> None:
         self.sellers = sellers
         self.offers = offers
+        self._candidates_of = candidates
+        self._candidates: dict[UUID, list[UUID]] = {}
+        self._products: dict[UUID, Product | None] = {}
+        self._offers: dict[UUID, Offer | None] = {}
         self._accounts: dict[UUID, Account | None] = {}
         self._authorizations: dict[tuple[UUID, UUID], Authorization | None] = {}
         self._terms: dict[tuple[UUID, UUID], CustomerTerms | None] = {}
+
+    def prefetch(self, buyer_id: UUID, product_ids: list[UUID], only: UUID | None) -> None:
+        """Reads at once what choosing offers for these products will ask for."""
+        if only is None:
+            self._candidates.update(self._candidates_of(buyer_id, product_ids))
+        pairs = {(r, p) for p in product_ids for r in self.candidates(buyer_id, p, only)}
+        resellers = {r for r, _ in pairs}
+        products = self.offers.get_many(product_ids, Product)
+        self._products.update({p: products.get(p) for p in product_ids})
+        offers = self.offers.get_many([offer_id(r, p) for r, p in pairs], Offer)
+        self._offers.update({offer_id(r, p): offers.get(offer_id(r, p)) for r, p in pairs})
+        terms = self.offers.get_many([terms_id(r, buyer_id) for r in resellers], CustomerTerms)
+        self._terms.update({(r, buyer_id): terms.get(terms_id(r, buyer_id)) for r in resellers})
+        makers = {p.manufacturer_id for p in products.values()}
+        accounts = self.sellers.get_many([*resellers, *makers], Account)
+        self._accounts.update({a: accounts.get(a) for a in [*resellers, *makers]})
+        keys = [(m, r) for m in makers for r in resellers]
+        found = self.sellers.get_many([authorization_id(*k) for k in keys], Authorization)
+        self._authorizations.update({k: found.get(authorization_id(*k)) for k in keys})
+
+    def candidates(self, buyer_id: UUID, product_id: UUID, only: UUID | None) -> list[UUID]:
+        if only is not None:
+            return [only]
+        if product_id not in self._candidates:
+            self._candidates.update(self._candidates_of(buyer_id, [product_id]))
+        return self._candidates.get(product_id, [])
+
+    def product(self, product_id: UUID) -> Product | None:
+        if product_id not in self._products:
+            self._products[product_id] = self.offers.find(product_id, Product)
+        return self._products[product_id]
+
+    def offer(self, reseller_id: UUID, product_id: UUID) -> Offer | None:
+        key = offer_id(reseller_id, product_id)
+        if key not in self._offers:
+            self._offers[key] = self.offers.find(key, Offer)
+        return self._offers[key]
 
     def account(self, account_id: UUID) -> Account | None:
         if account_id not in self._accounts:
             self._accounts[account_id] = self.sellers.account(account_id)
         return self._accounts[account_id]
+
+    def commission_bps(self, reseller_id: UUID) -> int:
+        """The rate the marketplace takes on this reseller's orders, as set now."""
+        account = self.account(reseller_id)
+        if not isinstance(account, Reseller):
+            raise NotFound(f"unknown reseller {reseller_id}")
+        return account.commission_bps
 
     def authorization(self, manufacturer_id: UUID, reseller_id: UUID) -> Authorization | None:
         key = (manufacturer_id, reseller_id)
@@ -102,12 +152,12 @@ class OfferChooser:
         self.candidates = candidates
 
     def lookups(self) -> Lookups:
-        return Lookups(self.sellers, self.offers)
+        return Lookups(self.sellers, self.offers, self.candidates)
 
     def _visible(
         self, seen: Lookups, buyer_id: UUID, product: Product, reseller_id: UUID
     ) -> tuple[Offer, CustomerTerms] | None:
-        offer = self.offers.find(offer_id(reseller_id, product.id), Offer)
+        offer = seen.offer(reseller_id, product.id)
         if offer is None:
             return None
         reseller = seen.account(reseller_id)
@@ -137,7 +187,7 @@ class OfferChooser:
         """The best offer for one line, or the reason there is none."""
         seen = seen or self.lookups()
         pid = request.product_id
-        product = self.offers.find(pid, Product)
+        product = seen.product(pid)
         if product is None or product.discontinued:
             return problem(index, pid, "this product is not in your catalog", Refusal.NOT_FOUND)
         if request.reseller_id is not None:
@@ -150,7 +200,7 @@ class OfferChooser:
                 )
             resellers = [request.reseller_id]
         else:
-            resellers = [only_reseller] if only_reseller else self.candidates(buyer_id, pid)
+            resellers = seen.candidates(buyer_id, pid, only_reseller)
         visible = []
         for reseller_id in resellers:
             if reseller_id in excluded:

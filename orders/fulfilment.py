@@ -99,7 +99,7 @@ class Fulfilment:
         quantities = {c.line: so.lines[c.line].quantity for c in choices}
         drafts = [
             open_seller_order(
-                self.sellers,
+                lookups,
                 order.id,
                 order.buyer_id,
                 new_reseller,

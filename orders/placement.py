@@ -18,6 +18,7 @@ from orders.application import Orders
 from orders.choosing import (
     Choice,
     LineRequest,
+    Lookups,
     OfferChooser,
     PlacementRefused,
     by_seller,
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def open_seller_order(
-    sellers: Sellers,
+    lookups: Lookups,
     order_id: UUID,
     buyer_id: UUID,
     reseller_id: UUID,
@@ -45,7 +46,7 @@ def open_seller_order(
         buyer_id=buyer_id,
         reseller_id=reseller_id,
         payment_method=payment_method,
-        commission_bps=sellers.reseller(reseller_id).commission_bps,
+        commission_bps=lookups.commission_bps(reseller_id),
         lines=[
             {
                 "product_id": c.product.id,
@@ -93,6 +94,7 @@ class Placement:
         self.catch_up()
         asked: set[tuple[UUID, UUID | None]] = set()
         lookups = self.chooser.lookups()
+        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller)
         problems: list[dict[str, Any]] = []
         choices: list[Choice] = []
         for index, request in enumerate(lines):
@@ -112,7 +114,7 @@ class Placement:
             raise PlacementRefused(problems)
         groups = by_seller(choices)
         order, seller_orders = self._draft(
-            buyer_id, placed_by, payment_method, po_number, shipping_address, lines, groups
+            lookups, buyer_id, placed_by, payment_method, po_number, shipping_address, lines, groups
         )
         needs_approval = over_limit(spending_limit, _totals(seller_orders))
         self._hold_and_place(order, seller_orders, needs_approval)
@@ -120,6 +122,7 @@ class Placement:
 
     def _draft(
         self,
+        lookups: Lookups,
         buyer_id: UUID,
         placed_by: dict[str, str],
         payment_method: str,
@@ -132,7 +135,7 @@ class Placement:
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         seller_orders = [
             open_seller_order(
-                self.sellers, order_id, buyer_id, reseller_id, payment_method, group, quantities
+                lookups, order_id, buyer_id, reseller_id, payment_method, group, quantities
             )
             for reseller_id, group in groups.items()
         ]

@@ -186,10 +186,16 @@ class CatalogView:
             items = self._items(cur, p, _buyer_lists(p, cur, buyer_id, f), [f.product_id])
         return items[0] if items else None
 
-    def resellers_offering(self, buyer_id: UUID, product_id: UUID) -> list[UUID]:
-        """The resellers whose offers on a product this buyer's catalog lists."""
-        item = self.item(str(buyer_id), CatalogFilter(product_id=str(product_id)))
-        return [UUID(o["reseller_id"]) for o in item["offers"]] if item else []
+    def resellers_offering(self, buyer_id: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
+        """For each product, the resellers whose offers on it this buyer's catalog lists."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            lists = _buyer_lists(p, cur, str(buyer_id), CatalogFilter())
+            items = self._items(cur, p, lists, [str(i) for i in dict.fromkeys(product_ids)])
+        return {
+            UUID(item["product_id"]): [UUID(o["reseller_id"]) for o in item["offers"]]
+            for item in items
+        }
 
     def _items(
         self, cur: Cursor, p: str, lists: list[PriceList], ids: list[str]
