@@ -13,7 +13,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from bench import catalog, kafka, orders
+from bench import catalog, imports, kafka, orders
 from bench.world import SCALES, generate
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
@@ -47,8 +47,8 @@ def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Market
 def main() -> None:
     scale_name = os.environ.get("BENCH_SCALE", "default")
     scale = SCALES[scale_name]
-    # BENCH_ONLY=append,catalog,kafka,orders runs some of the suites (all by default).
-    only = set(os.environ.get("BENCH_ONLY", "append,catalog,kafka,orders").split(","))
+    # BENCH_ONLY=append,catalog,kafka,orders,imports runs some of the suites (all by default).
+    only = set(os.environ.get("BENCH_ONLY", "append,catalog,kafka,orders,imports").split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
     broker = Tansu()
@@ -67,6 +67,12 @@ def main() -> None:
                 rows += kafka.freshness(mp, mp.settings, scale_name)
     finally:
         broker.stop()
+    if "imports" in only:
+        with console.status("an import at the size limit"), fresh(url) as (marketplace, _):
+            Path("var").mkdir(exist_ok=True)
+            rows.append(
+                imports.peak_rss(marketplace.settings, Path("var/bench-import.log"), scale_name)
+            )
     if "orders" in only:
         with console.status("orders"), fresh(url) as (marketplace, _):
             rows += orders.placement(marketplace, url, scale_name)

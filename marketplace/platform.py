@@ -25,7 +25,7 @@ from orders.approval import Approvals
 from orders.choosing import OfferChooser
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
-from projections.catalog import CatalogProjection
+from projections.catalog import LISTING_EVENTS, CatalogProjection
 from projections.catalog_view import CatalogView
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
@@ -178,7 +178,17 @@ class Marketplace:
         return reached(self.projections.positions(name), wanted)
 
     def _catalog_caught_up(self) -> None:
-        self.projections.wait("catalog", self.heads(), VIEW_WAIT_S, deliver=self.in_process)
+        """Placing chooses among the offers the buyer's catalog lists, so it waits for the
+        view when events that change what is listed have not reached it; stock moves alone
+        do not make it wait (the chooser reads stock from the offers themselves)."""
+        heads = self.heads()
+        positions = self.projections.positions("catalog")
+        if any(
+            self.events.holds_any(context, positions.get(context, 0), head, LISTING_EVENTS)
+            for context, head in heads.items()
+            if positions.get(context, 0) < head
+        ):
+            self.projections.wait("catalog", heads, VIEW_WAIT_S, deliver=self.in_process)
 
     def start(self) -> None:
         if self.in_process:

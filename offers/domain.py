@@ -1,5 +1,6 @@
 """Catalog products, resellers' offers on them, and each buyer's terms with a reseller."""
 
+import copy
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -193,6 +194,17 @@ class Offer(Aggregate):
     @staticmethod
     def create_id(reseller_id: UUID, product_id: UUID) -> UUID:
         return offer_id(reseller_id, product_id)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Offer":
+        # Every order copies its offers, whose reservations grow with the open orders: its
+        # containers are copied, their values (ints, tiers, money) are immutable.
+        clone = copy.copy(self)
+        clone.__dict__.update(
+            reservations=dict(self.reservations),
+            tiers=list(self.tiers),
+            _pending_events=list(self._pending_events),
+        )
+        return clone
 
     class Published(Aggregate.Created):
         reseller_id: UUID

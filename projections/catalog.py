@@ -90,6 +90,12 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "CustomerTerms.Agreed": ("terms", True),
     "CustomerTerms.Revised": ("terms", False),
 }
+# What changes which offers a buyer's catalog lists; stock moves change only the numbers.
+LISTING_EVENTS = frozenset(EVENTS) - {
+    "Offer.StockSet",
+    "Offer.StockReserved",
+    "Offer.StockReleased",
+}
 # Events after which the rows listing an offer, product or authorization are derived again.
 RELISTS = {
     "Offer.Published",

@@ -39,6 +39,18 @@ class EventLog:
         )
         return [(n.id, str(n.originator_id), int(n.originator_version)) for n in notifications]
 
+    def holds_any(
+        self, context: str, after: int, up_to: int, types: frozenset[str], most: int = 500
+    ) -> bool:
+        """Whether events of these types (`Class.Event`) lie between two positions; past
+        `most` events it answers yes without looking."""
+        notifications = self.apps[context].recorder.select_notifications(
+            start=after, limit=most + 1, stop=up_to, inclusive_of_start=False
+        )
+        if len(notifications) > most:
+            return True
+        return any(n.topic.rpartition(":")[2] in types for n in notifications)
+
     def missing(self, context: str, aggregate_id: str, after: int, up_to: int) -> list[Envelope]:
         app = self.apps[context]
         events = app.events.get(UUID(aggregate_id), gt=after, lte=up_to)
