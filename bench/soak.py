@@ -30,6 +30,7 @@ from tests.services import Tansu, ensure_postgres, free_port
 console = Console()
 RATE = float(os.environ.get("SOAK_RATE", "40"))  # requests a second, all kinds together
 WRITES_PER_S = 2.0
+RSS_EVERY_S = 30.0
 
 
 def rss_mb(pid: int) -> float:
@@ -100,12 +101,16 @@ class Load:
         )
 
 
-def run_load(load: Load, seconds: float) -> None:
-    """Requests started at a fixed rate, whatever their answers' pace (an open model)."""
+def run_load(load: Load, seconds: float, sample: Callable[[], None] = lambda: None) -> None:
+    """Requests started at a fixed rate, whatever their answers' pace (an open model);
+    `sample` is called every RSS_EVERY_S seconds."""
     deadline = time.monotonic() + seconds
-    next_request = next_write = time.monotonic()
+    next_request = next_write = next_sample = time.monotonic()
     with ThreadPoolExecutor(max_workers=64) as pool:
         while (now := time.monotonic()) < deadline:
+            if now >= next_sample:
+                sample()
+                next_sample += RSS_EVERY_S
             if now >= next_write:
                 pool.submit(load.write)
                 next_write += 1 / WRITES_PER_S
@@ -148,16 +153,16 @@ def main() -> None:
         run_load(load, min(30.0, seconds / 10))  # warm-up, not counted
         load.samples = {k: [] for k in load.samples}
         load.errors.clear()
-        rss_start = rss_mb(procs[0].pid)
+        rss: list[float] = []
         started = time.monotonic()
-        run_load(load, seconds)
+        run_load(load, seconds, lambda: rss.append(rss_mb(procs[0].pid)))
         elapsed = time.monotonic() - started
-        rss_end = rss_mb(procs[0].pid)
+        rss.append(rss_mb(procs[0].pid))
         wait_until(lambda: caught_up(setup), 300, "views caught up after the load")
         live = dump_view(setup)
         setup.projections.rebuild("catalog")
         rebuilt_equal = dump_view(setup) == live
-        report(load, elapsed, rss_start, rss_end, rebuilt_equal, seconds)
+        report(load, elapsed, rss, rebuilt_equal)
     finally:
         for proc in procs:
             proc.terminate()
@@ -176,9 +181,7 @@ def _ready(base: str) -> bool:
         return False
 
 
-def report(
-    load: Load, elapsed: float, rss_start: float, rss_end: float, equal: bool, seconds: float
-) -> None:
+def report(load: Load, elapsed: float, rss: list[float], equal: bool) -> None:
     table = Table(title=f"Soak: {elapsed:.0f} s at {RATE:.0f} requests/s + {WRITES_PER_S} writes/s")
     for column in ("kind", "requests", "per s", "p50 ms", "p99 ms"):
         table.add_column(column)
@@ -198,12 +201,16 @@ def report(
     figures.update(
         errors=len(load.errors),
         error_examples=load.errors[:5],
-        serve_rss_mb_start=round(rss_start, 1),
-        serve_rss_mb_end=round(rss_end, 1),
+        serve_rss_mb_start=round(rss[0], 1),
+        serve_rss_mb_end=round(rss[-1], 1),
+        # Caches fill in the first half; growth in the second half would be a leak.
+        serve_rss_mb_second_half_growth=round(rss[-1] - rss[len(rss) // 2], 1),
+        serve_rss_mb_every_30_s=[round(r, 1) for r in rss],
         views_equal_a_rebuild=equal,
     )
     console.print(
-        f"errors: {len(load.errors)}; serve RSS {rss_start:.1f} MB -> {rss_end:.1f} MB; "
+        f"errors: {len(load.errors)}; serve RSS {rss[0]:.1f} MB -> {rss[-1]:.1f} MB "
+        f"({figures['serve_rss_mb_second_half_growth']:+.1f} MB in the second half); "
         f"views equal a rebuild: {equal}"
     )
     for example in load.errors[:5]:
