@@ -4,19 +4,17 @@ buyer's terms), and one transaction per order on the same PostgreSQL: the offers
 terms locked with SELECT ... FOR UPDATE, stock and credit updated, the order's rows
 inserted."""
 
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-import uvicorn
 from fastapi import FastAPI, HTTPException
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from tests.services import free_port, wait_for_port
+from bench.server import serve_app
 
 SCHEMA = """
 CREATE TABLE offers (reseller_id UUID, product_id UUID, price BIGINT NOT NULL,
@@ -119,14 +117,8 @@ def app(url: str, schema: str) -> FastAPI:
 @contextmanager
 def serve(url: str, schema: str) -> Iterator[str]:
     api = app(url, schema)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_app(api) as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         api.state.pool.close()

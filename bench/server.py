@@ -1,8 +1,9 @@
-"""A real HTTP server around a marketplace, for the duration of a measurement."""
+"""A real HTTP server around an app, for the duration of a measurement."""
 
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -12,11 +13,9 @@ from tests.services import free_port, wait_for_port
 
 
 @contextmanager
-def serve(marketplace: Marketplace) -> Iterator[str]:
+def serve_app(app: Any) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(marketplace), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for_port(port)
@@ -25,3 +24,9 @@ def serve(marketplace: Marketplace) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(marketplace: Marketplace) -> Iterator[str]:
+    with serve_app(create_app(marketplace)) as base:
+        yield base

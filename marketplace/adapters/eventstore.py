@@ -185,15 +185,7 @@ class MarketplaceApplication(Application[UUID]):
         with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
             cur.execute(statement, [ids, after])
             rows = cur.fetchall()
-        return [
-            StoredEvent(
-                originator_id=r["originator_id"],
-                originator_version=r["originator_version"],
-                topic=r["topic"],
-                state=bytes(r["state"]),
-            )
-            for r in rows
-        ]
+        return [_stored(r) for r in rows]
 
     def find_many(self, ids: Iterable[UUID], cls: type[A]) -> dict[UUID, A]:
         """Aggregates of one class read with one query instead of one each, for bulk work.
@@ -237,15 +229,7 @@ class MarketplaceApplication(Application[UUID]):
                     [i.hex for i in ids],
                 )
                 rows = cur.fetchall()
-        return [
-            StoredEvent(
-                originator_id=UUID(str(r["originator_id"])),
-                originator_version=r["originator_version"],
-                topic=r["topic"],
-                state=bytes(r["state"]),
-            )
-            for r in rows
-        ]
+        return [_stored(r) for r in rows]
 
     def stored_part(
         self, after: int, up_to: int, part: int, parts: int
@@ -270,18 +254,22 @@ class MarketplaceApplication(Application[UUID]):
         return [
             (
                 int(r["notification_id"]),
-                StoredEvent(
-                    originator_id=r["originator_id"],
-                    originator_version=r["originator_version"],
-                    topic=r["topic"],
-                    state=bytes(r["state"]),
-                ),
+                _stored(r),
             )
             for r in rows
         ]
 
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def _stored(row: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        originator_id=UUID(str(row["originator_id"])),
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
 
 
 # Aggregates stay cached between commands; each read still fetches the events recorded
