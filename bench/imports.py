@@ -28,8 +28,9 @@ def _status_kb(pid: int, field: str) -> int:
 
 def body() -> Iterator[bytes]:
     """200,000 product lines, padded to just under the body limit."""
-    sample = _line(0, "")
-    pad = max(0, (MAX_IMPORT_BODY - 1024) // LINES - len(sample) - 1)
+    per_line = (MAX_IMPORT_BODY - 1024) // LINES
+    # The longest line with a one-character pad, plus its newline, sets the pad's length.
+    pad = per_line - (len(_line(LINES - 1, "x")) + 1) + 1
     for i in range(LINES):
         yield _line(i, "x" * pad) + b"\n"
 
