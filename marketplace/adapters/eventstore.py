@@ -40,8 +40,6 @@ from marketplace.kernel.errors import Conflict, NotFound
 from marketplace.kernel.money import Money
 
 A = TypeVar("A", bound=Aggregate)
-# Aggregates `get_many` keeps per context, to fast-forward instead of folding again.
-MANY_CACHE_SIZE = 10_000
 
 
 class MoneyAsDict(Transcoding):
@@ -94,6 +92,8 @@ class MarketplaceApplication(Application[UUID]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._many: OrderedDict[UUID, Aggregate] = OrderedDict()
+        # Aggregates `get_many` keeps, to fast-forward instead of folding again.
+        self._many_size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 1000)
         self._many_lock = threading.Lock()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
@@ -168,7 +168,7 @@ class MarketplaceApplication(Application[UUID]):
             if kept is None or kept.version < aggregate.version:
                 self._many[aggregate_id] = aggregate
             self._many.move_to_end(aggregate_id)
-            while len(self._many) > MANY_CACHE_SIZE:
+            while len(self._many) > self._many_size:
                 self._many.popitem(last=False)
 
     @staticmethod
@@ -274,12 +274,16 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
 
 # Aggregates stay cached between commands; each read still fetches the events recorded
 # since (fast-forward), so several processes never see stale state.
-CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+def _cache(settings: Settings) -> dict[str, str]:
+    return {
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
 
 
 def persistence_env(settings: Settings, context: str, process: str = "serve") -> dict[str, str]:
     """The eventsourcing environment for one context's event log."""
-    return {**_store_env(settings, context, process), **CACHE}
+    return {**_store_env(settings, context, process), **_cache(settings)}
 
 
 def _store_env(settings: Settings, context: str, process: str) -> dict[str, str]:

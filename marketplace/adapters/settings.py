@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # On start, orders left half-placed or half-rerouted this long ago are finished: younger
     # ones may still be in the hands of another API process.
     recover_after_s: float = 30.0
+    # Aggregates each context keeps in memory between commands (twice: the library's cache
+    # and the one that reads many at once); what a process's memory grows to under load.
+    aggregate_cache_size: int = Field(10_000, ge=1, le=1_000_000)
 
     def connections(self, process: str) -> "Budget":
         total = self.database_connections or PROCESS_CONNECTIONS[process]
