@@ -10,6 +10,7 @@ from uuid import UUID
 from marketplace.adapters.eventlog import EventLog
 from marketplace.adapters.eventstore import MarketplaceApplication, persistence_env
 from marketplace.adapters.idempotency import IdempotencyStore
+from marketplace.adapters.jobs import JobTable
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Database, open_database, schema_lock
 from marketplace.adapters.tokens import PositionTokens
@@ -34,6 +35,7 @@ from sellers.application import Sellers
 
 log = logging.getLogger(__name__)
 VIEW_WAIT_S = 5.0
+HOUSEKEEPING_S = 60.0
 
 
 CONTEXTS: dict[str, type[MarketplaceApplication]] = {
@@ -110,7 +112,7 @@ class Marketplace:
         self.catalog = CatalogView(self.projections)
         self.order_lists = OrdersView(self.projections)
         self.in_process = not self.settings.kafka_bootstrap
-        self.imports = Imports(self.offers)
+        self.imports = Imports(self.offers, JobTable(self.db))
         holds = Holds(self.offers)
         chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)
         self.placement = Placement(
@@ -121,6 +123,7 @@ class Marketplace:
             self.orders, self.sellers, chooser, holds, self._catalog_caught_up
         )
         self._closed = threading.Event()
+        self._stopping = threading.Event()
 
     def _meta_table(self) -> None:
         with self.db.transaction() as cur:
@@ -194,7 +197,22 @@ class Marketplace:
         if self.in_process:
             self.projections.catch_up()
             self.projections.start()
+        self._housekeep()
+        threading.Thread(target=self._housekeeping, daemon=True, name="housekeeping").start()
+
+    def _housekeep(self) -> None:
         self.recover_orders(self.settings.recover_after_s)
+        if cut_off := self.imports.fail_cut_off():
+            log.info("marked %d import jobs cut off by a restart as failed", cut_off)
+
+    def _housekeeping(self) -> None:
+        """What a crashed peer process left half-done, the processes still running finish
+        too, not only the next one to start."""
+        while not self._stopping.wait(HOUSEKEEPING_S):
+            try:
+                self._housekeep()
+            except Exception:
+                log.exception("housekeeping failed; it runs again in %s s", HOUSEKEEPING_S)
 
     def recover_orders(self, older_than_s: float = 30.0) -> int:
         """Finishes placing the orders, and rerouting the refused seller orders, that a
@@ -215,12 +233,14 @@ class Marketplace:
         return len(stuck) + len(reroutes)
 
     def stop(self) -> None:
+        self._stopping.set()
         self.projections.stop()
 
     def close(self) -> None:
         if self._closed.is_set():
             return
         self._closed.set()
+        self._stopping.set()
         self.projections.stop()
         for app in self.contexts.values():
             app.close()

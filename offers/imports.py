@@ -4,7 +4,7 @@ job's progress, so a crash loses no line it reported, and whose bad lines are re
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -24,10 +24,44 @@ STALLED_AFTER = timedelta(minutes=2)
 Known = dict[UUID, Aggregate]
 
 
+class JobRegistry(Protocol):
+    """Where running jobs are noted, so that a restart can find those a crash cut off."""
+
+    def started(self, job_id: UUID, owner_id: UUID) -> None: ...
+    def ended(self, job_id: UUID) -> None: ...
+    def noted(self) -> list[tuple[UUID, UUID]]:
+        """(job id, owner id) of every job noted and not ended."""
+        ...
+
+
+class Unnoted:
+    def started(self, job_id: UUID, owner_id: UUID) -> None:
+        pass
+
+    def ended(self, job_id: UUID) -> None:
+        pass
+
+    def noted(self) -> list[tuple[UUID, UUID]]:
+        return []
+
+
 class Imports:
-    def __init__(self, offers: Offers) -> None:
+    def __init__(self, offers: Offers, registry: JobRegistry | None = None) -> None:
         self.offers = offers
+        self.registry = registry or Unnoted()
         self.running: set[UUID] = set()
+
+    def fail_cut_off(self, now: datetime | None = None) -> int:
+        """Marks failed the noted jobs a crash or a restart cut off; returns how many."""
+        failed = 0
+        for job_id, owner_id in self.registry.noted():
+            found = self.offers.find(job_id, ImportJob)
+            if found is not None and found.status == "running":
+                if self.job(job_id, owner_id, now).status == "running":
+                    continue
+                failed += 1
+            self.registry.ended(job_id)
+        return failed
 
     def start_products(
         self,
@@ -58,6 +92,7 @@ class Imports:
         if failed:
             job.progress(0, failed)
         self.offers.save(job)
+        self.registry.started(job.id, owner_id)
         return job.id
 
     def run_products(self, job_id: UUID, rows: Iterable[tuple[int, str, ProductDetails]]) -> None:
@@ -179,6 +214,7 @@ class Imports:
         def run() -> None:
             try:
                 lines()
+                self.registry.ended(job_id)
             finally:
                 self.running.discard(job_id)
 

@@ -14,6 +14,7 @@ from uuid import UUID
 import httpx2
 import pytest
 
+from marketplace.adapters.jobs import JobTable
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from offers.imports import STALLED_AFTER, Imports
@@ -303,13 +304,28 @@ def test_an_import_cut_off_by_a_restart_is_marked_failed(
     world: World, marketplace: Marketplace
 ) -> None:
     acme = world.manufacturer()
-    # The job a crashed process had started: created, its lines never run.
-    job_id = marketplace.imports.create(UUID(acme.id), "products", 10, [])
-    status = world.ok("GET", f"/v1/manufacturer/imports/{job_id}", acme)
+    owner = UUID(acme.id)
+    # Jobs a crashed process had started: created and noted, their lines never run.
+    swept = marketplace.imports.create(owner, "products", 10, [])
+    read = marketplace.imports.create(owner, "products", 3, [])
+    status = world.ok("GET", f"/v1/manufacturer/imports/{swept}", acme)
     assert status["status"] == "running"
-    restarted = Imports(marketplace.offers)
     later = datetime.now(UTC) + STALLED_AFTER + timedelta(seconds=1)
-    assert restarted.job(job_id, UUID(acme.id), now=later).status == "failed"
-    status = world.ok("GET", f"/v1/manufacturer/imports/{job_id}", acme)
+    # A job read after the restart is failed on the spot...
+    restarted = Imports(marketplace.offers, JobTable(marketplace.db))
+    assert restarted.job(read, owner, now=later).status == "failed"
+    # ...and the restart's sweep fails the others, leaving nothing noted.
+    assert restarted.fail_cut_off(now=later) == 1
+    assert restarted.registry.noted() == []
+    status = world.ok("GET", f"/v1/manufacturer/imports/{swept}", acme)
     assert status["status"] == "failed"
     assert "interrupted after 0 of 10 lines" in status["error"]
+    # A job that runs to its end is not noted.
+    line = json.dumps({**GOOD_PRODUCT, "sku": "OK-1"})
+    done = world.ok("POST", "/v1/manufacturer/products:import", acme, content=line.encode())
+    job = done["job_id"]
+    deadline = time.monotonic() + 30
+    while world.ok("GET", f"/v1/manufacturer/imports/{job}", acme)["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert restarted.registry.noted() == []
