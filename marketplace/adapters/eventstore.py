@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, LiteralString, TypeVar
 from urllib.parse import unquote, urlparse
 from uuid import UUID
 
@@ -173,18 +173,14 @@ class MarketplaceApplication(Application[UUID]):
 
     @staticmethod
     def _select_newer(recorder: Any, ids: list[UUID], after: list[int]) -> list[StoredEvent]:
-        statement = SQL(
+        rows = _query(
+            recorder,
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM {schema}.{table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
             "ON e.originator_id = w.id AND e.originator_version > w.after "
-            "ORDER BY e.originator_id, e.originator_version"
-        ).format(
-            schema=Identifier(recorder.datastore.schema),
-            table=Identifier(recorder.events_table_name),
+            "ORDER BY e.originator_id, e.originator_version",
+            [ids, after],
         )
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, [ids, after])
-            rows = cur.fetchall()
         return [_stored(r) for r in rows]
 
     def find_many(self, ids: Iterable[UUID], cls: type[A]) -> dict[UUID, A]:
@@ -210,16 +206,12 @@ class MarketplaceApplication(Application[UUID]):
         recorder: Any = self.recorder
         order = "ORDER BY originator_id, originator_version"
         if isinstance(recorder, PostgresAggregateRecorder):
-            statement = SQL(
+            rows = _query(
+                recorder,
                 "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-                "WHERE originator_id = ANY(%s) " + order
-            ).format(
-                schema=Identifier(recorder.datastore.schema),
-                table=Identifier(recorder.events_table_name),
+                "WHERE originator_id = ANY(%s) " + order,
+                [ids],
             )
-            with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
-                cur.execute(statement, [ids])
-                rows = cur.fetchall()
         else:
             marks = ", ".join("?" * len(ids))
             with recorder.datastore.transaction(commit=False) as cur:
@@ -239,18 +231,14 @@ class MarketplaceApplication(Application[UUID]):
         recorder: Any = self.recorder
         if not isinstance(recorder, PostgresAggregateRecorder):
             raise NotImplementedError("partitioned reads need PostgreSQL")
-        statement = SQL(
+        rows = _query(
+            recorder,
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
             "AND get_byte(uuid_send(originator_id), 15) %% %s = %s "
-            "ORDER BY notification_id"
-        ).format(
-            schema=Identifier(recorder.datastore.schema),
-            table=Identifier(recorder.events_table_name),
+            "ORDER BY notification_id",
+            [after, up_to, parts, part],
         )
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, [after, up_to, parts, part])
-            rows = cur.fetchall()
         return [
             (
                 int(r["notification_id"]),
@@ -261,6 +249,18 @@ class MarketplaceApplication(Application[UUID]):
 
     def position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+
+def _query(recorder: Any, text: LiteralString, params: list[Any]) -> list[dict[str, Any]]:
+    """Runs a statement over a context's events table, named `{schema}.{table}` in `text`."""
+    statement = SQL(text).format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name),
+    )
+    with recorder.datastore.get_connection() as conn, conn.cursor() as cur:
+        cur.execute(statement, params)
+        rows: list[dict[str, Any]] = cur.fetchall()
+    return rows
 
 
 def _stored(row: dict[str, Any]) -> StoredEvent:
