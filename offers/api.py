@@ -1,6 +1,7 @@
 """Manufacturers' products and imports; resellers' offers and customer terms."""
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -247,19 +248,12 @@ async def import_products(
 ) -> Response:
     """Import products from NDJSON, one PUT body plus `sku` a line; bad lines are reported."""
 
-    def start(upload: Upload) -> JSONResponse:
-        total, failed = parse_products(upload)
-        _checked_total(total, "product")
+    def start(upload: Upload, parsed: Parsed) -> UUID:
+        rows = good_products(upload, parsed)
+        return market.imports.start_products(manufacturer.id, *parsed, rows)
 
-        def run(_: str | None) -> tuple[int, dict[str, Any]]:
-            rows = good_products(upload, (total, failed))
-            job_id = market.imports.start_products(manufacturer.id, total, failed, rows)
-            return 202, {"job_id": str(job_id)}
-
-        scope = f"manufacturer:{manufacturer.id}"
-        return idempotent(market, request, scope, {"sha256": upload.sha256}, run)
-
-    return await _imported(request, start)
+    job = ImportKind("product", parse_products, start)
+    return await _imported(request, market, f"manufacturer:{manufacturer.id}", job)
 
 
 @router.get(
@@ -275,9 +269,21 @@ def import_status(
     return _job_status(market, market.imports.job(job_id, manufacturer.id))
 
 
-async def _imported(request: Request, start: Callable[[Upload], JSONResponse]) -> Response:
-    """Spools the body, then parses it and starts the job off the event loop. The upload
-    belongs to the job once it starts; until then, to this request."""
+@dataclass(frozen=True)
+class ImportKind:
+    """What an import route parses its lines with, and how it starts the job on them."""
+
+    what: str
+    parse: Callable[[Upload], Parsed]
+    start: Callable[[Upload, Parsed], UUID]
+
+
+async def _imported(
+    request: Request, market: Marketplace, scope: str, kind: ImportKind
+) -> Response:
+    """Spools the body, then parses it and starts the job off the event loop, once per
+    Idempotency-Key. The upload belongs to the job once it starts; until then, to this
+    request."""
     try:
         upload = await spool(request, MAX_IMPORT_LINES)
     except Gone:
@@ -289,21 +295,23 @@ async def _imported(request: Request, start: Callable[[Upload], JSONResponse]) -
 
     def checked() -> JSONResponse:
         nonlocal started
-        response = start(upload)
-        started = response.status_code == 202
-        return response
+        parsed = kind.parse(upload)
+        if parsed[0] == 0:
+            raise Invalid(f"the body holds no {kind.what} lines")
+
+        def run(_: str | None) -> tuple[int, dict[str, Any]]:
+            nonlocal started
+            job_id = kind.start(upload, parsed)
+            started = True
+            return 202, {"job_id": str(job_id)}
+
+        return idempotent(market, request, scope, {"sha256": upload.sha256}, run)
 
     try:
         return await run_in_threadpool(checked)
     finally:
         if not started:
             upload.close()
-
-
-def _checked_total(total: int, what: str) -> int:
-    if total == 0:
-        raise Invalid(f"the body holds no {what} lines")
-    return total
 
 
 def _job_status(market: Marketplace, job: ImportJob) -> dict[str, Any]:
@@ -386,19 +394,12 @@ async def import_offers(
     """Publish or revise many offers from NDJSON, one PUT body plus `product_id` a line;
     each line is checked as the PUT checks it, and bad lines are reported."""
 
-    def start(upload: Upload) -> JSONResponse:
-        total, failed = parse_offers(upload)
-        _checked_total(total, "offer")
+    def start(upload: Upload, parsed: Parsed) -> UUID:
+        rows = good_offers(upload, parsed)
+        return market.imports.start_offers(reseller.id, *parsed, rows)
 
-        def run(_: str | None) -> tuple[int, dict[str, Any]]:
-            rows = good_offers(upload, (total, failed))
-            job_id = market.imports.start_offers(reseller.id, total, failed, rows)
-            return 202, {"job_id": str(job_id)}
-
-        scope = f"reseller:{reseller.id}"
-        return idempotent(market, request, scope, {"sha256": upload.sha256}, run)
-
-    return await _imported(request, start)
+    job = ImportKind("offer", parse_offers, start)
+    return await _imported(request, market, f"reseller:{reseller.id}", job)
 
 
 @router.get(
