@@ -3,12 +3,12 @@
 import base64
 import binascii
 import json
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
 from marketplace.adapters.sql import Row
 from marketplace.kernel.errors import DomainError
+from marketplace.kernel.text import first_control
 
 
 class BadCursor(DomainError):
@@ -31,9 +31,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 def _storable(value: Any) -> bool:
     """A string a sort key can hold: no control characters, no lone surrogates."""
-    return isinstance(value, str) and not any(
-        unicodedata.category(c) in ("Cc", "Cs") for c in value
-    )
+    return isinstance(value, str) and first_control(value) is None
 
 
 def cut(

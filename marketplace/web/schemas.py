@@ -7,6 +7,7 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from marketplace.kernel.money import MAX_AMOUNT, Money, is_country, is_currency
+from marketplace.kernel.text import first_control
 
 MAX_QUANTITY = 1_000_000_000
 
@@ -28,12 +29,11 @@ _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _printable(text: str) -> str:
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI:
-            raise ValueError(
-                f"text cannot contain control characters (found U+{ord(char):04X}); "
-                "use ordinary spaces"
-            )
+    char = first_control(text) or next((c for c in text if c in _BIDI), None)
+    if char is not None:
+        raise ValueError(
+            f"text cannot contain control characters (found U+{ord(char):04X}); use ordinary spaces"
+        )
     if text and all(unicodedata.category(c) in ("Zs", "Cf") for c in text):
         raise ValueError("text cannot be only spaces or invisible characters")
     return text
