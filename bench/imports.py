@@ -14,7 +14,7 @@ import httpx2
 from marketplace.adapters.settings import Settings
 from marketplace.web.limits import MAX_IMPORT_BODY
 from tests.distributed import env_for, wait_until
-from tests.services import free_port
+from tests.services import answers_ready, free_port
 
 LINES = 200_000
 
@@ -58,7 +58,7 @@ def peak_rss(settings: Settings, log: Path, scale: str) -> dict[str, Any]:
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_until(lambda: _ready(base), 120, "serve ready")
+        wait_until(lambda: answers_ready(base), 120, "serve ready")
         operator = {"Authorization": f"Bearer {settings.operator_key}"}
         maker = httpx2.post(f"{base}/v1/manufacturers", json={"name": "Bulk", "country": "DE"})
         acme = maker.json()
@@ -95,10 +95,3 @@ def peak_rss(settings: Settings, log: Path, scale: str) -> dict[str, Any]:
         "scale": scale,
         "note": f"{LINES} lines, {MAX_IMPORT_BODY >> 20} MiB, imported in {elapsed:.0f} s",
     }
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx2.get(f"{base}/ready", timeout=2).status_code == 200
-    except httpx2.HTTPError:
-        return False

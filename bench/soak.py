@@ -25,7 +25,7 @@ from bench.orders import market
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
 from tests.distributed import caught_up, dump_view, spawn, wait_until
-from tests.services import Tansu, ensure_postgres, free_port
+from tests.services import Tansu, answers_ready, ensure_postgres, free_port
 
 console = Console()
 RATE = float(os.environ.get("SOAK_RATE", "40"))  # requests a second, all kinds together
@@ -147,7 +147,7 @@ def main() -> None:
     try:
         key, products = market(setup)
         reseller_keys = [f"mk_s_ord_r{i}" for i in range(3)]
-        wait_until(lambda: _ready(base), 120, "serve ready")
+        wait_until(lambda: answers_ready(base), 120, "serve ready")
         wait_until(lambda: caught_up(setup), 120, "views caught up with the set-up")
         load = Load(base, key, reseller_keys, products)
         run_load(load, min(30.0, seconds / 10))  # warm-up, not counted
@@ -172,13 +172,6 @@ def main() -> None:
         broker.stop()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx2.get(f"{base}/ready", timeout=2).status_code == 200
-    except httpx2.HTTPError:
-        return False
 
 
 def report(load: Load, elapsed: float, rss: list[float], equal: bool) -> None:

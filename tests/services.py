@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import psycopg
 
 
@@ -146,3 +147,11 @@ class Served:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+def answers_ready(base: str) -> bool:
+    """Whether the marketplace served at `base` answers its readiness check."""
+    try:
+        return httpx2.get(f"{base}/ready", timeout=2).status_code == 200
+    except httpx2.HTTPError:
+        return False

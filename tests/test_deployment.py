@@ -19,7 +19,7 @@ import pytest
 from marketplace.adapters.settings import Settings
 from tests.conftest import settings_for
 from tests.distributed import env_for, wait_until
-from tests.services import free_port
+from tests.services import answers_ready, free_port
 from tests.world import World, small_market
 
 
@@ -32,13 +32,6 @@ def _serve(settings: Settings, port: int, log: Path, **extra: str) -> subprocess
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx2.get(f"{base}/ready", timeout=2).status_code == 200
-    except httpx2.HTTPError:
-        return False
 
 
 @contextmanager
@@ -81,7 +74,7 @@ def _bring_up_together(settings: Settings, log: Path) -> None:
         return all(r["lag_events"] == 0 and r["position"] > 0 for r in rows)
 
     with _processes(*procs):
-        wait_until(lambda: _ready(base), 90, f"serve ready ({log.read_text()[-2000:]})")
+        wait_until(lambda: answers_ready(base), 90, f"serve ready ({log.read_text()[-2000:]})")
         signup = httpx2.post(f"{base}/v1/manufacturers", json={"name": "Acme", "country": "DE"})
         assert signup.status_code == 201, signup.text
         wait_until(projected, 90, f"events relayed and projected ({log.read_text()[-2000:]})")
@@ -112,7 +105,7 @@ def two_servers(
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     with _processes(*procs):
         for base in bases:
-            wait_until(lambda b=base: _ready(b), 90, f"{base} ready")
+            wait_until(lambda b=base: answers_ready(b), 90, f"{base} ready")
         yield settings, bases[0], bases[1]
 
 
@@ -214,7 +207,7 @@ def test_an_api_process_under_load_holds_no_more_connections_than_its_budget(
     )
     base = f"http://127.0.0.1:{port}"
     with _processes(proc):
-        wait_until(lambda: _ready(base), 90, "serve ready")
+        wait_until(lambda: answers_ready(base), 90, "serve ready")
         world = _world(base, settings)
         m = small_market(world)
         drill = world.product(m.acme, "DRILL-1")

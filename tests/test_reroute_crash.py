@@ -15,7 +15,7 @@ import httpx2
 from marketplace.adapters.settings import Settings
 from tests.conftest import settings_for
 from tests.distributed import env_for, wait_until
-from tests.services import free_port
+from tests.services import answers_ready, free_port
 from tests.world import Actor, World, small_market
 
 ORDERS = 12
@@ -35,13 +35,7 @@ class Server:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._ready, 90, f"serve on {self.port} ready")
-
-    def _ready(self) -> bool:
-        try:
-            return httpx2.get(f"{self.base}/ready", timeout=2).status_code == 200
-        except httpx2.HTTPError:
-            return False
+        wait_until(lambda: answers_ready(self.base), 90, f"serve on {self.port} ready")
 
     def world(self, settings: Settings) -> World:
         client: Any = httpx2.Client(base_url=self.base, timeout=60)
