@@ -25,12 +25,16 @@ console = Console()
 
 
 def _print_keys(marketplace: Marketplace) -> None:
-    table = Table(title="Demo API keys (Authorization: Bearer <key>)")
+    table = Table(
+        title="Demo people: sign in at / with email and password; programs use the API key"
+    )
     table.add_column("who")
     table.add_column("role")
-    table.add_column("key", no_wrap=True, min_width=46)
+    table.add_column("email", no_wrap=True)
+    table.add_column("password", no_wrap=True)
+    table.add_column("API key (Authorization: Bearer <key>)", no_wrap=True, min_width=46)
     for key in demo_world.demo_keys(marketplace):
-        table.add_row(key.who, key.role, key.key)
+        table.add_row(key.who, key.role, key.email, key.password, key.key)
     console.print(table)
 
 
@@ -53,7 +57,7 @@ def serve(
         )
     else:
         console.print("operator key: as set in MARKETPLACE_OPERATOR_KEY or printed when generated")
-    console.print(f"API and docs on http://{host}:{port}/docs")
+    console.print(f"Storefront on http://{host}:{port}/ and API docs on http://{host}:{port}/docs")
     uvicorn.run(create_app(marketplace), host=host, port=port, log_level="info", log_config=None)
     marketplace.close()
 

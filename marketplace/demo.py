@@ -11,6 +11,7 @@ from uuid import UUID
 from marketplace.buyers.domain import Role
 from marketplace.kernel.keys import KeyContext, mint
 from marketplace.kernel.money import Money
+from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.pricing import Tier
@@ -31,6 +32,7 @@ AUTHORIZATIONS: dict[str, dict[str, tuple[list[str] | None, list[str] | None]]] 
     "Acme Industrial": {"Rhine Supply": (None, None), "EuroDist": (["Acme"], None)},
     "Nordic Office": {"EuroDist": (None, None), "BulkHouse": (None, ["paper", "ink"])},
 }
+OPERATOR = "Marketplace Operator"
 BUYERS = {
     "Muster GmbH": ("DE123456789", "DE"),
     "Bolt Works Ltd": ("GB987654321", "GB"),
@@ -51,10 +53,31 @@ class DemoKey:
     who: str
     role: str
     key: str
+    email: str = ""
+    password: str = ""
 
 
 def _key(marketplace: Marketplace, context: KeyContext, name: str) -> str:
     return mint(context, marketplace.secret, f"demo:{name}")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def demo_email(name: str, role: str | None = None) -> str:
+    """Each demo person's email: a role at the organisation's own example domain."""
+    return f"{role or 'team'}@{_slug(name)}.example"
+
+
+def demo_password(marketplace: Marketplace, email: str) -> str:
+    """Derived from the secret, like the keys, so every start can print it again."""
+    return "demo-" + mint("s", marketplace.secret, f"demo-password:{email}")[5:21]
+
+
+def _person(marketplace: Marketplace, name: str, role: str | None, who: str) -> NewPerson:
+    email = demo_email(name, role)
+    return NewPerson(email, who, demo_password(marketplace, email))
 
 
 def demo_keys(marketplace: Marketplace) -> list[DemoKey]:
@@ -63,13 +86,33 @@ def demo_keys(marketplace: Marketplace) -> list[DemoKey]:
         if marketplace.operator_key_generated
         else "(not shown: printed when it was generated)"
     )
-    keys = [DemoKey("operator", "operator", shown)]
-    keys += [DemoKey(n, "manufacturer", _key(marketplace, "s", n)) for n in MANUFACTURERS]
-    keys += [DemoKey(n, RESELLERS[n][0], _key(marketplace, "s", n)) for n in RESELLERS]
-    keys.append(DemoKey("Erika (EuroDist)", "sales rep", _key(marketplace, "s", "rep")))
+
+    def signs_in(name: str, role: str | None = None) -> dict[str, str]:
+        email = demo_email(name, role)
+        return {"email": email, "password": demo_password(marketplace, email)}
+
+    keys = [DemoKey("operator", "operator", shown, **signs_in(OPERATOR, "admin"))]
+    keys += [
+        DemoKey(n, "manufacturer", _key(marketplace, "s", n), **signs_in(n)) for n in MANUFACTURERS
+    ]
+    keys += [
+        DemoKey(n, RESELLERS[n][0], _key(marketplace, "s", n), **signs_in(n)) for n in RESELLERS
+    ]
+    keys.append(
+        DemoKey(
+            "Erika (EuroDist)",
+            "sales rep",
+            _key(marketplace, "s", "rep"),
+            **signs_in("EuroDist", "erika"),
+        )
+    )
     for buyer in BUYERS:
         for role in ("admin", "approver", "buyer"):
-            keys.append(DemoKey(buyer, role, _key(marketplace, "b", f"{buyer}:{role}")))
+            keys.append(
+                DemoKey(
+                    buyer, role, _key(marketplace, "b", f"{buyer}:{role}"), **signs_in(buyer, role)
+                )
+            )
     return keys
 
 
@@ -85,15 +128,29 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
     rng = random.Random(seed)
     sellers, offers, buyers = marketplace.sellers, marketplace.offers, marketplace.buyers
 
+    people = marketplace.people
+    sellers.add_people(
+        None,
+        people.drafting(
+            _person(marketplace, OPERATOR, "admin", "Olga (operator)"), "operator", "admin"
+        ),
+    )
     manufacturers: dict[str, UUID] = {}
     for name, (country, _, _, _) in MANUFACTURERS.items():
         manufacturers[name] = sellers.register_manufacturer(
-            name, country, _key(marketplace, "s", name)
+            name,
+            country,
+            _key(marketplace, "s", name),
+            people.drafting(_person(marketplace, name, None, name), "manufacturer", "admin"),
         )
     resellers: dict[str, UUID] = {}
     for name, (kind, country) in RESELLERS.items():
         resellers[name] = sellers.register_reseller(
-            name, kind, country, _key(marketplace, "s", name)
+            name,
+            kind,
+            country,
+            _key(marketplace, "s", name),
+            people.drafting(_person(marketplace, name, None, name), "reseller", "admin"),
         )
     for account_id in [*manufacturers.values(), *resellers.values()]:
         account = sellers.account(account_id)
@@ -158,8 +215,14 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
 
     buyer_ids: dict[str, UUID] = {}
     for name, (tax_id, country) in BUYERS.items():
+        admin = _person(marketplace, name, "admin", f"{name} admin")
         buyer_id, _ = buyers.register(
-            name, tax_id, country, _key(marketplace, "b", f"{name}:admin")
+            name,
+            tax_id,
+            country,
+            _key(marketplace, "b", f"{name}:admin"),
+            admin.email,
+            people.drafting(admin, "buyer_user", "admin"),
         )
         buyer_ids[name] = buyer_id
         roles: list[tuple[Role, Money | None]] = [
@@ -167,8 +230,15 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
             ("buyer", Money(100_000, "EUR")),
         ]
         for role, limit in roles:
+            person = _person(marketplace, name, role, f"{name} {role}")
             buyers.add_user(
-                buyer_id, f"{name} {role}", role, limit, _key(marketplace, "b", f"{name}:{role}")
+                buyer_id,
+                f"{name} {role}",
+                role,
+                limit,
+                _key(marketplace, "b", f"{name}:{role}"),
+                person.email,
+                people.drafting(person, "buyer_user", role),
             )
         buyer = buyers.buyer(buyer_id)
         buyer.approve("demo")
@@ -212,7 +282,10 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
     )
 
     rep_id = sellers.appoint_sales_rep(
-        resellers["EuroDist"], "Erika", _key(marketplace, "s", "rep")
+        resellers["EuroDist"],
+        "Erika",
+        _key(marketplace, "s", "rep"),
+        people.drafting(_person(marketplace, "EuroDist", "erika", "Erika"), "sales_rep"),
     )
     sellers.assign_accounts(
         resellers["EuroDist"], rep_id, [buyer_ids["Muster GmbH"], buyer_ids["Paper Palace SARL"]]

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from uuid import UUID
 
+from marketplace.adapters.carts import Carts
+from marketplace.adapters.credentials import Credentials
 from marketplace.adapters.eventlog import EventLog
 from marketplace.adapters.eventstore import MarketplaceApplication, persistence_env
 from marketplace.adapters.idempotency import IdempotencyStore
@@ -14,10 +16,12 @@ from marketplace.adapters.jobs import JobTable
 from marketplace.adapters.settings import Settings
 from marketplace.adapters.sql import Database, open_database, schema_lock
 from marketplace.adapters.tokens import PositionTokens
+from marketplace.adapters.web_sessions import WebSessions
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.accounts import Account, StatusAction
 from marketplace.kernel.errors import NotFound, NotYet
 from marketplace.kernel.position import BadToken, Positions, reached
+from marketplace.people.application import People
 from offers.application import Offers
 from offers.holds import Holds
 from offers.imports import Imports
@@ -105,6 +109,9 @@ class Marketplace:
         self.secret = self.settings.secret_key or self._meta("secret_key")[0]
         self.tokens = PositionTokens(self.secret)
         self.idempotency = IdempotencyStore(self.db)
+        self.people = People(self.sellers, self.buyers, Credentials(self.db), self.secret)
+        self.web_sessions = WebSessions(self.db)
+        self.carts = Carts(self.db)
         self.events = EventLog(self.contexts)
         self.projections = ProjectionRunner(self.db, self.events, PROJECTIONS)
         if not self.settings.is_sqlite:

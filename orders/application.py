@@ -38,6 +38,18 @@ class Orders(MarketplaceApplication):
             raise NotFound(f"unknown seller order {missing[0]}")
         return [found[i] for i in order.seller_order_ids]
 
+    def shipments(self, seller_order_id: UUID) -> list[dict[str, Any]]:
+        """A seller order's shipments as they happened: when, what, and the tracking."""
+        return [
+            {
+                "at": str(getattr(e, "timestamp", "")),
+                "lines": dict(getattr(e, "lines", {})),
+                "tracking": getattr(e, "tracking", None),
+            }
+            for e in self.repository.event_store.get(seller_order_id)
+            if type(e).__qualname__ == "SellerOrder.Shipped"
+        ]
+
     def describe(self, order: Order) -> dict[str, Any]:
         """An order as its buyer sees it, with its seller orders."""
         seller_orders = self.seller_orders(order)

@@ -55,6 +55,7 @@ TABLES = {
 INDEXES = {
     "products_name": "products (name, id)",
     "products_manufacturer": "products (manufacturer_id, sku)",
+    "products_sku": "products (sku)",
     "offers_product": "offers (product_id)",
     "offers_reseller": "offers (reseller_id, product_id)",
     "authorizations_pair": "authorizations (manufacturer_id, reseller_id)",

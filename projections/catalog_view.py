@@ -186,6 +186,51 @@ class CatalogView:
             items = self._items(cur, p, _buyer_lists(p, cur, buyer_id, f), [f.product_id])
         return items[0] if items else None
 
+    def items(
+        self, buyer_id: str, product_ids: list[str], reseller_id: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The given products of a buyer's catalog that it lists, by id."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            lists = _buyer_lists(p, cur, buyer_id, CatalogFilter(reseller_id=reseller_id))
+            found = self._items(cur, p, lists, list(dict.fromkeys(product_ids)))
+        return {item["product_id"]: item for item in found}
+
+    def resellers(self, buyer_id: str) -> list[dict[str, str]]:
+        """The approved resellers a buyer has terms with, by name."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"""SELECT r.id, r.name FROM {p}terms t
+                JOIN {p}sellers r ON r.id = t.reseller_id AND r.status = 'approved'
+                WHERE t.buyer_id = %s ORDER BY r.name, r.id""",
+                [buyer_id],
+            )
+            return [{"id": r["id"], "name": r["name"]} for r in cur.fetchall()]
+
+    def with_skus(self, skus: list[str]) -> dict[str, list[str]]:
+        """The products carrying each SKU (manufacturers may share one), listed or not."""
+        if not skus:
+            return {}
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where, params = cur.one_of("sku", skus)
+            cur.execute(f"SELECT id, sku FROM {p}products WHERE {where} ORDER BY id", params)
+            found: dict[str, list[str]] = {}
+            for row in cur.fetchall():
+                found.setdefault(row["sku"], []).append(row["id"])
+        return found
+
+    def names(self, product_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each product's SKU and name, for showing order lines."""
+        if not product_ids:
+            return {}
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where, params = cur.one_of("id", list(dict.fromkeys(product_ids)))
+            cur.execute(f"SELECT id, sku, name FROM {p}products WHERE {where}", params)
+            return {r["id"]: {"sku": r["sku"], "name": r["name"]} for r in cur.fetchall()}
+
     def resellers_offering(self, buyer_id: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
         """For each product, the resellers whose offers on it this buyer's catalog lists."""
         with self.projections.db.transaction() as cur:

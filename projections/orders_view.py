@@ -28,11 +28,21 @@ class OrdersView:
         buyer_id: str | None = None,
         reseller_id: str | None = None,
         status: str | None = None,
+        placed_from: str | None = None,
+        placed_before: str | None = None,
     ) -> Page:
+        """`placed_from` and `placed_before` bound the placing time (ISO, UTC; from is
+        inclusive, before is not)."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             where = ["o.stage <> 'failed'"]
             params: list[Any] = []
+            if placed_from:
+                where.append("o.placed_at >= %s")
+                params.append(placed_from)
+            if placed_before:
+                where.append("o.placed_at < %s")
+                params.append(placed_before)
             if buyer_id:
                 where.append("o.buyer_id = %s")
                 params.append(buyer_id)

@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from marketplace.kernel.errors import Invalid, NotFound
+from marketplace.kernel.people import SellerRole
+from marketplace.people.application import NewPerson
 from marketplace.web.answers import (
     Assigned,
     AssignedAccount,
@@ -14,16 +16,18 @@ from marketplace.web.answers import (
     AuthorizationStatus,
     Created,
     Page,
+    PersonCreated,
     errors,
 )
 from marketplace.web.auth import (
     CurrentManufacturer,
     CurrentReseller,
     CurrentSalesRep,
+    CurrentSeller,
     MarketplaceDep,
 )
 from marketplace.web.idempotent import idempotent
-from marketplace.web.schemas import Label, Name, Strict
+from marketplace.web.schemas import Email, Label, Name, Password, SignUpPerson, Strict
 
 router = APIRouter(prefix="/v1")
 
@@ -33,8 +37,15 @@ class AuthorizationPut(Strict):
     categories: list[Label] | None = None
 
 
-class SalesRepCreate(Strict):
+class SalesRepCreate(SignUpPerson):
     name: Name
+
+
+class SellerUserCreate(Strict):
+    name: Name
+    email: Email
+    password: Password
+    role: SellerRole
 
 
 class AccountsPut(Strict):
@@ -89,7 +100,8 @@ def appoint_sales_rep(
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        rep_id = market.sellers.appoint_sales_rep(reseller.id, body.name, api_key)
+        people = market.people.drafting(body.person(body.name), "sales_rep")
+        rep_id = market.sellers.appoint_sales_rep(reseller.id, body.name, api_key, people)
         return 201, {"id": str(rep_id), "api_key": api_key}
 
     return idempotent(market, request, f"reseller:{reseller.id}", body.model_dump(), run, "s")
@@ -138,3 +150,24 @@ def assigned_accounts(rep: CurrentSalesRep, market: MarketplaceDep) -> dict[str,
             }
         )
     return {"items": items, "next_cursor": None}
+
+
+@router.post(
+    "/seller/users",
+    status_code=201,
+    tags=["people"],
+    response_model=PersonCreated,
+    responses=errors(401, 403, 422, 409),
+)
+def create_seller_user(
+    body: SellerUserCreate, request: Request, seller: CurrentSeller, market: MarketplaceDep
+) -> JSONResponse:
+    """Add a person to your manufacturer or reseller, with the role the back office checks."""
+
+    def run(_: str | None) -> tuple[int, dict[str, str]]:
+        people = market.people.drafting(
+            NewPerson(body.email, body.name, body.password), seller.kind, body.role
+        )
+        return 201, {"id": str(market.sellers.add_people(seller.id, people))}
+
+    return idempotent(market, request, f"{seller.kind}:{seller.id}", body.model_dump(), run)

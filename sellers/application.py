@@ -5,6 +5,7 @@ from uuid import UUID
 from marketplace.adapters.eventstore import MarketplaceApplication
 from marketplace.kernel.accounts import Account, ApiKey, hash_key
 from marketplace.kernel.errors import NotFound
+from marketplace.kernel.people import PeopleFor, nobody
 from sellers.domain import (
     Authorization,
     Manufacturer,
@@ -18,17 +19,32 @@ from sellers.domain import (
 class Sellers(MarketplaceApplication):
     name = "sellers"
 
-    def register_manufacturer(self, name: str, country: str, api_key: str) -> UUID:
+    def register_manufacturer(
+        self, name: str, country: str, api_key: str, people: PeopleFor = nobody
+    ) -> UUID:
         manufacturer = Manufacturer(name=name, country=country)
         key = ApiKey(hash_key(api_key), "manufacturer", manufacturer.id, None)
-        self.save(manufacturer, key)
+        self.save(manufacturer, key, *people(manufacturer.id, None))
         return manufacturer.id
 
-    def register_reseller(self, name: str, kind: ResellerKind, country: str, api_key: str) -> UUID:
+    def register_reseller(
+        self,
+        name: str,
+        kind: ResellerKind,
+        country: str,
+        api_key: str,
+        people: PeopleFor = nobody,
+    ) -> UUID:
         reseller = Reseller(name=name, kind=kind, country=country)
         key = ApiKey(hash_key(api_key), "reseller", reseller.id, None)
-        self.save(reseller, key)
+        self.save(reseller, key, *people(reseller.id, None))
         return reseller.id
+
+    def add_people(self, account_id: UUID | None, people: PeopleFor) -> UUID:
+        """People of a seller (or, with no account, of the operator) who have no API key."""
+        added = people(account_id, None)
+        self.save(*added)
+        return added[0].id
 
     def account(self, account_id: UUID) -> Account | None:
         return self.find(account_id, Account)
@@ -70,10 +86,12 @@ class Sellers(MarketplaceApplication):
     def authorization(self, manufacturer_id: UUID, reseller_id: UUID) -> Authorization | None:
         return self.find(authorization_id(manufacturer_id, reseller_id), Authorization)
 
-    def appoint_sales_rep(self, reseller_id: UUID, name: str, api_key: str) -> UUID:
+    def appoint_sales_rep(
+        self, reseller_id: UUID, name: str, api_key: str, people: PeopleFor = nobody
+    ) -> UUID:
         rep = SalesRep(reseller_id=reseller_id, name=name)
         key = ApiKey(hash_key(api_key), "sales_rep", rep.id, None)
-        self.save(rep, key)
+        self.save(rep, key, *people(rep.id, None))
         return rep.id
 
     def sales_rep(self, rep_id: UUID, reseller_id: UUID | None = None) -> SalesRep:

@@ -12,10 +12,10 @@ PACKAGES = ["marketplace", "sellers", "offers", "orders", "projections"]
 LAYERS = [
     ("kernel", ["marketplace.kernel"]),
     ("adapters", ["marketplace.adapters"]),
-    ("contexts", ["sellers", "offers", "orders", "marketplace.buyers"]),
+    ("contexts", ["sellers", "offers", "orders", "marketplace.buyers", "marketplace.people"]),
     ("projections", ["projections"]),
     ("composition", ["marketplace.platform"]),
-    ("edge", ["marketplace.web"]),
+    ("edge", ["marketplace.web", "marketplace.pages"]),
     ("entry", ["marketplace.cli", "marketplace.demo", "marketplace.__main__"]),
 ]
 NAMES = [name for name, _ in LAYERS]

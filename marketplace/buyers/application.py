@@ -6,29 +6,67 @@ from marketplace.adapters.eventstore import MarketplaceApplication
 from marketplace.buyers.domain import Buyer, Role
 from marketplace.kernel.accounts import ApiKey, hash_key
 from marketplace.kernel.money import Money
+from marketplace.kernel.people import PeopleFor, Person, nobody
 
 
 class Buyers(MarketplaceApplication):
     name = "buyers"
 
     def register(
-        self, legal_name: str, tax_id: str, country: str, admin_api_key: str
+        self,
+        legal_name: str,
+        tax_id: str,
+        country: str,
+        admin_api_key: str,
+        email: str | None = None,
+        people: PeopleFor = nobody,
     ) -> tuple[UUID, UUID]:
         admin_id = uuid4()
         buyer = Buyer(legal_name, tax_id, country, admin_id, "admin")
+        if email is not None:
+            buyer.give_email(admin_id, email)
         key = ApiKey(hash_key(admin_api_key), "buyer_user", buyer.id, admin_id)
-        self.save(buyer, key)
+        self.save(buyer, key, *people(buyer.id, admin_id))
         return buyer.id, admin_id
 
     def buyer(self, buyer_id: UUID) -> Buyer:
         return self.load(buyer_id, Buyer, "buyer")
 
     def add_user(
-        self, buyer_id: UUID, name: str, role: Role, spending_limit: Money | None, api_key: str
+        self,
+        buyer_id: UUID,
+        name: str,
+        role: Role,
+        spending_limit: Money | None,
+        api_key: str,
+        email: str | None = None,
+        people: PeopleFor = nobody,
     ) -> UUID:
         buyer = self.buyer(buyer_id)
         user_id = uuid4()
         buyer.add_user(user_id, name, role, spending_limit)
+        if email is not None:
+            buyer.give_email(user_id, email)
         key = ApiKey(hash_key(api_key), "buyer_user", buyer.id, user_id)
-        self.save(buyer, key)
+        self.save(buyer, key, *people(buyer.id, user_id))
         return user_id
+
+    def change_user(
+        self, buyer_id: UUID, by: UUID, user_id: UUID, role: Role, spending_limit: Money | None
+    ) -> None:
+        buyer = self.buyer(buyer_id)
+        buyer.change_user(by, user_id, role, spending_limit)
+        self.save(buyer)
+
+    def set_user_disabled(self, buyer_id: UUID, by: UUID, user_id: UUID, disabled: bool) -> None:
+        """Disables (or enables again) a user, and the person behind it with it."""
+        buyer = self.buyer(buyer_id)
+        if disabled:
+            buyer.disable_user(by, user_id)
+        else:
+            buyer.enable_user(user_id)
+        email = buyer.users[user_id].email
+        person = None if email is None else self.find(Person.create_id(email), Person)
+        if person is not None:
+            person.disable() if disabled else person.enable()
+        self.save(buyer, *([person] if person else []))

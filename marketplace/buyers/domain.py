@@ -6,7 +6,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from marketplace.kernel.accounts import Account
-from marketplace.kernel.errors import Invalid
+from marketplace.kernel.errors import Conflict, Invalid, NotFound
 from marketplace.kernel.money import Money
 
 Role = Literal["admin", "approver", "buyer"]
@@ -19,6 +19,8 @@ class BuyerUser:
         self.name = name
         self.role = role
         self.spending_limit = spending_limit
+        self.email: str | None = None
+        self.disabled = False
 
     @property
     def can_approve(self) -> bool:
@@ -52,3 +54,58 @@ class Buyer(Account):
 
     def user(self, user_id: UUID) -> BuyerUser | None:
         return self.users.get(user_id)
+
+    def active_user(self, user_id: UUID) -> BuyerUser | None:
+        user = self.users.get(user_id)
+        return None if user is None or user.disabled else user
+
+    def give_email(self, user_id: UUID, email: str) -> None:
+        self._known(user_id)
+        self._user_email_set(user_id=user_id, email=email)
+
+    @event("UserEmailSet")
+    def _user_email_set(self, user_id: UUID, email: str) -> None:
+        self.users[user_id].email = email
+
+    def change_user(
+        self, by: UUID, user_id: UUID, role: Role, spending_limit: Money | None
+    ) -> None:
+        user = self._known(user_id)
+        if role not in ROLES:
+            raise Invalid(f"role must be one of {', '.join(ROLES)}")
+        if spending_limit is not None and spending_limit.amount < 0:
+            raise Invalid("spending_limit cannot be negative")
+        if user_id == by and role != "admin":
+            raise Conflict("you cannot take the admin role from yourself; ask another admin")
+        if (role, spending_limit) != (user.role, user.spending_limit):
+            self._user_changed(user_id=user_id, role=role, spending_limit=spending_limit)
+
+    @event("UserChanged")
+    def _user_changed(self, user_id: UUID, role: Role, spending_limit: Money | None) -> None:
+        self.users[user_id].role = role
+        self.users[user_id].spending_limit = spending_limit
+
+    def disable_user(self, by: UUID, user_id: UUID) -> None:
+        user = self._known(user_id)
+        if user_id == by:
+            raise Conflict("you cannot disable yourself; ask another admin")
+        if not user.disabled:
+            self._user_disabled(user_id=user_id)
+
+    @event("UserDisabled")
+    def _user_disabled(self, user_id: UUID) -> None:
+        self.users[user_id].disabled = True
+
+    def enable_user(self, user_id: UUID) -> None:
+        if self._known(user_id).disabled:
+            self._user_enabled(user_id=user_id)
+
+    @event("UserEnabled")
+    def _user_enabled(self, user_id: UUID) -> None:
+        self.users[user_id].disabled = False
+
+    def _known(self, user_id: UUID) -> BuyerUser:
+        user = self.users.get(user_id)
+        if user is None:
+            raise NotFound(f"unknown user {user_id}")
+        return user

@@ -62,6 +62,14 @@ class Created(Answer):
     api_key: str
 
 
+class PersonCreated(Answer):
+    id: str
+
+
+class UserCreated(Created):
+    invitation_url: str | None = None
+
+
 class AccountCreated(Created):
     status: str
 

@@ -8,16 +8,20 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 
 from marketplace.buyers.api import router as buyers_router
 from marketplace.kernel.errors import DomainError
+from marketplace.pages.freshness import remember_position
+from marketplace.pages.site import add_pages, invalid_page, is_page, page_error
 from marketplace.platform import Marketplace
 from marketplace.web.answers import Health
 from marketplace.web.asyncapi import document
 from marketplace.web.docs import add_docs
-from marketplace.web.errors import detail_of, status_of
+from marketplace.web.errors import detail_of, status_of, without_secrets
 from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
 from marketplace.web.operator import router as operator_router
@@ -51,14 +55,23 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     app.state.marketplace = marketplace
 
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        if is_page(request):
+            return await run_in_threadpool(page_error, request, status_of(error), error.detail)
         return JSONResponse({"detail": detail_of(error)}, status_code=status_of(error))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        if is_page(request):
+            return await run_in_threadpool(invalid_page, request, error)
+        return JSONResponse({"detail": jsonable_encoder(without_secrets(error.errors()))}, 422)
+
     @app.exception_handler(IntegrityError)
-    async def concurrent_change(_: Request, error: IntegrityError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "a concurrent change won; read again and retry"}, status_code=409
-        )
+    async def concurrent_change(request: Request, error: IntegrityError) -> Response:
+        detail = "a concurrent change won; read again and retry"
+        if is_page(request):
+            return await run_in_threadpool(page_error, request, 409, detail)
+        return JSONResponse({"detail": detail}, status_code=409)
 
     @app.middleware("http")
     async def position(
@@ -68,7 +81,10 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         if request.method in COMMANDS and response.status_code < 500:
             if marketplace.in_process:
                 marketplace.projections.nudge()
-            response.headers[POSITION_HEADER] = await run_in_threadpool(marketplace.position_token)
+            token = await run_in_threadpool(marketplace.position_token)
+            response.headers[POSITION_HEADER] = token
+            if is_page(request):
+                remember_position(request, response, token)
         return response
 
     @app.get("/health", tags=["health"], response_model=Health)
@@ -98,6 +114,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         return document()
 
     app.mount("/metrics", make_asgi_app())
+    add_pages(app)
     add_docs(app)
     app.add_middleware(Limits)
 

@@ -92,6 +92,20 @@ def reseller(market: MarketplaceDep, principal: CurrentPrincipal) -> Reseller:
 
 
 @dataclass(frozen=True)
+class Seller:
+    kind: Literal["manufacturer", "reseller"]
+    id: UUID
+
+
+def seller(market: MarketplaceDep, principal: CurrentPrincipal) -> Seller:
+    if principal.kind == "manufacturer":
+        return Seller("manufacturer", manufacturer(market, principal).id)
+    if principal.kind == "reseller":
+        return Seller("reseller", reseller(market, principal).id)
+    raise Forbidden("this endpoint is for manufacturers and resellers")
+
+
+@dataclass(frozen=True)
 class BuyerSession:
     buyer: Buyer
     user: BuyerUser
@@ -100,9 +114,9 @@ class BuyerSession:
 def buyer_user(market: MarketplaceDep, principal: CurrentPrincipal) -> BuyerSession:
     buyer = market.buyers.buyer(_require(principal, "buyer_user"))
     _check_approved(buyer.is_approved, "your organisation")
-    user = buyer.user(principal.user_id) if principal.user_id else None
+    user = buyer.active_user(principal.user_id) if principal.user_id else None
     if user is None:
-        raise Forbidden("this key's user no longer exists")
+        raise Forbidden("this user is disabled or no longer exists")
     return BuyerSession(buyer, user)
 
 
@@ -115,5 +129,6 @@ def sales_rep(market: MarketplaceDep, principal: CurrentPrincipal) -> SalesRep:
 CurrentOperator = Annotated[Principal, Depends(operator)]
 CurrentManufacturer = Annotated[Manufacturer, Depends(manufacturer)]
 CurrentReseller = Annotated[Reseller, Depends(reseller)]
+CurrentSeller = Annotated[Seller, Depends(seller)]
 CurrentBuyerUser = Annotated[BuyerSession, Depends(buyer_user)]
 CurrentSalesRep = Annotated[SalesRep, Depends(sales_rep)]

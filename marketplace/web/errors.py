@@ -1,5 +1,6 @@
 """Where a refusal's reason becomes an HTTP status: here, and nowhere else."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from marketplace.kernel.errors import DomainError, Refusal
@@ -33,3 +34,20 @@ def _problem(problem: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in problem.items() if k != "reason"}
     shown["status"] = STATUS[reason]
     return shown
+
+
+SECRET_FIELDS = frozenset({"password", "password_again"})
+
+
+def without_secrets(errors: Sequence[Any]) -> list[Any]:
+    """Validation errors echo what was sent; a password is never echoed back."""
+    clean = []
+    for error in errors:
+        error = dict(error)
+        given = error.get("input")
+        if SECRET_FIELDS & {str(part) for part in error.get("loc", ())}:
+            error.pop("input", None)
+        elif isinstance(given, dict) and SECRET_FIELDS & given.keys():
+            error["input"] = {k: v for k, v in given.items() if k not in SECRET_FIELDS}
+        clean.append(error)
+    return clean

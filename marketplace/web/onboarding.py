@@ -8,23 +8,23 @@ from fastapi.responses import JSONResponse
 from marketplace.web.answers import AccountCreated, errors
 from marketplace.web.auth import MarketplaceDep
 from marketplace.web.idempotent import ANONYMOUS, idempotent
-from marketplace.web.schemas import Country, Label, Name, Strict
+from marketplace.web.schemas import Country, Label, Name, SignUpPerson
 
 router = APIRouter(prefix="/v1", tags=["onboarding"])
 
 
-class ManufacturerCreate(Strict):
+class ManufacturerCreate(SignUpPerson):
     name: Name
     country: Country
 
 
-class ResellerCreate(Strict):
+class ResellerCreate(SignUpPerson):
     name: Name
     kind: Literal["reseller", "distributor", "wholesaler"]
     country: Country
 
 
-class BuyerCreate(Strict):
+class BuyerCreate(SignUpPerson):
     legal_name: Name
     tax_id: Label
     country: Country
@@ -40,7 +40,8 @@ def create_manufacturer(
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        account_id = market.sellers.register_manufacturer(body.name, body.country, api_key)
+        people = market.people.drafting(body.person(body.name), "manufacturer")
+        account_id = market.sellers.register_manufacturer(body.name, body.country, api_key, people)
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
     return idempotent(market, request, ANONYMOUS, body.model_dump(), run, "s")
@@ -54,7 +55,10 @@ def create_reseller(body: ResellerCreate, request: Request, market: MarketplaceD
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        account_id = market.sellers.register_reseller(body.name, body.kind, body.country, api_key)
+        people = market.people.drafting(body.person(body.name), "reseller")
+        account_id = market.sellers.register_reseller(
+            body.name, body.kind, body.country, api_key, people
+        )
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
     return idempotent(market, request, ANONYMOUS, body.model_dump(), run, "s")
@@ -66,8 +70,9 @@ def create_buyer(body: BuyerCreate, request: Request, market: MarketplaceDep) ->
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
+        people = market.people.drafting(body.person("admin"), "buyer_user", "admin")
         buyer_id, user_id = market.buyers.register(
-            body.legal_name, body.tax_id, body.country, api_key
+            body.legal_name, body.tax_id, body.country, api_key, body.email, people
         )
         return 201, {
             "id": str(buyer_id),

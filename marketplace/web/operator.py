@@ -3,20 +3,37 @@
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
 from marketplace.kernel.accounts import StatusAction
 from marketplace.kernel.errors import Conflict, NotFound
-from marketplace.web.answers import Accepted, AccountStatus, Commission, ProjectionStatus, errors
+from marketplace.kernel.people import OperatorRole
+from marketplace.people.application import NewPerson
+from marketplace.web.answers import (
+    Accepted,
+    AccountStatus,
+    Commission,
+    PersonCreated,
+    ProjectionStatus,
+    errors,
+)
 from marketplace.web.auth import CurrentOperator, MarketplaceDep
-from marketplace.web.schemas import Reason, Strict
+from marketplace.web.idempotent import idempotent
+from marketplace.web.schemas import Email, Name, Password, Reason, Strict
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
 
 
 class StatusChange(Strict):
     reason: Reason | None = None
+
+
+class OperatorUserCreate(Strict):
+    name: Name
+    email: Email
+    password: Password
+    role: OperatorRole
 
 
 class CommissionPut(Strict):
@@ -116,3 +133,24 @@ def rebuild(
         return JSONResponse({"detail": busy.detail}, status_code=409, headers=RETRY_AFTER)
     tasks.add_task(market.projections.run_rebuild, name, prefix)
     return JSONResponse({"name": name, "status": "rebuilding"}, status_code=202, background=tasks)
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    tags=["people"],
+    response_model=PersonCreated,
+    responses=errors(401, 403, 422, 409),
+)
+def create_operator_user(
+    body: OperatorUserCreate, request: Request, market: MarketplaceDep, _: CurrentOperator
+) -> JSONResponse:
+    """Add a person to the marketplace operator: `admin` acts, `support` only reads."""
+
+    def run(_: str | None) -> tuple[int, dict[str, str]]:
+        people = market.people.drafting(
+            NewPerson(body.email, body.name, body.password), "operator", body.role
+        )
+        return 201, {"id": str(market.sellers.add_people(None, people))}
+
+    return idempotent(market, request, "operator", body.model_dump(), run)

@@ -1,13 +1,23 @@
 """Pydantic shapes shared by every router's input: money, names, codes, paging."""
 
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from marketplace.kernel.errors import Invalid
 from marketplace.kernel.money import MAX_AMOUNT, Money, is_country, is_currency
+from marketplace.kernel.people import MAX_PASSWORD, MIN_PASSWORD, normal_email
 from marketplace.kernel.text import first_control
+from marketplace.people.application import NewPerson
 
 MAX_QUANTITY = 1_000_000_000
 
@@ -82,3 +92,42 @@ Cursor = Annotated[str | None, Query(max_length=1000, description="from next_cur
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
+
+
+def _email(text: str) -> str:
+    try:
+        return normal_email(text)
+    except Invalid as error:
+        raise ValueError(str(error.detail)) from error
+
+
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+Password = Annotated[
+    str,
+    StringConstraints(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD),
+    Field(json_schema_extra={"writeOnly": True}),
+]
+
+
+class WithPerson(Strict):
+    """The person behind a new key, who signs in to the web pages with email and password."""
+
+    email: Email | None = None
+    password: Password | None = None
+
+    @model_validator(mode="after")
+    def _email_with_password(self) -> Self:
+        if self.password is not None and self.email is None:
+            raise ValueError("a password is given with the email it signs in")
+        return self
+
+    def person(self, name: str) -> NewPerson | None:
+        return None if self.email is None else NewPerson(self.email, name, self.password)
+
+
+class SignUpPerson(WithPerson):
+    @model_validator(mode="after")
+    def _password_with_email(self) -> Self:
+        if self.email is not None and self.password is None:
+            raise ValueError("an email is given with the password that signs it in")
+        return self

@@ -1,0 +1,1 @@
+"""The web pages people sign in to: server-rendered with Jinja2, partial updates with htmx."""

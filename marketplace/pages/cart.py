@@ -1,0 +1,322 @@
+"""The cart (kept on the server), quick order, and checkout."""
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from marketplace.adapters.carts import CartLine
+from marketplace.adapters.idempotency import Answer
+from marketplace.kernel.errors import DomainError
+from marketplace.pages.render import redirect, render
+from marketplace.pages.resolve import (
+    MAX_QUANTITY,
+    Resolved,
+    parse_quick_order,
+    pick,
+    resolve_skus,
+)
+from marketplace.pages.session import CsrfChecked
+from marketplace.pages.shopper import CurrentShopper, Shopper
+from marketplace.platform import Marketplace
+from marketplace.web.auth import MarketplaceDep
+from orders.choosing import LineRequest
+
+router = APIRouter(include_in_schema=False)
+MAX_PASTE = 200_000
+PAYMENT_METHODS = {
+    "card": "Card",
+    "invoice_net_30": "Invoice, 30 days",
+    "invoice_net_60": "Invoice, 60 days",
+}
+ADDRESS_FIELDS = {
+    "name": "Company or person",
+    "street": "Street and number",
+    "postcode": "Postcode",
+    "city": "City",
+    "country": "Country",
+}
+Short = Annotated[str, Form(max_length=200)]
+
+
+def cart_lines(market: Marketplace, shopper: Shopper) -> list[Resolved]:
+    lines = market.carts.lines(shopper.cart_owner, str(shopper.buyer_id))
+    items = market.catalog.items(
+        str(shopper.buyer_id), [line.product_id for line in lines], shopper.reseller_filter
+    )
+    resolved = []
+    for line in lines:
+        r = Resolved(line.quantity, reseller_id=line.reseller_id, item=items.get(line.product_id))
+        if r.item is None:
+            r.item = {"product_id": line.product_id, "name": "a product you no longer see"}
+            r.problem = "no longer in your catalog; remove it"
+        else:
+            r.offer, r.problem = pick(r.item, line.quantity, line.reseller_id)
+        resolved.append(r)
+    return resolved
+
+
+def by_seller(lines: list[Resolved]) -> list[dict[str, Any]]:
+    """The lines grouped by the seller each will go to, with each group's total."""
+    groups: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        offer = line.offer if line.problem is None else None
+        key = offer["reseller_id"] if offer else ""
+        group = groups.setdefault(
+            key,
+            {
+                "reseller_id": key,
+                "name": offer["reseller_name"] if offer else "Cannot be ordered as it stands",
+                "lines": [],
+                "totals": defaultdict(int),
+                "payment_methods": set(offer["payment_methods"]) if offer else set(),
+            },
+        )
+        group["lines"].append(line)
+        if offer and line.total:
+            group["totals"][line.total["currency"]] += line.total["amount"]
+    ordered = sorted(groups.values(), key=lambda g: (g["reseller_id"] == "", g["name"]))
+    for group in ordered:
+        group["totals"] = [{"amount": a, "currency": c} for c, a in sorted(group["totals"].items())]
+    return ordered
+
+
+def overall(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    sums: dict[str, int] = defaultdict(int)
+    for group in groups:
+        for total in group["totals"]:
+            sums[total["currency"]] += total["amount"]
+    return [{"amount": a, "currency": c} for c, a in sorted(sums.items())]
+
+
+def _cart_context(market: Marketplace, shopper: Shopper) -> dict[str, Any]:
+    groups = by_seller(cart_lines(market, shopper))
+    return {"groups": groups, "overall": overall(groups)}
+
+
+@router.get("/cart")
+def cart(request: Request, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
+    return render(request, "cart.html", _cart_context(market, shopper), shopper=shopper)
+
+
+@router.post("/cart/lines", dependencies=[CsrfChecked])
+def change_line(
+    request: Request,
+    market: MarketplaceDep,
+    shopper: CurrentShopper,
+    product_id: Annotated[UUID, Form()],
+    quantity: Annotated[str, Form(max_length=20)],
+    reseller_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    text = quantity.strip()
+    error = None
+    if not text.isdigit() or int(text[:12]) > MAX_QUANTITY:
+        error = "enter a whole number (0 removes the line)"
+    else:
+        market.carts.set_quantity(
+            shopper.cart_owner,
+            str(shopper.buyer_id),
+            str(product_id),
+            reseller_id or None,
+            int(text),
+        )
+    if request.headers.get("HX-Request") != "true" and error is None:
+        return redirect("/cart")
+    context = {**_cart_context(market, shopper), "line_error": (str(product_id), error)}
+    template = "cart_body.html" if request.headers.get("HX-Request") == "true" else "cart.html"
+    return render(request, template, context, status=422 if error else 200, shopper=shopper)
+
+
+@router.get("/quick-order")
+def quick_order_page(request: Request, shopper: CurrentShopper) -> Response:
+    return render(request, "quick_order.html", {"text": ""}, shopper=shopper)
+
+
+@router.post("/quick-order", dependencies=[CsrfChecked])
+async def quick_order(
+    request: Request,
+    market: MarketplaceDep,
+    shopper: CurrentShopper,
+    lines: Annotated[str, Form(max_length=MAX_PASTE)] = "",
+    file: UploadFile | None = None,
+) -> Response:
+    text = lines
+    error = None
+    if file is not None and file.filename:
+        raw = await file.read(MAX_PASTE + 1)
+        if len(raw) > MAX_PASTE:
+            error = f"the file is larger than {MAX_PASTE // 1000} kB; split it"
+        else:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                error = "the file is not UTF-8 text; save it as CSV (UTF-8)"
+    if error is None and not text.strip():
+        error = "paste lines of SKU, quantity or choose a CSV file"
+    if error is not None:
+        return render(
+            request,
+            "quick_order.html",
+            {"text": lines, "error": error},
+            status=422,
+            shopper=shopper,
+        )
+    good, bad = parse_quick_order(text)
+    resolved = resolve_skus(market.catalog, str(shopper.buyer_id), shopper.reseller_filter, good)
+    results = sorted([*resolved, *bad], key=lambda r: r.line)
+    return render(
+        request,
+        "quick_order.html",
+        {"text": text, "results": results, "ready": [r for r in results if not r.problem]},
+        shopper=shopper,
+    )
+
+
+@router.post("/quick-order/cart", dependencies=[CsrfChecked])
+async def quick_order_to_cart(
+    request: Request, market: MarketplaceDep, shopper: CurrentShopper
+) -> Response:
+    form = await request.form()
+    pids = form.getlist("product_id")
+    quantities = form.getlist("quantity")
+    lines = []
+    for pid, qty in zip(pids, quantities, strict=False):
+        if isinstance(pid, str) and isinstance(qty, str) and qty.isdigit():
+            lines.append(CartLine(str(UUID(pid)), None, min(int(qty[:12]), MAX_QUANTITY)))
+    market.carts.add(shopper.cart_owner, str(shopper.buyer_id), lines[:500])
+    return redirect("/cart")
+
+
+def _allowed_methods(groups: list[dict[str, Any]]) -> list[str]:
+    orderable = [g for g in groups if g["reseller_id"]]
+    if not orderable:
+        return []
+    allowed = set.intersection(*(g["payment_methods"] for g in orderable))
+    return [m for m in PAYMENT_METHODS if m in allowed]
+
+
+@router.get("/checkout")
+def checkout_page(request: Request, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
+    context = _cart_context(market, shopper)
+    return render(
+        request,
+        "checkout.html",
+        {
+            **context,
+            "methods": _allowed_methods(context["groups"]),
+            "labels": PAYMENT_METHODS,
+            "address_fields": ADDRESS_FIELDS,
+            "form": {},
+            "checkout_key": secrets.token_hex(16),
+        },
+        shopper=shopper,
+    )
+
+
+@router.post("/checkout", dependencies=[CsrfChecked])
+async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    context = _cart_context(market, shopper)
+    methods = _allowed_methods(context["groups"])
+    errors: dict[str, str] = {}
+    method = form.get("payment_method", "")
+    if method not in methods:
+        errors["payment_method"] = "choose one of the payment methods offered"
+    po_number = form.get("po_number", "").strip()[:100] or None
+    address = {k: form.get(f"address_{k}", "").strip()[:200] for k in ADDRESS_FIELDS}
+    if not all(address.values()):
+        errors["address"] = "fill in every line of the shipping address"
+    lines = [line for group in context["groups"] for line in group["lines"]]
+    if not lines:
+        errors["cart"] = "your cart is empty"
+    key = form.get("checkout_key", "")[:64]
+    if not errors:
+        requests = [
+            LineRequest(
+                UUID(line.item["product_id"]),
+                line.quantity,
+                UUID(line.reseller_id) if line.reseller_id else None,
+            )
+            for line in lines
+            if line.item
+        ]
+        try:
+            order_id = _place_once(market, shopper, key, requests, method, po_number, address)
+        except DomainError as error:
+            errors["order"] = "the order was not placed"
+            context["refused"] = _refusals(error, lines)
+        else:
+            market.carts.empty(shopper.cart_owner, str(shopper.buyer_id))
+            return redirect(f"/orders/{order_id}?placed=1")
+    return render(
+        request,
+        "checkout.html",
+        {
+            **context,
+            "methods": methods,
+            "labels": PAYMENT_METHODS,
+            "address_fields": ADDRESS_FIELDS,
+            "form": form,
+            "errors": errors,
+            "checkout_key": key or secrets.token_hex(16),
+        },
+        status=422,
+        shopper=shopper,
+    )
+
+
+def _place_once(
+    market: Marketplace,
+    shopper: Shopper,
+    key: str,
+    requests: list[LineRequest],
+    method: str,
+    po_number: str | None,
+    address: dict[str, str],
+) -> str:
+    """Places the order once per checkout form, so a double click orders once."""
+    scope = f"web:{shopper.scope}:checkout"
+    digest = hashlib.sha256(
+        json.dumps([str(r) for r in requests] + [method, po_number, address]).encode()
+    ).hexdigest()
+    key = key or secrets.token_hex(16)
+    claim = market.idempotency.begin(scope, key, digest)
+    if isinstance(claim, Answer):
+        return str(claim.body["order_id"])
+    try:
+        order = market.placement.place(
+            shopper.buyer_id,
+            shopper.placed_by(),
+            shopper.spending_limit,
+            requests,
+            method,
+            po_number,
+            address,
+            shopper.only_reseller,
+        )
+    except BaseException:
+        market.idempotency.abandon(scope, key, claim)
+        raise
+    market.idempotency.finish(scope, key, claim, Answer(201, {"order_id": str(order.id)}))
+    return str(order.id)
+
+
+def _refusals(error: DomainError, lines: list[Resolved]) -> list[str]:
+    """What refused the order, line by line where the refusal names lines."""
+    if not isinstance(error.detail, list):
+        return [str(error.detail)]
+    said = []
+    for problem in error.detail:
+        if isinstance(problem, dict) and isinstance(problem.get("line"), int):
+            index = problem["line"]
+            item = lines[index].item if 0 <= index < len(lines) else None
+            name = item["name"] if item else ""
+            said.append(f"{name}: {problem.get('msg')}" if name else str(problem.get("msg")))
+        else:
+            said.append(str(problem))
+    return said

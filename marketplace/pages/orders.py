@@ -1,0 +1,249 @@
+"""The organisation's orders, one order's page, its CSV export, and the approvals inbox."""
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from marketplace.kernel.errors import DomainError, NotFound
+from marketplace.pages.freshness import caught_up
+from marketplace.pages.render import SECURITY_HEADERS, redirect, render
+from marketplace.pages.session import CsrfChecked
+from marketplace.pages.shopper import CurrentApprover, CurrentShopper, Shopper
+from marketplace.platform import Marketplace
+from marketplace.web.auth import MarketplaceDep
+from orders.domain import PublicOrderStatus
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+EXPORT_MAX = 100_000
+STATUSES: tuple[str, ...] = PublicOrderStatus.__args__  # type: ignore[attr-defined]
+Filter = Annotated[str, Query(max_length=40)]
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _filters(status: str, since: str, until: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The view's arguments for the URL's filters, and a sentence for each bad one."""
+    errors = {}
+    if status and status not in STATUSES:
+        errors["status"] = "choose one of the statuses listed"
+    first, last = _day(since), _day(until)
+    if since and first is None:
+        errors["from"] = "write the date as YYYY-MM-DD"
+    if until and last is None:
+        errors["to"] = "write the date as YYYY-MM-DD"
+    if first and last and first > last:
+        errors["to"] = "the end date is before the start date"
+    return {
+        "status": status if status in STATUSES else None,
+        "placed_from": first.isoformat() if first else None,
+        "placed_before": (last + timedelta(days=1)).isoformat() if last else None,
+    }, errors
+
+
+def _who(shopper: Shopper) -> dict[str, str | None]:
+    return {"buyer_id": str(shopper.buyer_id), "reseller_id": shopper.reseller_filter}
+
+
+@router.get("/orders")
+def orders(
+    request: Request,
+    market: MarketplaceDep,
+    shopper: CurrentShopper,
+    status: Filter = "",
+    since: Annotated[str, Query(alias="from", max_length=20)] = "",
+    until: Annotated[str, Query(alias="to", max_length=20)] = "",
+    cursor: Annotated[str, Query(max_length=1000)] = "",
+) -> Response:
+    wanted, errors = _filters(status, since, until)
+    caught_up(market, request, "orders")
+    items, next_cursor = market.order_lists.orders(
+        PAGE_SIZE, cursor or None, **_who(shopper), **wanted
+    )
+    kept = {k: v for k, v in {"status": status, "from": since, "to": until}.items() if v}
+    return render(
+        request,
+        "orders.html",
+        {
+            "items": items,
+            "statuses": STATUSES,
+            "filters": {"status": status, "from": since, "to": until},
+            "errors": errors,
+            "csv_url": f"/orders.csv?{urlencode(kept)}",
+            "next_url": f"/orders?{urlencode({**kept, 'cursor': next_cursor})}"
+            if next_cursor
+            else None,
+            "first_url": f"/orders?{urlencode(kept)}" if cursor else None,
+            "seller_names": _seller_names(market, items),
+        },
+        status=422 if errors else 200,
+        shopper=shopper,
+    )
+
+
+def _seller_names(market: Marketplace, orders: list[dict[str, Any]]) -> dict[str, str]:
+    ids = {so["reseller_id"] for o in orders for so in o["seller_orders"]}
+    return {r: market.sellers.reseller(UUID(r)).name for r in ids}
+
+
+def _placed_by(placed_by: dict[str, Any]) -> str:
+    if placed_by.get("kind") == "sales_rep":
+        return f"{placed_by.get('name')} (sales rep, on your behalf)"
+    return str(placed_by.get("name", ""))
+
+
+@router.get("/orders.csv")
+def orders_csv(
+    request: Request,
+    market: MarketplaceDep,
+    shopper: CurrentShopper,
+    status: Filter = "",
+    since: Annotated[str, Query(alias="from", max_length=20)] = "",
+    until: Annotated[str, Query(alias="to", max_length=20)] = "",
+) -> Response:
+    wanted, errors = _filters(status, since, until)
+    if errors:
+        raise DomainError("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    caught_up(market, request, "orders")
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "order_id",
+                "placed_at",
+                "status",
+                "total",
+                "currency",
+                "payment_method",
+                "po_number",
+                "placed_by",
+                "placed_by_sales_rep",
+                "seller_orders",
+            ]
+        )
+        cursor, sent = None, 0
+        while True:
+            items, cursor = market.order_lists.orders(500, cursor, **_who(shopper), **wanted)
+            for o in items:
+                total: dict[str, Any] = (
+                    o["total"][0] if o["total"] else {"amount": 0, "currency": ""}
+                )
+                writer.writerow(
+                    [
+                        o["order_id"],
+                        o["placed_at"],
+                        o["status"],
+                        f"{total['amount'] / 100:.2f}",
+                        total["currency"],
+                        o["payment_method"],
+                        o["po_number"] or "",
+                        o["placed_by"].get("name", ""),
+                        "yes" if o["placed_by"].get("kind") == "sales_rep" else "no",
+                        len(o["seller_orders"]),
+                    ]
+                )
+            sent += len(items)
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if cursor is None or sent >= EXPORT_MAX:
+                return
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
+
+
+@router.get("/orders/{order_id}")
+def order(
+    request: Request, order_id: UUID, market: MarketplaceDep, shopper: CurrentShopper
+) -> Response:
+    found = market.orders.describe(market.orders.order(order_id, shopper.buyer_id))
+    seller_orders = found["seller_orders"]
+    if shopper.rep is not None:
+        seller_orders = [so for so in seller_orders if so["reseller_id"] == shopper.reseller_filter]
+        if not seller_orders:
+            raise NotFound(f"unknown order {order_id}")
+    names = market.catalog.names([ln["product_id"] for so in seller_orders for ln in so["lines"]])
+    for so in seller_orders:
+        so["reseller_name"] = market.sellers.reseller(UUID(so["reseller_id"])).name
+        so["shipments"] = market.orders.shipments(UUID(so["seller_order_id"]))
+    return render(
+        request,
+        "order.html",
+        {
+            "order": found,
+            "seller_orders": seller_orders,
+            "names": names,
+            "placed_by": _placed_by(found["placed_by"]),
+            "by_rep": found["placed_by"].get("kind") == "sales_rep",
+            "notice": "Your order was placed." if request.query_params.get("placed") else None,
+        },
+        shopper=shopper,
+    )
+
+
+@router.get("/approvals")
+def approvals(request: Request, market: MarketplaceDep, shopper: CurrentApprover) -> Response:
+    return _inbox(request, market, shopper, [])
+
+
+def _inbox(
+    request: Request, market: Marketplace, shopper: Shopper, results: list[str], status: int = 200
+) -> Response:
+    caught_up(market, request, "orders")
+    items, _ = market.order_lists.orders(
+        200, None, buyer_id=str(shopper.buyer_id), status="pending_approval"
+    )
+    return render(
+        request,
+        "approvals.html",
+        {"items": items, "results": results},
+        status=status,
+        shopper=shopper,
+    )
+
+
+@router.post("/approvals", dependencies=[CsrfChecked])
+async def decide(request: Request, market: MarketplaceDep, shopper: CurrentApprover) -> Response:
+    form = await request.form()
+    decision = form.get("decision")
+    ids = [v for v in form.getlist("order_id") if isinstance(v, str)][:200]
+    if decision not in ("approve", "reject") or not ids:
+        return _inbox(
+            request, market, shopper, ["choose at least one order, then approve or reject"], 422
+        )
+    assert shopper.user is not None
+    results, failed = [], False
+    for raw in ids:
+        try:
+            order_id = UUID(raw)
+            if decision == "approve":
+                market.approvals.approve(order_id, shopper.buyer_id, shopper.user.id)
+            else:
+                market.approvals.reject(order_id, shopper.buyer_id, shopper.user.id)
+            results.append(f"order {raw[:8]} {decision}d")
+        except (ValueError, DomainError) as error:
+            failed = True
+            reason = error.detail if isinstance(error, DomainError) else "not an order id"
+            results.append(f"order {raw[:8]} was not {decision}d: {reason}")
+    if not failed:
+        count = len(ids)
+        return redirect(f"/approvals?done={decision}d&count={count}")
+    return _inbox(request, market, shopper, results, 409)

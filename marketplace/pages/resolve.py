@@ -1,0 +1,139 @@
+"""Turning what a buyer asked for (a product or a SKU, a quantity, maybe a seller) into the
+offer it would get at its own prices, or the sentence that says why not."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from projections.catalog_view import CatalogView
+
+MAX_QUICK_LINES = 1000
+MAX_QUANTITY = 1_000_000_000
+
+
+def price_at(offer: dict[str, Any], quantity: int) -> dict[str, Any]:
+    """The unit price at a quantity: the highest tier it reaches (prices are steps)."""
+    price: dict[str, Any] = offer["unit_price"]
+    for tier in offer["tiers"]:
+        if offer["min_order_qty"] < tier["min_qty"] <= quantity:
+            price = tier["unit_price"]
+    return price
+
+
+def offer_problem(offer: dict[str, Any], quantity: int) -> str | None:
+    if quantity < offer["min_order_qty"]:
+        return f"below the minimum quantity: at least {offer['min_order_qty']}"
+    if quantity > offer["stock"]:
+        return f"not enough stock: {offer['stock']} available"
+    return None
+
+
+def pick(
+    item: dict[str, Any], quantity: int, reseller_id: str | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The offer for this quantity (the buyer's pick, or the cheapest that can deliver it),
+    or why none can."""
+    offers = item["offers"]
+    if reseller_id is not None:
+        offers = [o for o in offers if o["reseller_id"] == reseller_id]
+        if not offers:
+            return None, "that seller no longer offers it to you"
+        return offers[0], offer_problem(offers[0], quantity)
+    fitting = [o for o in offers if offer_problem(o, quantity) is None]
+    if fitting:
+        best = min(fitting, key=lambda o: (price_at(o, quantity)["amount"], o["lead_time_days"]))
+        return best, None
+    if not offers:
+        return None, "no seller offers it to you now"
+    if all(quantity < o["min_order_qty"] for o in offers):
+        least = min(o["min_order_qty"] for o in offers)
+        return None, f"below the minimum quantity: at least {least}"
+    most = max(o["stock"] for o in offers)
+    return None, f"not enough stock: at most {most} available from one seller"
+
+
+@dataclass
+class Resolved:
+    quantity: int
+    line: int = 0
+    sku: str | None = None
+    item: dict[str, Any] | None = None
+    offer: dict[str, Any] | None = None
+    problem: str | None = None
+    reseller_id: str | None = None  # the buyer's own pick, if it made one
+
+    @property
+    def unit_price(self) -> dict[str, Any] | None:
+        return None if self.offer is None else price_at(self.offer, self.quantity)
+
+    @property
+    def total(self) -> dict[str, Any] | None:
+        price = self.unit_price
+        if price is None:
+            return None
+        return {"amount": price["amount"] * self.quantity, "currency": price["currency"]}
+
+
+def parse_quick_order(text: str) -> tuple[list[tuple[int, str, int]], list[Resolved]]:
+    """`SKU, quantity` lines (comma, semicolon or tab): the good ones, and the bad explained.
+    A header line and blank lines are skipped."""
+    good: list[tuple[int, str, int]] = []
+    bad: list[Resolved] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [p.strip() for p in line.replace("\t", ",").replace(";", ",").split(",")]
+        if number == 1 and parts[0].lower() == "sku":
+            continue
+        if len(good) + len(bad) >= MAX_QUICK_LINES:
+            bad.append(Resolved(0, number, problem=f"more than {MAX_QUICK_LINES} lines"))
+            break
+        sku = parts[0][:100]
+        if len(parts) != 2 or not sku:
+            bad.append(Resolved(0, number, sku or None, problem="write it as: SKU, quantity"))
+            continue
+        if not parts[1].isdigit() or not 0 < int(parts[1][:12]) <= MAX_QUANTITY:
+            bad.append(Resolved(0, number, sku, problem="the quantity is not a whole number"))
+            continue
+        good.append((number, sku, int(parts[1])))
+    return good, bad
+
+
+def resolve_skus(
+    catalog: CatalogView,
+    buyer_id: str,
+    reseller_id: str | None,
+    wanted: list[tuple[int, str, int]],
+) -> list[Resolved]:
+    """Each SKU's product in this buyer's catalog and its offer; the same SKU twice is
+    summed onto its first line."""
+    summed: dict[str, Resolved] = {}
+    for number, sku, quantity in wanted:
+        if sku in summed:
+            summed[sku].quantity += quantity
+        else:
+            summed[sku] = Resolved(quantity, number, sku)
+    products = catalog.with_skus(list(summed))
+    items = catalog.items(
+        buyer_id, [pid for pids in products.values() for pid in pids], reseller_id
+    )
+    for sku, resolved in summed.items():
+        ids = products.get(sku, [])
+        listed = [items[pid] for pid in ids if pid in items]
+        if not ids:
+            resolved.problem = "unknown SKU"
+            continue
+        if not listed:
+            resolved.problem = "not in your catalog"
+            continue
+        tries = [(item, *pick(item, resolved.quantity, None)) for item in listed]
+        item, offer, problem = min(
+            tries,
+            key=lambda t: (
+                (t[2] is not None, price_at(t[1], resolved.quantity)["amount"])
+                if t[1]
+                else (True, 0)
+            ),
+        )
+        resolved.item, resolved.offer, resolved.problem = item, offer, problem
+    return list(summed.values())
