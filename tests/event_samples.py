@@ -154,6 +154,43 @@ def build(world: World, market: Marketplace) -> None:
         assert key is not None
         key.revoke()
         app.save(key)
+    # People: signed up with a password, invited and accepted, changed, disabled, enabled.
+    password = "a long enough password"
+    world.ok(
+        "POST",
+        "/v1/buyers",
+        json={
+            "legal_name": "Pia AG",
+            "tax_id": "DE9",
+            "country": "DE",
+            "email": "pia@pia.example",
+            "password": password,
+        },
+    )
+    world.ok(
+        "POST",
+        "/v1/seller/users",
+        m.rhine,
+        json={"name": "Sam", "email": "sam@rhine.example", "password": password, "role": "orders"},
+    )
+    invited = world.ok(
+        "POST",
+        "/v1/buyer/users",
+        m.muster,
+        json={"name": "Ben", "role": "buyer", "email": "ben@muster.example"},
+    )
+    token = invited["invitation_url"].rsplit("/", 1)[1]
+    market.people.accept(token, password)
+    muster, ben = UUID(m.muster.id), UUID(invited["id"])
+    admin = UUID(m.muster.user_id or "")
+    market.buyers.change_user(muster, admin, ben, "approver", None)
+    market.buyers.set_user_disabled(muster, admin, ben, True)
+    market.buyers.set_user_disabled(muster, admin, ben, False)
+    sam = market.people.find("sam@rhine.example")
+    assert sam is not None
+    sam.disable()
+    sam.enable()
+    market.people.save(sam)
 
 
 def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:

@@ -20,6 +20,7 @@ from pydantic_asyncapi.v3 import AsyncAPI
 
 import marketplace.buyers.domain
 import marketplace.kernel.accounts
+import marketplace.kernel.people
 import offers.domain
 import orders.domain
 import sellers.domain
@@ -27,9 +28,9 @@ from marketplace.adapters.envelope import META
 
 # Each context's log holds the events of these modules' aggregates.
 CONTEXT_MODULES: dict[str, list[ModuleType]] = {
-    "sellers": [sellers.domain, marketplace.kernel.accounts],
+    "sellers": [sellers.domain, marketplace.kernel.accounts, marketplace.kernel.people],
     "offers": [offers.domain],
-    "buyers": [marketplace.buyers.domain, marketplace.kernel.accounts],
+    "buyers": [marketplace.buyers.domain, marketplace.kernel.accounts, marketplace.kernel.people],
     "orders": [orders.domain],
 }
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
