@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from bench.server import serve_app
 from marketplace import demo
@@ -142,8 +142,21 @@ class Pages:
         self.world = world
         self.axe = axe
         self.errors: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # A refused form answers 4xx on purpose; a missing script, style or icon does not.
+        page.on(
+            "response",
+            lambda r: (
+                self.errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.request.resource_type != "document"
+                else None
+            ),
+        )
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
 
     def go(self, path: str) -> Page:
         self.page.goto(self.world.base + path)

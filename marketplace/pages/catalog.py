@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from marketplace.adapters.carts import CartLine
 from marketplace.kernel.errors import NotFound
-from marketplace.pages.render import redirect, render
+from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.resolve import MAX_QUANTITY, pick
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
@@ -32,6 +32,9 @@ def catalog(
     reseller: Filter = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
+    clean = clean_query(request)
+    if clean is not None and request.headers.get("HX-Request") != "true":
+        return redirect(clean)
     resellers = market.catalog.resellers(str(shopper.buyer_id))
     if shopper.rep is not None:
         resellers = [r for r in resellers if r["id"] == shopper.reseller_filter]
@@ -46,7 +49,7 @@ def catalog(
     items, next_cursor = market.catalog.page(str(shopper.buyer_id), f, PAGE_SIZE, cursor or None)
     filters = {"q": q, "brand": brand, "category": category, "reseller": chosen or ""}
     kept = {k: v for k, v in filters.items() if v}
-    return render(
+    response = render(
         request,
         "catalog.html",
         {
@@ -63,6 +66,9 @@ def catalog(
         },
         shopper=shopper,
     )
+    if clean is not None:
+        response.headers["HX-Push-Url"] = clean
+    return response
 
 
 def _item(market: MarketplaceDep, shopper: CurrentShopper, product_id: UUID) -> dict[str, object]:

@@ -13,7 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.pages.freshness import caught_up
-from marketplace.pages.render import SECURITY_HEADERS, redirect, render
+from marketplace.pages.render import SECURITY_HEADERS, clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentApprover, CurrentShopper, Shopper
 from marketplace.platform import Marketplace
@@ -67,6 +67,9 @@ def orders(
     until: Annotated[str, Query(alias="to", max_length=20)] = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
+    clean = clean_query(request)
+    if clean is not None:
+        return redirect(clean)
     wanted, errors = _filters(status, since, until)
     caught_up(market, request, "orders")
     items, next_cursor = market.order_lists.orders(

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -85,3 +86,12 @@ def cart_count(market: Marketplace, shopper: Shopper | None) -> int:
 
 def redirect(to: str) -> RedirectResponse:
     return RedirectResponse(to, status_code=303, headers=SECURITY_HEADERS)
+
+
+def clean_query(request: Request) -> str | None:
+    """The same URL without its empty parameters, if it has any: short links to share."""
+    pairs = request.query_params.multi_items()
+    kept = [(k, v) for k, v in pairs if v]
+    if len(kept) == len(pairs):
+        return None
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
