@@ -4,7 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-sqlite lint bench soak clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-sqlite lint bench soak screenshots browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,11 +23,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint test-sqlite
+# The browser tests drive Debian's Chromium; installed here when the machine lacks it.
+browser:
+	test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser lint test-sqlite
 	$(BIN)/pytest
 
 # The embedded mode's tests, with PostgreSQL refused to them: they must not need it.
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) browser
 	MARKETPLACE_TEST_POSTGRES=off $(BIN)/pytest -q -p no:cacheprovider -k "sqlite and not postgres and not kafka"
 
 bench: $(STAMP)
@@ -33,6 +40,10 @@ bench: $(STAMP)
 # Ten minutes of mixed load on the distributed mode (SOAK_SECONDS, SOAK_RATE to change).
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
+
+# The storefront's screenshots in docs/screenshots, taken by its browser tests.
+screenshots: $(STAMP) browser
+	MARKETPLACE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_storefront.py -k sqlite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -182,7 +182,10 @@ class Pages:
         assert self.errors == [], f"{self.page.url}: {self.errors}"
         if shot and os.environ.get("MARKETPLACE_SCREENSHOTS") and self.world.mode == "sqlite":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=SCREENSHOTS / f"{shot}.png", full_page=True)
+            # caret="initial": hiding the caret injects a style, which the CSP refuses.
+            self.page.screenshot(
+                path=SCREENSHOTS / f"{shot}.png", full_page=True, caret="initial"
+            )
 
 
 @pytest.fixture
