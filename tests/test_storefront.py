@@ -183,9 +183,7 @@ class Pages:
         if shot and os.environ.get("MARKETPLACE_SCREENSHOTS") and self.world.mode == "sqlite":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             # caret="initial": hiding the caret injects a style, which the CSP refuses.
-            self.page.screenshot(
-                path=SCREENSHOTS / f"{shot}.png", full_page=True, caret="initial"
-            )
+            self.page.screenshot(path=SCREENSHOTS / f"{shot}.png", full_page=True, caret="initial")
 
 
 @pytest.fixture

@@ -42,6 +42,13 @@ def moneys(values: list[dict[str, Any]]) -> str:
     return " + ".join(money(v) for v in values) or NONE
 
 
+def sentence(text: object) -> str:
+    """The first letter in capitals, the rest as written (SKU stays SKU)."""
+    words = str(text)
+    return words[:1].upper() + words[1:]
+
+
+templates.env.filters["sentence"] = sentence
 templates.env.filters["money"] = money
 templates.env.filters["moneys"] = moneys
 templates.env.filters["short"] = lambda text: str(text)[:8]

@@ -1,0 +1,234 @@
+"""The storefront's pages over HTTP, without a browser: what each form does and refuses,
+the CSV export, and paging (the browser tests drive the main journeys)."""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from marketplace.pages.catalog import PAGE_SIZE
+from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
+from tests.test_people import PASSWORD, TOKEN, sign_in
+from tests.world import Actor, World, small_market
+
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+
+
+@dataclass
+class Shop:
+    web: TestClient
+    world: World
+    muster: Actor
+    rhine: Actor
+    danube: Actor
+    products: list[str]
+
+    def token(self, path: str = "/cart") -> str:
+        found = TOKEN.search(self.web.get(path).text)
+        assert found
+        return found.group(1)
+
+    def post(self, path: str, **data: Any) -> Any:
+        return self.web.post(path, data={"csrf_token": self.token(), **data})
+
+
+@pytest.fixture
+def shop(world: World, marketplace: Marketplace) -> Iterator[Shop]:
+    market = small_market(world)
+    products = [world.product(market.acme, f"SKU-{i:02d}", name=f"Bolt {i:02d}") for i in range(25)]
+    for pid in products:
+        world.offer(market.rhine, pid, 1_000, stock=10, min_order_qty=2, tiers=[(5, 800)])
+    world.offer(market.danube, products[0], 1_200, stock=100)
+    world.terms(market.rhine, market.muster, payment_methods=["card", "invoice_net_30"])
+    world.terms(market.danube, market.muster, payment_methods=["card"])
+    world.ok(
+        "POST",
+        "/v1/buyer/users",
+        market.muster,
+        json={
+            "name": "Anna",
+            "role": "admin",
+            "email": "anna@muster.example",
+            "password": PASSWORD,
+        },
+    )
+    with TestClient(create_app(marketplace, start=False)) as web:
+        assert sign_in(web, "anna@muster.example").status_code == 303
+        yield Shop(web, world, market.muster, market.rhine, market.danube, products)
+
+
+def test_the_catalog_shows_one_page_of_rows_and_links_the_next(shop: Shop) -> None:
+    first = shop.web.get("/catalog")
+    names = re.findall(r">Bolt (\d\d)</a>", first.text)
+    assert len(names) == PAGE_SIZE
+    following = re.search(r'href="(/catalog\?cursor=[^"]+)" rel="next"', first.text)
+    assert following
+    rest = shop.web.get(following.group(1).replace("&amp;", "&"))
+    more = re.findall(r">Bolt (\d\d)</a>", rest.text)
+    assert sorted(names + more) == [f"{i:02d}" for i in range(25)]
+    assert 'rel="next"' not in rest.text
+    filtered = shop.web.get("/catalog?q=SKU-07&brand=&category=", follow_redirects=False)
+    assert filtered.headers["location"] == "/catalog?q=SKU-07"
+
+
+def test_the_cart_groups_by_seller_and_edits_quantities(shop: Shop) -> None:
+    first, second = shop.products[0], shop.products[1]
+    below = shop.post(f"/products/{second}/cart", quantity="1")
+    assert below.status_code == 422
+    assert "Below the minimum quantity: at least 2." in below.text
+    too_many = shop.post(f"/products/{second}/cart", quantity="11")
+    assert "Not enough stock" in too_many.text
+    assert shop.post(f"/products/{second}/cart", quantity="5").status_code == 200
+    chosen = shop.post(f"/products/{first}/cart", quantity="3", reseller_id=shop.danube.id)
+    assert chosen.status_code == 200
+    cart = shop.web.get("/cart").text
+    assert "To Rhine Supply" in cart
+    assert "To Danube Distribution" in cart
+    assert "EUR 40.00" in cart  # 5 at the 5+ tier of EUR 8.00
+    assert "EUR 36.00" in cart  # 3 at Danube's EUR 12.00, though Rhine is cheaper
+    edited = shop.web.post(
+        "/cart/lines",
+        data={"product_id": second, "quantity": "2", "reseller_id": ""},
+        headers={"HX-Request": "true", "X-CSRF-Token": shop.token()},
+    )
+    assert edited.status_code == 200
+    assert edited.text.lstrip().startswith('<div id="cart">')
+    assert "EUR 20.00" in edited.text
+    bad = shop.web.post(
+        "/cart/lines",
+        data={"product_id": second, "quantity": "two", "reseller_id": ""},
+        headers={"HX-Request": "true", "X-CSRF-Token": shop.token()},
+    )
+    assert bad.status_code == 422
+    assert "Enter a whole number" in bad.text
+    shop.post("/cart/lines", product_id=second, quantity="0", reseller_id="")
+    assert "To Rhine Supply" not in shop.web.get("/cart").text
+
+
+def test_quick_order_explains_each_line_and_sums_the_same_sku(shop: Shop) -> None:
+    upload = "sku,quantity\nSKU-03,2\nSKU-03,3\nNOPE,1\nSKU-04,1\nSKU-05,50\nSKU-06\n"
+    answer = shop.web.post(
+        "/quick-order",
+        data={"csrf_token": shop.token("/quick-order"), "lines": ""},
+        files={"file": ("order.csv", upload.encode(), "text/csv")},
+    )
+    assert answer.status_code == 200
+    rows = re.findall(r"<tr>\s*<td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>", answer.text)
+    assert rows == [
+        ("2", "SKU-03", "5"),
+        ("4", "NOPE", "1"),
+        ("5", "SKU-04", "1"),
+        ("6", "SKU-05", "50"),
+        ("7", "SKU-06", ""),
+    ]
+    for problem in (
+        "Unknown SKU",
+        "Below the minimum quantity: at least 2",
+        "Not enough stock",
+        "Write it as: SKU, quantity",
+    ):
+        assert problem in answer.text
+    assert "Add the 1 ready line to the cart" in answer.text
+
+
+def test_checkout_offers_only_shared_payment_methods_and_shows_refusals(
+    shop: Shop, marketplace: Marketplace
+) -> None:
+    first = shop.products[0]
+    shop.post(f"/products/{first}/cart", quantity="4", reseller_id=shop.danube.id)
+    shop.post(f"/products/{shop.products[2]}/cart", quantity="4")
+    page = shop.web.get("/checkout").text
+    assert re.findall(r'<option value="(\w+)"', page) == ["card"]
+    key = re.search(r'name="checkout_key" value="(\w+)"', page)
+    assert key
+    address = {
+        "address_name": "Muster",
+        "address_street": "Weg 1",
+        "address_postcode": "1",
+        "address_city": "Ulm",
+        "address_country": "DE",
+    }
+    refused = shop.post("/checkout", payment_method="invoice_net_30", **address)
+    assert refused.status_code == 422
+    assert "Choose one of the payment methods offered." in refused.text
+    # Stock taken by someone else after the cart was filled: the line is refused, by name.
+    shop.world.ok(
+        "PUT", f"/v1/reseller/offers/{shop.products[2]}/stock", shop.rhine, json={"quantity": 1}
+    )
+    refused = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
+    assert refused.status_code == 422
+    assert "The order was not placed" in refused.text
+    assert "Bolt 02:" in refused.text
+    shop.post("/cart/lines", product_id=shop.products[2], quantity="0", reseller_id="")
+    placed = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
+    assert placed.status_code == 200
+    assert "Split into 1 seller order" in placed.text
+    again = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
+    assert "your cart is empty" in again.text.lower()
+    orders, _ = marketplace.order_lists.orders(10, None, buyer_id=shop.muster.id)
+    assert len(orders) == 1
+
+
+def test_the_csv_export_is_the_filtered_list(shop: Shop) -> None:
+    for pid in shop.products[:3]:
+        shop.world.ok(
+            "POST",
+            "/v1/buyer/orders",
+            shop.muster,
+            json={"lines": [{"product_id": pid, "quantity": 2}], "payment_method": "card"},
+        )
+    listed = shop.web.get("/orders?status=placed").text
+    ids = re.findall(r'href="/orders/([0-9a-f-]{36})"', listed)
+    exported = shop.web.get("/orders.csv?status=placed")
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["order_id"] for r in rows] == ids
+    assert len(ids) == 3
+    assert {r["total"] for r in rows} == {"20.00"}
+    assert list(csv.DictReader(io.StringIO(shop.web.get("/orders.csv?status=shipped").text))) == []
+    day = rows[0]["placed_at"][:10]
+    assert (
+        len(re.findall(r'href="/orders/', shop.web.get(f"/orders?from={day}&to={day}").text)) == 3
+    )
+    assert 'href="/orders/' not in shop.web.get("/orders?to=2000-01-01").text
+    bad = shop.web.get("/orders?from=yesterday")
+    assert bad.status_code == 422
+    assert "Write the date as YYYY-MM-DD." in bad.text
+
+
+def test_approvers_decide_several_orders_at_once(shop: Shop, marketplace: Marketplace) -> None:
+    limited = shop.world.user(shop.muster, "buyer", spending_limit=100)
+    waiting = [
+        shop.world.ok(
+            "POST",
+            "/v1/buyer/orders",
+            limited,
+            json={"lines": [{"product_id": pid, "quantity": 2}], "payment_method": "card"},
+        )["order_id"]
+        for pid in shop.products[:3]
+    ]
+    inbox = shop.web.get("/approvals").text
+    assert all(order_id in inbox for order_id in waiting)
+    token = shop.token("/approvals")
+    done = shop.web.post(
+        "/approvals",
+        data={"csrf_token": token, "decision": "approve", "order_id": waiting[:2]},
+    )
+    assert done.status_code == 200
+    assert "2 order(s) approved." in done.text
+    assert waiting[2] in done.text
+    assert waiting[0] not in done.text
+    nothing = shop.web.post("/approvals", data={"csrf_token": token, "decision": "approve"})
+    assert nothing.status_code == 422
+    statuses = {
+        order_id: marketplace.orders.describe(marketplace.orders.order(UUID(order_id)))["status"]
+        for order_id in waiting
+    }
+    assert statuses == {waiting[0]: "placed", waiting[1]: "placed", waiting[2]: "pending_approval"}
