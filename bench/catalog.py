@@ -10,6 +10,7 @@ from uuid import UUID
 import httpx2
 import psycopg
 
+from bench import storefront
 from bench.load import load
 from bench.measure import latency_row, percentile, throughput_row
 from bench.reference import as_reference, reference_catalog
@@ -385,6 +386,7 @@ def run(
         )
         crud_tables(url, schema, world, ids)
         rows += catalog_queries(marketplace, url, schema, world, ids, scale)
+        rows += storefront.catalog_page(marketplace, world, ids, scale)
         caught_up(marketplace, 600)
         rows.append(exactness(marketplace, world, ids, scale))
     finally:

@@ -232,3 +232,45 @@ def test_approvers_decide_several_orders_at_once(shop: Shop, marketplace: Market
         for order_id in waiting
     }
     assert statuses == {waiting[0]: "placed", waiting[1]: "placed", waiting[2]: "pending_approval"}
+
+
+def test_the_cart_outlives_sign_out_and_follows_to_another_device(
+    shop: Shop, marketplace: Marketplace
+) -> None:
+    shop.post(f"/products/{shop.products[4]}/cart", quantity="3")
+    token = shop.token()
+    assert shop.web.post("/sign-out", data={"csrf_token": token}).status_code == 200
+    with TestClient(create_app(marketplace, start=False)) as other_device:
+        assert sign_in(other_device, "anna@muster.example").status_code == 303
+        cart = other_device.get("/cart").text
+        assert "Bolt 04" in cart
+        assert 'value="3"' in cart
+
+
+def test_the_order_page_shows_shipments_and_tracking(shop: Shop) -> None:
+    order = shop.world.ok(
+        "POST",
+        "/v1/buyer/orders",
+        shop.muster,
+        json={
+            "lines": [
+                {"product_id": shop.products[5], "quantity": 4},
+                {"product_id": shop.products[6], "quantity": 2},
+            ],
+            "payment_method": "card",
+        },
+    )
+    [so] = order["seller_orders"]
+    path = f"/v1/reseller/orders/{so['seller_order_id']}"
+    shop.world.ok("POST", f"{path}/accept", shop.rhine)
+    shop.world.ok(
+        "POST",
+        f"{path}/ship",
+        shop.rhine,
+        json={"tracking": "DHL-123", "lines": [{"product_id": shop.products[5], "quantity": 3}]},
+    )
+    page = shop.web.get(f"/orders/{order['order_id']}").text
+    assert "partially shipped" in page
+    assert "DHL-123" in page
+    assert "3 \N{MULTIPLICATION SIGN} Bolt 05" in page
+    assert re.search(r"Bolt 05</td>\s*<td class=\"num\">4</td><td class=\"num\">3</td>", page)
