@@ -3,12 +3,13 @@
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from marketplace.kernel.errors import DomainError, NotFound
@@ -34,23 +35,54 @@ def _day(text: str) -> date | None:
         return None
 
 
-def _filters(status: str, since: str, until: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The view's arguments for the URL's filters, and a sentence for each bad one."""
-    errors = {}
-    if status and status not in STATUSES:
-        errors["status"] = "choose one of the statuses listed"
-    first, last = _day(since), _day(until)
-    if since and first is None:
-        errors["from"] = "write the date as YYYY-MM-DD"
-    if until and last is None:
-        errors["to"] = "write the date as YYYY-MM-DD"
-    if first and last and first > last:
-        errors["to"] = "the end date is before the start date"
-    return {
-        "status": status if status in STATUSES else None,
-        "placed_from": first.isoformat() if first else None,
-        "placed_before": (last + timedelta(days=1)).isoformat() if last else None,
-    }, errors
+@dataclass(frozen=True)
+class OrderFilters:
+    """The order list's filters as the URL gives them, the view's arguments for them, and a
+    sentence for each bad one."""
+
+    status: str
+    since: str
+    until: str
+
+    @property
+    def given(self) -> dict[str, str]:
+        return {k: v for k, v in self.shown.items() if v}
+
+    @property
+    def shown(self) -> dict[str, str]:
+        return {"status": self.status, "from": self.since, "to": self.until}
+
+    def errors(self) -> dict[str, str]:
+        errors = {}
+        if self.status and self.status not in STATUSES:
+            errors["status"] = "choose one of the statuses listed"
+        first, last = _day(self.since), _day(self.until)
+        if self.since and first is None:
+            errors["from"] = "write the date as YYYY-MM-DD"
+        if self.until and last is None:
+            errors["to"] = "write the date as YYYY-MM-DD"
+        if first and last and first > last:
+            errors["to"] = "the end date is before the start date"
+        return errors
+
+    def wanted(self) -> dict[str, Any]:
+        first, last = _day(self.since), _day(self.until)
+        return {
+            "status": self.status if self.status in STATUSES else None,
+            "placed_from": first.isoformat() if first else None,
+            "placed_before": (last + timedelta(days=1)).isoformat() if last else None,
+        }
+
+
+def order_filters(
+    status: Filter = "",
+    since: Annotated[str, Query(alias="from", max_length=20)] = "",
+    until: Annotated[str, Query(alias="to", max_length=20)] = "",
+) -> OrderFilters:
+    return OrderFilters(status, since, until)
+
+
+Filters = Annotated[OrderFilters, Depends(order_filters)]
 
 
 def _who(shopper: Shopper) -> dict[str, str | None]:
@@ -62,27 +94,25 @@ def orders(
     request: Request,
     market: MarketplaceDep,
     shopper: CurrentShopper,
-    status: Filter = "",
-    since: Annotated[str, Query(alias="from", max_length=20)] = "",
-    until: Annotated[str, Query(alias="to", max_length=20)] = "",
+    filters: Filters,
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     clean = clean_query(request)
     if clean is not None:
         return redirect(clean)
-    wanted, errors = _filters(status, since, until)
+    errors = filters.errors()
     caught_up(market, request, "orders")
     items, next_cursor = market.order_lists.orders(
-        PAGE_SIZE, cursor or None, **_who(shopper), **wanted
+        PAGE_SIZE, cursor or None, **_who(shopper), **filters.wanted()
     )
-    kept = {k: v for k, v in {"status": status, "from": since, "to": until}.items() if v}
+    kept = filters.given
     return render(
         request,
         "orders.html",
         {
             "items": items,
             "statuses": STATUSES,
-            "filters": {"status": status, "from": since, "to": until},
+            "filters": filters.shown,
             "errors": errors,
             "csv_url": f"/orders.csv?{urlencode(kept)}",
             "next_url": f"/orders?{urlencode({**kept, 'cursor': next_cursor})}"
@@ -112,11 +142,10 @@ def orders_csv(
     request: Request,
     market: MarketplaceDep,
     shopper: CurrentShopper,
-    status: Filter = "",
-    since: Annotated[str, Query(alias="from", max_length=20)] = "",
-    until: Annotated[str, Query(alias="to", max_length=20)] = "",
+    filters: Filters,
 ) -> Response:
-    wanted, errors = _filters(status, since, until)
+    errors = filters.errors()
+    wanted = filters.wanted()
     if errors:
         raise DomainError("; ".join(f"{k}: {v}" for k, v in errors.items()))
     caught_up(market, request, "orders")
