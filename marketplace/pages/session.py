@@ -125,13 +125,35 @@ def pre_session(request: Request) -> str:
     return seed
 
 
-async def check_csrf(request: Request, market: MarketplaceDep, visitor: MaybeVisitor) -> None:
-    """Every page POST carries the form's token (htmx sends it as a header)."""
+async def _sent_token(request: Request) -> str | None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
+    return sent
+
+
+async def check_csrf(request: Request, market: MarketplaceDep, visitor: MaybeVisitor) -> None:
+    """Every page POST carries the form's token (htmx sends it as a header)."""
+    _check(market, request, visitor, await _sent_token(request))
+
+
+async def check_csrf_or_program(
+    request: Request, market: MarketplaceDep, visitor: MaybeVisitor
+) -> None:
+    """Signing in and out also accept a request that no browser made: with no token, no
+    Origin and no Referer. A browser names the origin of every cross-site POST, so a forged
+    one still needs the token it cannot read."""
+    sent = await _sent_token(request)
+    if sent is None and not request.headers.get("Origin") and not request.headers.get("Referer"):
+        return
+    _check(market, request, visitor, sent)
+
+
+def _check(
+    market: Marketplace, request: Request, visitor: Visitor | None, sent: str | None
+) -> None:
     seed = visitor.session.token if visitor else "pre:" + request.cookies.get(PRE_COOKIE, "")
     expected = None if seed == "pre:" else csrf_token(market, seed)
     if not sent or expected is None or not hmac.compare_digest(sent, expected):
@@ -139,6 +161,7 @@ async def check_csrf(request: Request, market: MarketplaceDep, visitor: MaybeVis
 
 
 CsrfChecked = Depends(check_csrf)
+CsrfOrProgram = Depends(check_csrf_or_program)
 
 
 def sign_in_url(request: Request) -> str:

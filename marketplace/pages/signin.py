@@ -6,14 +6,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError
+from marketplace.pages import accounts, catalog
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import (
     CsrfChecked,
+    CsrfOrProgram,
     MaybeVisitor,
     end_session,
     safe_next,
     start_session,
 )
+from marketplace.pages.shopper import shopper_of
 from marketplace.people.application import TooManyAttempts
 from marketplace.web.auth import MarketplaceDep
 
@@ -30,10 +33,11 @@ def home(request: Request, market: MarketplaceDep, visitor: MaybeVisitor) -> Res
     if visitor is None:
         return redirect("/sign-in")
     kind = visitor.person.principal
-    if kind == "buyer_user":
-        return redirect("/catalog")
-    if kind == "sales_rep":
-        return redirect("/catalog" if visitor.session.acting_for else "/accounts")
+    if kind == "sales_rep" and not visitor.session.acting_for:
+        return accounts.accounts(request, market, visitor)
+    if kind in ("buyer_user", "sales_rep"):
+        # The start page is the catalog itself, answered here rather than redirected to.
+        return catalog.catalog(request, market, shopper_of(market, visitor))
     return render(request, "home.html", visitor=visitor)
 
 
@@ -44,7 +48,7 @@ def sign_in_page(request: Request, visitor: MaybeVisitor, next: str | None = Non
     return render(request, "sign_in.html", {"next": safe_next(next), "email": ""})
 
 
-@router.post("/sign-in", dependencies=[CsrfChecked])
+@router.post("/sign-in", dependencies=[CsrfOrProgram])
 def sign_in(
     request: Request,
     market: MarketplaceDep,
@@ -67,7 +71,7 @@ def sign_in(
     return response
 
 
-@router.post("/sign-out", dependencies=[CsrfChecked])
+@router.post("/sign-out", dependencies=[CsrfOrProgram])
 def sign_out(request: Request, market: MarketplaceDep) -> Response:
     response = redirect("/sign-in")
     end_session(market, request, response)
