@@ -86,6 +86,12 @@ class Demo:
         email = demo.demo_email(org, role)
         return email, demo.demo_password(self.market, email)
 
+    def settle(self) -> None:
+        """Lets the views take in what another person just did (a browser's own changes
+        the pages wait for themselves)."""
+        for view in self.market.projections.names:
+            assert self.market.projections.wait(view, self.market.heads(), 10, deliver=True)
+
     def buyer_id(self, org: str) -> str:
         person = self.market.people.find(demo.demo_email(org, "admin"))
         assert person is not None
@@ -306,6 +312,7 @@ def test_an_order_over_the_spending_limit_is_approved_in_the_inbox(
     order_id = checkout(tab)
     expect(tab.page.get_by_text("pending approval").first).to_be_visible()
 
+    world.settle()
     approver = _another_tab(browser, world, axe_source)
     approver.sign_in(*world.person("Muster GmbH", "approver"))
     page = approver.go("/approvals")
@@ -374,6 +381,7 @@ def test_a_sales_rep_orders_for_an_assigned_account_and_the_buyer_sees_who(
     order_id = checkout(tab)
     expect(tab.page.get_by_text("Placed by").locator("..")).to_contain_text("Erika")
 
+    world.settle()
     buyer = _another_tab(browser, world, axe_source)
     buyer.sign_in(*world.person("Muster GmbH", "buyer"))
     page = buyer.go("/orders")

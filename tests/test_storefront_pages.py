@@ -35,6 +35,12 @@ class Shop:
         assert found
         return found.group(1)
 
+    def settle(self, marketplace: Marketplace) -> None:
+        """Lets the views take in what was done through the API (not this browser, whose own
+        changes the pages wait for)."""
+        for view in marketplace.projections.names:
+            assert marketplace.projections.wait(view, marketplace.heads(), 10, deliver=True)
+
     def post(self, path: str, **data: Any) -> Any:
         return self.web.post(path, data={"csrf_token": self.token(), **data})
 
@@ -172,11 +178,12 @@ def test_checkout_offers_only_shared_payment_methods_and_shows_refusals(
     assert "Split into 1 seller order" in placed.text
     again = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
     assert "your cart is empty" in again.text.lower()
+    shop.settle(marketplace)
     orders, _ = marketplace.order_lists.orders(10, None, buyer_id=shop.muster.id)
     assert len(orders) == 1
 
 
-def test_the_csv_export_is_the_filtered_list(shop: Shop) -> None:
+def test_the_csv_export_is_the_filtered_list(shop: Shop, marketplace: Marketplace) -> None:
     for pid in shop.products[:3]:
         shop.world.ok(
             "POST",
@@ -184,6 +191,7 @@ def test_the_csv_export_is_the_filtered_list(shop: Shop) -> None:
             shop.muster,
             json={"lines": [{"product_id": pid, "quantity": 2}], "payment_method": "card"},
         )
+    shop.settle(marketplace)
     listed = shop.web.get("/orders?status=placed").text
     ids = re.findall(r'href="/orders/([0-9a-f-]{36})"', listed)
     exported = shop.web.get("/orders.csv?status=placed")
@@ -214,6 +222,7 @@ def test_approvers_decide_several_orders_at_once(shop: Shop, marketplace: Market
         )["order_id"]
         for pid in shop.products[:3]
     ]
+    shop.settle(marketplace)
     inbox = shop.web.get("/approvals").text
     assert all(order_id in inbox for order_id in waiting)
     token = shop.token("/approvals")
