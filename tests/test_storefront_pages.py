@@ -283,3 +283,17 @@ def test_the_order_page_shows_shipments_and_tracking(shop: Shop) -> None:
     assert "DHL-123" in page
     assert "3 \N{MULTIPLICATION SIGN} Bolt 05" in page
     assert re.search(r"Bolt 05</td>\s*<td class=\"num\">4</td><td class=\"num\">3</td>", page)
+
+
+def test_forged_quick_order_lines_change_nothing(shop: Shop) -> None:
+    answer = shop.web.post(
+        "/quick-order/cart",
+        data={
+            "csrf_token": shop.token(),
+            "product_id": ["not-a-uuid", shop.products[7], shop.products[8]],
+            "quantity": ["2", "-1", "0"],
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert "Bolt 0" not in shop.web.get("/cart").text

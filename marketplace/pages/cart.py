@@ -186,8 +186,14 @@ async def quick_order_to_cart(
     quantities = form.getlist("quantity")
     lines = []
     for pid, qty in zip(pids, quantities, strict=False):
-        if isinstance(pid, str) and isinstance(qty, str) and qty.isdigit():
-            lines.append(CartLine(str(UUID(pid)), None, min(int(qty[:12]), MAX_QUANTITY)))
+        if not (isinstance(pid, str) and isinstance(qty, str) and qty.isdigit()):
+            continue
+        try:
+            product_id = UUID(pid)
+        except ValueError:
+            continue
+        if int(qty[:12]) > 0:
+            lines.append(CartLine(str(product_id), None, min(int(qty[:12]), MAX_QUANTITY)))
     market.carts.add(shopper.cart_owner, str(shopper.buyer_id), lines[:500])
     return redirect("/cart")
 
