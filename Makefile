@@ -41,7 +41,7 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
-# The storefront's screenshots in docs/screenshots, taken by its browser tests.
+# The storefront's screenshots, docs/storefront-*.png, taken by its browser tests.
 screenshots: $(STAMP) browser
 	MARKETPLACE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_storefront.py -k sqlite
 

@@ -2,7 +2,7 @@
 server holding the demo world, in both runtime modes (SQLite and PostgreSQL).
 
 Every page visited is checked with axe-core; no serious or critical violation may remain.
-With MARKETPLACE_SCREENSHOTS=1 the tests also write the screenshots under docs/.
+With MARKETPLACE_SCREENSHOTS=1 the tests also write the screenshots, docs/storefront-*.png.
 """
 
 import os
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 AXE_VERSION = "4.14.1"
 AXE_DIR = ROOT / ".venv" / "axe"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOCS = ROOT / "docs"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -187,9 +187,10 @@ class Pages:
         assert found == [], f"{self.page.url}: {found}"
         assert self.errors == [], f"{self.page.url}: {self.errors}"
         if shot and os.environ.get("MARKETPLACE_SCREENSHOTS") and self.world.mode == "sqlite":
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             # caret="initial": hiding the caret injects a style, which the CSP refuses.
-            self.page.screenshot(path=SCREENSHOTS / f"{shot}.png", full_page=True, caret="initial")
+            self.page.screenshot(
+                path=DOCS / f"storefront-{shot}.png", full_page=True, caret="initial"
+            )
 
 
 @pytest.fixture
