@@ -40,7 +40,7 @@ def create_manufacturer(
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        people = market.people.drafting(body.person(body.name), "manufacturer")
+        people = market.people.drafting(body.person(body.name), "manufacturer", "admin")
         account_id = market.sellers.register_manufacturer(body.name, body.country, api_key, people)
         return 201, {"id": str(account_id), "status": "pending", "api_key": api_key}
 
@@ -55,7 +55,7 @@ def create_reseller(body: ResellerCreate, request: Request, market: MarketplaceD
 
     def run(api_key: str | None) -> tuple[int, dict[str, str]]:
         assert api_key is not None
-        people = market.people.drafting(body.person(body.name), "reseller")
+        people = market.people.drafting(body.person(body.name), "reseller", "admin")
         account_id = market.sellers.register_reseller(
             body.name, body.kind, body.country, api_key, people
         )
