@@ -1,7 +1,5 @@
 """The organisation's orders, one order's page, its CSV export, and the approvals inbox."""
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -10,11 +8,12 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError, NotFound
+from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
-from marketplace.pages.render import SECURITY_HEADERS, clean_query, redirect, render
+from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentApprover, CurrentShopper, Shopper
 from marketplace.platform import Marketplace
@@ -23,7 +22,6 @@ from orders.domain import PublicOrderStatus
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
-EXPORT_MAX = 100_000
 STATUSES: tuple[str, ...] = PublicOrderStatus.__args__  # type: ignore[attr-defined]
 Filter = Annotated[str, Query(max_length=40)]
 
@@ -150,56 +148,46 @@ def orders_csv(
         raise DomainError("; ".join(f"{k}: {v}" for k, v in errors.items()))
     caught_up(market, request, "orders")
 
-    def rows() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "order_id",
-                "placed_at",
-                "status",
-                "total",
-                "currency",
-                "payment_method",
-                "po_number",
-                "placed_by",
-                "placed_by_sales_rep",
-                "seller_orders",
-            ]
-        )
-        cursor, sent = None, 0
+    def pages() -> Iterator[list[list[Any]]]:
+        cursor = None
         while True:
             items, cursor = market.order_lists.orders(500, cursor, **_who(shopper), **wanted)
-            for o in items:
-                total: dict[str, Any] = (
-                    o["total"][0] if o["total"] else {"amount": 0, "currency": ""}
-                )
-                writer.writerow(
-                    [
-                        o["order_id"],
-                        o["placed_at"],
-                        o["status"],
-                        f"{total['amount'] / 100:.2f}",
-                        total["currency"],
-                        o["payment_method"],
-                        o["po_number"] or "",
-                        o["placed_by"].get("name", ""),
-                        "yes" if o["placed_by"].get("kind") == "sales_rep" else "no",
-                        len(o["seller_orders"]),
-                    ]
-                )
-            sent += len(items)
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-            if cursor is None or sent >= EXPORT_MAX:
+            yield [_csv_row(o) for o in items]
+            if cursor is None:
                 return
 
-    return StreamingResponse(
-        rows(),
-        media_type="text/csv; charset=utf-8",
-        headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="orders.csv"'},
+    return csv_response(
+        "orders.csv",
+        [
+            "order_id",
+            "placed_at",
+            "status",
+            "total",
+            "currency",
+            "payment_method",
+            "po_number",
+            "placed_by",
+            "placed_by_sales_rep",
+            "seller_orders",
+        ],
+        pages(),
     )
+
+
+def _csv_row(o: dict[str, Any]) -> list[Any]:
+    total: dict[str, Any] = o["total"][0] if o["total"] else {"amount": 0, "currency": ""}
+    return [
+        o["order_id"],
+        o["placed_at"],
+        o["status"],
+        amount(total),
+        total["currency"],
+        o["payment_method"],
+        o["po_number"] or "",
+        o["placed_by"].get("name", ""),
+        "yes" if o["placed_by"].get("kind") == "sales_rep" else "no",
+        len(o["seller_orders"]),
+    ]
 
 
 @router.get("/orders/{order_id}")

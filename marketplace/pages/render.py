@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from marketplace.pages.session import PRE_COOKIE, Visitor, csrf_token, pre_session, set_cookie
 from marketplace.pages.shopper import Shopper
+from marketplace.pages.staff import office_links
 from marketplace.platform import Marketplace
 
 HERE = Path(__file__).parent
@@ -75,6 +76,7 @@ def render(
             "shopper": shopper,
             "csrf": csrf_token(market, visitor.session.token if visitor else f"pre:{seed}"),
             "cart_count": cart_count(market, shopper),
+            "office_links": office_links(visitor),
             **(context or {}),
         },
         status_code=status,

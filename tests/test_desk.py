@@ -1,0 +1,209 @@
+"""The reseller's seller orders as a work queue in the back office, through its pages."""
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
+from tests.test_people import PASSWORD, TOKEN, sign_in
+from tests.world import Actor, Market, World, small_market
+
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+
+
+@dataclass
+class Desk:
+    web: TestClient
+    world: World
+    market: Market
+    products: list[str]
+
+    def token(self, path: str = "/reseller/orders") -> str:
+        found = TOKEN.search(self.web.get(path).text)
+        assert found, path
+        return found.group(1)
+
+    def order(self, buyer: Actor, lines: list[tuple[int, int]]) -> dict[str, Any]:
+        body = {
+            "lines": [{"product_id": self.products[i], "quantity": q} for i, q in lines],
+            "payment_method": "card",
+        }
+        placed: dict[str, Any] = self.world.ok("POST", "/v1/buyer/orders", buyer, json=body)
+        return placed["seller_orders"][0]
+
+
+def person(world: World, seller: Actor, email: str, role: str) -> None:
+    world.ok(
+        "POST",
+        "/v1/seller/users",
+        seller,
+        json={"name": role.title(), "email": email, "password": PASSWORD, "role": role},
+    )
+
+
+@pytest.fixture
+def desk(world: World, marketplace: Marketplace) -> Iterator[Desk]:
+    market = small_market(world)
+    products = [world.product(market.acme, f"P-{i}", name=f"Pump {i}") for i in range(3)]
+    for pid in products:
+        world.offer(market.rhine, pid, 1_000, stock=50)
+        world.offer(market.danube, pid, 1_100, stock=50)
+    for buyer in (market.muster, market.bolt):
+        world.terms(market.rhine, buyer)
+        world.terms(market.danube, buyer)
+    person(world, market.rhine, "orders@rhine.example", "orders")
+    with TestClient(create_app(marketplace, start=False)) as web:
+        assert sign_in(web, "orders@rhine.example").status_code == 303
+        yield Desk(web, world, market, products)
+
+
+def settle(marketplace: Marketplace) -> None:
+    for view in marketplace.projections.names:
+        assert marketplace.projections.wait(view, marketplace.heads(), 10, deliver=True)
+
+
+def test_the_queue_accepts_and_refuses_several_at_once(
+    desk: Desk, marketplace: Marketplace
+) -> None:
+    first = desk.order(desk.market.muster, [(0, 2)])
+    second = desk.order(desk.market.bolt, [(1, 1)])
+    third = desk.order(desk.market.muster, [(2, 3)])
+    settle(marketplace)
+    queue = desk.web.get("/reseller/orders?status=awaiting_acceptance").text
+    for so in (first, second, third):
+        assert so["seller_order_id"][:8] in queue
+    assert "Muster GmbH" in queue
+    assert "Bolt Works" in queue
+    token = desk.token()
+    no_reason = desk.web.post(
+        "/reseller/orders",
+        data={
+            "csrf_token": token,
+            "decision": "refuse",
+            "seller_order_id": [third["seller_order_id"]],
+        },
+    )
+    assert no_reason.status_code == 422
+    assert "give the buyer a reason" in no_reason.text.lower()
+    accepted = desk.web.post(
+        "/reseller/orders",
+        data={
+            "csrf_token": token,
+            "decision": "accept",
+            "seller_order_id": [first["seller_order_id"], second["seller_order_id"]],
+        },
+    )
+    assert accepted.status_code == 200
+    assert "2 order(s) accepted." in accepted.text
+    refused = desk.web.post(
+        "/reseller/orders",
+        data={
+            "csrf_token": token,
+            "decision": "refuse",
+            "reason": "out of pumps",
+            "seller_order_id": [third["seller_order_id"], first["seller_order_id"]],
+        },
+    )
+    assert refused.status_code == 200
+    statuses = {
+        so["seller_order_id"]: marketplace.orders.seller_order(UUID(so["seller_order_id"])).status
+        for so in (first, second, third)
+    }
+    assert statuses == {
+        first["seller_order_id"]: "refused",
+        second["seller_order_id"]: "accepted",
+        third["seller_order_id"]: "refused",
+    }
+    # The refused lines went to the buyer's next best offer: Danube.
+    order = marketplace.orders.describe(marketplace.orders.order(UUID(third["order_id"])))
+    assert {so["reseller_id"] for so in order["seller_orders"]} == {
+        desk.market.rhine.id,
+        desk.market.danube.id,
+    }
+
+
+def test_an_order_ships_in_parts_with_tracking_then_is_delivered(
+    desk: Desk, marketplace: Marketplace
+) -> None:
+    so = desk.order(desk.market.muster, [(0, 4), (1, 2)])
+    path = f"/reseller/orders/{so['seller_order_id']}"
+    token = desk.token(path)
+    assert desk.web.post(f"{path}/accept", data={"csrf_token": token}).status_code == 200
+    too_many = desk.web.post(
+        f"{path}/ship", data={"csrf_token": token, f"ship_{desk.products[0]}": "5"}
+    )
+    assert too_many.status_code == 422
+    assert "only 4" in too_many.text.lower()
+    part = desk.web.post(
+        f"{path}/ship",
+        data={"csrf_token": token, f"ship_{desk.products[0]}": "3", "tracking": "DHL-1"},
+    )
+    assert part.status_code == 200
+    assert "partially shipped" in part.text
+    rest = desk.web.post(
+        f"{path}/ship", data={"csrf_token": token, "all": "1", "tracking": "DHL-2"}
+    )
+    assert "shipped" in rest.text
+    delivered = desk.web.post(f"{path}/deliver", data={"csrf_token": token})
+    history = re.findall(r"</time> ([^<]+)</li>", delivered.text)
+    times = "\N{MULTIPLICATION SIGN}"
+    assert history[-4:] == [
+        "Accepted by the seller",
+        f"Shipped 3 {times} Pump 0 with tracking DHL-1",
+        f"Shipped 1 {times} Pump 0, 2 {times} Pump 1 with tracking DHL-2",
+        "Delivered",
+    ]
+    assert marketplace.orders.seller_order(UUID(so["seller_order_id"])).status == "delivered"
+
+
+def test_the_csv_export_is_the_filtered_queue(desk: Desk, marketplace: Marketplace) -> None:
+    for i in range(3):
+        desk.order(desk.market.muster, [(i, i + 1)])
+    settle(marketplace)
+    listed = re.findall(
+        r'href="/reseller/orders/([0-9a-f-]{36})"', desk.web.get("/reseller/orders").text
+    )
+    rows = list(csv.DictReader(io.StringIO(desk.web.get("/reseller/orders.csv").text)))
+    assert [r["seller_order_id"] for r in rows] == listed
+    assert [r["items"] for r in rows] == ["3", "2", "1"]
+    assert {r["total"] for r in rows} == {"30.00", "20.00", "10.00"}
+    assert (
+        list(csv.DictReader(io.StringIO(desk.web.get("/reseller/orders.csv?status=shipped").text)))
+        == []
+    )
+
+
+def test_only_the_orders_role_works_the_queue_of_its_own_seller(
+    desk: Desk, world: World, marketplace: Marketplace
+) -> None:
+    so = desk.order(desk.market.muster, [(0, 1)])
+    person(world, desk.market.rhine, "catalog@rhine.example", "catalog")
+    person(world, desk.market.danube, "orders@danube.example", "orders")
+    with TestClient(create_app(marketplace, start=False)) as web:
+        sign_in(web, "catalog@rhine.example")
+        assert web.get("/reseller/orders").status_code == 403
+    with TestClient(create_app(marketplace, start=False)) as web:
+        sign_in(web, "orders@danube.example")
+        other = web.get(f"/reseller/orders/{so['seller_order_id']}")
+        assert other.status_code == 404
+        token = TOKEN.search(web.get("/reseller/orders").text)
+        assert token
+        taken = web.post(
+            f"/reseller/orders/{so['seller_order_id']}/accept",
+            data={"csrf_token": token.group(1)},
+        )
+        assert taken.status_code == 404
+    with TestClient(create_app(marketplace, start=False)) as web:
+        sign_in(web, "orders@rhine.example")
+        assert web.get("/catalog").status_code == 403
+    assert marketplace.orders.seller_order(UUID(so["seller_order_id"])).status == (
+        "awaiting_acceptance"
+    )
