@@ -37,7 +37,8 @@ class Desk:
             "payment_method": "card",
         }
         placed: dict[str, Any] = self.world.ok("POST", "/v1/buyer/orders", buyer, json=body)
-        return placed["seller_orders"][0]
+        first: dict[str, Any] = placed["seller_orders"][0]
+        return first
 
 
 def person(world: World, seller: Actor, email: str, role: str) -> None:
