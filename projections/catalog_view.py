@@ -308,12 +308,32 @@ class CatalogView:
         return items, next_cursor
 
     def manufacturer_products(
-        self, manufacturer_id: str, limit: int, cursor: str | None
+        self,
+        manufacturer_id: str,
+        limit: int,
+        cursor: str | None,
+        f: CatalogFilter | None = None,
+        status: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
+        """A manufacturer's products by SKU; `f` filters by text, brand and category, and
+        `status` ("active" or "discontinued") by state."""
+        f = f or CatalogFilter()
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             params: list[Any] = [manufacturer_id]
             where = "WHERE manufacturer_id = %s"
+            if f.q:
+                where += " AND search LIKE %s ESCAPE '\\'"
+                params.append(_like(f.q))
+            if f.brand:
+                where += " AND LOWER(brand) = %s"
+                params.append(f.brand.lower())
+            if f.category:
+                where += " AND LOWER(category) = %s"
+                params.append(f.category.lower())
+            if status:
+                where += " AND discontinued = %s"
+                params.append(1 if status == "discontinued" else 0)
             if cursor:
                 where += " AND sku > %s"
                 params.append(decode_cursor(cursor, 1)[0])
@@ -326,3 +346,43 @@ class CatalogView:
             for r in rows
         ]
         return items, next_cursor
+
+    def sellers(self, role: str, status: str | None = "approved") -> list[dict[str, str]]:
+        """Manufacturers or resellers by name, in one status (or any)."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            sql = f"SELECT id, name, status FROM {p}sellers WHERE role = %s"
+            params: list[Any] = [role]
+            if status:
+                sql += " AND status = %s"
+                params.append(status)
+            cur.execute(sql + " ORDER BY name, id", params)
+            return [
+                {"id": r["id"], "name": r["name"], "status": r["status"]} for r in cur.fetchall()
+            ]
+
+    def authorizations_of(self, manufacturer_id: str) -> list[dict[str, Any]]:
+        """The resellers a manufacturer authorizes, what for, and how many of its products
+        each offers now."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"""SELECT a.reseller_id, a.brands, a.categories, r.name, r.status,
+                    (SELECT COUNT(*) FROM {p}offers o JOIN {p}products x ON x.id = o.product_id
+                     WHERE o.reseller_id = a.reseller_id AND x.manufacturer_id = %s
+                       AND o.withdrawn = 0) AS offers
+                FROM {p}authorizations a JOIN {p}sellers r ON r.id = a.reseller_id
+                WHERE a.manufacturer_id = %s AND a.active = 1 ORDER BY r.name, r.id""",
+                [manufacturer_id, manufacturer_id],
+            )
+            return [
+                {
+                    "reseller_id": r["reseller_id"],
+                    "name": r["name"],
+                    "status": r["status"],
+                    "brands": json.loads(r["brands"]) if r["brands"] else None,
+                    "categories": json.loads(r["categories"]) if r["categories"] else None,
+                    "offers": int(r["offers"]),
+                }
+                for r in cur.fetchall()
+            ]

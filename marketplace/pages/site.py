@@ -7,7 +7,16 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from marketplace.kernel.errors import DomainError
-from marketplace.pages import accounts, cart, catalog, desk, orders, signin, users
+from marketplace.pages import (
+    accounts,
+    cart,
+    catalog,
+    desk,
+    manufacturer,
+    orders,
+    signin,
+    users,
+)
 from marketplace.pages.render import HERE, redirect, render
 from marketplace.pages.session import SignInNeeded, current_visitor, sign_in_url
 from marketplace.pages.shopper import NotShopping, shopper_of
@@ -43,7 +52,7 @@ def page_error(request: Request, status: int, detail: object) -> Response:
 
 def add_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (signin, catalog, cart, orders, users, accounts, desk):
+    for module in (signin, catalog, cart, orders, users, accounts, desk, manufacturer):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

@@ -72,7 +72,11 @@ def staff(side: Side, *roles: str) -> Callable[..., Staff]:
 # What each side's people find in the menu, and the roles that open each page.
 OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "reseller": [("/reseller/orders", "Seller orders", ("orders",))],
-    "manufacturer": [],
+    "manufacturer": [
+        ("/manufacturer/products", "Products", ("catalog",)),
+        ("/manufacturer/imports", "Import", ("catalog",)),
+        ("/manufacturer/authorizations", "Authorizations", ("catalog",)),
+    ],
     "operator": [],
 }
 
