@@ -269,12 +269,25 @@ class CatalogView:
         return [products[i] for i in ids if i in products]
 
     def reseller_offers(
-        self, reseller_id: str, limit: int, cursor: str | None
+        self,
+        reseller_id: str,
+        limit: int,
+        cursor: str | None,
+        q: str | None = None,
+        status: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
+        """A reseller's offers by product; `q` searches the products' text, `status` is
+        "active" or "withdrawn"."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             params: list[Any] = [reseller_id]
             where = "WHERE o.reseller_id = %s"
+            if q:
+                where += " AND p.search LIKE %s ESCAPE '\\'"
+                params.append(_like(q))
+            if status:
+                where += " AND o.withdrawn = %s"
+                params.append(1 if status == "withdrawn" else 0)
             if cursor:
                 where += " AND o.product_id > %s"
                 params.append(decode_cursor(cursor, 1)[0])
@@ -383,6 +396,25 @@ class CatalogView:
                     "brands": json.loads(r["brands"]) if r["brands"] else None,
                     "categories": json.loads(r["categories"]) if r["categories"] else None,
                     "offers": int(r["offers"]),
+                }
+                for r in cur.fetchall()
+            ]
+
+    def customers_of(self, reseller_id: str) -> list[dict[str, Any]]:
+        """A reseller's buyers and the terms it gave each."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"SELECT * FROM {p}terms WHERE reseller_id = %s ORDER BY buyer_id", [reseller_id]
+            )
+            return [
+                {
+                    "buyer_id": r["buyer_id"],
+                    "catalog": json.loads(r["catalog"]) if r["catalog"] else None,
+                    "discount_bps": int(r["discount_bps"]),
+                    "fixed_prices": json.loads(r["fixed_prices"]),
+                    "payment_methods": json.loads(r["payment_methods"]),
+                    "credit_limit": json.loads(r["credit_limit"]) if r["credit_limit"] else None,
                 }
                 for r in cur.fetchall()
             ]

@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from marketplace.kernel.errors import DomainError, Invalid, NotFound
+from marketplace.pages.amounts import cents, minor_units
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import minor_units, read_upload
+from marketplace.pages.uploads import read_upload
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
 from offers.api import MAX_IMPORT_LINES, ProductLine, good_products, parse_products
@@ -204,22 +205,14 @@ def _form(
     )
 
 
-def _cents(text: str) -> int | str:
-    value = text.strip().replace(",", "")
-    whole, _, cents = value.partition(".")
-    if whole.isdigit() and (cents == "" or (cents.isdigit() and len(cents) <= 2)):
-        return int(whole) * 100 + int(cents.ljust(2, "0") or 0)
-    return value
-
-
 @router.post("/manufacturer/product", dependencies=[CsrfChecked])
 async def save_product(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: form.get(k, "")[:1000] for k in FIELDS}
     line: dict[str, Any] = {k: values[k] for k in ("sku", "name", "brand", "category")}
-    line["list_price"] = {"amount": _cents(values["list_price"]), "currency": values["currency"]}
+    line["list_price"] = {"amount": cents(values["list_price"]), "currency": values["currency"]}
     if values["map_price"]:
-        line["map_price"] = {"amount": _cents(values["map_price"]), "currency": values["currency"]}
+        line["map_price"] = {"amount": cents(values["map_price"]), "currency": values["currency"]}
     for key in ("gtin", "unit"):
         if values[key]:
             line[key] = values[key]

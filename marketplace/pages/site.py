@@ -14,6 +14,7 @@ from marketplace.pages import (
     desk,
     manufacturer,
     orders,
+    reseller,
     signin,
     users,
 )
@@ -52,7 +53,7 @@ def page_error(request: Request, status: int, detail: object) -> Response:
 
 def add_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (signin, catalog, cart, orders, users, accounts, desk, manufacturer):
+    for module in (signin, catalog, cart, orders, users, accounts, desk, manufacturer, reseller):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

@@ -71,7 +71,12 @@ def staff(side: Side, *roles: str) -> Callable[..., Staff]:
 
 # What each side's people find in the menu, and the roles that open each page.
 OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
-    "reseller": [("/reseller/orders", "Seller orders", ("orders",))],
+    "reseller": [
+        ("/reseller/orders", "Seller orders", ("orders",)),
+        ("/reseller/offers", "Offers", ("catalog",)),
+        ("/reseller/imports", "Import", ("catalog",)),
+        ("/reseller/customers", "Customers", ()),
+    ],
     "manufacturer": [
         ("/manufacturer/products", "Products", ("catalog",)),
         ("/manufacturer/imports", "Import", ("catalog",)),

@@ -19,13 +19,6 @@ CHUNK = 1 << 16
 RowToJson = Callable[[dict[str, str]], dict[str, Any]]
 
 
-def minor_units(text: str) -> int | str:
-    """An amount column: minor units as a whole number; anything else is passed on for the
-    line's validation to explain."""
-    value = text.strip()
-    return int(value) if value.isdigit() and len(value) <= 15 else value
-
-
 def read_upload(file: UploadFile, max_lines: int, row_to_json: RowToJson) -> Upload:
     name = (file.filename or "").lower()
     if name.endswith((".ndjson", ".jsonl", ".json")):
