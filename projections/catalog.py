@@ -47,6 +47,9 @@ TABLES = {
     "terms INTEGER NOT NULL",
     "scope": "owner_id TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (owner_id, dim, value)",
+    # Sales reps and the buyer accounts each serves, for the back office.
+    "reps": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, name TEXT NOT NULL, "
+    "buyer_ids TEXT NOT NULL",
     "listed": "list_id TEXT NOT NULL, offer_id TEXT NOT NULL, product_id TEXT NOT NULL, "
     "manufacturer_id TEXT NOT NULL, name TEXT NOT NULL, brand_key TEXT NOT NULL, "
     "category_key TEXT NOT NULL, search TEXT NOT NULL, "
@@ -61,6 +64,7 @@ INDEXES = {
     "authorizations_pair": "authorizations (manufacturer_id, reseller_id)",
     "terms_buyer": "terms (buyer_id, reseller_id)",
     "lists_reseller": "lists (reseller_id)",
+    "reps_reseller": "reps (reseller_id, name)",
     "listed_name": "listed (list_id, name, product_id)",
     "listed_brand": "listed (list_id, brand_key, name, product_id)",
     "listed_category": "listed (list_id, category_key, name, product_id)",
@@ -73,6 +77,10 @@ COLUMNS = {
 EVENTS: dict[str, tuple[str, bool]] = {
     "Manufacturer.Registered": ("sellers", True),
     "Reseller.Registered": ("sellers", True),
+    # Buyers' accounts share the table (role "buyer"), for the operator's list of accounts.
+    "Buyer.Registered": ("sellers", True),
+    "SalesRep.Appointed": ("reps", True),
+    "SalesRep.AccountsAssigned": ("reps", False),
     "Account.Approved": ("sellers", False),
     "Account.Reinstated": ("sellers", False),
     "Account.Suspended": ("sellers", False),
@@ -93,6 +101,9 @@ EVENTS: dict[str, tuple[str, bool]] = {
 }
 # What changes which offers a buyer's catalog lists; stock moves change only the numbers.
 LISTING_EVENTS = frozenset(EVENTS) - {
+    "Buyer.Registered",
+    "SalesRep.Appointed",
+    "SalesRep.AccountsAssigned",
     "Offer.StockSet",
     "Offer.StockReserved",
     "Offer.StockReleased",
@@ -136,7 +147,8 @@ Reducer = Callable[[Row | None, Envelope], Row | None]
 
 def _seller(role: str) -> Reducer:
     def reduce(_: Row | None, event: Envelope) -> Row:
-        name = event["data"]["name"]
+        data = event["data"]
+        name = data["legal_name"] if role == "buyer" else data["name"]
         return {"id": event["aggregate_id"], "role": role, "name": name, "status": "pending"}
 
     return reduce
@@ -148,6 +160,21 @@ def _status(status: str) -> Reducer:
         return None if row is None else {**row, "status": status}
 
     return reduce
+
+
+def _rep(_: Row | None, event: Envelope) -> Row:
+    data = event["data"]
+    return {
+        "id": event["aggregate_id"],
+        "reseller_id": data["reseller_id"],
+        "name": data["name"],
+        "buyer_ids": "[]",
+    }
+
+
+def _assigned(row: Row | None, event: Envelope) -> Row | None:
+    buyer_ids = sorted(str(b) for b in event["data"]["buyer_ids"])
+    return None if row is None else {**row, "buyer_ids": _text(buyer_ids)}
 
 
 def _authorization(row: Row | None, event: Envelope) -> Row:
@@ -255,6 +282,9 @@ def _terms(row: Row | None, event: Envelope) -> Row:
 REDUCERS: dict[str, Reducer] = {
     "Manufacturer.Registered": _seller("manufacturer"),
     "Reseller.Registered": _seller("reseller"),
+    "Buyer.Registered": _seller("buyer"),
+    "SalesRep.Appointed": _rep,
+    "SalesRep.AccountsAssigned": _assigned,
     "Account.Approved": _status("approved"),
     "Account.Reinstated": _status("approved"),
     "Account.Suspended": _status("suspended"),

@@ -418,3 +418,40 @@ class CatalogView:
                 }
                 for r in cur.fetchall()
             ]
+
+    def reps_of(self, reseller_id: str) -> list[dict[str, Any]]:
+        """A reseller's sales reps by name, with the buyer accounts each serves."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"SELECT * FROM {p}reps WHERE reseller_id = %s ORDER BY name, id", [reseller_id]
+            )
+            return [
+                {"id": r["id"], "name": r["name"], "buyer_ids": json.loads(r["buyer_ids"])}
+                for r in cur.fetchall()
+            ]
+
+    def accounts(
+        self, role: str | None, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Every account (manufacturers, resellers, buyers) by name, filtered."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where, params = ["1 = 1"], []
+            if role:
+                where.append("role = %s")
+                params.append(role)
+            if status:
+                where.append("status = %s")
+                params.append(status)
+            if cursor:
+                name, after = decode_cursor(cursor, 2)
+                where.append("(name, id) > (%s, %s)")
+                params += [name, after]
+            cur.execute(
+                f"SELECT id, role, name, status FROM {p}sellers WHERE {' AND '.join(where)} "
+                "ORDER BY name, id LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["name"], r["id"]])
+        return [dict(r) for r in rows], next_cursor

@@ -96,7 +96,11 @@ def test_offers_are_added_edited_inline_withdrawn_and_exported(
     )
     settle(marketplace)
     rows = list(csv.DictReader(io.StringIO(office.web.get("/reseller/offers.csv").text)))
-    assert [(r["sku"], r["price"], r["stock"], r["status"]) for r in rows] == [
+    listed_order = re.findall(
+        r'<tr id="offer-([0-9a-f-]{36})">', office.web.get("/reseller/offers").text
+    )
+    assert [r["product_id"] for r in rows] == listed_order
+    assert sorted((r["sku"], r["price"], r["stock"], r["status"]) for r in rows) == [
         ("V-0", "39.90", "7", "active"),
         ("V-1", "41.50", "10", "withdrawn"),
     ]
@@ -202,3 +206,38 @@ def test_the_orders_role_cannot_touch_offers(
         sign_in(web, "orders@rhine.example")
         assert web.get("/reseller/offers").status_code == 403
         assert web.get("/reseller/customers").status_code == 403
+
+
+def test_a_sales_rep_is_appointed_invited_and_given_accounts(
+    office: Office, world: World, marketplace: Marketplace
+) -> None:
+    world.terms(office.market.rhine, office.market.muster)
+    token = office.token("/reseller/reps")
+    appointed = office.web.post(
+        "/reseller/reps",
+        data={"csrf_token": token, "name": "Erika", "email": "erika@rhine.example"},
+    )
+    assert appointed.status_code == 200
+    link = re.search(r'id="invitation-link" href="[^"]*(/invitations/[^"]+)"', appointed.text)
+    assert link
+    settle(marketplace)
+    page = office.web.get("/reseller/reps").text
+    rep_id = re.search(r'action="/reseller/reps/([0-9a-f-]{36})"', page)
+    assert rep_id
+    office.web.post(
+        f"/reseller/reps/{rep_id.group(1)}",
+        data={"csrf_token": token, "buyer_id": [office.market.muster.id]},
+    )
+    settle(marketplace)
+    assert re.search(
+        rf'value="{office.market.muster.id}" checked', office.web.get("/reseller/reps").text
+    )
+    with TestClient(create_app(marketplace, start=False)) as rep:
+        form = rep.get(link.group(1)).text
+        csrf = TOKEN.search(form)
+        assert csrf
+        rep.post(
+            link.group(1),
+            data={"csrf_token": csrf.group(1), "password": PASSWORD, "password_again": PASSWORD},
+        )
+        assert "Order for Muster GmbH" in rep.get("/accounts").text

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from marketplace.kernel.errors import DomainError, Invalid, NotFound
+from marketplace.kernel.keys import mint
 from marketplace.kernel.money import Money, is_currency
 from marketplace.pages.amounts import cents, minor_units
 from marketplace.pages.csvs import amount, csv_response
@@ -20,6 +21,7 @@ from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
 from marketplace.pages.uploads import read_upload
+from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
 from offers.api import MAX_IMPORT_LINES, good_offers, parse_offers
@@ -440,3 +442,80 @@ async def new_customer(request: Request, market: MarketplaceDep, seller: Admin) 
     except (ValueError, NotFound):
         raise Invalid("no buyer account has that id") from None
     return redirect(f"/reseller/customers/{buyer.id}")
+
+
+# Sales reps
+
+
+@router.get("/reseller/reps")
+def reps(request: Request, market: MarketplaceDep, seller: Admin) -> Response:
+    return _reps(request, market, seller, None, 200)
+
+
+def _reps(
+    request: Request,
+    market: Marketplace,
+    seller: Staff,
+    invited: dict[str, str] | None,
+    code: int,
+    error: str | None = None,
+) -> Response:
+    caught_up(market, request, "catalog")
+    customers = [
+        {"id": c["buyer_id"], "name": market.buyers.buyer(UUID(c["buyer_id"])).legal_name}
+        for c in market.catalog.customers_of(str(seller.seller_id))
+    ]
+    return render(
+        request,
+        "reseller_reps.html",
+        {
+            "staff": seller,
+            "reps": market.catalog.reps_of(str(seller.seller_id)),
+            "customers": sorted(customers, key=lambda c: c["name"].lower()),
+            "invited": invited,
+            "error": error,
+            "notice": request.query_params.get("notice"),
+        },
+        status=code,
+        visitor=seller.visitor,
+    )
+
+
+@router.post("/reseller/reps", dependencies=[CsrfChecked])
+async def appoint(request: Request, market: MarketplaceDep, seller: Admin) -> Response:
+    """Appoints a sales rep; with an email, the rep is invited to sign in."""
+    form = await request.form()
+    name = str(form.get("name") or "").strip()[:200]
+    email = str(form.get("email") or "").strip()[:254]
+    if not name:
+        return _reps(request, market, seller, None, 422, "give the sales rep's name")
+    try:
+        people = market.people.drafting(
+            NewPerson(email, name, None) if email else None, "sales_rep"
+        )
+        market.sellers.appoint_sales_rep(seller.seller_id, name, mint("s", market.secret), people)
+    except DomainError as error:
+        return _reps(request, market, seller, None, 422, str(error.detail))
+    invited = None
+    if email:
+        person = market.people.find(email)
+        assert person is not None
+        link = str(request.url_for("invitation", token=market.people.invitation(person)))
+        invited = {"email": email, "link": link}
+    return _reps(request, market, seller, invited, 200)
+
+
+@router.post("/reseller/reps/{rep_id}", dependencies=[CsrfChecked])
+async def assign(request: Request, rep_id: UUID, market: MarketplaceDep, seller: Admin) -> Response:
+    form = await request.form()
+    buyer_ids = []
+    for raw in form.getlist("buyer_id"):
+        try:
+            buyer_id = UUID(str(raw))
+        except ValueError:
+            continue
+        if market.offers.terms(seller.seller_id, buyer_id) is None:
+            raise NotFound(f"no customer {buyer_id} has terms with you")
+        buyer_ids.append(buyer_id)
+    market.sellers.assign_accounts(seller.seller_id, rep_id, buyer_ids)
+    return redirect("/reseller/reps?notice=Accounts assigned")

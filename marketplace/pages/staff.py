@@ -76,6 +76,7 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/reseller/offers", "Offers", ("catalog",)),
         ("/reseller/imports", "Import", ("catalog",)),
         ("/reseller/customers", "Customers", ()),
+        ("/reseller/reps", "Sales reps", ()),
     ],
     "manufacturer": [
         ("/manufacturer/products", "Products", ("catalog",)),
