@@ -165,3 +165,31 @@ class OrdersView:
             }
             for r in rows
         ]
+
+    def daily(self, since: str) -> list[dict[str, Any]]:
+        """Per day since `since` (ISO date) and currency: seller orders placed and their
+        value (GMV), refused and cancelled ones left out."""
+        return self._sums("SUBSTR(placed_at, 1, 10)", since)
+
+    def per_seller(self, since: str) -> list[dict[str, Any]]:
+        """The same sums per reseller."""
+        return self._sums("reseller_id", since)
+
+    def _sums(self, key: str, since: str) -> list[dict[str, Any]]:
+        with self.projections.db.transaction() as cur:
+            cur.execute(
+                f"SELECT {key} AS k, currency, COUNT(*) AS n, SUM(total) AS gmv "
+                f"FROM {self._prefix(cur)}seller_orders WHERE released = 1 AND placed_at >= %s "
+                "AND status NOT IN ('refused', 'cancelled') "
+                f"GROUP BY {key}, currency ORDER BY {key}, currency",
+                [since],
+            )
+            return [
+                {
+                    "key": r["k"],
+                    "currency": r["currency"],
+                    "orders": int(r["n"]),
+                    "gmv": int(r["gmv"]),
+                }
+                for r in cur.fetchall()
+            ]

@@ -13,6 +13,7 @@ from marketplace.pages import (
     catalog,
     desk,
     manufacturer,
+    operator,
     orders,
     reseller,
     signin,
@@ -53,7 +54,18 @@ def page_error(request: Request, status: int, detail: object) -> Response:
 
 def add_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (signin, catalog, cart, orders, users, accounts, desk, manufacturer, reseller):
+    for module in (
+        signin,
+        catalog,
+        cart,
+        orders,
+        users,
+        accounts,
+        desk,
+        manufacturer,
+        reseller,
+        operator,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(SignInNeeded)

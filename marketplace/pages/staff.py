@@ -83,7 +83,13 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/manufacturer/imports", "Import", ("catalog",)),
         ("/manufacturer/authorizations", "Authorizations", ("catalog",)),
     ],
-    "operator": [],
+    "operator": [
+        ("/operator", "Dashboard", ()),
+        ("/operator/accounts", "Accounts", ()),
+        ("/operator/orders", "Orders", ()),
+        ("/operator/commissions", "Commissions", ()),
+        ("/operator/projections", "Projections", ()),
+    ],
 }
 
 
