@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -46,7 +47,7 @@ def token(web: TestClient, path: str) -> str:
     return found.group(1)
 
 
-def _orders(world: World, market: Market) -> list[dict[str, object]]:
+def _orders(world: World, market: Market) -> list[dict[str, Any]]:
     product = world.product(market.acme, "CH-1")
     world.offer(market.rhine, product, 1_250)
     world.offer(market.danube, product, 1_300)
@@ -107,8 +108,8 @@ def test_an_account_is_approved_then_suspended_and_its_offers_leave(
     world.offer(pending, product, 990)
     world.terms(pending, market.muster)
     settle(marketplace)
-    listed = marketplace.catalog.page(market.muster.id, CatalogFilter(), 10, None)[0]
-    assert [i["sku"] for i in listed] == ["LATE-1"]
+    items = marketplace.catalog.page(market.muster.id, CatalogFilter(), 10, None)[0]
+    assert [i["sku"] for i in items] == ["LATE-1"]
     suspended = web.post(f"{path}/suspend", data={"csrf_token": csrf, "reason": "fraud"})
     assert "The account is suspended" in suspended.text
     history = re.findall(r"</time> ([^<]+)</li>", suspended.text)
@@ -131,7 +132,7 @@ def test_commissions_are_read_set_and_exported(
     assert "a percentage from 0 to 100" in bad.text
     placed = _orders(world, market)
     for order in placed[:1]:
-        [so] = order["seller_orders"]  # type: ignore[index]
+        [so] = order["seller_orders"]
         path = f"/v1/reseller/orders/{so['seller_order_id']}"
         for step in ("accept", "ship", "deliver"):
             world.ok("POST", f"{path}/{step}", market.rhine)
