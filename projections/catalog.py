@@ -50,6 +50,10 @@ TABLES = {
     # Sales reps and the buyer accounts each serves, for the back office.
     "reps": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, name TEXT NOT NULL, "
     "buyer_ids TEXT NOT NULL",
+    # The people of each organisation, for its admins' list (no password here, or anywhere).
+    "people": "id TEXT PRIMARY KEY, account_id TEXT, principal TEXT NOT NULL, "
+    "email TEXT NOT NULL, name TEXT NOT NULL, role TEXT, has_password INTEGER NOT NULL, "
+    "disabled INTEGER NOT NULL",
     "listed": "list_id TEXT NOT NULL, offer_id TEXT NOT NULL, product_id TEXT NOT NULL, "
     "manufacturer_id TEXT NOT NULL, name TEXT NOT NULL, brand_key TEXT NOT NULL, "
     "category_key TEXT NOT NULL, search TEXT NOT NULL, "
@@ -65,6 +69,7 @@ INDEXES = {
     "terms_buyer": "terms (buyer_id, reseller_id)",
     "lists_reseller": "lists (reseller_id)",
     "reps_reseller": "reps (reseller_id, name)",
+    "people_account": "people (account_id, principal, email)",
     "listed_name": "listed (list_id, name, product_id)",
     "listed_brand": "listed (list_id, brand_key, name, product_id)",
     "listed_category": "listed (list_id, category_key, name, product_id)",
@@ -81,6 +86,10 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "Buyer.Registered": ("sellers", True),
     "SalesRep.Appointed": ("reps", True),
     "SalesRep.AccountsAssigned": ("reps", False),
+    "Person.Registered": ("people", True),
+    "Person.PasswordSet": ("people", False),
+    "Person.Disabled": ("people", False),
+    "Person.Enabled": ("people", False),
     "Account.Approved": ("sellers", False),
     "Account.Reinstated": ("sellers", False),
     "Account.Suspended": ("sellers", False),
@@ -104,6 +113,10 @@ LISTING_EVENTS = frozenset(EVENTS) - {
     "Buyer.Registered",
     "SalesRep.Appointed",
     "SalesRep.AccountsAssigned",
+    "Person.Registered",
+    "Person.PasswordSet",
+    "Person.Disabled",
+    "Person.Enabled",
     "Offer.StockSet",
     "Offer.StockReserved",
     "Offer.StockReleased",
@@ -175,6 +188,27 @@ def _rep(_: Row | None, event: Envelope) -> Row:
 def _assigned(row: Row | None, event: Envelope) -> Row | None:
     buyer_ids = sorted(str(b) for b in event["data"]["buyer_ids"])
     return None if row is None else {**row, "buyer_ids": _text(buyer_ids)}
+
+
+def _person(_: Row | None, event: Envelope) -> Row:
+    data = event["data"]
+    return {
+        "id": event["aggregate_id"],
+        "account_id": None if data["account_id"] is None else str(data["account_id"]),
+        "principal": data["principal"],
+        "email": data["email"],
+        "name": data["name"],
+        "role": data["role"],
+        "has_password": 0,
+        "disabled": 0,
+    }
+
+
+def _person_flag(column: str, value: int) -> Reducer:
+    def reduce(row: Row | None, _: Envelope) -> Row | None:
+        return None if row is None else {**row, column: value}
+
+    return reduce
 
 
 def _authorization(row: Row | None, event: Envelope) -> Row:
@@ -285,6 +319,10 @@ REDUCERS: dict[str, Reducer] = {
     "Buyer.Registered": _seller("buyer"),
     "SalesRep.Appointed": _rep,
     "SalesRep.AccountsAssigned": _assigned,
+    "Person.Registered": _person,
+    "Person.PasswordSet": _person_flag("has_password", 1),
+    "Person.Disabled": _person_flag("disabled", 1),
+    "Person.Enabled": _person_flag("disabled", 0),
     "Account.Approved": _status("approved"),
     "Account.Reinstated": _status("approved"),
     "Account.Suspended": _status("suspended"),

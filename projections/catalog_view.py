@@ -455,3 +455,26 @@ class CatalogView:
             )
             rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["name"], r["id"]])
         return [dict(r) for r in rows], next_cursor
+
+    def people_of(self, principals: list[str], account_id: str | None) -> list[dict[str, Any]]:
+        """The people of an organisation (the operator's have no account), by email."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            kinds, params = cur.one_of("principal", principals)
+            where = "account_id IS NULL" if account_id is None else "account_id = %s"
+            cur.execute(
+                f"SELECT * FROM {p}people WHERE {kinds} AND {where} ORDER BY email",
+                params + ([] if account_id is None else [account_id]),
+            )
+            return [
+                {
+                    "id": r["id"],
+                    "email": r["email"],
+                    "name": r["name"],
+                    "role": r["role"],
+                    "state": "disabled"
+                    if r["disabled"]
+                    else ("active" if r["has_password"] else "invited"),
+                }
+                for r in cur.fetchall()
+            ]

@@ -204,3 +204,62 @@ def test_support_reads_everything_and_changes_nothing(
             assert "support role reads" in refused.text
     assert marketplace.heads() == before
     assert marketplace.sellers.reseller(UUID(pending.id)).status == "pending"
+
+
+def test_admins_invite_and_disable_their_people(
+    office: tuple[TestClient, Market], world: World, marketplace: Marketplace
+) -> None:
+    web, market = office
+    csrf = token(web, "/team")
+    invited = web.post(
+        "/team",
+        data={"csrf_token": csrf, "name": "Sue", "email": "sue@market.example", "role": "support"},
+    )
+    link = re.search(r'id="invitation-link" href="[^"]*(/invitations/[^"]+)"', invited.text)
+    assert link
+    taken = web.post(
+        "/team",
+        data={"csrf_token": csrf, "name": "Sue", "email": "SUE@market.example", "role": "support"},
+    )
+    assert taken.status_code == 422
+    assert "already in use" in taken.text
+    with TestClient(create_app(marketplace, start=False)) as sue:
+        form = TOKEN.search(sue.get(link.group(1)).text)
+        assert form
+        sue.post(
+            link.group(1),
+            data={"csrf_token": form.group(1), "password": PASSWORD, "password_again": PASSWORD},
+        )
+        assert "ops@market.example" in sue.get("/team").text
+        refused = sue.post(
+            "/team",
+            data={
+                "csrf_token": token(sue, "/team"),
+                "name": "X",
+                "email": "x@market.example",
+                "role": "admin",
+            },
+        )
+        assert refused.status_code == 403
+    settle(marketplace)
+    page = web.get("/team").text
+    sue_id = re.search(r'action="/team/([0-9a-f-]{36})/disable"', page)
+    assert sue_id
+    assert re.search(r"sue@market.example</td>.*?active", page, re.S)
+    web.post(f"/team/{sue_id.group(1)}/disable", data={"csrf_token": csrf})
+    with TestClient(create_app(marketplace, start=False)) as sue:
+        assert sign_in(sue, "sue@market.example").status_code == 401
+    # A seller's admin manages only its own people.
+    world.ok(
+        "POST",
+        "/v1/seller/users",
+        market.rhine,
+        json={"name": "Rolf", "email": "rolf@rhine.example", "password": PASSWORD, "role": "admin"},
+    )
+    with TestClient(create_app(marketplace, start=False)) as rolf:
+        sign_in(rolf, "rolf@rhine.example")
+        assert "sue@market.example" not in rolf.get("/team").text
+        other = rolf.post(
+            f"/team/{sue_id.group(1)}/enable", data={"csrf_token": token(rolf, "/team")}
+        )
+        assert other.status_code == 404

@@ -17,6 +17,7 @@ from marketplace.pages import (
     orders,
     reseller,
     signin,
+    team,
     users,
 )
 from marketplace.pages.render import HERE, redirect, render
@@ -65,6 +66,7 @@ def add_pages(app: FastAPI) -> None:
         manufacturer,
         reseller,
         operator,
+        team,
     ):
         app.include_router(module.router)
 

@@ -77,11 +77,13 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/reseller/imports", "Import", ("catalog",)),
         ("/reseller/customers", "Customers", ()),
         ("/reseller/reps", "Sales reps", ()),
+        ("/team", "People", ()),
     ],
     "manufacturer": [
         ("/manufacturer/products", "Products", ("catalog",)),
         ("/manufacturer/imports", "Import", ("catalog",)),
         ("/manufacturer/authorizations", "Authorizations", ("catalog",)),
+        ("/team", "People", ()),
     ],
     "operator": [
         ("/operator", "Dashboard", ()),
@@ -89,6 +91,7 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/operator/orders", "Orders", ()),
         ("/operator/commissions", "Commissions", ()),
         ("/operator/projections", "Projections", ()),
+        ("/team", "People", ()),
     ],
 }
 
