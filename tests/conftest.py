@@ -130,3 +130,7 @@ def client(marketplace: Marketplace) -> Iterator[TestClient]:
 @pytest.fixture
 def world(client: TestClient, marketplace: Marketplace) -> World:
     return World(client, marketplace.operator_key)
+
+
+# The browser tests' fixtures (tests/browsing.py), for every module that drives Chromium.
+from tests.browsing import axe_source, browser_type_launch_args, site, tab  # noqa: E402,F401
