@@ -41,9 +41,9 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
-# The storefront's screenshots, docs/storefront-*.png, taken by its browser tests.
+# The screenshots under docs/ (storefront-*.png, backoffice-*.png), taken by the browser tests.
 screenshots: $(STAMP) browser
-	MARKETPLACE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_storefront.py -k sqlite
+	MARKETPLACE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_storefront.py tests/test_backoffice.py -k sqlite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
