@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import OperationalError as StoreUnavailable
@@ -30,6 +31,7 @@ from projections.tracking import (
     apply_batch,
     create_tracking,
     poison_count,
+    poison_events,
     read_positions,
     record_poison,
     skip_version,
@@ -274,6 +276,11 @@ class ProjectionRunner:
                 }
             )
         return rows
+
+    def poisoned(self, name: str) -> list[dict[str, Any]]:
+        """The live generation's poison events, with their errors."""
+        with self.db.transaction() as cur:
+            return poison_events(cur, self.live(cur, name).prefix)
 
     def rebuild(self, name: str, progress: Progress | None = None) -> int:
         """Builds a new generation beside the live one from the event store, then swaps."""

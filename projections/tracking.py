@@ -7,7 +7,7 @@ were lost in transit, and the missing ones are read from the event store first.
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from marketplace.adapters.envelope import Envelope
 from marketplace.adapters.sql import Cursor, Database
@@ -217,6 +217,16 @@ def poison_count(cur: Cursor, prefix: str) -> int:
     cur.execute(f"SELECT COUNT(*) AS n FROM {prefix}poison")
     row = cur.fetchone()
     return int(row["n"]) if row else 0
+
+
+def poison_events(cur: Cursor, prefix: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The events a projection could not apply, with why, latest first."""
+    cur.execute(
+        f"SELECT event_id, context, aggregate_id, version, type, error, position "
+        f"FROM {prefix}poison ORDER BY position DESC LIMIT %s",
+        [limit],
+    )
+    return [dict(row) for row in cur.fetchall()]
 
 
 # (context, after_position, limit) -> [(position, aggregate_id, version)] from the event store

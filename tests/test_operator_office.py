@@ -263,3 +263,28 @@ def test_admins_invite_and_disable_their_people(
             f"/team/{sue_id.group(1)}/enable", data={"csrf_token": token(rolf, "/team")}
         )
         assert other.status_code == 404
+
+
+def test_the_accounts_and_orders_exports_are_the_filtered_lists(
+    office: tuple[TestClient, Market], world: World, marketplace: Marketplace
+) -> None:
+    web, market = office
+    world.reseller("Late Supply", approve=False)
+    _orders(world, market)
+    settle(marketplace)
+    listed = re.findall(
+        r'href="/operator/accounts/([0-9a-f-]{36})"',
+        web.get("/operator/accounts?role=reseller").text,
+    )
+    rows = list(csv.DictReader(io.StringIO(web.get("/operator/accounts.csv?role=reseller").text)))
+    assert [r["id"] for r in rows] == listed
+    assert {(r["name"], r["status"]) for r in rows} == {
+        ("Danube Distribution", "approved"),
+        ("Late Supply", "pending"),
+        ("Rhine Supply", "approved"),
+    }
+    orders = list(csv.DictReader(io.StringIO(web.get("/operator/orders.csv").text)))
+    assert len(orders) == 3
+    assert sorted(r["total"] for r in orders) == ["12.50", "25.00", "39.00"]
+    shown = re.findall(r"<td>([0-9a-f]{8})</td>", web.get("/operator/orders").text)
+    assert [r["order_id"][:8] for r in orders] == shown

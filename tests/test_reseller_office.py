@@ -86,6 +86,10 @@ def test_offers_are_added_edited_inline_withdrawn_and_exported(
     assert "Write the price like 12.50." in bad.text
     offer = marketplace.offers.offer(UUID(office.market.rhine.id), UUID(pid))
     assert (offer.price.amount, offer.stock) == (3_990, 7)
+    history = re.findall(
+        r"</time> ([^<]+)</li>", office.web.get(f"/reseller/offers/{pid}/history").text
+    )
+    assert history == ["Published", "Revised"]
     office.web.post(
         "/reseller/offers",
         data={

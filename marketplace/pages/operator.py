@@ -140,10 +140,29 @@ def accounts(
             "next_url": f"/operator/accounts?{urlencode({**kept, 'cursor': next_cursor})}"
             if next_cursor
             else None,
+            "csv_url": f"/operator/accounts.csv?{urlencode(kept)}",
             "notice": request.query_params.get("notice"),
         },
         visitor=op.visitor,
     )
+
+
+@router.get("/operator/accounts.csv")
+def accounts_csv(
+    market: MarketplaceDep, op: Operator, role: Text = "", status: Text = ""
+) -> Response:
+    if (role and role not in ROLES) or (status and status not in STATES):
+        raise Invalid("choose a kind and a status from the lists")
+
+    def pages() -> Iterator[list[list[Any]]]:
+        cursor = None
+        while True:
+            rows, cursor = market.catalog.accounts(role or None, status or None, 500, cursor)
+            yield [[r["id"], r["name"], r["role"], r["status"]] for r in rows]
+            if cursor is None:
+                return
+
+    return csv_response("accounts.csv", ["id", "name", "kind", "status"], pages())
 
 
 def _account_app(market: Marketplace, account_id: UUID) -> tuple[Any, Account]:
@@ -294,8 +313,37 @@ def orders(
             "next_url": f"/operator/orders?{urlencode({**kept, 'cursor': next_cursor})}"
             if next_cursor
             else None,
+            "csv_url": f"/operator/orders.csv?{urlencode(kept)}",
         },
         visitor=op.visitor,
+    )
+
+
+@router.get("/operator/orders.csv")
+def orders_csv(market: MarketplaceDep, op: Operator, status: Text = "") -> Response:
+    def pages() -> Iterator[list[list[Any]]]:
+        cursor = None
+        while True:
+            items, cursor = market.order_lists.orders(500, cursor, status=status or None)
+            yield [
+                [
+                    o["order_id"],
+                    o["placed_at"],
+                    o["buyer_id"],
+                    o["status"],
+                    amount(o["total"][0]) if o["total"] else "0.00",
+                    o["total"][0]["currency"] if o["total"] else "",
+                    len(o["seller_orders"]),
+                ]
+                for o in items
+            ]
+            if cursor is None:
+                return
+
+    return csv_response(
+        "marketplace-orders.csv",
+        ["order_id", "placed_at", "buyer_id", "status", "total", "currency", "seller_orders"],
+        pages(),
     )
 
 
@@ -305,6 +353,10 @@ def projections(request: Request, market: MarketplaceDep, op: Operator) -> Respo
     with _progress_lock:
         for row in rows:
             row["progress"] = PROGRESS.get(str(row["name"]))
+    for row in rows:
+        row["poisoned"] = (
+            market.projections.poisoned(str(row["name"])) if row["poison_events"] else []
+        )
     return render(
         request,
         "op_projections.html",

@@ -17,6 +17,7 @@ from marketplace.kernel.money import Money, is_currency
 from marketplace.pages.amounts import cents, minor_units
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
+from marketplace.pages.history import timeline
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
@@ -248,6 +249,24 @@ async def add_or_withdraw(request: Request, market: MarketplaceDep, seller: Cata
     if errors:
         return _offers(request, market, seller, "", "", errors=errors, code=422)
     return redirect(f"/reseller/offers?notice=Offer on {sku} saved")
+
+
+@router.get("/reseller/offers/{product_id}/history")
+def offer_history(
+    request: Request, product_id: UUID, market: MarketplaceDep, seller: Catalog
+) -> Response:
+    offer = market.offers.offer(seller.seller_id, product_id)
+    names = market.catalog.names([str(product_id)])
+    return render(
+        request,
+        "history.html",
+        {
+            "title": f"Offer on {names.get(str(product_id), {}).get('name', product_id)}",
+            "back": "/reseller/offers",
+            "history": timeline(market.offers, offer.id),
+        },
+        visitor=seller.visitor,
+    )
 
 
 @router.get("/reseller/imports")
