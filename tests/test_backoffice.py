@@ -306,3 +306,20 @@ def test_a_seller_cannot_open_another_sellers_order(tab: Pages, site: Demo) -> N
     assert answer.status == 404
     expect(tab.page.get_by_role("heading", name="Not found")).to_be_visible()
     tab.check()
+
+
+def test_the_other_back_office_pages_pass_axe(
+    tab: Pages, site: Demo, browser: Browser, axe_source: str
+) -> None:
+    tab.sign_in(*site.person("Acme Industrial"))
+    for path in ("/manufacturer/product", "/manufacturer/product?sku=ACME-0001", "/team"):
+        page = tab.go(path)
+        expect(page.get_by_role("heading").first).to_be_visible()
+        tab.check()
+    reseller = another_tab(browser, site, axe_source)
+    reseller.sign_in(*site.person("EuroDist"))
+    muster = site.buyer_id("Muster GmbH")
+    for path in ("/reseller/imports", f"/reseller/customers/{muster}", "/reseller/reps", "/team"):
+        page = reseller.go(path)
+        expect(page.get_by_role("heading").first).to_be_visible()
+        reseller.check("backoffice-reps" if path == "/reseller/reps" else None)
