@@ -208,3 +208,39 @@ def test_only_the_orders_role_works_the_queue_of_its_own_seller(
     assert marketplace.orders.seller_order(UUID(so["seller_order_id"])).status == (
         "awaiting_acceptance"
     )
+
+
+def test_finance_reads_the_commissions_and_nothing_else(
+    desk: Desk, world: World, marketplace: Marketplace
+) -> None:
+    world.ok(
+        "PUT",
+        f"/v1/operator/resellers/{desk.market.rhine.id}/commission",
+        world.operator,
+        json={"rate_bps": 1000},
+    )
+    so = desk.order(desk.market.muster, [(0, 3)])
+    path = f"/reseller/orders/{so['seller_order_id']}"
+    token = desk.token(path)
+    for step, data in (("accept", {}), ("ship", {"all": "1"}), ("deliver", {})):
+        desk.web.post(f"{path}/{step}", data={"csrf_token": token, **data})
+    person(world, desk.market.rhine, "finance@rhine.example", "finance")
+    settle(marketplace)
+    with TestClient(create_app(marketplace, start=False)) as web:
+        sign_in(web, "finance@rhine.example")
+        page = web.get("/reseller/commissions").text
+        assert "EUR 30.00" in page  # sales
+        assert "EUR 3.00" in page  # 10 % commission
+        assert "EUR 27.00" in page  # the reseller's
+        rows = list(csv.DictReader(io.StringIO(web.get("/reseller/commissions.csv").text)))
+        assert rows == [
+            {
+                "currency": "EUR",
+                "seller_orders": "1",
+                "gmv": "30.00",
+                "commission": "3.00",
+                "net": "27.00",
+            }
+        ]
+        assert web.get("/reseller/orders").status_code == 403
+        assert web.get("/reseller/offers").status_code == 403

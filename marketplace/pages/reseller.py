@@ -538,3 +538,51 @@ async def assign(request: Request, rep_id: UUID, market: MarketplaceDep, seller:
         buyer_ids.append(buyer_id)
     market.sellers.assign_accounts(seller.seller_id, rep_id, buyer_ids)
     return redirect("/reseller/reps?notice=Accounts assigned")
+
+
+# Finance
+
+
+Finance = Annotated[Staff, Depends(staff("reseller", "finance"))]
+
+
+def _earned(market: Marketplace, seller: Staff) -> list[dict[str, Any]]:
+    return [
+        {
+            "currency": r["currency"],
+            "gmv": {"amount": r["gmv"], "currency": r["currency"]},
+            "commission": {"amount": r["commission"], "currency": r["currency"]},
+            "net": {"amount": r["gmv"] - r["commission"], "currency": r["currency"]},
+            "seller_orders": r["delivered_seller_orders"],
+        }
+        for r in market.order_lists.commissions(str(seller.seller_id))
+    ]
+
+
+@router.get("/reseller/commissions")
+def commissions(request: Request, market: MarketplaceDep, seller: Finance) -> Response:
+    caught_up(market, request, "orders")
+    rate = market.sellers.reseller(seller.seller_id).commission_bps
+    return render(
+        request,
+        "reseller_commissions.html",
+        {"staff": seller, "rows": _earned(market, seller), "rate": rate},
+        visitor=seller.visitor,
+    )
+
+
+@router.get("/reseller/commissions.csv")
+def commissions_csv(market: MarketplaceDep, seller: Finance) -> Response:
+    rows = [
+        [
+            r["currency"],
+            r["seller_orders"],
+            amount(r["gmv"]),
+            amount(r["commission"]),
+            amount(r["net"]),
+        ]
+        for r in _earned(market, seller)
+    ]
+    return csv_response(
+        "commissions.csv", ["currency", "seller_orders", "gmv", "commission", "net"], [rows]
+    )

@@ -77,6 +77,7 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/reseller/imports", "Import", ("catalog",)),
         ("/reseller/customers", "Customers", ()),
         ("/reseller/reps", "Sales reps", ()),
+        ("/reseller/commissions", "Commissions", ("finance",)),
         ("/team", "People", ()),
     ],
     "manufacturer": [
