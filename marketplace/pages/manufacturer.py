@@ -7,10 +7,8 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from marketplace.kernel.errors import DomainError, Invalid, NotFound
 from marketplace.pages.amounts import cents, minor_units
@@ -19,10 +17,10 @@ from marketplace.pages.freshness import caught_up
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import read_upload
+from marketplace.pages.uploads import PageImport, imported
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from offers.api import MAX_IMPORT_LINES, ProductLine, good_products, parse_products
+from offers.api import ProductLine, good_products, parse_products
 from projections.catalog_view import CatalogFilter
 
 router = APIRouter(include_in_schema=False)
@@ -248,40 +246,17 @@ def import_form(request: Request, maker: Catalog) -> Response:
 
 @router.post("/manufacturer/products:import", dependencies=[CsrfChecked])
 async def import_products(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
-    file = (await request.form()).get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
-        return render(
-            request,
-            "maker_import.html",
-            {"staff": maker, "error": "choose a file to import"},
-            status=422,
-            visitor=maker.visitor,
-        )
-
-    def start() -> UUID:
-        upload = read_upload(file, MAX_IMPORT_LINES, product_json)
-        try:
-            parsed = parse_products(upload)
-            if parsed[0] == 0:
-                raise Invalid("the file holds no product lines")
-        except BaseException:
-            upload.close()
-            raise
-        return market.imports.start_products(
+    kind = PageImport(
+        "product",
+        "maker_import.html",
+        "/manufacturer/imports",
+        product_json,
+        parse_products,
+        lambda upload, parsed: market.imports.start_products(
             maker.seller_id, *parsed, good_products(upload, parsed)
-        )
-
-    try:
-        job_id = await run_in_threadpool(start)
-    except DomainError as error:
-        return render(
-            request,
-            "maker_import.html",
-            {"staff": maker, "error": str(error.detail)},
-            status=422,
-            visitor=maker.visitor,
-        )
-    return redirect(f"/manufacturer/imports/{job_id}")
+        ),
+    )
+    return await imported(request, maker, kind)
 
 
 @router.get("/manufacturer/imports/{job_id}")

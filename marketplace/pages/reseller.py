@@ -7,9 +7,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
 from marketplace.kernel.errors import DomainError, Invalid, NotFound
 from marketplace.kernel.keys import mint
@@ -21,11 +19,11 @@ from marketplace.pages.history import timeline
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import read_upload
+from marketplace.pages.uploads import PageImport, imported
 from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from offers.api import MAX_IMPORT_LINES, good_offers, parse_offers
+from offers.api import good_offers, parse_offers
 from offers.application import CustomerTermsDetails, OfferDetails
 
 router = APIRouter(include_in_schema=False)
@@ -276,38 +274,17 @@ def import_form(request: Request, seller: Catalog) -> Response:
 
 @router.post("/reseller/offers:import", dependencies=[CsrfChecked])
 async def import_offers(request: Request, market: MarketplaceDep, seller: Catalog) -> Response:
-    file = (await request.form()).get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
-        return render(
-            request,
-            "reseller_import.html",
-            {"staff": seller, "error": "choose a file to import"},
-            status=422,
-            visitor=seller.visitor,
-        )
-
-    def start() -> UUID:
-        upload = read_upload(file, MAX_IMPORT_LINES, offer_json)
-        try:
-            parsed = parse_offers(upload)
-            if parsed[0] == 0:
-                raise Invalid("the file holds no offer lines")
-        except BaseException:
-            upload.close()
-            raise
-        return market.imports.start_offers(seller.seller_id, *parsed, good_offers(upload, parsed))
-
-    try:
-        job_id = await run_in_threadpool(start)
-    except DomainError as error:
-        return render(
-            request,
-            "reseller_import.html",
-            {"staff": seller, "error": str(error.detail)},
-            status=422,
-            visitor=seller.visitor,
-        )
-    return redirect(f"/reseller/imports/{job_id}")
+    kind = PageImport(
+        "offer",
+        "reseller_import.html",
+        "/reseller/imports",
+        offer_json,
+        parse_offers,
+        lambda upload, parsed: market.imports.start_offers(
+            seller.seller_id, *parsed, good_offers(upload, parsed)
+        ),
+    )
+    return await imported(request, seller, kind)
 
 
 @router.get("/reseller/imports/{job_id}")

@@ -7,12 +7,20 @@ import io
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any
+from uuid import UUID
 
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from marketplace.kernel.errors import Invalid
+from marketplace.kernel.errors import DomainError, Invalid
+from marketplace.pages.render import redirect, render
+from marketplace.pages.staff import Staff
 from marketplace.web.uploads import SPOOL_IN_MEMORY, Upload
+from offers.api import MAX_IMPORT_LINES
 
 CHUNK = 1 << 16
 # A CSV row as the API's JSON line; the header's names are its keys.
@@ -75,3 +83,46 @@ def _from_csv(source: IO[bytes], max_lines: int, row_to_json: RowToJson) -> Uplo
     finally:
         text.detach()
     return Upload(out, digest.hexdigest(), lines + 1)
+
+
+@dataclass(frozen=True)
+class PageImport:
+    """An import form: what it imports, how a CSV row becomes a JSON line, how the lines
+    are checked, and how the job starts on the good ones."""
+
+    what: str
+    template: str
+    jobs: str  # where the job's page lives, before its id
+    row_to_json: RowToJson
+    parse: Callable[[Upload], tuple[int, list[dict[str, Any]]]]
+    start: Callable[[Upload, tuple[int, list[dict[str, Any]]]], UUID]
+
+
+async def imported(request: Request, staff: Staff, kind: PageImport) -> Response:
+    """Reads the uploaded file, reports what refuses it as a whole, else starts the job and
+    sends the browser to its page."""
+    file = (await request.form()).get("file")
+
+    def refused(why: str) -> Response:
+        context = {"staff": staff, "error": why}
+        return render(request, kind.template, context, status=422, visitor=staff.visitor)
+
+    if not isinstance(file, UploadFile) or not file.filename:
+        return refused("choose a file to import")
+
+    def start() -> UUID:
+        upload = read_upload(file, MAX_IMPORT_LINES, kind.row_to_json)
+        try:
+            parsed = kind.parse(upload)
+            if parsed[0] == 0:
+                raise Invalid(f"the file holds no {kind.what} lines")
+        except BaseException:
+            upload.close()
+            raise
+        return kind.start(upload, parsed)
+
+    try:
+        job_id = await run_in_threadpool(start)
+    except DomainError as error:
+        return refused(str(error.detail))
+    return redirect(f"{kind.jobs}/{job_id}")
