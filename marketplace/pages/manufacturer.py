@@ -17,7 +17,7 @@ from marketplace.pages.freshness import caught_up
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import PageImport, imported
+from marketplace.pages.uploads import PageImport, import_form, imported
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
 from offers.api import ProductLine, good_products, parse_products
@@ -239,16 +239,14 @@ async def discontinue(request: Request, market: MarketplaceDep, maker: Catalog) 
     return redirect(f"/manufacturer/products?notice=Product {sku} discontinued")
 
 
-@router.get("/manufacturer/imports")
-def import_form(request: Request, maker: Catalog) -> Response:
-    return render(request, "maker_import.html", {"staff": maker}, visitor=maker.visitor)
-
-
-@router.post("/manufacturer/products:import", dependencies=[CsrfChecked])
-async def import_products(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
-    kind = PageImport(
+def _import(market: Marketplace, maker: Staff) -> PageImport:
+    return PageImport(
         "product",
-        "maker_import.html",
+        "/manufacturer/products:import",
+        "/manufacturer/products",
+        "A CSV file with the header sku,name,brand,category,list_price,currency,map_price,"
+        "gtin,unit (prices in cents; more columns become attributes), or NDJSON, one product "
+        "a line as the API takes it.",
         "/manufacturer/imports",
         product_json,
         parse_products,
@@ -256,7 +254,16 @@ async def import_products(request: Request, market: MarketplaceDep, maker: Catal
             maker.seller_id, *parsed, good_products(upload, parsed)
         ),
     )
-    return await imported(request, maker, kind)
+
+
+@router.get("/manufacturer/imports")
+def import_page(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
+    return import_form(request, maker, _import(market, maker))
+
+
+@router.post("/manufacturer/products:import", dependencies=[CsrfChecked])
+async def import_products(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
+    return await imported(request, maker, _import(market, maker))
 
 
 @router.get("/manufacturer/imports/{job_id}")

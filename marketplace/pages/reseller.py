@@ -19,7 +19,7 @@ from marketplace.pages.history import timeline
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import PageImport, imported
+from marketplace.pages.uploads import PageImport, import_form, imported
 from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
@@ -267,16 +267,13 @@ def offer_history(
     )
 
 
-@router.get("/reseller/imports")
-def import_form(request: Request, seller: Catalog) -> Response:
-    return render(request, "reseller_import.html", {"staff": seller}, visitor=seller.visitor)
-
-
-@router.post("/reseller/offers:import", dependencies=[CsrfChecked])
-async def import_offers(request: Request, market: MarketplaceDep, seller: Catalog) -> Response:
-    kind = PageImport(
+def _import(market: Marketplace, seller: Staff) -> PageImport:
+    return PageImport(
         "offer",
-        "reseller_import.html",
+        "/reseller/offers:import",
+        "/reseller/offers",
+        "A CSV file with the header product_id,price,currency,stock,lead_time_days,"
+        "min_order_qty (prices in cents), or NDJSON, one offer a line as the API takes it.",
         "/reseller/imports",
         offer_json,
         parse_offers,
@@ -284,7 +281,16 @@ async def import_offers(request: Request, market: MarketplaceDep, seller: Catalo
             seller.seller_id, *parsed, good_offers(upload, parsed)
         ),
     )
-    return await imported(request, seller, kind)
+
+
+@router.get("/reseller/imports")
+def import_page(request: Request, market: MarketplaceDep, seller: Catalog) -> Response:
+    return import_form(request, seller, _import(market, seller))
+
+
+@router.post("/reseller/offers:import", dependencies=[CsrfChecked])
+async def import_offers(request: Request, market: MarketplaceDep, seller: Catalog) -> Response:
+    return await imported(request, seller, _import(market, seller))
 
 
 @router.get("/reseller/imports/{job_id}")

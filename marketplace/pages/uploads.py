@@ -91,11 +91,27 @@ class PageImport:
     are checked, and how the job starts on the good ones."""
 
     what: str
-    template: str
+    action: str  # where the form posts
+    back: str  # the list the imported lines land in
+    help: str  # what the file holds
     jobs: str  # where the job's page lives, before its id
     row_to_json: RowToJson
     parse: Callable[[Upload], tuple[int, list[dict[str, Any]]]]
     start: Callable[[Upload, tuple[int, list[dict[str, Any]]]], UUID]
+
+
+def import_form(
+    request: Request, staff: Staff, kind: PageImport, error: str | None = None, code: int = 200
+) -> Response:
+    context = {
+        "staff": staff,
+        "what": f"{kind.what}s",
+        "action": kind.action,
+        "back": kind.back,
+        "help": kind.help,
+        "error": error,
+    }
+    return render(request, "import_form.html", context, status=code, visitor=staff.visitor)
 
 
 async def imported(request: Request, staff: Staff, kind: PageImport) -> Response:
@@ -104,8 +120,7 @@ async def imported(request: Request, staff: Staff, kind: PageImport) -> Response
     file = (await request.form()).get("file")
 
     def refused(why: str) -> Response:
-        context = {"staff": staff, "error": why}
-        return render(request, kind.template, context, status=422, visitor=staff.visitor)
+        return import_form(request, staff, kind, why, 422)
 
     if not isinstance(file, UploadFile) or not file.filename:
         return refused("choose a file to import")
