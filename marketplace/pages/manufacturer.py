@@ -17,7 +17,7 @@ from marketplace.pages.freshness import caught_up
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import PageImport, import_form, imported
+from marketplace.pages.uploads import PageImport, import_form, imported, job_page
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
 from offers.api import ProductLine, good_products, parse_products
@@ -269,12 +269,7 @@ async def import_products(request: Request, market: MarketplaceDep, maker: Catal
 @router.get("/manufacturer/imports/{job_id}")
 def import_job(request: Request, job_id: UUID, market: MarketplaceDep, maker: Catalog) -> Response:
     job = market.imports.job(job_id, maker.seller_id)
-    return render(
-        request,
-        "import_job.html",
-        {"staff": maker, "job": job, "back": "/manufacturer/products", "what": "products"},
-        visitor=maker.visitor,
-    )
+    return job_page(request, maker, _import(market, maker), job)
 
 
 @router.get("/manufacturer/authorizations")

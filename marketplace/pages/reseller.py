@@ -19,7 +19,7 @@ from marketplace.pages.history import timeline
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
-from marketplace.pages.uploads import PageImport, import_form, imported
+from marketplace.pages.uploads import PageImport, import_form, imported, job_page
 from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
@@ -296,12 +296,7 @@ async def import_offers(request: Request, market: MarketplaceDep, seller: Catalo
 @router.get("/reseller/imports/{job_id}")
 def import_job(request: Request, job_id: UUID, market: MarketplaceDep, seller: Catalog) -> Response:
     job = market.imports.job(job_id, seller.seller_id)
-    return render(
-        request,
-        "import_job.html",
-        {"staff": seller, "job": job, "back": "/reseller/offers", "what": "offers"},
-        visitor=seller.visitor,
-    )
+    return job_page(request, seller, _import(market, seller), job)
 
 
 # Customers

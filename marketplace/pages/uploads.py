@@ -21,6 +21,7 @@ from marketplace.pages.render import redirect, render
 from marketplace.pages.staff import Staff
 from marketplace.web.uploads import SPOOL_IN_MEMORY, Upload
 from offers.api import MAX_IMPORT_LINES
+from offers.domain import ImportJob
 
 CHUNK = 1 << 16
 # A CSV row as the API's JSON line; the header's names are its keys.
@@ -112,6 +113,12 @@ def import_form(
         "error": error,
     }
     return render(request, "import_form.html", context, status=code, visitor=staff.visitor)
+
+
+def job_page(request: Request, staff: Staff, kind: PageImport, job: ImportJob) -> Response:
+    """An import job's progress and every line it refused."""
+    context = {"staff": staff, "job": job, "back": kind.back, "what": f"{kind.what}s"}
+    return render(request, "import_job.html", context, visitor=staff.visitor)
 
 
 async def imported(request: Request, staff: Staff, kind: PageImport) -> Response:
