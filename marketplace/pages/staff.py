@@ -18,7 +18,6 @@ from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep, manufacturer, reseller
 
 Side = Literal["manufacturer", "reseller", "operator"]
-READS = {"catalog", "orders", "finance"}
 
 
 @dataclass(frozen=True)
