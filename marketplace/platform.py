@@ -5,9 +5,11 @@ import secrets
 import threading
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from marketplace.adapters.carts import Carts
+from marketplace.adapters.clock import Clock
 from marketplace.adapters.credentials import Credentials
 from marketplace.adapters.eventlog import EventLog
 from marketplace.adapters.eventstore import MarketplaceApplication, persistence_env
@@ -27,9 +29,18 @@ from offers.holds import Holds
 from offers.imports import Imports
 from orders.application import Orders
 from orders.approval import Approvals
+from orders.billing.application import Billing, describe_payout
+from orders.billing.domain import Payout
+from orders.billing.invoicing import Invoicing
+from orders.billing.payments import Payments
+from orders.billing.payouts import Payouts
+from orders.billing.returns import Returns
+from orders.billing.statements import StatementImports
 from orders.choosing import OfferChooser
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
+from projections.billing import BillingProjection
+from projections.billing_view import BillingView
 from projections.catalog import LISTING_EVENTS, CatalogProjection
 from projections.catalog_view import CatalogView
 from projections.orders import OrdersProjection
@@ -47,10 +58,12 @@ CONTEXTS: dict[str, type[MarketplaceApplication]] = {
     "offers": Offers,
     "buyers": Buyers,
     "orders": Orders,
+    "billing": Billing,
 }
 PROJECTIONS: dict[str, ProjectionFactory] = {
     "catalog": CatalogProjection,
     "orders": OrdersProjection,
+    "billing": BillingProjection,
 }
 
 
@@ -93,14 +106,17 @@ class Marketplace:
         self.offers = Offers(env=env("offers"))
         self.buyers = Buyers(env=env("buyers"))
         self.orders = Orders(env=env("orders"))
+        self.billing = Billing(env=env("billing"))
         self.offers.authorization_of = self.sellers.authorization
         self.contexts: dict[str, MarketplaceApplication] = {
             "sellers": self.sellers,
             "offers": self.offers,
             "buyers": self.buyers,
             "orders": self.orders,
+            "billing": self.billing,
         }
         self._meta_table()
+        self.clock = Clock(self.db, self.settings.controllable_clock)
         self.operator_key_generated = False
         if self.settings.operator_key:
             self.operator_key = self.settings.operator_key
@@ -118,16 +134,28 @@ class Marketplace:
             self.projections.replay_parts = partial(replay_part, self.settings)
         self.catalog = CatalogView(self.projections)
         self.order_lists = OrdersView(self.projections)
+        self.billing_lists = BillingView(self.projections)
         self.in_process = not self.settings.kafka_bootstrap
         self.imports = Imports(self.offers, JobTable(self.db))
         holds = Holds(self.offers)
         chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)
+        self.invoicing = Invoicing(self.billing, self.orders, holds, self.clock.today)
+        self.payments = Payments(self.billing, self.invoicing)
+        self.returns = Returns(self.billing, self.orders, holds, self.invoicing, self.clock.today)
+        self.payouts = Payouts(self.billing)
+        self.statements = StatementImports(self.offers, self.imports, self.payments)
         self.placement = Placement(
-            self.orders, self.sellers, self.buyers, chooser, holds, self._catalog_caught_up
+            self.orders,
+            self.sellers,
+            self.buyers,
+            chooser,
+            holds,
+            self._catalog_caught_up,
+            self.invoicing.overdue,
         )
         self.approvals = Approvals(self.orders, holds)
         self.fulfilment = Fulfilment(
-            self.orders, self.sellers, chooser, holds, self._catalog_caught_up
+            self.orders, self.sellers, chooser, holds, self._catalog_caught_up, self.invoicing
         )
         self._closed = threading.Event()
         self._stopping = threading.Event()
@@ -165,6 +193,42 @@ class Marketplace:
                 app.save(account)
                 return account
         raise NotFound(f"unknown account {account_id}")
+
+    def credit_of(self, buyer_id: UUID) -> list[dict[str, Any]]:
+        """Per reseller the buyer has terms with: its credit limit, what open invoice orders
+        hold, what issued invoices leave unpaid, what remains, and whether one is overdue."""
+        found = []
+        for reseller in self.catalog.resellers(str(buyer_id)):
+            terms = self.offers.terms(UUID(reseller["id"]), buyer_id)
+            if terms is None:
+                continue
+            limit = terms.credit_limit
+            currency = (
+                limit.currency
+                if limit
+                else self.billing_lists.currency_with(str(buyer_id), reseller["id"])
+            )
+            exposure = sum(terms.credit_used.values())
+            unpaid = self.invoicing.unpaid(buyer_id, terms.reseller_id, currency)
+            found.append(
+                {
+                    "reseller_id": reseller["id"],
+                    "reseller_name": reseller["name"],
+                    "credit_limit": limit.as_dict() if limit else None,
+                    "held": {"amount": max(exposure - unpaid, 0), "currency": currency},
+                    "unpaid": {"amount": unpaid, "currency": currency},
+                    "remaining": None
+                    if limit is None
+                    else {"amount": limit.amount - exposure, "currency": currency},
+                    "overdue": self.invoicing.overdue(buyer_id, terms.reseller_id, currency)
+                    is not None,
+                    "payment_methods": terms.payment_methods,
+                }
+            )
+        return found
+
+    def describe_payout(self, payout: Payout) -> dict[str, Any]:
+        return describe_payout(payout)
 
     def heads(self) -> Positions:
         return self.events.heads()
@@ -231,13 +295,17 @@ class Marketplace:
         reroutes = self.order_lists.reroutes_since(before)
         for order_id, refused_id in reroutes:
             self.fulfilment.finish_reroute(UUID(order_id), UUID(refused_id))
-        if stuck or reroutes:
+        uninvoiced = self.billing_lists.uninvoiced_since(before)
+        invoiced = sum(self.invoicing.invoice_missing(UUID(so_id)) for so_id in uninvoiced)
+        if stuck or reroutes or invoiced:
             log.info(
-                "finished %d half-placed orders and %d half-rerouted refusals",
+                "finished %d half-placed orders, %d half-rerouted refusals and issued %d "
+                "invoices a crash left out",
                 len(stuck),
                 len(reroutes),
+                invoiced,
             )
-        return len(stuck) + len(reroutes)
+        return len(stuck) + len(reroutes) + invoiced
 
     def stop(self) -> None:
         self._stopping.set()

@@ -337,6 +337,17 @@ class Offer(Aggregate):
         if self.reservations.get(ref, 0) >= quantity > 0:
             self._reservation_shipped(ref=ref, quantity=quantity)
 
+    def restock(self, ref: str, quantity: int) -> None:
+        """Puts returned units back in stock; once per `ref`, however often asked."""
+        # Offers stored (and snapshotted) before returns existed have no `restocked` yet.
+        if ref not in getattr(self, "restocked", {}) and quantity > 0:
+            self._restocked(ref=ref, quantity=quantity)
+
+    @event("Restocked")
+    def _restocked(self, ref: str, quantity: int) -> None:
+        self.stock += quantity
+        self.restocked = {**getattr(self, "restocked", {}), ref: quantity}
+
     @event("ReservationShipped")
     def _reservation_shipped(self, ref: str, quantity: int) -> None:
         self.reservations[ref] -= quantity
@@ -411,6 +422,21 @@ class CustomerTerms(Aggregate):
     @event("CreditFreed")
     def _credit_freed(self, ref: str) -> None:
         self.credit_used.pop(ref, None)
+
+    def settle_credit(self, ref: str, owed: int) -> None:
+        """Lowers what an order holds to what its buyer still owes on it, as its invoices are
+        paid or credited. Never raises it, so a repeated or stale call changes nothing."""
+        held = self.credit_used.get(ref)
+        if held is None or owed >= held:
+            return
+        if owed <= 0:
+            self._credit_freed(ref=ref)
+        else:
+            self._credit_settled(ref=ref, amount=owed)
+
+    @event("CreditSettled")
+    def _credit_settled(self, ref: str, amount: int) -> None:
+        self.credit_used[ref] = amount
 
     def _set(
         self,

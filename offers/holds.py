@@ -144,6 +144,29 @@ class Holds:
         with _stripes(self._keys(stock, credit)):
             retrying(attempt)
 
+    def settle(self, hold: CreditHold, owed: int) -> None:
+        """Lowers a credit hold to what its order still owes, as invoices are paid."""
+
+        def attempt() -> None:
+            terms = self.offers.terms(hold.reseller_id, hold.buyer_id)
+            if terms is not None:
+                terms.settle_credit(hold.ref, owed)
+                self.offers.save(terms)
+
+        with _stripes(self._keys([], [hold])):
+            retrying(attempt)
+
+    def restock(self, ref: str, reseller_id: UUID, product_id: UUID, quantity: int) -> None:
+        """Puts returned units back in the offer's stock, once per `ref`."""
+
+        def attempt() -> None:
+            offer = self.offers.offer(reseller_id, product_id)
+            offer.restock(ref, quantity)
+            self.offers.save(offer)
+
+        with _stripes([offer_id(reseller_id, product_id)]):
+            retrying(attempt)
+
     def shipped(self, hold: StockHold) -> None:
         def attempt() -> None:
             offer = self.offers.offer(hold.reseller_id, hold.product_id)

@@ -72,7 +72,7 @@ class Imports:
     ) -> UUID:
         """Creates a product import job and runs its good lines in a thread of their own."""
         job_id = self.create(manufacturer_id, "products", total, failed)
-        self._in_background(job_id, lambda: self.run_products(job_id, good))
+        self.in_background(job_id, lambda: self.run_products(job_id, good))
         return job_id
 
     def start_offers(
@@ -84,7 +84,7 @@ class Imports:
     ) -> UUID:
         """Creates an offer import job and runs its good lines in a thread of their own."""
         job_id = self.create(reseller_id, "offers", total, failed)
-        self._in_background(job_id, lambda: self.run_offers(job_id, good))
+        self.in_background(job_id, lambda: self.run_offers(job_id, good))
         return job_id
 
     def create(self, owner_id: UUID, kind: str, total: int, failed: list[dict[str, Any]]) -> UUID:
@@ -210,7 +210,7 @@ class Imports:
                 return self.job(job_id, owner_id, now)
         return job
 
-    def _in_background(self, job_id: UUID, lines: Callable[[], None]) -> None:
+    def in_background(self, job_id: UUID, lines: Callable[[], None]) -> None:
         def run() -> None:
             try:
                 lines()

@@ -43,6 +43,7 @@ class Orders(MarketplaceApplication):
         return [
             {
                 "at": str(getattr(e, "timestamp", "")),
+                "version": e.originator_version,
                 "lines": dict(getattr(e, "lines", {})),
                 "tracking": getattr(e, "tracking", None),
             }

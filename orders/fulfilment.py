@@ -7,6 +7,7 @@ from uuid import UUID
 
 from offers.holds import Holds, HoldsRefused, StockHold
 from orders.application import Orders
+from orders.billing.invoicing import Invoicing
 from orders.choosing import Choice, LineRequest, OfferChooser, by_seller
 from orders.domain import Order, SellerOrder
 from orders.holding import holds_of, stock_ref
@@ -22,12 +23,14 @@ class Fulfilment:
         chooser: OfferChooser,
         holds: Holds,
         catch_up: Callable[[], None],
+        invoicing: Invoicing,
     ) -> None:
         self.orders = orders
         self.sellers = sellers
         self.chooser = chooser
         self.holds = holds
         self.catch_up = catch_up
+        self.invoicing = invoicing
 
     def accept(self, reseller_id: UUID, seller_order_id: UUID) -> SellerOrder:
         so = self.orders.seller_order(seller_order_id, reseller_id)
@@ -49,6 +52,7 @@ class Fulfilment:
             self.holds.shipped(
                 StockHold(stock_ref(so.id, product_id), so.reseller_id, product_id, quantity, 0)
             )
+        self.invoicing.invoice_shipment(so, so.version, {str(k): v for k, v in shipped.items()})
         return so
 
     def deliver(self, reseller_id: UUID, seller_order_id: UUID) -> SellerOrder:

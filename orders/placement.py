@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from marketplace.buyers.application import Buyers
-from marketplace.kernel.errors import Forbidden
+from marketplace.kernel.errors import Forbidden, Refusal
 from marketplace.kernel.money import Money
 from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
 from orders.application import Orders
@@ -22,13 +22,16 @@ from orders.choosing import (
     OfferChooser,
     PlacementRefused,
     by_seller,
+    problem,
     twice,
 )
-from orders.domain import Order, SellerOrder, order_total, over_limit
+from orders.domain import INVOICE_METHODS, Order, SellerOrder, order_total, over_limit
 from orders.holding import holds_of
 from sellers.application import Sellers
 
 log = logging.getLogger(__name__)
+# (buyer, seller, currency) -> the buyer's oldest overdue invoice with that seller, if any.
+Overdue = Callable[[UUID, UUID, str], dict[str, Any] | None]
 
 
 def open_seller_order(
@@ -68,12 +71,14 @@ class Placement:
         chooser: OfferChooser,
         holds: Holds,
         catch_up: Callable[[], None],
+        overdue: Overdue,
     ) -> None:
         self.orders = orders
         self.sellers = sellers
         self.buyers = buyers
         self.chooser = chooser
         self.holds = holds
+        self.overdue = overdue
         # Lets the catalog view take in every command before offers are chosen from it.
         self.catch_up = catch_up
 
@@ -110,6 +115,8 @@ class Placement:
                 choices.append(choice)
             else:
                 problems.append(choice)
+        if payment_method in INVOICE_METHODS:
+            problems += self._overdue(buyer_id, choices)
         if problems:
             raise PlacementRefused(problems)
         groups = by_seller(choices)
@@ -119,6 +126,34 @@ class Placement:
         needs_approval = over_limit(spending_limit, _totals(seller_orders))
         self._hold_and_place(order, seller_orders, needs_approval)
         return order
+
+    def _overdue(self, buyer_id: UUID, choices: list[Choice]) -> list[dict[str, Any]]:
+        """Lines going to a seller the buyer has an overdue invoice with: no more orders on
+        invoice with it until that invoice is paid."""
+        problems = []
+        late: dict[tuple[UUID, str], dict[str, Any] | None] = {}
+        for choice in choices:
+            key = (choice.offer.reseller_id, choice.price.currency)
+            if key not in late:
+                late[key] = self.overdue(buyer_id, *key)
+            invoice = late[key]
+            if invoice is not None:
+                refused = problem(
+                    choice.line,
+                    choice.product.id,
+                    f"invoice {invoice['number']} from this seller was due on "
+                    f"{invoice['due_on']} and is not paid; orders on invoice with this seller "
+                    "wait until it is (card orders still go through)",
+                    Refusal.CREDIT,
+                )
+                problems.append(
+                    {
+                        **refused,
+                        "invoice_id": invoice["invoice_id"],
+                        "invoice_number": invoice["number"],
+                    }
+                )
+        return problems
 
     def _draft(
         self,

@@ -104,6 +104,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "Offer.StockSet": ("offers", False),
     "Offer.StockReserved": ("offers", False),
     "Offer.StockReleased": ("offers", False),
+    "Offer.Restocked": ("offers", False),
     "Offer.Withdrawn": ("offers", False),
     "CustomerTerms.Agreed": ("terms", True),
     "CustomerTerms.Revised": ("terms", False),
@@ -120,6 +121,7 @@ LISTING_EVENTS = frozenset(EVENTS) - {
     "Offer.StockSet",
     "Offer.StockReserved",
     "Offer.StockReleased",
+    "Offer.Restocked",
 }
 # Events after which the rows listing an offer, product or authorization are derived again.
 RELISTS = {
@@ -337,6 +339,7 @@ REDUCERS: dict[str, Reducer] = {
     "Offer.StockSet": _stock_set,
     "Offer.StockReserved": _stock_moved(-1),
     "Offer.StockReleased": _stock_moved(+1),
+    "Offer.Restocked": _stock_moved(+1),
     "Offer.Withdrawn": _withdrawn,
     "CustomerTerms.Agreed": _terms,
     "CustomerTerms.Revised": _terms,

@@ -50,11 +50,13 @@ def settings_for(
             database_url=f"sqlite:///{tmp_path}/marketplace.db",
             operator_key="test-operator-key",
             kafka_bootstrap=None,
+            controllable_clock=True,
         )
     return Settings(
         database_url=postgres_url,
         database_schema=schema,
         operator_key="test-operator-key",
+        controllable_clock=True,
         kafka_bootstrap=kafka if mode == "kafka" else None,
         topic_prefix=schema,
         topic_partitions=3,

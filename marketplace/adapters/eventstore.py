@@ -40,6 +40,7 @@ from marketplace.kernel.errors import Conflict, NotFound
 from marketplace.kernel.money import Money
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 
 class MoneyAsDict(Transcoding):
@@ -351,13 +352,12 @@ class SharedPostgresFactory(PostgresFactory):
         datastore.close()
 
 
-def retrying(attempt: Callable[[], None]) -> None:
+def retrying(attempt: Callable[[], T]) -> T:
     """Optimistic concurrency: a concurrent change to the same aggregates makes the save
     fail; the whole attempt is then made again on fresh state."""
     for _ in range(50):
         try:
-            attempt()
-            return
+            return attempt()
         except IntegrityError:
             time.sleep(random.uniform(0.001, 0.02))
-    raise Conflict("too many concurrent changes to the same offers; retry")
+    raise Conflict("too many concurrent changes to the same records; retry")

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Aggregates each context keeps in memory between commands (twice: the library's cache
     # and the one that reads many at once); what a process's memory grows to under load.
     aggregate_cache_size: int = Field(10_000, ge=1, le=1_000_000)
+    # Tests and demos only: `PUT /v1/operator/clock` then moves the platform's time.
+    controllable_clock: bool = False
 
     def connections(self, process: str) -> "Budget":
         total = self.database_connections or PROCESS_CONNECTIONS[process]

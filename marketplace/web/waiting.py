@@ -38,3 +38,4 @@ def _ready(name: str) -> Callable[..., Awaitable[None]]:
 
 CatalogReady = Annotated[None, Depends(_ready("catalog"))]
 OrdersReady = Annotated[None, Depends(_ready("orders"))]
+BillingReady = Annotated[None, Depends(_ready("billing"))]

@@ -1,0 +1,542 @@
+"""Money after the order: invoices per shipment, payments and their allocation, credit notes
+from returns, and payouts to sellers less commission.
+
+The operator collects from buyers and pays sellers. Every amount is in minor units of one
+currency; dates are ISO dates (`YYYY-MM-DD`) of the platform's clock.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from marketplace.kernel.errors import Conflict, Invalid
+from orders.domain import commission
+
+InvoiceStatus = Literal["open", "overdue", "paid"]
+ReturnStatus = Literal["requested", "accepted", "refused"]
+DUE_DAYS = {"card": 0, "invoice_net_30": 30, "invoice_net_60": 60}
+AGEING = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
+_NS = uuid5(NAMESPACE_URL, "marketplace:billing")
+
+
+def invoice_id(seller_order_id: UUID, shipment_version: int) -> UUID:
+    """One invoice per shipment: the seller order's `Shipped` event names it."""
+    return uuid5(seller_order_id, f"invoice:{shipment_version}")
+
+
+def series_id(seller_id: UUID, kind: str) -> UUID:
+    return uuid5(_NS, f"series:{kind}:{seller_id}")
+
+
+def buyer_account_id(buyer_id: UUID, currency: str) -> UUID:
+    return uuid5(_NS, f"buyer:{buyer_id}:{currency}")
+
+
+def seller_ledger_id(seller_id: UUID, currency: str) -> UUID:
+    return uuid5(_NS, f"seller:{seller_id}:{currency}")
+
+
+def book_id(seller_order_id: UUID) -> UUID:
+    return uuid5(_NS, f"book:{seller_order_id}")
+
+
+LEDGERS_ID = uuid5(_NS, "ledgers")
+
+
+def due_on(issued_on: str, payment_method: str) -> str:
+    return (date.fromisoformat(issued_on) + timedelta(days=DUE_DAYS[payment_method])).isoformat()
+
+
+def days_overdue(due: str, today: str) -> int:
+    return (date.fromisoformat(today) - date.fromisoformat(due)).days
+
+
+def ageing_bucket(due: str, today: str) -> str:
+    late = days_overdue(due, today)
+    if late <= 0:
+        return "current"
+    if late <= 30:
+        return "d1_30"
+    if late <= 60:
+        return "d31_60"
+    if late <= 90:
+        return "d61_90"
+    return "d90_plus"
+
+
+class NumberSeries(Aggregate):
+    """A seller's legal numbering of invoices (or of credit notes): unique and gap-free,
+    since a number is taken only in the same save as the document that carries it."""
+
+    @staticmethod
+    def create_id(seller_id: UUID, kind: str) -> UUID:
+        return series_id(seller_id, kind)
+
+    @event("Started")
+    def __init__(self, seller_id: UUID, kind: str) -> None:
+        self.seller_id = seller_id
+        self.kind = kind
+        self.last = 0
+
+    def take(self, document_id: UUID) -> int:
+        self._taken(document_id=document_id)
+        return self.last
+
+    @event("NumberTaken")
+    def _taken(self, document_id: UUID) -> None:
+        self.last += 1
+
+
+class Invoice(Aggregate):
+    """What a buyer owes a seller for one shipment, at the order's frozen prices."""
+
+    @event("Issued")
+    def __init__(
+        self,
+        id: UUID,
+        number: int,
+        seller_id: UUID,
+        buyer_id: UUID,
+        seller_order_id: UUID,
+        order_id: UUID,
+        payment_method: str,
+        po_number: str | None,
+        issued_on: str,
+        currency: str,
+        commission_bps: int,
+        lines: list[dict[str, Any]],
+    ) -> None:
+        self.number = number
+        self.seller_id = seller_id
+        self.buyer_id = buyer_id
+        self.seller_order_id = seller_order_id
+        self.order_id = order_id
+        self.payment_method = payment_method
+        self.po_number = po_number
+        self.issued_on = issued_on
+        self.due_on = due_on(issued_on, payment_method)
+        self.currency = currency
+        self.commission_bps = commission_bps
+        self.lines = lines
+        self.paid = 0
+        self.credited = 0
+        self.payments: dict[str, int] = {}
+        self.credit_notes: dict[str, int] = {}
+
+    @property
+    def total(self) -> int:
+        return sum(int(line["quantity"]) * int(line["unit_price"]) for line in self.lines)
+
+    @property
+    def balance(self) -> int:
+        return self.total - self.paid - self.credited
+
+    def status(self, today: str) -> InvoiceStatus:
+        if self.balance <= 0:
+            return "paid"
+        return "overdue" if self.due_on < today else "open"
+
+    def pay(self, payment_ref: str, amount: int) -> None:
+        """Allocates part of a payment; once per payment, never beyond the balance."""
+        if payment_ref in self.payments:
+            return
+        if amount < 1:
+            raise Invalid("an allocation must be a positive amount")
+        if amount > self.balance:
+            raise Conflict(
+                f"invoice {self.number} has {self.balance} {self.currency} left to pay, "
+                f"not {amount}"
+            )
+        self._paid(payment_ref=payment_ref, amount=amount)
+
+    @event("PaymentApplied")
+    def _paid(self, payment_ref: str, amount: int) -> None:
+        self.payments[payment_ref] = amount
+        self.paid += amount
+
+    def credit(self, credit_note_id: UUID, amount: int) -> int:
+        """Lowers the balance by a credit note, as far as it goes; returns what it took."""
+        taken = min(amount, max(self.balance, 0))
+        if taken > 0 and str(credit_note_id) not in self.credit_notes:
+            self._credited(credit_note_id=str(credit_note_id), amount=taken)
+        return taken
+
+    @event("CreditApplied")
+    def _credited(self, credit_note_id: str, amount: int) -> None:
+        self.credit_notes[credit_note_id] = amount
+        self.credited += amount
+
+    def unit_price(self, product_id: UUID) -> int | None:
+        for line in self.lines:
+            if line["product_id"] == str(product_id):
+                return int(line["unit_price"])
+        return None
+
+
+def oldest_first(invoices: list[Invoice]) -> list[Invoice]:
+    return sorted(invoices, key=lambda i: (i.due_on, i.issued_on, str(i.seller_id), i.number))
+
+
+@dataclass(frozen=True)
+class Allocation:
+    invoice_id: UUID
+    amount: int
+
+
+def allocate(
+    amount: int, invoices: list[Invoice], asked: list[Allocation] | None
+) -> list[Allocation]:
+    """Where a payment goes: to the named invoices as asked, else to the oldest open ones."""
+    if asked is not None:
+        if sum(a.amount for a in asked) > amount:
+            raise Invalid("the allocations add up to more than the payment")
+        by_id = {i.id: i for i in invoices}
+        seen: set[UUID] = set()
+        for a in asked:
+            if a.invoice_id in seen:
+                raise Invalid(f"invoice {a.invoice_id} is named twice")
+            seen.add(a.invoice_id)
+            invoice = by_id.get(a.invoice_id)
+            if invoice is not None and a.amount > invoice.balance:
+                raise Conflict(
+                    f"invoice {invoice.number} has {invoice.balance} {invoice.currency} left "
+                    f"to pay, not {a.amount}"
+                )
+        return list(asked)
+    left = amount
+    chosen: list[Allocation] = []
+    for invoice in oldest_first([i for i in invoices if i.balance > 0]):
+        if left == 0:
+            break
+        part = min(left, invoice.balance)
+        chosen.append(Allocation(invoice.id, part))
+        left -= part
+    return chosen
+
+
+class Payment(Aggregate):
+    """Money a buyer sent the operator, and the invoices it paid."""
+
+    @event("Received")
+    def __init__(
+        self,
+        id: UUID,
+        buyer_id: UUID,
+        amount: int,
+        currency: str,
+        reference: str,
+        received_on: str,
+        allocations: list[dict[str, Any]],
+        unallocated: int,
+    ) -> None:
+        self.buyer_id = buyer_id
+        self.amount = amount
+        self.currency = currency
+        self.reference = reference
+        self.received_on = received_on
+        self.allocations = allocations
+        self.unallocated = unallocated
+
+
+class BuyerAccount(Aggregate):
+    """A buyer's money with the marketplace in one currency: the invoices it has open (for
+    paying the oldest first and for refusing invoice orders while one is overdue), and the
+    credit balance left by overpayments and credit notes, applied to later invoices."""
+
+    @staticmethod
+    def create_id(buyer_id: UUID, currency: str) -> UUID:
+        return buyer_account_id(buyer_id, currency)
+
+    @event("Opened")
+    def __init__(self, buyer_id: UUID, currency: str) -> None:
+        self.buyer_id = buyer_id
+        self.currency = currency
+        self.credit_balance = 0
+        self.open_invoices: dict[str, dict[str, Any]] = {}
+
+    def track(self, invoice: Invoice) -> None:
+        key = str(invoice.id)
+        if invoice.balance > 0 and key not in self.open_invoices:
+            self._invoice_opened(
+                invoice_id=key,
+                seller_id=str(invoice.seller_id),
+                number=invoice.number,
+                due_on=invoice.due_on,
+            )
+        elif invoice.balance <= 0 and key in self.open_invoices:
+            self._invoice_closed(invoice_id=key)
+
+    @event("InvoiceOpened")
+    def _invoice_opened(self, invoice_id: str, seller_id: str, number: int, due_on: str) -> None:
+        self.open_invoices[invoice_id] = {
+            "seller_id": seller_id,
+            "number": number,
+            "due_on": due_on,
+        }
+
+    @event("InvoiceClosed")
+    def _invoice_closed(self, invoice_id: str) -> None:
+        self.open_invoices.pop(invoice_id, None)
+
+    def overdue_with(self, seller_id: UUID, today: str) -> dict[str, Any] | None:
+        """The oldest invoice of this seller past its due date, if any."""
+        late = [
+            {"invoice_id": key, **info}
+            for key, info in self.open_invoices.items()
+            if info["seller_id"] == str(seller_id) and info["due_on"] < today
+        ]
+        return min(late, key=lambda i: (i["due_on"], i["number"])) if late else None
+
+    def add_balance(self, amount: int, source: str) -> None:
+        if amount > 0:
+            self._balance_added(amount=amount, source=source)
+
+    @event("BalanceAdded")
+    def _balance_added(self, amount: int, source: str) -> None:
+        self.credit_balance += amount
+
+    def use_balance(self, amount: int, invoice_id: UUID) -> None:
+        if amount > self.credit_balance:
+            raise Conflict("the buyer's credit balance is smaller than that")
+        if amount > 0:
+            self._balance_used(amount=amount, invoice_id=str(invoice_id))
+
+    @event("BalanceUsed")
+    def _balance_used(self, amount: int, invoice_id: str) -> None:
+        self.credit_balance -= amount
+
+
+class SellerLedger(Aggregate):
+    """What the marketplace owes one seller in one currency and has not paid out yet: one
+    entry per payment on its invoices (less commission) and per credit note refunded."""
+
+    @staticmethod
+    def create_id(seller_id: UUID, currency: str) -> UUID:
+        return seller_ledger_id(seller_id, currency)
+
+    @event("Opened")
+    def __init__(self, seller_id: UUID, currency: str) -> None:
+        self.seller_id = seller_id
+        self.currency = currency
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.paid_out_through = ""
+
+    def add(
+        self, entry_id: str, invoice: Invoice, on: str, paid: int = 0, refunded: int = 0
+    ) -> None:
+        """A payment on one of its invoices, or a credit note refunding one; once each."""
+        if entry_id in self.pending or (paid == 0 and refunded == 0):
+            return
+        self._entry_added(
+            entry_id=entry_id,
+            invoice_id=str(invoice.id),
+            on=on,
+            paid=paid,
+            commission=commission(paid, invoice.commission_bps)
+            - commission(refunded, invoice.commission_bps),
+            credit_notes=refunded,
+        )
+
+    @event("EntryAdded")
+    def _entry_added(
+        self, entry_id: str, invoice_id: str, on: str, paid: int, commission: int, credit_notes: int
+    ) -> None:
+        self.pending[entry_id] = {
+            "invoice_id": invoice_id,
+            "on": on,
+            "paid": paid,
+            "commission": commission,
+            "credit_notes": credit_notes,
+        }
+
+    def due_through(self, up_to: str) -> list[str]:
+        return sorted(k for k, e in self.pending.items() if e["on"] <= up_to)
+
+    def pay_out(self, payout_id: UUID, up_to: str) -> list[dict[str, Any]] | None:
+        """The statement lines of a payout of every entry up to a date, per invoice; None when
+        nothing is due (or what is due is not positive: it waits for more)."""
+        entries = self.due_through(up_to)
+        lines = statement(self.pending[k] for k in entries)
+        if not lines or sum(net(line) for line in lines) <= 0:
+            return None
+        self._paid_out(payout_id=payout_id, entry_ids=entries, up_to=up_to)
+        return lines
+
+    @event("PaidOut")
+    def _paid_out(self, payout_id: UUID, entry_ids: list[str], up_to: str) -> None:
+        for key in entry_ids:
+            self.pending.pop(key, None)
+        self.paid_out_through = max(self.paid_out_through, up_to)
+
+
+def statement(entries: Any) -> list[dict[str, Any]]:
+    """Entries summed per invoice, in the order of their invoices."""
+    lines: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        line = lines.setdefault(
+            entry["invoice_id"],
+            {"invoice_id": entry["invoice_id"], "paid": 0, "commission": 0, "credit_notes": 0},
+        )
+        for key in ("paid", "commission", "credit_notes"):
+            line[key] += entry[key]
+    return list(lines.values())
+
+
+def net(line: dict[str, Any]) -> int:
+    return int(line["paid"]) - int(line["commission"]) - int(line["credit_notes"])
+
+
+class Payout(Aggregate):
+    """One transfer to a seller: what buyers paid on its invoices, less commission and
+    credit notes, with the statement lines that add up to it."""
+
+    @event("Made")
+    def __init__(
+        self, id: UUID, seller_id: UUID, currency: str, up_to: str, lines: list[dict[str, Any]]
+    ) -> None:
+        self.seller_id = seller_id
+        self.currency = currency
+        self.up_to = up_to
+        self.lines = lines
+
+    @property
+    def amount(self) -> int:
+        return sum(net(line) for line in self.lines)
+
+
+class SellerOrderBook(Aggregate):
+    """A seller order's invoices, and how much of each product returns have claimed, so
+    that two requests at once never return more than was delivered."""
+
+    @staticmethod
+    def create_id(seller_order_id: UUID) -> UUID:
+        return book_id(seller_order_id)
+
+    @event("Opened")
+    def __init__(self, seller_order_id: UUID) -> None:
+        self.seller_order_id = seller_order_id
+        self.invoice_ids: list[UUID] = []
+        self.claims: dict[str, dict[str, int]] = {}
+
+    def invoiced(self, invoice_id: UUID) -> None:
+        if invoice_id not in self.invoice_ids:
+            self._invoiced(invoice_id=invoice_id)
+
+    @event("Invoiced")
+    def _invoiced(self, invoice_id: UUID) -> None:
+        self.invoice_ids.append(invoice_id)
+
+    def claimed(self, product_id: UUID) -> int:
+        return sum(c.get(str(product_id), 0) for c in self.claims.values())
+
+    def claim(self, return_id: UUID, lines: dict[UUID, int], delivered: dict[UUID, int]) -> None:
+        for product_id, quantity in lines.items():
+            left = delivered.get(product_id, 0) - self.claimed(product_id)
+            if quantity > left:
+                raise Invalid(
+                    f"only {max(left, 0)} of product {product_id} were delivered and not "
+                    "returned yet"
+                )
+        self._claimed(return_id=str(return_id), lines={str(k): v for k, v in lines.items()})
+
+    @event("Claimed")
+    def _claimed(self, return_id: str, lines: dict[str, int]) -> None:
+        self.claims[return_id] = lines
+
+    def unclaim(self, return_id: UUID) -> None:
+        if str(return_id) in self.claims:
+            self._unclaimed(return_id=str(return_id))
+
+    @event("Unclaimed")
+    def _unclaimed(self, return_id: str) -> None:
+        self.claims.pop(return_id, None)
+
+
+class Ledgers(Aggregate):
+    """Every seller ledger there is, so a payout cycle visits each one without waiting for a
+    view."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return LEDGERS_ID
+
+    @event("Started")
+    def __init__(self) -> None:
+        self.ledger_ids: list[UUID] = []
+
+    def add(self, ledger_id: UUID) -> None:
+        if ledger_id not in self.ledger_ids:
+            self._added(ledger_id=ledger_id)
+
+    @event("LedgerAdded")
+    def _added(self, ledger_id: UUID) -> None:
+        self.ledger_ids.append(ledger_id)
+
+
+class Return(Aggregate):
+    """A buyer's request to send delivered lines back, which the seller decides."""
+
+    @event("Requested")
+    def __init__(
+        self,
+        id: UUID,
+        buyer_id: UUID,
+        requested_by: str,
+        seller_order_id: UUID,
+        order_id: UUID,
+        seller_id: UUID,
+        currency: str,
+        lines: list[dict[str, Any]],
+        reason: str,
+    ) -> None:
+        self.buyer_id = buyer_id
+        self.requested_by = requested_by
+        self.seller_order_id = seller_order_id
+        self.order_id = order_id
+        self.seller_id = seller_id
+        self.currency = currency
+        self.lines = lines
+        self.reason = reason
+        self.status: ReturnStatus = "requested"
+        self.credit_note: dict[str, Any] | None = None
+        self.restock = False
+        self.refusal: str | None = None
+
+    @property
+    def amount(self) -> int:
+        return sum(int(line["quantity"]) * int(line["unit_price"]) for line in self.lines)
+
+    def check_requested(self) -> None:
+        if self.status != "requested":
+            raise Conflict(f"the return is already {self.status}")
+
+    def accept(self, restock: bool, credit_note_id: UUID, number: int, on: str) -> None:
+        self.check_requested()
+        self._accepted(
+            restock=restock, credit_note_id=credit_note_id, number=number, amount=self.amount, on=on
+        )
+
+    @event("Accepted")
+    def _accepted(
+        self, restock: bool, credit_note_id: UUID, number: int, amount: int, on: str
+    ) -> None:
+        self.status = "accepted"
+        self.restock = restock
+        self.credit_note = {
+            "credit_note_id": str(credit_note_id),
+            "number": number,
+            "amount": amount,
+            "issued_on": on,
+        }
+
+    def refuse(self, reason: str) -> None:
+        self.check_requested()
+        self._refused(reason=reason)
+
+    @event("Refused")
+    def _refused(self, reason: str) -> None:
+        self.status = "refused"
+        self.refusal = reason

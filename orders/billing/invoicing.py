@@ -1,0 +1,130 @@
+"""Invoices issued per shipment, and the buyer's credit they hold until they are paid."""
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from marketplace.adapters.eventstore import retrying
+from offers.holds import CreditHold, Holds
+from orders.application import Orders
+from orders.billing.application import Billing
+from orders.billing.domain import BuyerAccount, Invoice, invoice_id
+from orders.domain import SellerOrder
+
+Today = Callable[[], str]
+
+
+def pay_from_balance(billing: Billing, account: BuyerAccount, invoice: Invoice) -> list[Aggregate]:
+    """Applies the buyer's credit balance to an invoice; returns the seller ledger it credits."""
+    use = min(account.credit_balance, invoice.balance)
+    if use <= 0:
+        return []
+    ref = f"balance:{invoice.id}:{invoice.version}"
+    account.use_balance(use, invoice.id)
+    invoice.pay(ref, use)
+    ledgers = billing.ledgers()
+    ledger = billing.ledger(invoice.seller_id, invoice.currency, ledgers)
+    ledger.add(ref, invoice, invoice.issued_on, paid=use)
+    return [ledger, ledgers]
+
+
+class Invoicing:
+    def __init__(self, billing: Billing, orders: Orders, holds: Holds, today: Today) -> None:
+        self.billing = billing
+        self.orders = orders
+        self.holds = holds
+        self.today = today
+
+    def invoice_shipment(self, so: SellerOrder, version: int, shipped: dict[str, int]) -> Invoice:
+        """Issues the invoice of one shipment (the seller order's `Shipped` event at
+        `version`), once however often asked. A card order's invoice is paid at issue; an
+        invoice order's is paid first from the buyer's credit balance, if it has one."""
+        iid = invoice_id(so.id, version)
+        order = self.orders.order(so.order_id)
+        prices = {str(line.product_id): line.unit_price.amount for line in so.lines}
+
+        def attempt() -> Invoice:
+            existing = self.billing.find(iid, Invoice)
+            if existing is not None:
+                return existing
+            series = self.billing.series(so.reseller_id, "invoice")
+            today = self.today()
+            invoice = Invoice(
+                id=iid,
+                number=series.take(iid),
+                seller_id=so.reseller_id,
+                buyer_id=so.buyer_id,
+                seller_order_id=so.id,
+                order_id=so.order_id,
+                payment_method=so.payment_method,
+                po_number=order.po_number,
+                issued_on=today,
+                currency=so.currency,
+                commission_bps=so.commission_bps,
+                lines=[
+                    {"product_id": pid, "quantity": quantity, "unit_price": prices[pid]}
+                    for pid, quantity in shipped.items()
+                ],
+            )
+            book = self.billing.book(so.id)
+            book.invoiced(iid)
+            account = self.billing.account(so.buyer_id, so.currency)
+            touched: list[Aggregate] = [series, invoice, book, account]
+            if not so.on_credit:
+                ledgers = self.billing.ledgers()
+                ledger = self.billing.ledger(so.reseller_id, so.currency, ledgers)
+                invoice.pay(f"card:{iid}", invoice.total)
+                ledger.add(f"card:{iid}", invoice, today, paid=invoice.total)
+                touched += [ledger, ledgers]
+            else:
+                touched += pay_from_balance(self.billing, account, invoice)
+            account.track(invoice)
+            self.billing.save(*touched)
+            return invoice
+
+        invoice = retrying(attempt)
+        self.settle_credit([so.id])
+        return invoice
+
+    def invoice_missing(self, seller_order_id: UUID) -> int:
+        """Issues the invoices of a seller order's shipments that have none (a crash came
+        between the shipment and its invoice); returns how many it issued."""
+        so = self.orders.seller_order(seller_order_id)
+        issued = set(self.billing.book(so.id).invoice_ids)
+        made = 0
+        for shipment in self.orders.shipments(so.id):
+            if invoice_id(so.id, shipment["version"]) not in issued:
+                self.invoice_shipment(so, shipment["version"], shipment["lines"])
+                made += 1
+        return made
+
+    def settle_credit(self, seller_order_ids: list[UUID]) -> None:
+        """Lowers each invoice order's credit hold to what is still owed on it: its lines not
+        yet invoiced, and its invoices' unpaid balances."""
+        found = self.orders.get_many(seller_order_ids, SellerOrder)
+        for so in found.values():
+            if not so.on_credit:
+                continue
+            settled = sum(i.paid + i.credited for i in self.billing.invoices_of(so.id))
+            self.holds.settle(
+                CreditHold(str(so.id), so.reseller_id, so.buyer_id, so.total),
+                so.total.amount - settled,
+            )
+
+    def overdue(self, buyer_id: UUID, seller_id: UUID, currency: str) -> dict[str, Any] | None:
+        """The buyer's oldest invoice with that seller past its due date, if any."""
+        account = self.billing.find(BuyerAccount.create_id(buyer_id, currency), BuyerAccount)
+        return None if account is None else account.overdue_with(seller_id, self.today())
+
+    def unpaid(self, buyer_id: UUID, seller_id: UUID, currency: str) -> int:
+        account = self.billing.find(BuyerAccount.create_id(buyer_id, currency), BuyerAccount)
+        if account is None:
+            return 0
+        ids = [
+            UUID(key)
+            for key, info in account.open_invoices.items()
+            if info["seller_id"] == str(seller_id)
+        ]
+        return sum(i.balance for i in self.billing.get_many(ids, Invoice).values())

@@ -1,0 +1,135 @@
+"""Returns of delivered lines: the buyer asks, the seller accepts (a credit note, the stock
+back if it says so, the commission on those lines reversed) or refuses."""
+
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from marketplace.adapters.eventstore import retrying
+from marketplace.kernel.errors import Invalid, NotFound
+from offers.holds import Holds
+from orders.application import Orders
+from orders.billing.application import Billing
+from orders.billing.domain import Invoice, Return, SellerLedger
+from orders.billing.invoicing import Invoicing, Today
+
+
+class Returns:
+    def __init__(
+        self, billing: Billing, orders: Orders, holds: Holds, invoicing: Invoicing, today: Today
+    ) -> None:
+        self.billing = billing
+        self.orders = orders
+        self.holds = holds
+        self.invoicing = invoicing
+        self.today = today
+
+    def request(
+        self,
+        buyer_id: UUID,
+        requested_by: str,
+        seller_order_id: UUID,
+        lines: dict[UUID, int],
+        reason: str,
+    ) -> Return:
+        so = self.orders.seller_order(seller_order_id)
+        if so.buyer_id != buyer_id:
+            raise NotFound(f"unknown seller order {seller_order_id}")
+        prices = {line.product_id: line.unit_price.amount for line in so.lines}
+        for product_id in lines:
+            if product_id not in prices:
+                raise Invalid(f"product {product_id} is not on that seller order")
+        delivered = (
+            {line.product_id: line.shipped for line in so.lines} if so.status == "delivered" else {}
+        )
+        return_id = uuid4()
+
+        def attempt() -> Return:
+            book = self.billing.book(so.id)
+            book.claim(return_id, lines, delivered)
+            requested = Return(
+                id=return_id,
+                buyer_id=buyer_id,
+                requested_by=requested_by,
+                seller_order_id=so.id,
+                order_id=so.order_id,
+                seller_id=so.reseller_id,
+                currency=so.currency,
+                lines=[
+                    {"product_id": str(pid), "quantity": q, "unit_price": prices[pid]}
+                    for pid, q in lines.items()
+                ],
+                reason=reason,
+            )
+            self.billing.save(book, requested)
+            return requested
+
+        return retrying(attempt)
+
+    def accept(self, seller_id: UUID, return_id: UUID, restock: bool) -> Return:
+        """Issues the credit note: it lowers the balances of the invoices the lines were on,
+        and what they had already been paid goes to the buyer's credit balance and comes off
+        the seller's next payout, less the commission it carried."""
+
+        def attempt() -> tuple[Return, list[UUID]]:
+            found = self.billing.a_return(return_id, seller_id=seller_id)
+            found.check_requested()
+            note_id = uuid5(return_id, "credit-note")
+            series = self.billing.series(seller_id, "credit_note")
+            today = self.today()
+            found.accept(restock, note_id, series.take(note_id), today)
+            invoices = self.billing.invoices_of(found.seller_order_id)
+            account = self.billing.account(found.buyer_id, found.currency)
+            ledgers = self.billing.ledgers()
+            ledger = self.billing.ledger(seller_id, found.currency, ledgers)
+            touched: list[Aggregate] = [found, series, account, ledgers, ledger]
+            for invoice, part in _parts(found, invoices):
+                taken = invoice.credit(note_id, part)
+                refunded = part - taken
+                account.add_balance(refunded, f"credit_note:{note_id}")
+                _refund(ledger, invoice, note_id, today, refunded)
+                account.track(invoice)
+                touched.append(invoice)
+            self.billing.save(*touched)
+            return found, [invoice.seller_order_id for invoice in invoices]
+
+        accepted, seller_orders = retrying(attempt)
+        if restock:
+            for line in accepted.lines:
+                self.holds.restock(
+                    f"return:{accepted.id}", seller_id, UUID(line["product_id"]), line["quantity"]
+                )
+        self.invoicing.settle_credit(seller_orders)
+        return accepted
+
+    def refuse(self, seller_id: UUID, return_id: UUID, reason: str) -> Return:
+        def attempt() -> Return:
+            found = self.billing.a_return(return_id, seller_id=seller_id)
+            found.refuse(reason)
+            book = self.billing.book(found.seller_order_id)
+            book.unclaim(found.id)
+            self.billing.save(found, book)
+            return found
+
+        return retrying(attempt)
+
+
+def _parts(found: Return, invoices: list[Invoice]) -> list[tuple[Invoice, int]]:
+    """How much of the credit note each invoice carries: the returned units taken from the
+    invoices they were shipped on, latest first."""
+    left = {line["product_id"]: int(line["quantity"]) for line in found.lines}
+    parts: list[tuple[Invoice, int]] = []
+    for invoice in sorted(invoices, key=lambda i: i.number, reverse=True):
+        part = 0
+        for line in invoice.lines:
+            units = min(left.get(line["product_id"], 0), int(line["quantity"]))
+            if units:
+                left[line["product_id"]] -= units
+                part += units * int(line["unit_price"])
+        if part:
+            parts.append((invoice, part))
+    return parts
+
+
+def _refund(ledger: SellerLedger, invoice: Invoice, note_id: UUID, on: str, amount: int) -> None:
+    ledger.add(f"credit_note:{note_id}:{invoice.id}", invoice, on, refunded=amount)

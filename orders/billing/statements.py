@@ -1,0 +1,139 @@
+"""Bank statements imported as payments: one payment a CSV line, bad lines reported with
+their number, good ones recorded once each even if the file is imported again."""
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from marketplace.kernel.errors import DomainError, Invalid
+from marketplace.kernel.money import MAX_AMOUNT, Money, is_currency
+from marketplace.kernel.text import first_control
+from offers.application import Offers
+from offers.domain import ImportJob
+from offers.imports import Imports
+from orders.billing.domain import Allocation
+from orders.billing.payments import PaymentIn, Payments, statement_payment_id
+
+HEADER = ["buyer_id", "amount", "currency", "reference", "received_on", "invoice_number"]
+OPERATOR_JOBS = uuid5(NAMESPACE_URL, "marketplace:operator")
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    line: int
+    payment: PaymentIn
+    invoice_number: int | None
+
+
+def parse_statement(
+    lines: Iterable[tuple[int, str | None]],
+) -> tuple[int, list[dict[str, Any]], list[StatementLine]]:
+    """(lines counted, bad lines with their reason, good lines) of a CSV bank statement."""
+    total = 0
+    failed: list[dict[str, Any]] = []
+    good: list[StatementLine] = []
+    header_seen = False
+    for number, text in lines:
+        if text is None:
+            total += 1
+            failed.append({"line": number, "detail": "the line is too long"})
+            continue
+        fields = next(csv.reader(io.StringIO(text)), [])
+        if not header_seen:
+            header_seen = True
+            if [f.strip() for f in fields] != HEADER:
+                raise Invalid(f"the first line must be the header {','.join(HEADER)}")
+            continue
+        total += 1
+        try:
+            good.append(statement_line(number, fields))
+        except Invalid as error:
+            failed.append({"line": number, "detail": str(error.detail)})
+    return total, failed, good
+
+
+def statement_line(number: int, fields: list[str]) -> StatementLine:
+    if len(fields) != len(HEADER):
+        raise Invalid(f"expected {len(HEADER)} fields ({','.join(HEADER)}), found {len(fields)}")
+    buyer, amount, currency, reference, received_on, invoice_number = (f.strip() for f in fields)
+    try:
+        buyer_id = UUID(buyer)
+    except ValueError:
+        raise Invalid("buyer_id is not a UUID") from None
+    if not amount.isdigit() or not 0 < int(amount) <= MAX_AMOUNT:
+        raise Invalid("amount must be a positive whole number of minor units")
+    if not is_currency(currency):
+        raise Invalid("currency is not an ISO 4217 code")
+    if not reference or len(reference) > 100 or first_control(reference) is not None:
+        raise Invalid("reference must be 1 to 100 printable characters")
+    try:
+        date.fromisoformat(received_on)
+    except ValueError:
+        raise Invalid("received_on must be a date, YYYY-MM-DD") from None
+    if invoice_number and not invoice_number.isdigit():
+        raise Invalid("invoice_number must be a number or empty")
+    return StatementLine(
+        number,
+        PaymentIn(buyer_id, Money(int(amount), currency), reference, received_on),
+        int(invoice_number) if invoice_number else None,
+    )
+
+
+class StatementImports:
+    def __init__(self, offers: Offers, imports: Imports, payments: Payments) -> None:
+        self.offers = offers
+        self.imports = imports
+        self.payments = payments
+
+    def start(self, total: int, failed: list[dict[str, Any]], good: list[StatementLine]) -> UUID:
+        job_id = self.imports.create(OPERATOR_JOBS, "payments", total, failed)
+        self.imports.in_background(job_id, lambda: self.run(job_id, good))
+        return job_id
+
+    def run(self, job_id: UUID, good: list[StatementLine]) -> None:
+        """Records the payments in batches, each batch's progress saved after it: a crash
+        loses no payment, and importing the file again records none twice."""
+        for start in range(0, len(good), BATCH):
+            batch = good[start : start + BATCH]
+            failed = []
+            for row in batch:
+                try:
+                    self.record(row)
+                except DomainError as error:
+                    failed.append({"line": row.line, "detail": str(error.detail)})
+            job = self.offers.load(job_id, ImportJob, "import job")
+            job.progress(len(batch) - len(failed), failed)
+            if start + BATCH >= len(good):
+                job.complete()
+            self.offers.save(job)
+        if not good:
+            job = self.offers.load(job_id, ImportJob, "import job")
+            job.complete()
+            self.offers.save(job)
+
+    def record(self, row: StatementLine) -> None:
+        payment = row.payment
+        payment_id = statement_payment_id(payment)
+        if self.payments.recorded(payment_id):
+            return
+        if row.invoice_number is not None:
+            invoice = self.payments.open_invoice_numbered(
+                payment.buyer_id, payment.amount.currency, row.invoice_number
+            )
+            # What the invoice does not take stays as the buyer's credit balance.
+            payment = PaymentIn(
+                payment.buyer_id,
+                payment.amount,
+                payment.reference,
+                payment.received_on,
+                [Allocation(invoice.id, min(payment.amount.amount, invoice.balance))],
+            )
+        self.payments.record(payment, payment_id)
+
+    def job(self, job_id: UUID) -> ImportJob:
+        return self.imports.job(job_id, OPERATOR_JOBS)

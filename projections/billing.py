@@ -1,0 +1,188 @@
+"""The billing projection: invoices, payments, returns and payouts for each side of the
+market, and the shipments not yet invoiced (for finishing them after a crash).
+
+Each row is written from its own aggregate's events; a shipment row learns that it was
+invoiced from either side, so the order in which the two arrive does not matter.
+"""
+
+import json
+from uuid import UUID
+
+from marketplace.adapters.envelope import Envelope
+from marketplace.adapters.sql import Cursor
+from orders.billing.domain import due_on, invoice_id, net
+from projections.tables import Handler, TableProjection
+
+NAME = "billing"
+
+TABLES = {
+    "invoices": "id TEXT PRIMARY KEY, number BIGINT NOT NULL, seller_id TEXT NOT NULL, "
+    "buyer_id TEXT NOT NULL, seller_order_id TEXT NOT NULL, order_id TEXT NOT NULL, "
+    "payment_method TEXT NOT NULL, po_number TEXT, issued_on TEXT NOT NULL, "
+    "due_on TEXT NOT NULL, currency TEXT NOT NULL, total BIGINT NOT NULL, "
+    "paid BIGINT NOT NULL, credited BIGINT NOT NULL, lines TEXT NOT NULL, "
+    "commission_bps INTEGER NOT NULL",
+    "payments": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, amount BIGINT NOT NULL, "
+    "currency TEXT NOT NULL, reference TEXT NOT NULL, received_on TEXT NOT NULL, "
+    "allocations TEXT NOT NULL, unallocated BIGINT NOT NULL, recorded_at TEXT NOT NULL",
+    "returns": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, seller_id TEXT NOT NULL, "
+    "seller_order_id TEXT NOT NULL, order_id TEXT NOT NULL, status TEXT NOT NULL, "
+    "currency TEXT NOT NULL, lines TEXT NOT NULL, reason TEXT NOT NULL, refusal TEXT, "
+    "restock INTEGER NOT NULL, credit_note TEXT, requested_at TEXT NOT NULL",
+    "payouts": "id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, currency TEXT NOT NULL, "
+    "up_to TEXT NOT NULL, amount BIGINT NOT NULL, lines TEXT NOT NULL, made_at TEXT NOT NULL",
+    "shipments": "invoice_id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, "
+    "shipped_at TEXT NOT NULL, invoiced INTEGER NOT NULL",
+}
+INDEXES = {
+    "invoices_buyer": "invoices (buyer_id, issued_on)",
+    "invoices_seller": "invoices (seller_id, issued_on)",
+    "payments_buyer": "payments (buyer_id, recorded_at)",
+    "returns_buyer": "returns (buyer_id, requested_at)",
+    "returns_seller": "returns (seller_id, requested_at)",
+    "payouts_seller": "payouts (seller_id, made_at)",
+    "shipments_open": "shipments (invoiced, shipped_at)",
+}
+
+
+class BillingProjection(TableProjection):
+    name = NAME
+    TABLES = TABLES
+    INDEXES = INDEXES
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "Invoice.Issued": self._issued,
+            "Invoice.PaymentApplied": self._amount("paid"),
+            "Invoice.CreditApplied": self._amount("credited"),
+            "Payment.Received": self._payment,
+            "Return.Requested": self._return,
+            "Return.Accepted": self._return_accepted,
+            "Return.Refused": self._return_refused,
+            "Payout.Made": self._payout,
+            "SellerOrder.Shipped": self._shipped,
+        }
+
+    def _issued(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        total = sum(int(x["quantity"]) * int(x["unit_price"]) for x in data["lines"])
+        cur.execute(
+            f"INSERT INTO {self._t('invoices')} (id, number, seller_id, buyer_id, "
+            "seller_order_id, order_id, payment_method, po_number, issued_on, due_on, currency, "
+            "total, paid, credited, lines, commission_bps) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["number"],
+                data["seller_id"],
+                data["buyer_id"],
+                data["seller_order_id"],
+                data["order_id"],
+                data["payment_method"],
+                data["po_number"],
+                data["issued_on"],
+                due_on(data["issued_on"], data["payment_method"]),
+                data["currency"],
+                total,
+                json.dumps(data["lines"]),
+                data["commission_bps"],
+            ],
+        )
+        cur.execute(
+            f"UPDATE {self._t('shipments')} SET invoiced = 1 WHERE invoice_id = %s",
+            [event["aggregate_id"]],
+        )
+
+    def _amount(self, column: str) -> Handler:
+        def handle(cur: Cursor, event: Envelope) -> None:
+            cur.execute(
+                f"UPDATE {self._t('invoices')} SET {column} = {column} + %s WHERE id = %s",
+                [event["data"]["amount"], event["aggregate_id"]],
+            )
+
+        return handle
+
+    def _payment(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('payments')} (id, buyer_id, amount, currency, reference, "
+            "received_on, allocations, unallocated, recorded_at) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["buyer_id"],
+                data["amount"],
+                data["currency"],
+                data["reference"],
+                data["received_on"],
+                json.dumps(data["allocations"]),
+                data["unallocated"],
+                event["occurred_at"],
+            ],
+        )
+
+    def _return(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('returns')} (id, buyer_id, seller_id, seller_order_id, "
+            "order_id, status, currency, lines, reason, restock, requested_at) VALUES "
+            "(%s, %s, %s, %s, %s, 'requested', %s, %s, %s, 0, %s) ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["buyer_id"],
+                data["seller_id"],
+                data["seller_order_id"],
+                data["order_id"],
+                data["currency"],
+                json.dumps(data["lines"]),
+                data["reason"],
+                event["occurred_at"],
+            ],
+        )
+
+    def _return_accepted(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        note = {
+            "credit_note_id": data["credit_note_id"],
+            "number": data["number"],
+            "amount": data["amount"],
+            "issued_on": data["on"],
+        }
+        cur.execute(
+            f"UPDATE {self._t('returns')} SET status = 'accepted', restock = %s, "
+            "credit_note = %s WHERE id = %s",
+            [int(bool(data["restock"])), json.dumps(note), event["aggregate_id"]],
+        )
+
+    def _return_refused(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"UPDATE {self._t('returns')} SET status = 'refused', refusal = %s WHERE id = %s",
+            [event["data"]["reason"], event["aggregate_id"]],
+        )
+
+    def _payout(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('payouts')} (id, seller_id, currency, up_to, amount, lines, "
+            "made_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["seller_id"],
+                data["currency"],
+                data["up_to"],
+                sum(net(line) for line in data["lines"]),
+                json.dumps(data["lines"]),
+                event["occurred_at"],
+            ],
+        )
+
+    def _shipped(self, cur: Cursor, event: Envelope) -> None:
+        iid = str(invoice_id(UUID(event["aggregate_id"]), event["aggregate_version"]))
+        cur.execute(f"SELECT 1 FROM {self._t('invoices')} WHERE id = %s", [iid])
+        invoiced = cur.fetchone() is not None
+        cur.execute(
+            f"INSERT INTO {self._t('shipments')} (invoice_id, seller_order_id, shipped_at, "
+            "invoiced) VALUES (%s, %s, %s, %s) ON CONFLICT (invoice_id) DO NOTHING",
+            [iid, event["aggregate_id"], event["occurred_at"], int(invoiced)],
+        )
