@@ -115,6 +115,41 @@ def build(world: World, market: Marketplace) -> None:
         m.rhine,
         json={"reason": "damaged"},
     )
+    # Billed on invoice and delivered: one unit returned and credited before payment, another
+    # return refused; paid with an overpayment that the next invoice uses; paid out.
+    billed = _order(world, m.muster, [(drill, 3)], "invoice_net_30")["seller_orders"][0]
+    path = f"/v1/reseller/orders/{billed['seller_order_id']}"
+    for step in ("accept", "ship", "deliver"):
+        world.ok("POST", f"{path}/{step}", m.rhine)
+    decisions: list[tuple[str, dict[str, Any]]] = [
+        ("accept", {"restock": True}),
+        ("refuse", {"reason": "used"}),
+    ]
+    for decision, body in decisions:
+        asked = world.ok(
+            "POST",
+            "/v1/buyer/returns",
+            m.muster,
+            json={
+                "seller_order_id": billed["seller_order_id"],
+                "lines": [{"product_id": drill, "quantity": 1}],
+                "reason": "broken",
+            },
+        )
+        world.ok(
+            "POST", f"/v1/reseller/returns/{asked['return_id']}/{decision}", m.rhine, json=body
+        )
+    payment = {
+        "buyer_id": m.muster.id,
+        "amount": eur(100_000),
+        "reference": "BANK-1",
+        "received_on": "2026-01-02",
+    }
+    world.ok("POST", "/v1/operator/payments", world.operator, json=payment)
+    next_one = _order(world, m.muster, [(saw, 1)], "invoice_net_30")["seller_orders"][0]
+    for step in ("accept", "ship"):
+        world.ok("POST", f"/v1/reseller/orders/{next_one['seller_order_id']}/{step}", m.rhine)
+    world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2100-01-01"})
     # More than the credit left: drafted, then failed when the credit could not be held.
     failed = world.call(
         "POST",

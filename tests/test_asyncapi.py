@@ -26,7 +26,7 @@ def test_the_checked_in_document_matches_the_event_classes() -> None:
 def test_the_document_is_valid_asyncapi_3() -> None:
     parsed = AsyncAPI.model_validate(json.loads(DOCUMENT.read_text()))
     assert parsed.asyncapi == "3.0.0"
-    assert set(parsed.channels or {}) == {"sellers", "offers", "buyers", "orders"}
+    assert set(parsed.channels or {}) == {"sellers", "offers", "buyers", "orders", "billing"}
 
 
 def test_the_api_serves_the_document(tmp_path: Path) -> None:

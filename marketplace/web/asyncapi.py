@@ -22,6 +22,7 @@ import marketplace.buyers.domain
 import marketplace.kernel.accounts
 import marketplace.kernel.people
 import offers.domain
+import orders.billing.domain
 import orders.domain
 import sellers.domain
 from marketplace.adapters.envelope import META
@@ -32,6 +33,7 @@ CONTEXT_MODULES: dict[str, list[ModuleType]] = {
     "offers": [offers.domain],
     "buyers": [marketplace.buyers.domain, marketplace.kernel.accounts, marketplace.kernel.people],
     "orders": [orders.domain],
+    "billing": [orders.billing.domain],
 }
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
 
