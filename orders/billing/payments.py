@@ -53,13 +53,14 @@ class Payments:
             existing = self.billing.find(pid, Payment)
             if existing is not None:
                 return existing, False
+            named = None if payment.allocations is None else self._named(payment, currency)
             account = self.billing.find(
                 BuyerAccount.create_id(payment.buyer_id, currency), BuyerAccount
             )
             if account is None:
                 raise Invalid(f"the buyer has no invoices in {currency}")
-            if payment.allocations is not None:
-                invoices = self._named(payment, currency)
+            if named is not None:
+                invoices = named
             else:
                 ids = [UUID(k) for k in account.open_invoices]
                 invoices = list(self.billing.get_many(ids, Invoice).values())

@@ -1,0 +1,172 @@
+"""Reconciliation over generated histories of orders, payments, returns and payout cycles:
+every buyer's books balance, every cent paid in is accounted for, and each seller's invoice
+numbers run 1, 2, 3... without a gap or a repeat."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from marketplace.kernel.errors import DomainError
+from marketplace.kernel.money import Money
+from offers.application import Offers
+from offers.holds import Holds
+from orders.application import Orders
+from orders.billing.application import Billing
+from orders.billing.domain import BuyerAccount, Invoice, Payout, SellerLedger, net
+from orders.billing.invoicing import Invoicing
+from orders.billing.payments import PaymentIn, Payments
+from orders.billing.payouts import Payouts
+from orders.billing.returns import Returns
+from orders.domain import Order, SellerOrder
+
+SELLERS = [UUID(int=100 + i) for i in range(2)]
+BUYERS = [UUID(int=200 + i) for i in range(2)]
+PRODUCT = UUID(int=300)
+
+
+class Books:
+    """The billing services on in-memory event stores, driven as the platform drives them."""
+
+    def __init__(self) -> None:
+        env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        self.billing = Billing(env=env)
+        self.orders = Orders(env=env)
+        holds = Holds(Offers(env=env))
+        self.day = date(2027, 1, 1)
+        self.invoicing = Invoicing(self.billing, self.orders, holds, self.today)
+        self.payments = Payments(self.billing, self.invoicing)
+        self.returns = Returns(self.billing, self.orders, holds, self.invoicing, self.today)
+        self.payouts = Payouts(self.billing)
+        self.invoices: list[UUID] = []
+        self.delivered: list[SellerOrder] = []
+        self.paid_in: dict[UUID, int] = defaultdict(int)
+        self.credited: dict[UUID, int] = defaultdict(int)
+        self.payout_ids: list[UUID] = []
+
+    def today(self) -> str:
+        return self.day.isoformat()
+
+    def order(
+        self, seller: UUID, buyer: UUID, quantity: int, price: int, method: str, bps: int
+    ) -> None:
+        order_id, so_id = uuid4(), uuid4()
+        order = Order(order_id, buyer, {}, method, "PO", None, [], [so_id])
+        line = {
+            "product_id": PRODUCT,
+            "quantity": quantity,
+            "unit_price": Money(price, "EUR"),
+            "shipped": 0,
+        }
+        so = SellerOrder(so_id, order_id, buyer, seller, method, bps, [line])
+        so.release()
+        so.accept()
+        so.ship(None, None)
+        shipped_at = so.version
+        so.deliver()
+        self.orders.save(order, so)
+        invoice = self.invoicing.invoice_shipment(so, shipped_at, {str(PRODUCT): quantity})
+        self.invoices.append(invoice.id)
+        self.delivered.append(so)
+        if method == "card":
+            self.paid_in[buyer] += invoice.total
+
+    def pay(self, buyer: UUID, amount: int) -> None:
+        payment = PaymentIn(buyer, Money(amount, "EUR"), f"R{len(self.paid_in)}", self.today())
+        try:
+            self.payments.record(payment)
+        except DomainError:
+            return
+        self.paid_in[buyer] += amount
+
+    def give_back(self, index: int, quantity: int, accept: bool) -> None:
+        if not self.delivered:
+            return
+        so = self.delivered[index % len(self.delivered)]
+        try:
+            asked = self.returns.request(so.buyer_id, "user", so.id, {PRODUCT: quantity}, "broken")
+        except DomainError:
+            return
+        if accept:
+            accepted = self.returns.accept(so.reseller_id, asked.id, restock=False)
+            assert accepted.credit_note is not None
+            self.credited[so.buyer_id] += int(accepted.credit_note["amount"])
+        else:
+            self.returns.refuse(so.reseller_id, asked.id, "no")
+
+    def payout(self) -> None:
+        self.payout_ids += [p.id for p in self.payouts.run(self.today())]
+
+
+Step = tuple[Any, ...]
+steps = st.one_of(
+    st.tuples(
+        st.just("order"),
+        st.sampled_from(SELLERS),
+        st.sampled_from(BUYERS),
+        st.integers(1, 5),
+        st.integers(1, 10_000),
+        st.sampled_from(["card", "invoice_net_30", "invoice_net_60"]),
+        st.sampled_from([0, 850, 1000]),
+    ),
+    st.tuples(st.just("pay"), st.sampled_from(BUYERS), st.integers(1, 60_000)),
+    st.tuples(st.just("return"), st.integers(0, 50), st.integers(1, 3), st.booleans()),
+    st.tuples(st.just("payout")),
+    st.tuples(st.just("days"), st.integers(1, 45)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(steps, max_size=30))
+def test_the_books_reconcile_after_any_history(history: list[Step]) -> None:
+    books = Books()
+    for step in history:
+        kind, *args = step
+        if kind == "order":
+            books.order(*args)
+        elif kind == "pay":
+            books.pay(*args)
+        elif kind == "return":
+            books.give_back(*args)
+        elif kind == "payout":
+            books.payout()
+        else:
+            books.day += timedelta(days=args[0])
+    invoices = [books.billing.invoice(i) for i in books.invoices]
+
+    # For every buyer: invoiced - credited - paid = open balance - credit balance.
+    for buyer in BUYERS:
+        own = [i for i in invoices if i.buyer_id == buyer]
+        account = books.billing.find(BuyerAccount.create_id(buyer, "EUR"), BuyerAccount)
+        balance = account.credit_balance if account else 0
+        assert all(i.balance >= 0 for i in own)
+        invoiced = sum(i.total for i in own)
+        assert invoiced - books.credited[buyer] - books.paid_in[buyer] == (
+            sum(i.balance for i in own) - balance
+        )
+
+    # Across the marketplace: paid in = paid out + commission kept + not yet paid out (held
+    # for sellers, or as buyers' credit balances).
+    payouts = [books.billing.payout(p) for p in books.payout_ids]
+    paid_out = sum(p.amount for p in payouts)
+    commission_kept = sum(int(line["commission"]) for p in payouts for line in p.lines)
+    pending = 0
+    for seller in SELLERS:
+        ledger = books.billing.find(SellerLedger.create_id(seller, "EUR"), SellerLedger)
+        if ledger is not None:
+            pending += sum(net(e) + int(e["commission"]) for e in ledger.pending.values())
+    balances = 0
+    for buyer in BUYERS:
+        account = books.billing.find(BuyerAccount.create_id(buyer, "EUR"), BuyerAccount)
+        balances += account.credit_balance if account else 0
+    assert sum(books.paid_in.values()) == paid_out + commission_kept + pending + balances
+    assert all(isinstance(p, Payout) and p.amount > 0 for p in payouts)
+
+    # No invoice number repeats or skips within a seller.
+    for seller in SELLERS:
+        numbers = sorted(i.number for i in invoices if i.seller_id == seller)
+        assert numbers == list(range(1, len(numbers) + 1))
+    assert all(isinstance(i, Invoice) for i in invoices)
