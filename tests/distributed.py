@@ -2,6 +2,7 @@
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx2
 from kafka import KafkaConsumer, TopicPartition
 
 from marketplace.adapters.envelope import Envelope, decode
@@ -23,6 +25,8 @@ from offers.application import CustomerTermsDetails, OfferDetails, ProductDetail
 from orders.choosing import LineRequest
 from projections.catalog import TABLES
 from projections.tracking import read_positions
+from tests.services import answers_ready, free_port
+from tests.world import World
 
 
 def env_for(settings: Settings) -> dict[str, str]:
@@ -200,3 +204,36 @@ def _dump(cur: Cursor, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
         tables[table] = sorted(tuple(sorted(row.items())) for row in cur.fetchall())
     tables["positions"] = sorted(read_positions(cur, prefix).items())
     return tables
+
+
+class ServeProcess:
+    """`marketplace serve` in its own process, to be killed like a real one."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **env_for(settings),
+            "MARKETPLACE_RECOVER_AFTER_S": "0",
+            "MARKETPLACE_CONTROLLABLE_CLOCK": "1",
+        }
+        with log.open("ab") as output:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "marketplace", "serve", "--port", str(self.port)],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(lambda: answers_ready(self.base), 90, f"serve on {self.port} ready")
+
+    def world(self, settings: Settings) -> World:
+        client: Any = httpx2.Client(base_url=self.base, timeout=60)
+        return World(client, settings.operator_key or "")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=20)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)

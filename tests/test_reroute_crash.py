@@ -3,51 +3,19 @@ orders leaves every refused line rerouted or cancelled, exactly once, after a re
 
 import contextlib
 import random
-import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
-from marketplace.adapters.settings import Settings
 from tests.conftest import settings_for
-from tests.distributed import env_for, wait_until
-from tests.services import answers_ready, free_port
+from tests.distributed import ServeProcess as Server
 from tests.world import Actor, World, small_market
 
 ORDERS = 12
 ROUNDS = 4
 STOCK = 100
-
-
-class Server:
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**env_for(settings), "MARKETPLACE_RECOVER_AFTER_S": "0"}
-        with log.open("ab") as output:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "marketplace", "serve", "--port", str(self.port)],
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(lambda: answers_ready(self.base), 90, f"serve on {self.port} ready")
-
-    def world(self, settings: Settings) -> World:
-        client: Any = httpx2.Client(base_url=self.base, timeout=60)
-        return World(client, settings.operator_key or "")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=20)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
 
 
 def _refuse_all(server: Server, reseller: Actor, seller_order_ids: list[str]) -> None:

@@ -114,7 +114,8 @@ def test_a_retried_payment_with_its_idempotency_key_is_recorded_once(
     again = world.ok("POST", "/v1/operator/payments", world.operator, json=body, headers=headers)
     assert again == first
     [invoice] = world.view("/v1/buyer/invoices", b.buyer).json()["items"]
-    assert invoice["paid"] == eur(150_00) and invoice["balance"] == eur(250_00)
+    assert invoice["paid"] == eur(150_00)
+    assert invoice["balance"] == eur(250_00)
 
 
 def test_returns_of_more_than_was_delivered_or_not_delivered_are_refused(
@@ -169,7 +170,8 @@ def test_a_return_is_decided_once_and_only_by_its_seller(
     )
     assert world.call("POST", f"{path}/accept", b.seller, json={}).status_code == 409
     [invoice] = world.view("/v1/buyer/invoices", b.buyer).json()["items"]
-    assert invoice["credited"] == eur(100_00) and invoice["balance"] == eur(300_00)
+    assert invoice["credited"] == eur(100_00)
+    assert invoice["balance"] == eur(300_00)
 
 
 def test_the_clock_moves_only_where_it_is_controllable(
@@ -218,7 +220,8 @@ def test_two_payments_racing_for_one_invoice_never_allocate_more_than_its_balanc
         racer.join()
     assert outcomes.count("recorded") == 1, outcomes
     invoice = marketplace.billing.invoice(invoice_id)
-    assert invoice.paid == 300_00 and invoice.balance == 100_00
+    assert invoice.paid == 300_00
+    assert invoice.balance == 100_00
 
 
 def test_two_payout_cycles_at_once_pay_once(world: World, marketplace: Marketplace) -> None:
