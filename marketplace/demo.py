@@ -15,6 +15,9 @@ from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.pricing import Tier
+from orders.billing.payments import PaymentIn
+from orders.choosing import LineRequest
+from projections.catalog_view import CatalogFilter
 from sellers.domain import ResellerKind
 
 PRODUCTS_PER_MANUFACTURER = 150
@@ -214,9 +217,10 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
                 )
 
     buyer_ids: dict[str, UUID] = {}
+    admin_ids: dict[str, UUID] = {}
     for name, (tax_id, country) in BUYERS.items():
         admin = _person(marketplace, name, "admin", f"{name} admin")
-        buyer_id, _ = buyers.register(
+        buyer_id, admin_ids[name] = buyers.register(
             name,
             tax_id,
             country,
@@ -290,5 +294,63 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
     sellers.assign_accounts(
         resellers["EuroDist"], rep_id, [buyer_ids["Muster GmbH"], buyer_ids["Paper Palace SARL"]]
     )
+    if marketplace.in_process:
+        _money_history(
+            marketplace,
+            buyer_ids["Muster GmbH"],
+            admin_ids["Muster GmbH"],
+            resellers["Rhine Supply"],
+        )
     with marketplace.db.transaction() as cur:
         cur.execute("INSERT INTO marketplace_meta (key, value) VALUES ('demo', 'loaded')")
+
+
+def _money_history(
+    marketplace: Marketplace, buyer_id: UUID, user_id: UUID, seller_id: UUID
+) -> None:
+    """Muster GmbH's orders with Rhine Supply after they were placed: an order on invoice
+    shipped in two parts (two invoices, the first paid), delivered, with a return asked for;
+    a card order shipped; and a payout cycle. (Embedded mode: placing reads the catalog view,
+    which only the in-process projections fill while the demo loads.)"""
+    marketplace.projections.catch_up()
+    items, _ = marketplace.catalog.page(
+        str(buyer_id), CatalogFilter(reseller_id=str(seller_id)), 50, None
+    )
+    picks = [
+        UUID(i["product_id"])
+        for i in items
+        if any(o["reseller_id"] == str(seller_id) and o["stock"] >= 20 for o in i["offers"])
+    ][:3]
+    if len(picks) < 3:
+        return
+    placed_by = {"kind": "buyer_user", "user_id": str(user_id), "name": "Muster GmbH admin"}
+
+    def place(lines: list[UUID], method: str, po: str) -> UUID:
+        order = marketplace.placement.place(
+            buyer_id,
+            placed_by,
+            None,
+            [LineRequest(pid, 4, seller_id) for pid in lines],
+            method,
+            po,
+            {"street": "Hafenstrasse 1", "city": "Hamburg"},
+        )
+        so_id = marketplace.orders.seller_orders(order)[0].id
+        marketplace.fulfilment.accept(seller_id, so_id)
+        return so_id
+
+    on_invoice = place(picks[:2], "invoice_net_30", "PO-2041")
+    marketplace.fulfilment.ship(seller_id, on_invoice, {picks[0]: 4}, "DHL-40911")
+    marketplace.fulfilment.ship(seller_id, on_invoice, None, "DHL-40977")
+    marketplace.fulfilment.deliver(seller_id, on_invoice)
+    first = marketplace.billing.invoices_of(on_invoice)[0]
+    today = marketplace.clock.today()
+    marketplace.payments.record(
+        PaymentIn(buyer_id, Money(first.total, first.currency), "SEPA-2041-1", today)
+    )
+    marketplace.returns.request(
+        buyer_id, str(user_id), on_invoice, {picks[0]: 1}, "One arrived with a cracked housing"
+    )
+    by_card = place(picks[2:], "card", "PO-2042")
+    marketplace.fulfilment.ship(seller_id, by_card, None, "UPS-1Z999")
+    marketplace.payouts.run(today)

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from marketplace.kernel.errors import DomainError
 from marketplace.pages import (
     accounts,
+    billing,
     cart,
     catalog,
     desk,
@@ -16,6 +17,7 @@ from marketplace.pages import (
     operator,
     orders,
     reseller,
+    settlement,
     signin,
     team,
     users,
@@ -60,12 +62,14 @@ def add_pages(app: FastAPI) -> None:
         catalog,
         cart,
         orders,
+        billing,
         users,
         accounts,
         desk,
         manufacturer,
         reseller,
         operator,
+        settlement,
         team,
     ):
         app.include_router(module.router)

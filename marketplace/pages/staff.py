@@ -2,7 +2,8 @@
 the role that says what it may see and change. Checked on the server for every page and form.
 
 Seller roles: `admin` (everything), `catalog` (products or offers, imports), `orders`
-(fulfilment), `finance` (commissions). Operator roles: `admin` acts, `support` only reads.
+(fulfilment, returns), `finance` (invoices, receivables, payouts, commissions, returns).
+Operator roles: `admin` acts, `support` only reads.
 """
 
 from collections.abc import Callable
@@ -76,6 +77,10 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/reseller/imports", "Import", ("catalog",)),
         ("/reseller/customers", "Customers", ()),
         ("/reseller/reps", "Sales reps", ()),
+        ("/reseller/returns", "Returns", ("orders", "finance")),
+        ("/reseller/invoices", "Invoices", ("finance",)),
+        ("/reseller/receivables", "Receivables", ("finance",)),
+        ("/reseller/payouts", "Payouts", ("finance",)),
         ("/reseller/commissions", "Commissions", ("finance",)),
         ("/team", "People", ()),
     ],
@@ -90,6 +95,9 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/operator/accounts", "Accounts", ()),
         ("/operator/orders", "Orders", ()),
         ("/operator/commissions", "Commissions", ()),
+        ("/operator/invoices", "Invoices", ()),
+        ("/operator/payments", "Payments", ()),
+        ("/operator/payouts", "Payouts", ()),
         ("/operator/projections", "Projections", ()),
         ("/team", "People", ()),
     ],
