@@ -92,6 +92,16 @@ def test_payments_in_the_wrong_currency_negative_or_to_unknown_invoices_record_n
     assert unchanged(marketplace, lambda: pay(too_much)) == 422
     stranger = {**good, "buyer_id": str(UUID(int=9))}
     assert unchanged(marketplace, lambda: pay(stranger)) == 404
+    usd = {"amount": 100_00, "currency": "USD"}
+    mixed = {**good, "allocations": [{"invoice_id": b.invoice["invoice_id"], "amount": usd}]}
+    assert unchanged(marketplace, lambda: pay(mixed)) == 422
+    # An allocation's amount may be given as money too.
+    as_money = {
+        **good,
+        "allocations": [{"invoice_id": b.invoice["invoice_id"], "amount": eur(100_00)}],
+    }
+    paid = world.ok("POST", "/v1/operator/payments", world.operator, json=as_money)
+    assert paid["allocated"] == [{"invoice_id": b.invoice["invoice_id"], "amount": eur(100_00)}]
     # Another buyer's invoice is unknown to this buyer's payment.
     other = world.buyer("Other AG")
     theirs = {**unknown, "buyer_id": other.id}

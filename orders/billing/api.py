@@ -57,7 +57,15 @@ class PositiveMoney(MoneyIn):
 
 class AllocationIn(Strict):
     invoice_id: UUID
-    amount: Positive
+    # Minor units, or money in the payment's currency.
+    amount: Positive | PositiveMoney
+
+    def minor(self, currency: str) -> int:
+        if isinstance(self.amount, int):
+            return self.amount
+        if self.amount.currency != currency:
+            raise Invalid(f"an allocation is in {self.amount.currency}, the payment in {currency}")
+        return self.amount.amount
 
 
 class PaymentCreate(Strict):
@@ -363,7 +371,7 @@ def record_payment(
         body.received_on,
         None
         if body.allocations is None
-        else [Allocation(a.invoice_id, a.amount) for a in body.allocations],
+        else [Allocation(a.invoice_id, a.minor(body.amount.currency)) for a in body.allocations],
     )
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
