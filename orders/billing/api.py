@@ -99,8 +99,14 @@ class PayoutRun(Strict):
     up_to: IsoDate
 
 
+def _plausible(when: datetime) -> datetime:
+    if not 2000 <= when.year <= 2999:
+        raise ValueError("the clock goes from the year 2000 to 2999")
+    return when
+
+
 class ClockSet(Strict):
-    now: datetime
+    now: Annotated[datetime, AfterValidator(_plausible)]
 
 
 def _invoice_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
