@@ -51,6 +51,10 @@ from sellers.application import Sellers
 log = logging.getLogger(__name__)
 VIEW_WAIT_S = 5.0
 HOUSEKEEPING_S = 60.0
+# How far back housekeeping looks for settlement steps a crash may have cut off: a minute's
+# sweeps overlap, and a process starting looks back further, over its own downtime.
+SETTLE_WINDOW = timedelta(minutes=10)
+STARTUP_SETTLE_WINDOW = timedelta(days=2)
 
 
 CONTEXTS: dict[str, type[MarketplaceApplication]] = {
@@ -268,11 +272,12 @@ class Marketplace:
         if self.in_process:
             self.projections.catch_up()
             self.projections.start()
-        self._housekeep()
+        self._housekeep(STARTUP_SETTLE_WINDOW)
         threading.Thread(target=self._housekeeping, daemon=True, name="housekeeping").start()
 
-    def _housekeep(self) -> None:
+    def _housekeep(self, window: timedelta = SETTLE_WINDOW) -> None:
         self.recover_orders(self.settings.recover_after_s)
+        self.resettle(window)
         if cut_off := self.imports.fail_cut_off():
             log.info("marked %d import jobs cut off by a restart as failed", cut_off)
 
@@ -284,6 +289,19 @@ class Marketplace:
                 self._housekeep()
             except Exception:
                 log.exception("housekeeping failed; it runs again in %s s", HOUSEKEEPING_S)
+
+    def resettle(self, window: timedelta) -> int:
+        """Does again what follows a payment, a credit note or a return in other contexts
+        (credit released, stock put back), for those of the last `window`: a crash between
+        the two saves would leave it undone. Each step changes nothing when already done."""
+        # Events carry real timestamps, whatever the controllable clock says.
+        since = (datetime.now(UTC) - window).isoformat()
+        settled = self.billing_lists.settled_since(since)
+        self.invoicing.settle_credit([UUID(i) for i in settled])
+        restocked = self.billing_lists.restocked_since(since)
+        for return_id in restocked:
+            self.returns.restock(UUID(return_id))
+        return len(settled) + len(restocked)
 
     def recover_orders(self, older_than_s: float = 30.0) -> int:
         """Finishes placing the orders, and rerouting the refused seller orders, that a

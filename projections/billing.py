@@ -21,14 +21,14 @@ TABLES = {
     "payment_method TEXT NOT NULL, po_number TEXT, issued_on TEXT NOT NULL, "
     "due_on TEXT NOT NULL, currency TEXT NOT NULL, total BIGINT NOT NULL, "
     "paid BIGINT NOT NULL, credited BIGINT NOT NULL, lines TEXT NOT NULL, "
-    "commission_bps INTEGER NOT NULL",
+    "commission_bps INTEGER NOT NULL, changed_at TEXT NOT NULL",
     "payments": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, amount BIGINT NOT NULL, "
     "currency TEXT NOT NULL, reference TEXT NOT NULL, received_on TEXT NOT NULL, "
     "allocations TEXT NOT NULL, unallocated BIGINT NOT NULL, recorded_at TEXT NOT NULL",
     "returns": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, seller_id TEXT NOT NULL, "
     "seller_order_id TEXT NOT NULL, order_id TEXT NOT NULL, status TEXT NOT NULL, "
     "currency TEXT NOT NULL, lines TEXT NOT NULL, reason TEXT NOT NULL, refusal TEXT, "
-    "restock INTEGER NOT NULL, credit_note TEXT, requested_at TEXT NOT NULL",
+    "restock INTEGER NOT NULL, credit_note TEXT, requested_at TEXT NOT NULL, decided_at TEXT",
     "payouts": "id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, currency TEXT NOT NULL, "
     "up_to TEXT NOT NULL, amount BIGINT NOT NULL, lines TEXT NOT NULL, made_at TEXT NOT NULL",
     "shipments": "invoice_id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, "
@@ -42,6 +42,8 @@ INDEXES = {
     "returns_seller": "returns (seller_id, requested_at)",
     "payouts_seller": "payouts (seller_id, made_at)",
     "shipments_open": "shipments (invoiced, shipped_at)",
+    "invoices_changed": "invoices (changed_at)",
+    "returns_decided": "returns (decided_at)",
 }
 
 
@@ -69,8 +71,8 @@ class BillingProjection(TableProjection):
         cur.execute(
             f"INSERT INTO {self._t('invoices')} (id, number, seller_id, buyer_id, "
             "seller_order_id, order_id, payment_method, po_number, issued_on, due_on, currency, "
-            "total, paid, credited, lines, commission_bps) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s) "
+            "total, paid, credited, lines, commission_bps, changed_at) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s, %s) "
             "ON CONFLICT (id) DO NOTHING",
             [
                 event["aggregate_id"],
@@ -87,6 +89,7 @@ class BillingProjection(TableProjection):
                 total,
                 json.dumps(data["lines"]),
                 data["commission_bps"],
+                event["occurred_at"],
             ],
         )
         cur.execute(
@@ -97,8 +100,9 @@ class BillingProjection(TableProjection):
     def _amount(self, column: str) -> Handler:
         def handle(cur: Cursor, event: Envelope) -> None:
             cur.execute(
-                f"UPDATE {self._t('invoices')} SET {column} = {column} + %s WHERE id = %s",
-                [event["data"]["amount"], event["aggregate_id"]],
+                f"UPDATE {self._t('invoices')} SET {column} = {column} + %s, changed_at = %s "
+                "WHERE id = %s",
+                [event["data"]["amount"], event["occurred_at"], event["aggregate_id"]],
             )
 
         return handle
@@ -151,8 +155,13 @@ class BillingProjection(TableProjection):
         }
         cur.execute(
             f"UPDATE {self._t('returns')} SET status = 'accepted', restock = %s, "
-            "credit_note = %s WHERE id = %s",
-            [int(bool(data["restock"])), json.dumps(note), event["aggregate_id"]],
+            "credit_note = %s, decided_at = %s WHERE id = %s",
+            [
+                int(bool(data["restock"])),
+                json.dumps(note),
+                event["occurred_at"],
+                event["aggregate_id"],
+            ],
         )
 
     def _return_refused(self, cur: Cursor, event: Envelope) -> None:

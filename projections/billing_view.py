@@ -250,6 +250,27 @@ class BillingView:
             row = cur.fetchone()
         return str(row["currency"]) if row else "EUR"
 
+    def settled_since(self, since: str) -> list[str]:
+        """Seller orders whose invoices were paid or credited since `since`."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"SELECT DISTINCT seller_order_id FROM {p}invoices WHERE changed_at >= %s "
+                "AND payment_method <> 'card' ORDER BY seller_order_id",
+                [since],
+            )
+            return [r["seller_order_id"] for r in cur.fetchall()]
+
+    def restocked_since(self, since: str) -> list[str]:
+        """Returns accepted since `since` whose goods go back into stock."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"SELECT id FROM {p}returns WHERE decided_at >= %s AND restock = 1 ORDER BY id",
+                [since],
+            )
+            return [r["id"] for r in cur.fetchall()]
+
     def uninvoiced_since(self, before: str) -> list[str]:
         """Seller orders with a shipment before `before` that has no invoice yet."""
         with self.projections.db.transaction() as cur:

@@ -4,6 +4,7 @@ never allocate or pay twice."""
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,8 +13,12 @@ import pytest
 from marketplace.kernel.errors import DomainError
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
+from offers.holds import Holds
 from orders.billing.domain import Allocation
-from orders.billing.payments import PaymentIn
+from orders.billing.invoicing import Invoicing
+from orders.billing.payments import PaymentIn, Payments
+from orders.billing.returns import Returns
+from tests.test_desk import settle
 from tests.world import Actor, World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
@@ -260,3 +265,50 @@ def test_two_payout_cycles_at_once_pay_once(world: World, marketplace: Marketpla
     assert made == [400_00]
     payouts = world.view("/v1/operator/payouts", world.operator).json()["items"]
     assert [p["amount"] for p in payouts] == [eur(400_00)]
+
+
+class CutOffInvoicing(Invoicing):
+    """Invoicing as a crash leaves it: the payment saved, the credit not yet released."""
+
+    def settle_credit(self, seller_order_ids: list[UUID]) -> None:
+        pass
+
+
+class CutOffReturns(Returns):
+    """Returns as a crash leaves them: accepted, the goods not yet back in stock."""
+
+    def restock(self, return_id: UUID) -> None:
+        pass
+
+
+def test_housekeeping_releases_credit_and_restocks_what_a_crash_cut_off(
+    world: World, marketplace: Marketplace
+) -> None:
+    b = billed(world)
+    so = UUID(b.seller_order)
+    terms = marketplace.offers.terms(UUID(b.seller.id), UUID(b.buyer.id))
+    assert terms is not None
+    assert terms.credit_used[str(so)] == 400_00
+    stock = marketplace.offers.offer(UUID(b.seller.id), UUID(b.drill)).stock
+    holds = Holds(marketplace.offers)
+    cut_off = CutOffInvoicing(
+        marketplace.billing, marketplace.orders, holds, marketplace.clock.today
+    )
+    payment = PaymentIn(UUID(b.buyer.id), Money(150_00, "EUR"), "R", "2026-01-01")
+    Payments(marketplace.billing, cut_off).record(payment)
+    asked = marketplace.returns.request(UUID(b.buyer.id), "u", so, {UUID(b.drill): 1}, "broken")
+    returns = CutOffReturns(marketplace.billing, marketplace.orders, holds, cut_off, cut_off.today)
+    returns.accept(UUID(b.seller.id), asked.id, restock=True)
+    settle(marketplace)
+    terms = marketplace.offers.terms(UUID(b.seller.id), UUID(b.buyer.id))
+    assert terms is not None
+    assert terms.credit_used[str(so)] == 400_00
+    assert marketplace.offers.offer(UUID(b.seller.id), UUID(b.drill)).stock == stock
+
+    # The next housekeeping round finishes both, and a second one changes nothing more.
+    marketplace.resettle(timedelta(minutes=10))
+    marketplace.resettle(timedelta(minutes=10))
+    terms = marketplace.offers.terms(UUID(b.seller.id), UUID(b.buyer.id))
+    assert terms is not None
+    assert terms.credit_used[str(so)] == 400_00 - 150_00 - 100_00
+    assert marketplace.offers.offer(UUID(b.seller.id), UUID(b.drill)).stock == stock + 1

@@ -94,13 +94,20 @@ class Returns:
             return found, [invoice.seller_order_id for invoice in invoices]
 
         accepted, seller_orders = retrying(attempt)
-        if restock:
-            for line in accepted.lines:
-                self.holds.restock(
-                    f"return:{accepted.id}", seller_id, UUID(line["product_id"]), line["quantity"]
-                )
+        self.restock(accepted.id)
         self.invoicing.settle_credit(seller_orders)
         return accepted
+
+    def restock(self, return_id: UUID) -> None:
+        """Puts an accepted return's goods back in stock if its seller said so; once, however
+        often asked (again after a crash)."""
+        found = self.billing.a_return(return_id)
+        if found.status != "accepted" or not found.restock:
+            return
+        for line in found.lines:
+            self.holds.restock(
+                f"return:{found.id}", found.seller_id, UUID(line["product_id"]), line["quantity"]
+            )
 
     def refuse(self, seller_id: UUID, return_id: UUID, reason: str) -> Return:
         def attempt() -> Return:
