@@ -30,7 +30,7 @@ from offers.imports import Imports
 from orders.application import Orders
 from orders.approval import Approvals
 from orders.billing.application import Billing, describe_payout
-from orders.billing.domain import Payout
+from orders.billing.domain import BuyerAccount, Payout
 from orders.billing.invoicing import Invoicing
 from orders.billing.payments import Payments
 from orders.billing.payouts import Payouts
@@ -229,6 +229,16 @@ class Marketplace:
                     "payment_methods": terms.payment_methods,
                 }
             )
+        return found
+
+    def credit_balances(self, buyer_id: UUID) -> list[dict[str, Any]]:
+        """What overpayments and credit notes left the buyer, per currency; its next
+        invoices are paid from it first."""
+        found = []
+        for currency in self.billing_lists.currencies_of(str(buyer_id)):
+            account = self.billing.find(BuyerAccount.create_id(buyer_id, currency), BuyerAccount)
+            if account is not None and account.credit_balance:
+                found.append({"amount": account.credit_balance, "currency": currency})
         return found
 
     def describe_payout(self, payout: Payout) -> dict[str, Any]:

@@ -238,6 +238,17 @@ class BillingView:
             for (buyer_id, currency), buckets in sorted(ages.items())
         ]
 
+    def currencies_of(self, buyer_id: str) -> list[str]:
+        """The currencies the buyer was invoiced or paid in."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"SELECT currency FROM {p}invoices WHERE buyer_id = %s UNION "
+                f"SELECT currency FROM {p}payments WHERE buyer_id = %s ORDER BY currency",
+                [buyer_id, buyer_id],
+            )
+            return [r["currency"] for r in cur.fetchall()]
+
     def currency_with(self, buyer_id: str, seller_id: str) -> str:
         """The currency of the buyer's latest invoice from the seller (EUR if none)."""
         with self.projections.db.transaction() as cur:

@@ -161,6 +161,8 @@ def test_a_net_30_buyer_is_invoiced_pays_returns_and_its_seller_is_paid_out(worl
     )
     assert accepted["status"] == "accepted"
     assert accepted["credit_note"]["amount"] == eur(400_00)
+    # Both invoices were paid: the credit note is the buyer's balance, for its next invoices.
+    assert world.ok("GET", "/v1/buyer/credit", m.muster)["credit_balance"] == [eur(400_00)]
     offers = world.view("/v1/reseller/offers", m.rhine).json()["items"]
     assert next(o for o in offers if o["product_id"] == drill)["stock"] == 41
 

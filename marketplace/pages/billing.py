@@ -192,7 +192,8 @@ def credit(request: Request, market: MarketplaceDep, shopper: CurrentShopper) ->
     rows = market.credit_of(shopper.buyer_id)
     if shopper.rep is not None:
         rows = [r for r in rows if r["reseller_id"] == shopper.reseller_filter]
-    return render(request, "credit.html", {"rows": rows}, shopper=shopper)
+    balances = market.credit_balances(shopper.buyer_id) if shopper.rep is None else []
+    return render(request, "credit.html", {"rows": rows, "balances": balances}, shopper=shopper)
 
 
 @router.get("/returns")

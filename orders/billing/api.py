@@ -160,8 +160,12 @@ def buyer_invoice(
 @router.get("/buyer/credit", tags=["buyer"], responses=errors(401, 403, 422))
 def buyer_credit(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
     """Per reseller: your credit limit, what open orders hold, what invoices leave unpaid,
-    what remains, and whether an overdue invoice stops orders on invoice."""
-    return {"items": market.credit_of(session.buyer.id)}
+    what remains, and whether an overdue invoice stops orders on invoice; and the credit
+    balance overpayments and credit notes left you, which pays your next invoices."""
+    return {
+        "items": market.credit_of(session.buyer.id),
+        "credit_balance": market.credit_balances(session.buyer.id),
+    }
 
 
 @router.post(
