@@ -164,6 +164,7 @@ def buyer_credit(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str,
     balance overpayments and credit notes left you, which pays your next invoices."""
     return {
         "items": market.credit_of(session.buyer.id),
+        "next_cursor": None,
         "credit_balance": market.credit_balances(session.buyer.id),
     }
 
@@ -253,7 +254,8 @@ def receivables(
     reseller: CurrentReseller, market: MarketplaceDep, _ready: BillingReady
 ) -> dict[str, Any]:
     """What each buyer owes you, per currency, by days overdue."""
-    return {"items": market.billing_lists.receivables(str(reseller.id), market.clock.today())}
+    today = market.clock.today()
+    return {"items": market.billing_lists.receivables(str(reseller.id), today), "next_cursor": None}
 
 
 @router.get("/reseller/returns", tags=["reseller"], responses=errors(401, 403, 422, 400, 408))
