@@ -121,6 +121,8 @@ class Marketplace:
         }
         self._meta_table()
         self.clock = Clock(self.db, self.settings.controllable_clock)
+        # Shipments made before billing existed on this store are not invoiced after the fact.
+        self.billing_since = self._meta("billing_since", datetime.now(UTC).isoformat())[0]
         self.operator_key_generated = False
         if self.settings.operator_key:
             self.operator_key = self.settings.operator_key
@@ -170,10 +172,13 @@ class Marketplace:
                 "CREATE TABLE IF NOT EXISTS marketplace_meta (key TEXT PRIMARY KEY, value TEXT)"
             )
 
-    def _meta(self, key: str) -> tuple[str, bool]:
-        """A generated secret, made on first start and kept with the data; and whether this
-        call made it."""
-        made = "mk_op_" + secrets.token_hex(20) if key == "operator_key" else secrets.token_hex(32)
+    def _meta(self, key: str, made: str | None = None) -> tuple[str, bool]:
+        """A value (a generated secret unless given) set on first start and kept with the
+        data; and whether this call set it."""
+        if made is None:
+            made = (
+                "mk_op_" + secrets.token_hex(20) if key == "operator_key" else secrets.token_hex(32)
+            )
         with self.db.transaction() as cur:
             cur.execute(
                 "INSERT INTO marketplace_meta (key, value) VALUES (%s, %s) "
@@ -323,7 +328,7 @@ class Marketplace:
         reroutes = self.order_lists.reroutes_since(before)
         for order_id, refused_id in reroutes:
             self.fulfilment.finish_reroute(UUID(order_id), UUID(refused_id))
-        uninvoiced = self.billing_lists.uninvoiced_since(before)
+        uninvoiced = self.billing_lists.uninvoiced_since(before, self.billing_since)
         invoiced = sum(self.invoicing.invoice_missing(UUID(so_id)) for so_id in uninvoiced)
         if stuck or reroutes or invoiced:
             log.info(

@@ -282,13 +282,14 @@ class BillingView:
             )
             return [r["id"] for r in cur.fetchall()]
 
-    def uninvoiced_since(self, before: str) -> list[str]:
-        """Seller orders with a shipment before `before` that has no invoice yet."""
+    def uninvoiced_since(self, before: str, since: str) -> list[str]:
+        """Seller orders with a shipment between `since` and `before` that has no invoice."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             cur.execute(
                 f"SELECT DISTINCT seller_order_id FROM {p}shipments "
-                "WHERE invoiced = 0 AND shipped_at < %s ORDER BY seller_order_id",
-                [before],
+                "WHERE invoiced = 0 AND shipped_at < %s AND shipped_at >= %s "
+                "ORDER BY seller_order_id",
+                [before, since],
             )
             return [r["seller_order_id"] for r in cur.fetchall()]

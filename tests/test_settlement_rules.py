@@ -14,10 +14,12 @@ from marketplace.kernel.errors import DomainError
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.holds import Holds
-from orders.billing.domain import Allocation
+from orders.billing.domain import Allocation, Invoice
 from orders.billing.invoicing import Invoicing
 from orders.billing.payments import PaymentIn, Payments
 from orders.billing.returns import Returns
+from orders.domain import SellerOrder
+from orders.fulfilment import Fulfilment
 from tests.test_desk import settle
 from tests.world import Actor, World, eur, small_market
 
@@ -312,3 +314,47 @@ def test_housekeeping_releases_credit_and_restocks_what_a_crash_cut_off(
     assert terms is not None
     assert terms.credit_used[str(so)] == 400_00 - 150_00 - 100_00
     assert marketplace.offers.offer(UUID(b.seller.id), UUID(b.drill)).stock == stock + 1
+
+
+class NoInvoices(Invoicing):
+    """Invoicing as a crash leaves it: the shipment saved, its invoice not yet issued."""
+
+    def invoice_shipment(self, so: SellerOrder, version: int, shipped: dict[str, int]) -> Invoice:
+        raise SystemExit("the process died here")
+
+
+def test_a_shipment_whose_invoice_a_crash_cut_off_is_invoiced_once_by_housekeeping(
+    world: World, marketplace: Marketplace
+) -> None:
+    b = billed(world, quantity=4, deliver=False)
+    placed = world.ok(
+        "POST",
+        "/v1/buyer/orders",
+        b.buyer,
+        json={
+            "lines": [{"product_id": b.drill, "quantity": 2}],
+            "payment_method": "invoice_net_30",
+        },
+    )
+    so = UUID(placed["seller_orders"][0]["seller_order_id"])
+    marketplace.fulfilment.accept(UUID(b.seller.id), so)
+    dying = Fulfilment(
+        marketplace.orders,
+        marketplace.sellers,
+        marketplace.fulfilment.chooser,
+        marketplace.fulfilment.holds,
+        lambda: None,
+        NoInvoices(marketplace.billing, marketplace.orders, marketplace.fulfilment.holds, str),
+    )
+    with pytest.raises(SystemExit):
+        dying.ship(UUID(b.seller.id), so, None, "T-9")
+    settle(marketplace)
+    assert marketplace.billing.invoices_of(so) == []
+    marketplace.recover_orders(0)
+    marketplace.recover_orders(0)
+    [invoice] = marketplace.billing.invoices_of(so)
+    assert invoice.total == 2 * 100_00
+    numbers = sorted(
+        i.number for i in [*marketplace.billing.invoices_of(UUID(b.seller_order)), invoice]
+    )
+    assert numbers == [1, 2]
