@@ -79,6 +79,7 @@ def test_a_buyer_reads_its_invoices_downloads_one_and_asks_for_a_return(books: B
 
     order = web.get(f"/orders/{books.b.invoice['order_id']}").text
     assert "Return goods from this delivery" in order
+    assert f"Invoice {invoice['number']} (PDF)" in order
     asked = web.post(
         "/returns",
         data={

@@ -201,9 +201,14 @@ def order(
         if not seller_orders:
             raise NotFound(f"unknown order {order_id}")
     names = market.catalog.names([ln["product_id"] for so in seller_orders for ln in so["lines"]])
+    today = market.clock.today()
     for so in seller_orders:
         so["reseller_name"] = market.sellers.reseller(UUID(so["reseller_id"])).name
         so["shipments"] = market.orders.shipments(UUID(so["seller_order_id"]))
+        so["invoices"] = [
+            {"invoice_id": str(i.id), "number": i.number, "status": i.status(today)}
+            for i in market.billing.invoices_of(UUID(so["seller_order_id"]))
+        ]
     return render(
         request,
         "order.html",
