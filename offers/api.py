@@ -266,7 +266,7 @@ def import_status(
     job_id: UUID, manufacturer: CurrentManufacturer, market: MarketplaceDep
 ) -> dict[str, Any]:
     """An import's progress and the lines it could not take."""
-    return _job_status(market, market.imports.job(job_id, manufacturer.id))
+    return job_status(market, market.imports.job(job_id, manufacturer.id))
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ async def _imported(
             upload.close()
 
 
-def _job_status(market: Marketplace, job: ImportJob) -> dict[str, Any]:
+def job_status(market: Marketplace, job: ImportJob) -> dict[str, Any]:
     return {
         # Read the imported products with min_position set to this, once completed.
         "position": market.position_token(),
@@ -412,7 +412,7 @@ def offer_import_status(
     job_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """An offer import's progress and the lines it could not take."""
-    return _job_status(market, market.imports.job(job_id, reseller.id))
+    return job_status(market, market.imports.job(job_id, reseller.id))
 
 
 @router.put(

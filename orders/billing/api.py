@@ -28,6 +28,7 @@ from marketplace.web.schemas import (
 )
 from marketplace.web.uploads import Gone, spool
 from marketplace.web.waiting import BillingReady
+from offers.api import job_status
 from orders.billing.application import describe_invoice, describe_payment, describe_return
 from orders.billing.domain import Allocation
 from orders.billing.payments import PaymentIn
@@ -451,18 +452,7 @@ def payment_import_status(
     job_id: UUID, _: CurrentOperator, market: MarketplaceDep
 ) -> dict[str, Any]:
     """A payment import's progress and the lines it could not take."""
-    job = market.statements.job(job_id)
-    return {
-        "position": market.position_token(),
-        "job_id": str(job.id),
-        "kind": job.kind,
-        "status": job.status,
-        "total": job.total,
-        "done": job.done,
-        "imported": job.imported,
-        "failed": sorted(job.failed, key=lambda f: int(f["line"])),
-        "error": getattr(job, "error", None),
-    }
+    return job_status(market, market.statements.job(job_id))
 
 
 @router.post(
