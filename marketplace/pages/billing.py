@@ -17,7 +17,7 @@ from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from marketplace.web.invoice_pdf import invoice_pdf
+from marketplace.web.invoice_pdf import account_name, invoice_pdf
 from orders.billing.application import describe_invoice
 
 router = APIRouter(include_in_schema=False)
@@ -44,13 +44,7 @@ INVOICE_CSV = [
 
 def names_of(market: Marketplace, ids: set[str]) -> dict[str, str]:
     """Account names by id, sellers' and buyers' alike."""
-    found: dict[str, str] = {}
-    for raw in ids:
-        account: Any = market.sellers.find(UUID(raw), object) or market.buyers.find(  # type: ignore[type-var]
-            UUID(raw), object
-        )
-        found[raw] = str(getattr(account, "name", None) or getattr(account, "legal_name", raw))
-    return found
+    return {raw: account_name(market, raw) for raw in ids}
 
 
 def invoice_page(

@@ -20,7 +20,8 @@ def _amount(minor: int, currency: str) -> str:
     return f"{sign}{abs(minor) // 100:,}.{abs(minor) % 100:02d} {currency}"
 
 
-def _name(market: Marketplace, account_id: str) -> str:
+def account_name(market: Marketplace, account_id: str) -> str:
+    """A seller's name or a buyer's legal name."""
     for app in (market.sellers, market.buyers):
         account = app.find(UUID(account_id), object)  # type: ignore[type-var]
         if account is not None:
@@ -40,8 +41,8 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any]) -> bytes:
     pdf.set_font("Helvetica", "B", 18)
     pdf.cell(0, 10, f"Invoice No. {invoice['number']}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
-    seller = _name(market, invoice["reseller_id"])
-    buyer = _name(market, invoice["buyer_id"])
+    seller = account_name(market, invoice["reseller_id"])
+    buyer = account_name(market, invoice["buyer_id"])
     rows = [
         ("Seller", seller),
         ("Bill to", buyer),
