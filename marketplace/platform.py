@@ -287,19 +287,27 @@ class Marketplace:
         if self.in_process:
             self.projections.catch_up()
             self.projections.start()
-        self._housekeep(STARTUP_SETTLE_WINDOW)
+        self._housekeep()
         threading.Thread(target=self._housekeeping, daemon=True, name="housekeeping").start()
 
-    def _housekeep(self, window: timedelta = SETTLE_WINDOW) -> None:
+    def _housekeep(self) -> None:
         self.recover_orders(self.settings.recover_after_s)
-        self.resettle(window)
         if cut_off := self.imports.fail_cut_off():
             log.info("marked %d import jobs cut off by a restart as failed", cut_off)
 
     def _housekeeping(self) -> None:
         """What a crashed peer process left half-done, the processes still running finish
-        too, not only the next one to start."""
-        while not self._stopping.wait(HOUSEKEEPING_S):
+        too, not only the next one to start. The first round looks back over the time this
+        process may have been down."""
+        window = STARTUP_SETTLE_WINDOW
+        while True:
+            try:
+                self.resettle(window)
+                window = SETTLE_WINDOW
+            except Exception:
+                log.exception("settling again failed; it runs again in %s s", HOUSEKEEPING_S)
+            if self._stopping.wait(HOUSEKEEPING_S):
+                return
             try:
                 self._housekeep()
             except Exception:
