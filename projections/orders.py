@@ -26,12 +26,16 @@ TABLES = {
     "placed_at TEXT NOT NULL",
     # Reroutes started and not yet finished, for finishing them after a crash.
     "reroutes": "refused_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, started_at TEXT NOT NULL",
+    # Returns of delivered goods: accepted ones come off the GMV and the commission.
+    "returns": "id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, amount BIGINT NOT NULL, "
+    "accepted INTEGER NOT NULL",
 }
 INDEXES = {
     "orders_buyer": "orders (buyer_id, placed_at)",
     "orders_status": "orders (status, placed_at)",
     "seller_orders_order": "seller_orders (order_id)",
     "seller_orders_reseller": "seller_orders (reseller_id, placed_at)",
+    "returns_seller_order": "returns (seller_order_id)",
 }
 
 
@@ -57,7 +61,23 @@ class OrdersProjection(TableProjection):
             "SellerOrder.Cancelled": self._seller_status("cancelled"),
             "SellerOrder.Shipped": self._shipped,
             "SellerOrder.Delivered": self._delivered,
+            "Return.Requested": self._return_requested,
+            "Return.Accepted": self._return_accepted,
         }
+
+    def _return_requested(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        amount = sum(int(x["quantity"]) * int(x["unit_price"]) for x in data["lines"])
+        cur.execute(
+            f"INSERT INTO {self._t('returns')} (id, seller_order_id, amount, accepted) "
+            "VALUES (%s, %s, %s, 0) ON CONFLICT (id) DO NOTHING",
+            [event["aggregate_id"], data["seller_order_id"], amount],
+        )
+
+    def _return_accepted(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"UPDATE {self._t('returns')} SET accepted = 1 WHERE id = %s", [event["aggregate_id"]]
+        )
 
     def _drafted(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]

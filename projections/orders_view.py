@@ -143,15 +143,24 @@ class OrdersView:
     def commissions(self, reseller_id: str | None = None) -> list[dict[str, Any]]:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            where = "status = 'delivered'"
+            where = "s.status = 'delivered'"
             params: list[Any] = []
             if reseller_id:
-                where += " AND reseller_id = %s"
+                where += " AND s.reseller_id = %s"
                 params.append(reseller_id)
+            # Accepted returns come off the GMV, and their commission is reversed (half-up,
+            # as `orders.domain.commission` rounds).
             cur.execute(
-                f"SELECT reseller_id, currency, SUM(total) AS gmv, SUM(commission) AS commission,"
-                f" COUNT(*) AS seller_orders FROM {p}seller_orders WHERE {where} "
-                "GROUP BY reseller_id, currency ORDER BY reseller_id, currency",
+                f"""SELECT s.reseller_id, s.currency, SUM(s.total) AS gmv,
+                SUM(s.commission) AS commission, COUNT(*) AS seller_orders,
+                COALESCE(SUM(r.returned), 0) AS returned,
+                COALESCE(SUM((r.returned * s.commission_bps + 5000) / 10000), 0) AS reversed
+                FROM {p}seller_orders s LEFT JOIN (
+                    SELECT seller_order_id, SUM(amount) AS returned FROM {p}returns
+                    WHERE accepted = 1 GROUP BY seller_order_id
+                ) r ON r.seller_order_id = s.id
+                WHERE {where} GROUP BY s.reseller_id, s.currency
+                ORDER BY s.reseller_id, s.currency""",
                 params,
             )
             rows = cur.fetchall()
@@ -159,8 +168,9 @@ class OrdersView:
             {
                 "reseller_id": r["reseller_id"],
                 "currency": r["currency"],
-                "gmv": int(r["gmv"]),
-                "commission": int(r["commission"]),
+                "gmv": int(r["gmv"]) - int(r["returned"]),
+                "commission": int(r["commission"]) - int(r["reversed"]),
+                "returned": int(r["returned"]),
                 "delivered_seller_orders": int(r["seller_orders"]),
             }
             for r in rows

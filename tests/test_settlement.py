@@ -166,6 +166,11 @@ def test_a_net_30_buyer_is_invoiced_pays_returns_and_its_seller_is_paid_out(worl
     offers = world.view("/v1/reseller/offers", m.rhine).json()["items"]
     assert next(o for o in offers if o["product_id"] == drill)["stock"] == 41
 
+    # The commission report takes the return off the GMV and reverses its commission.
+    report = world.view("/v1/operator/commissions", world.operator, reseller_id=m.rhine.id)
+    [row] = report.json()
+    assert (row["gmv"], row["commission"], row["returned"]) == (7_600_00, 760_00, 400_00)
+
     # The payout cycle pays what was paid, less commission and the credit note.
     cycle = world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2027-04-15"})
     rhine_payouts = [p for p in cycle["payouts"] if p["reseller_id"] == m.rhine.id]
