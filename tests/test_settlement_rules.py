@@ -20,6 +20,7 @@ from orders.billing.payments import PaymentIn, Payments
 from orders.billing.returns import Returns
 from orders.domain import SellerOrder
 from orders.fulfilment import Fulfilment
+from projections.billing import TABLES as BILLING_TABLES
 from tests.test_desk import settle
 from tests.world import Actor, World, eur, small_market
 
@@ -358,3 +359,48 @@ def test_a_shipment_whose_invoice_a_crash_cut_off_is_invoiced_once_by_housekeepi
         i.number for i in [*marketplace.billing.invoices_of(UUID(b.seller_order)), invoice]
     )
     assert numbers == [1, 2]
+
+
+def _billing_rows(marketplace: Marketplace) -> dict[str, list[tuple[Any, ...]]]:
+    with marketplace.db.transaction() as cur:
+        prefix = marketplace.projections.live(cur, "billing").prefix
+        dumped = {}
+        for table in BILLING_TABLES:
+            cur.execute(f"SELECT * FROM {prefix}{table}")
+            dumped[table] = sorted(tuple(sorted(row.items())) for row in cur.fetchall())
+        return dumped
+
+
+def test_the_billing_view_rebuilt_from_the_events_equals_the_one_built_as_they_came(
+    world: World, marketplace: Marketplace
+) -> None:
+    b = billed(world)
+    pay = {
+        "buyer_id": b.buyer.id,
+        "amount": eur(250_00),
+        "reference": "R",
+        "received_on": "2026-01-01",
+    }
+    world.ok("POST", "/v1/operator/payments", world.operator, json=pay)
+    asked = world.ok(
+        "POST",
+        "/v1/buyer/returns",
+        b.buyer,
+        json={
+            "seller_order_id": b.seller_order,
+            "lines": [{"product_id": b.drill, "quantity": 2}],
+            "reason": "x",
+        },
+    )
+    world.ok(
+        "POST",
+        f"/v1/reseller/returns/{asked['return_id']}/accept",
+        b.seller,
+        json={"restock": True},
+    )
+    world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2099-01-01"})
+    settle(marketplace)
+    incremental = _billing_rows(marketplace)
+    assert all(incremental[t] for t in ("invoices", "payments", "returns", "payouts", "shipments"))
+    marketplace.projections.rebuild("billing")
+    assert _billing_rows(marketplace) == incremental
