@@ -7,10 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketplace.kernel.errors import DomainError
+from marketplace.kernel.errors import DomainError, Invalid
 from marketplace.kernel.money import Money
 from offers.application import Offers
 from offers.holds import Holds
@@ -21,6 +22,7 @@ from orders.billing.invoicing import Invoicing
 from orders.billing.payments import PaymentIn, Payments
 from orders.billing.payouts import Payouts
 from orders.billing.returns import Returns
+from orders.billing.statements import parse_statement
 from orders.domain import Order, SellerOrder
 
 SELLERS = [UUID(int=100 + i) for i in range(2)]
@@ -170,3 +172,27 @@ def test_the_books_reconcile_after_any_history(history: list[Step]) -> None:
         numbers = sorted(i.number for i in invoices if i.seller_id == seller)
         assert numbers == list(range(1, len(numbers) + 1))
     assert all(isinstance(i, Invoice) for i in invoices)
+
+
+def test_a_bank_statement_is_read_by_its_header_whatever_the_column_order() -> None:
+    buyer = UUID(int=5)
+    lines = [
+        "\ufeffReference, received_on ,amount,currency,buyer_id,note",
+        f"R-1,2027-01-02,150,EUR,{buyer},thanks",
+        f"R-2,2027-01-32,150,EUR,{buyer},",
+        f"R-3,2027-01-02,1.50,EUR,{buyer},",
+        "",
+        f"R-4,2027-01-02,150,EURO,{buyer},",
+    ]
+    total, failed, good = parse_statement((n, t) for n, t in enumerate(lines, 1) if t)
+    assert total == 4
+    assert [g.payment.reference for g in good] == ["R-1"]
+    assert good[0].payment.amount == Money(150, "EUR")
+    assert good[0].invoice_number is None
+    assert [(f["line"], f["detail"].split(" ")[0]) for f in failed] == [
+        (3, "received_on"),
+        (4, "amount"),
+        (6, "currency"),
+    ]
+    with pytest.raises(Invalid, match="missing buyer_id"):
+        parse_statement(iter([(1, "amount,currency,reference,received_on")]))

@@ -19,6 +19,7 @@ from orders.billing.domain import Allocation
 from orders.billing.payments import PaymentIn, Payments, statement_payment_id
 
 HEADER = ["buyer_id", "amount", "currency", "reference", "received_on", "invoice_number"]
+REQUIRED = HEADER[:5]
 OPERATOR_JOBS = uuid5(NAMESPACE_URL, "marketplace:operator")
 BATCH = 100
 
@@ -37,29 +38,41 @@ def parse_statement(
     total = 0
     failed: list[dict[str, Any]] = []
     good: list[StatementLine] = []
-    header_seen = False
+    columns: list[int] | None = None
     for number, text in lines:
         if text is None:
             total += 1
             failed.append({"line": number, "detail": "the line is too long"})
             continue
         fields = next(csv.reader(io.StringIO(text)), [])
-        if not header_seen:
-            header_seen = True
-            if [f.strip() for f in fields] != HEADER:
-                raise Invalid(f"the first line must be the header {','.join(HEADER)}")
+        if columns is None:
+            columns = _columns(fields)
             continue
         total += 1
         try:
-            good.append(statement_line(number, fields))
+            picked = [fields[i].strip() if 0 <= i < len(fields) else "" for i in columns]
+            if len(fields) < len(REQUIRED):
+                raise Invalid(f"expected the fields {','.join(HEADER)}, found {len(fields)}")
+            good.append(statement_line(number, picked))
         except Invalid as error:
             failed.append({"line": number, "detail": str(error.detail)})
     return total, failed, good
 
 
+def _columns(header: list[str]) -> list[int]:
+    """Where each field of HEADER is in the file's header (-1 for an absent invoice_number);
+    the columns may come in any order, and others are ignored."""
+    names = [name.strip().lstrip("\ufeff").lower() for name in header]
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise Invalid(
+            f"the first line must be the header {','.join(HEADER)} (missing {', '.join(missing)})"
+        )
+    return [names.index(name) if name in names else -1 for name in HEADER]
+
+
 def statement_line(number: int, fields: list[str]) -> StatementLine:
-    if len(fields) != len(HEADER):
-        raise Invalid(f"expected {len(HEADER)} fields ({','.join(HEADER)}), found {len(fields)}")
+    """A statement line from its fields in HEADER's order."""
     buyer, amount, currency, reference, received_on, invoice_number = (f.strip() for f in fields)
     try:
         buyer_id = UUID(buyer)
