@@ -121,7 +121,7 @@ steps = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(steps, max_size=30))
 def test_the_books_reconcile_after_any_history(history: list[Step]) -> None:
     books = Books()
