@@ -5,10 +5,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from marketplace.kernel.errors import Forbidden
+from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.platform import Marketplace
 from marketplace.web.answers import CommissionRow, OrderPublic, Page, SellerOrderPublic, errors
 from marketplace.web.auth import (
@@ -30,10 +32,11 @@ from marketplace.web.schemas import (
     Text,
     page,
 )
-from marketplace.web.waiting import OrdersReady
+from marketplace.web.waiting import CatalogReady, OrdersReady
 from orders.application import describe_seller_order
 from orders.choosing import LineRequest
 from orders.domain import PublicOrderStatus, SellerOrderStatus
+from projections.quick_order import MAX_QUICK_LINES, Resolved, parse_quick_order, resolve_skus
 
 router = APIRouter(prefix="/v1")
 PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
@@ -393,3 +396,78 @@ def commissions(
 ) -> list[dict[str, Any]]:
     """GMV and commission per reseller and currency, over delivered seller orders."""
     return market.order_lists.commissions(str(reseller_id) if reseller_id else None)
+
+
+class QuickLine(Strict):
+    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    quantity: Quantity
+
+
+class QuickOrder(Strict):
+    lines: Annotated[list[QuickLine], Field(min_length=1, max_length=MAX_QUICK_LINES)]
+
+
+def _quick_answer(results: list[Resolved]) -> dict[str, Any]:
+    lines = []
+    for r in sorted(results, key=lambda r: r.line):
+        line: dict[str, Any] = {"line": r.line, "sku": r.sku, "quantity": r.quantity}
+        if r.item is not None:
+            line["product_id"] = r.item["product_id"]
+        if r.offer is not None and r.problem is None:
+            line["reseller_id"] = r.offer["reseller_id"]
+            line["reseller_name"] = r.offer["reseller_name"]
+            line["unit_price"] = r.unit_price
+        if r.problem is not None:
+            line["problem"] = r.problem
+        lines.append(line)
+    ready = [
+        {"product_id": x["product_id"], "quantity": x["quantity"], "reseller_id": x["reseller_id"]}
+        for x in lines
+        if "problem" not in x
+    ]
+    return {"lines": lines, "order_lines": ready}
+
+
+@router.post(
+    "/buyer/quick-order",
+    tags=["buyer"],
+    responses=errors(401, 403, 413, 422, 400, 408),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": QuickOrder.model_json_schema()},
+                "text/csv": {"schema": {"type": "string"}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+            "required": True,
+        }
+    },
+)
+async def quick_order(
+    request: Request, session: CurrentBuyerUser, market: MarketplaceDep, _ready: CatalogReady
+) -> dict[str, Any]:
+    """What each `sku, quantity` line would get you: the product, the best offer you can see
+    for that quantity and its price, or why not. JSON `{lines: [{sku, quantity}]}`, or CSV /
+    pasted text (`sku,quantity` a line; a header line is skipped). The same SKU twice is
+    summed onto its first line; lines are numbered from 1. `order_lines` is the result as
+    `POST /v1/buyer/orders` takes it."""
+    body = await request.body()
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            asked = QuickOrder.model_validate_json(body)
+        except ValidationError as error:
+            raise RequestValidationError(error.errors(include_url=False)) from None
+        good = [(i, line.sku, line.quantity) for i, line in enumerate(asked.lines, start=1)]
+        bad: list[Resolved] = []
+    else:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Invalid("send the lines as UTF-8 text, or as JSON") from None
+        good, bad = parse_quick_order(text)
+        if not good and not bad:
+            raise Invalid("send lines of sku,quantity")
+    resolved = await run_in_threadpool(
+        resolve_skus, market.catalog, str(session.buyer.id), None, good
+    )
+    return _quick_answer([*resolved, *bad])

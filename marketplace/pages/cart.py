@@ -14,18 +14,18 @@ from marketplace.adapters.carts import CartLine
 from marketplace.adapters.idempotency import Answer
 from marketplace.kernel.errors import DomainError
 from marketplace.pages.render import redirect, render
-from marketplace.pages.resolve import (
+from marketplace.pages.session import CsrfChecked
+from marketplace.pages.shopper import CurrentShopper, Shopper
+from marketplace.platform import Marketplace
+from marketplace.web.auth import MarketplaceDep
+from orders.choosing import LineRequest
+from projections.quick_order import (
     MAX_QUANTITY,
     Resolved,
     parse_quick_order,
     pick,
     resolve_skus,
 )
-from marketplace.pages.session import CsrfChecked
-from marketplace.pages.shopper import CurrentShopper, Shopper
-from marketplace.platform import Marketplace
-from marketplace.web.auth import MarketplaceDep
-from orders.choosing import LineRequest
 
 router = APIRouter(include_in_schema=False)
 MAX_PASTE = 200_000

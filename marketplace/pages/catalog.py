@@ -10,11 +10,11 @@ from fastapi.responses import Response
 from marketplace.adapters.carts import CartLine
 from marketplace.kernel.errors import NotFound
 from marketplace.pages.render import clean_query, redirect, render
-from marketplace.pages.resolve import MAX_QUANTITY, pick
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
 from marketplace.web.auth import MarketplaceDep
 from projections.catalog_view import CatalogFilter
+from projections.quick_order import MAX_QUANTITY, pick
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
