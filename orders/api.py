@@ -36,7 +36,13 @@ from marketplace.web.waiting import CatalogReady, OrdersReady
 from orders.application import describe_seller_order
 from orders.choosing import LineRequest
 from orders.domain import PublicOrderStatus, SellerOrderStatus
-from projections.quick_order import MAX_QUICK_LINES, Resolved, parse_quick_order, resolve_skus
+from projections.quick_order import (
+    MAX_QUICK_LINES,
+    Resolved,
+    parse_quick_order,
+    resolve_products,
+    resolve_skus,
+)
 
 router = APIRouter(prefix="/v1")
 PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
@@ -471,3 +477,96 @@ async def quick_order(
         resolve_skus, market.catalog, str(session.buyer.id), None, good
     )
     return _quick_answer([*resolved, *bad])
+
+
+class OrderAgain(Strict):
+    payment_method: PaymentMethod
+    product_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)] | None = None
+    po_number: Label | None = None
+    shipping_address: Annotated[dict[Label, Text], Field(max_length=20)] | None = None
+
+
+def _order_again(
+    market: Marketplace,
+    request: Request,
+    session: BuyerSession,
+    body: OrderAgain,
+    wanted: list[tuple[str, int]],
+) -> JSONResponse:
+    """Places what `wanted` resolves to now, through quick order's resolution: lines that
+    cannot be ordered are reported in `skipped`, not dropped silently."""
+    if body.product_ids is not None:
+        chosen = {str(p) for p in body.product_ids}
+        unknown = chosen - {pid for pid, _ in wanted}
+        if unknown:
+            raise Invalid(f"product {sorted(unknown)[0]} is not among these lines")
+        wanted = [(pid, quantity) for pid, quantity in wanted if pid in chosen]
+
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        resolved = resolve_products(market.catalog, str(session.buyer.id), None, wanted)
+        skipped = [{"product_id": pid, "problem": r.problem} for pid, r in resolved if r.problem]
+        lines = [
+            LineRequest(UUID(pid), r.quantity, UUID(r.offer["reseller_id"]))
+            for pid, r in resolved
+            if r.problem is None and r.offer is not None
+        ]
+        if not lines:
+            raise Invalid([{"msg": "no line can be ordered now", "skipped": skipped}])
+        placed_by = {
+            "kind": "buyer_user",
+            "user_id": str(session.user.id),
+            "name": session.user.name,
+        }
+        order = market.placement.place(
+            session.buyer.id,
+            placed_by,
+            session.user.spending_limit,
+            lines,
+            body.payment_method,
+            body.po_number,
+            body.shipping_address,
+        )
+        return 201, {**market.orders.describe(order), "skipped": skipped}
+
+    scope = f"buyer:{session.buyer.id}:{session.user.id}"
+    return idempotent(market, request, scope, body.model_dump(mode="json"), run)
+
+
+@router.post(
+    "/buyer/lists/{list_id}/order",
+    status_code=201,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 402, 404, 409),
+)
+def order_list(
+    list_id: UUID,
+    body: OrderAgain,
+    request: Request,
+    session: CurrentBuyerUser,
+    market: MarketplaceDep,
+) -> JSONResponse:
+    """Order a shopping list, or some of its products; what cannot be ordered is `skipped`."""
+    found = market.buyers.shopping_list(list_id, session.buyer.id, session.user.id)
+    return _order_again(market, request, session, body, list(found.lines.items()))
+
+
+@router.post(
+    "/buyer/orders/{order_id}/reorder",
+    status_code=201,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 402, 404, 409),
+)
+def reorder(
+    order_id: UUID,
+    body: OrderAgain,
+    request: Request,
+    session: CurrentBuyerUser,
+    market: MarketplaceDep,
+) -> JSONResponse:
+    """Order again what a past order asked for, at today's offers and prices."""
+    order = market.orders.order(order_id, session.buyer.id)
+    summed: dict[str, int] = {}
+    for line in order.lines:
+        pid = str(line["product_id"])
+        summed[pid] = summed.get(pid, 0) + int(line["quantity"])
+    return _order_again(market, request, session, body, list(summed.items()))

@@ -26,6 +26,9 @@ TABLES = {
     "placed_at TEXT NOT NULL",
     # Reroutes started and not yet finished, for finishing them after a crash.
     "reroutes": "refused_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, started_at TEXT NOT NULL",
+    # Buyers' shopping lists, for listing those a user may see.
+    "lists": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, owner_id TEXT NOT NULL, "
+    "name TEXT NOT NULL, sharing TEXT NOT NULL, lines TEXT NOT NULL, created_at TEXT NOT NULL",
     # Returns of delivered goods: accepted ones come off the GMV and the commission.
     "returns": "id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, amount BIGINT NOT NULL, "
     "accepted INTEGER NOT NULL",
@@ -36,6 +39,7 @@ INDEXES = {
     "seller_orders_order": "seller_orders (order_id)",
     "seller_orders_reseller": "seller_orders (reseller_id, placed_at)",
     "returns_seller_order": "returns (seller_order_id)",
+    "lists_buyer": "lists (buyer_id, created_at)",
 }
 
 
@@ -62,8 +66,46 @@ class OrdersProjection(TableProjection):
             "SellerOrder.Shipped": self._shipped,
             "SellerOrder.Delivered": self._delivered,
             "Return.Requested": self._return_requested,
+            "ShoppingList.Created": self._list_created,
+            "ShoppingList.LineSet": self._list_line(set_it=True),
+            "ShoppingList.LineRemoved": self._list_line(set_it=False),
             "Return.Accepted": self._return_accepted,
         }
+
+    def _list_created(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('lists')} (id, buyer_id, owner_id, name, sharing, lines, "
+            "created_at) VALUES (%s, %s, %s, %s, %s, '{}', %s) ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["buyer_id"],
+                data["owner_id"],
+                data["name"],
+                data["sharing"],
+                event["occurred_at"],
+            ],
+        )
+
+    def _list_line(self, set_it: bool) -> Handler:
+        def handle(cur: Cursor, event: Envelope) -> None:
+            cur.execute(
+                f"SELECT lines FROM {self._t('lists')} WHERE id = %s", [event["aggregate_id"]]
+            )
+            row = cur.fetchone()
+            if row is None:
+                return
+            lines = json.loads(row["lines"])
+            if set_it:
+                lines[event["data"]["product_id"]] = event["data"]["quantity"]
+            else:
+                lines.pop(event["data"]["product_id"], None)
+            cur.execute(
+                f"UPDATE {self._t('lists')} SET lines = %s WHERE id = %s",
+                [json.dumps(lines), event["aggregate_id"]],
+            )
+
+        return handle
 
     def _return_requested(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]

@@ -176,6 +176,34 @@ class OrdersView:
             for r in rows
         ]
 
+    def lists(self, buyer_id: str, user_id: str, limit: int, cursor: str | None) -> Page:
+        """The shopping lists a user may see: its own and those shared in its organisation."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where = "buyer_id = %s AND (owner_id = %s OR sharing <> 'private')"
+            params: list[Any] = [buyer_id, user_id]
+            if cursor:
+                at, lid = decode_cursor(cursor, 2)
+                where += " AND (created_at < %s OR (created_at = %s AND id < %s))"
+                params += [at, at, lid]
+            cur.execute(
+                f"SELECT * FROM {p}lists WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["created_at"], r["id"]])
+        return [
+            {
+                "list_id": r["id"],
+                "name": r["name"],
+                "owner_id": r["owner_id"],
+                "sharing": r["sharing"],
+                "lines": [
+                    {"product_id": pid, "quantity": q} for pid, q in json.loads(r["lines"]).items()
+                ],
+            }
+            for r in rows
+        ], next_cursor
+
     def daily(self, since: str) -> list[dict[str, Any]]:
         """Per day since `since` (ISO date) and currency: seller orders placed and their
         value (GMV), refused and cancelled ones left out."""

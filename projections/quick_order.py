@@ -137,3 +137,22 @@ def resolve_skus(
         )
         resolved.item, resolved.offer, resolved.problem = item, offer, problem
     return list(summed.values())
+
+
+def resolve_products(
+    catalog: CatalogView, buyer_id: str, reseller_id: str | None, wanted: list[tuple[str, int]]
+) -> list[tuple[str, Resolved]]:
+    """Each product of a list or a past order with the offer it would get now for its
+    quantity, or why none (the product left the buyer's catalog, too little stock...)."""
+    items = catalog.items(buyer_id, [pid for pid, _ in wanted], reseller_id)
+    found = []
+    for number, (pid, quantity) in enumerate(wanted, start=1):
+        resolved = Resolved(quantity, number)
+        item = items.get(pid)
+        if item is None:
+            resolved.problem = "not in your catalog"
+        else:
+            resolved.item = item
+            resolved.offer, resolved.problem = pick(item, quantity, None)
+        found.append((pid, resolved))
+    return found

@@ -150,6 +150,18 @@ def build(world: World, market: Marketplace) -> None:
     for step in ("accept", "ship"):
         world.ok("POST", f"/v1/reseller/orders/{next_one['seller_order_id']}/{step}", m.rhine)
     world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2100-01-01"})
+    # A shopping list: a line set, changed and removed.
+    kept = world.ok(
+        "POST", "/v1/buyer/lists", m.muster, json={"name": "Monthly", "sharing": "read"}
+    )
+    for quantity in (2, 3):
+        world.ok(
+            "PUT",
+            f"/v1/buyer/lists/{kept['list_id']}/lines/{drill}",
+            m.muster,
+            json={"quantity": quantity},
+        )
+    world.ok("DELETE", f"/v1/buyer/lists/{kept['list_id']}/lines/{drill}", m.muster)
     # More than the credit left: drafted, then failed when the credit could not be held.
     failed = world.call(
         "POST",

@@ -1,16 +1,29 @@
-"""A buyer organisation's users."""
+"""A buyer organisation's users and shopping lists."""
 
-from typing import Literal
+from typing import Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from marketplace.buyers.lists import Sharing
 from marketplace.kernel.errors import Forbidden
 from marketplace.platform import Marketplace
 from marketplace.web.answers import UserCreated, errors
 from marketplace.web.auth import CurrentBuyerUser, MarketplaceDep
 from marketplace.web.idempotent import idempotent
-from marketplace.web.schemas import MoneyIn, Name, WithPerson, money_or_none
+from marketplace.web.schemas import (
+    Cursor,
+    Limit,
+    MoneyIn,
+    Name,
+    Quantity,
+    Strict,
+    WithPerson,
+    money_or_none,
+    page,
+)
+from marketplace.web.waiting import OrdersReady
 
 
 def invitation_url(request: Request, market: Marketplace, email: str) -> str:
@@ -63,3 +76,71 @@ def create_user(
         run,
         "b",
     )
+
+
+class ListCreate(Strict):
+    name: Name
+    sharing: Sharing = "private"
+
+
+class ListLine(Strict):
+    quantity: Quantity
+
+
+@router.post("/lists", status_code=201, responses=errors(401, 403, 422, 409))
+def create_list(
+    body: ListCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
+) -> JSONResponse:
+    """Start a shopping list: `private`, or shared with your organisation to `read` or `edit`."""
+
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        made = market.buyers.create_list(session.buyer.id, session.user.id, body.name, body.sharing)
+        return 201, {"list_id": str(made)}
+
+    scope = f"buyer:{session.buyer.id}:{session.user.id}"
+    return idempotent(market, request, scope, body.model_dump(mode="json"), run)
+
+
+@router.get("/lists", responses=errors(401, 403, 422, 400, 408))
+def lists(
+    session: CurrentBuyerUser,
+    market: MarketplaceDep,
+    _ready: OrdersReady,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Your shopping lists and those shared in your organisation, newest first."""
+    items, next_cursor = market.order_lists.lists(
+        str(session.buyer.id), str(session.user.id), limit, cursor
+    )
+    return page(items, next_cursor)
+
+
+@router.get("/lists/{list_id}", responses=errors(401, 403, 422, 404))
+def one_list(list_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
+    """One shopping list with its lines."""
+    return market.buyers.shopping_list(list_id, session.buyer.id, session.user.id).describe()
+
+
+@router.put("/lists/{list_id}/lines/{product_id}", responses=errors(401, 403, 422, 404))
+def set_list_line(
+    list_id: UUID,
+    product_id: UUID,
+    body: ListLine,
+    session: CurrentBuyerUser,
+    market: MarketplaceDep,
+) -> dict[str, Any]:
+    """Put a product on the list, or change its quantity (owner, or anyone if `edit`)."""
+    changed = market.buyers.set_list_line(
+        list_id, session.buyer.id, session.user.id, product_id, body.quantity
+    )
+    return changed.describe()
+
+
+@router.delete("/lists/{list_id}/lines/{product_id}", responses=errors(401, 403, 422, 404))
+def remove_list_line(
+    list_id: UUID, product_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
+) -> dict[str, Any]:
+    """Take a product off the list."""
+    changed = market.buyers.remove_list_line(list_id, session.buyer.id, session.user.id, product_id)
+    return changed.describe()

@@ -4,7 +4,9 @@ from uuid import UUID, uuid4
 
 from marketplace.adapters.eventstore import MarketplaceApplication
 from marketplace.buyers.domain import Buyer, Role
+from marketplace.buyers.lists import Sharing, ShoppingList
 from marketplace.kernel.accounts import ApiKey, hash_key
+from marketplace.kernel.errors import NotFound
 from marketplace.kernel.money import Money
 from marketplace.kernel.people import PeopleFor, Person, nobody
 
@@ -70,3 +72,33 @@ class Buyers(MarketplaceApplication):
         if person is not None:
             person.disable() if disabled else person.enable()
         self.save(buyer, *([person] if person else []))
+
+    def create_list(self, buyer_id: UUID, owner_id: UUID, name: str, sharing: Sharing) -> UUID:
+        made = ShoppingList(buyer_id, owner_id, name, sharing)
+        self.save(made)
+        return made.id
+
+    def shopping_list(self, list_id: UUID, buyer_id: UUID, user_id: UUID) -> ShoppingList:
+        """A list the user may read: its own, or one shared in its organisation."""
+        found = self.find(list_id, ShoppingList)
+        if found is None or not found.readable_by(buyer_id, user_id):
+            raise NotFound(f"unknown list {list_id}")
+        return found
+
+    def set_list_line(
+        self, list_id: UUID, buyer_id: UUID, user_id: UUID, product_id: UUID, quantity: int
+    ) -> ShoppingList:
+        found = self.shopping_list(list_id, buyer_id, user_id)
+        found.check_editable(buyer_id, user_id)
+        found.set_line(product_id, quantity)
+        self.save(found)
+        return found
+
+    def remove_list_line(
+        self, list_id: UUID, buyer_id: UUID, user_id: UUID, product_id: UUID
+    ) -> ShoppingList:
+        found = self.shopping_list(list_id, buyer_id, user_id)
+        found.check_editable(buyer_id, user_id)
+        found.remove_line(product_id)
+        self.save(found)
+        return found

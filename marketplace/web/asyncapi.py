@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, create_model
 from pydantic_asyncapi.v3 import AsyncAPI
 
 import marketplace.buyers.domain
+import marketplace.buyers.lists
 import marketplace.kernel.accounts
 import marketplace.kernel.people
 import offers.domain
@@ -31,7 +32,12 @@ from marketplace.adapters.envelope import META
 CONTEXT_MODULES: dict[str, list[ModuleType]] = {
     "sellers": [sellers.domain, marketplace.kernel.accounts, marketplace.kernel.people],
     "offers": [offers.domain],
-    "buyers": [marketplace.buyers.domain, marketplace.kernel.accounts, marketplace.kernel.people],
+    "buyers": [
+        marketplace.buyers.domain,
+        marketplace.buyers.lists,
+        marketplace.kernel.accounts,
+        marketplace.kernel.people,
+    ],
     "orders": [orders.domain],
     "billing": [orders.billing.domain],
 }
