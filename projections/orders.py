@@ -66,7 +66,7 @@ class OrdersProjection(TableProjection):
             "SellerOrder.Shipped": self._shipped,
             "SellerOrder.Delivered": self._delivered,
             "Return.Requested": self._return_requested,
-            "ShoppingList.Created": self._list_created,
+            "ShoppingList.Started": self._list_created,
             "ShoppingList.LineSet": self._list_line(set_it=True),
             "ShoppingList.LineRemoved": self._list_line(set_it=False),
             "Return.Accepted": self._return_accepted,

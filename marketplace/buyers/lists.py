@@ -13,7 +13,7 @@ MAX_LINES = 1000
 
 
 class ShoppingList(Aggregate):
-    @event("Created")
+    @event("Started")
     def __init__(self, buyer_id: UUID, owner_id: UUID, name: str, sharing: Sharing) -> None:
         self.buyer_id = buyer_id
         self.owner_id = owner_id
