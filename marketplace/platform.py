@@ -21,7 +21,8 @@ from marketplace.adapters.tokens import PositionTokens
 from marketplace.adapters.web_sessions import WebSessions
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.accounts import Account, StatusAction
-from marketplace.kernel.errors import NotFound, NotYet
+from marketplace.kernel.errors import Invalid, NotFound, NotYet
+from marketplace.kernel.money import Money
 from marketplace.kernel.position import BadToken, Positions, reached
 from marketplace.people.application import People
 from offers.application import Offers
@@ -36,7 +37,8 @@ from orders.billing.payments import Payments
 from orders.billing.payouts import Payouts
 from orders.billing.returns import Returns
 from orders.billing.statements import StatementImports
-from orders.choosing import OfferChooser
+from orders.choosing import LineRequest, OfferChooser
+from orders.domain import Order
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
 from projections.billing import BillingProjection
@@ -45,6 +47,7 @@ from projections.catalog import LISTING_EVENTS, CatalogProjection
 from projections.catalog_view import CatalogView
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
+from projections.quick_order import resolve_products
 from projections.runner import ProjectionFactory, ProjectionRunner, fold_part
 from sellers.application import Sellers
 
@@ -235,6 +238,32 @@ class Marketplace:
                 }
             )
         return found
+
+    def order_again(
+        self,
+        buyer_id: UUID,
+        placed_by: dict[str, str],
+        spending_limit: Money | None,
+        wanted: list[tuple[str, int]],
+        payment_method: str,
+        po_number: str | None,
+        shipping_address: dict[str, str] | None,
+    ) -> tuple[Order, list[dict[str, Any]]]:
+        """Places what a list or a past order asks for, as quick order resolves it today: the
+        order, and the products skipped with why (none can be ordered: 422)."""
+        resolved = resolve_products(self.catalog, str(buyer_id), None, wanted)
+        skipped = [{"product_id": pid, "problem": r.problem} for pid, r in resolved if r.problem]
+        lines = [
+            LineRequest(UUID(pid), r.quantity, UUID(r.offer["reseller_id"]))
+            for pid, r in resolved
+            if r.problem is None and r.offer is not None
+        ]
+        if not lines:
+            raise Invalid([{"msg": "no line can be ordered now", "skipped": skipped}])
+        order = self.placement.place(
+            buyer_id, placed_by, spending_limit, lines, payment_method, po_number, shipping_address
+        )
+        return order, skipped
 
     def credit_balances(self, buyer_id: UUID) -> list[dict[str, Any]]:
         """What overpayments and credit notes left the buyer, per currency; its next

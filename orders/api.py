@@ -40,7 +40,6 @@ from projections.quick_order import (
     MAX_QUICK_LINES,
     Resolved,
     parse_quick_order,
-    resolve_products,
     resolve_skus,
 )
 
@@ -503,25 +502,16 @@ def _order_again(
         wanted = [(pid, quantity) for pid, quantity in wanted if pid in chosen]
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        resolved = resolve_products(market.catalog, str(session.buyer.id), None, wanted)
-        skipped = [{"product_id": pid, "problem": r.problem} for pid, r in resolved if r.problem]
-        lines = [
-            LineRequest(UUID(pid), r.quantity, UUID(r.offer["reseller_id"]))
-            for pid, r in resolved
-            if r.problem is None and r.offer is not None
-        ]
-        if not lines:
-            raise Invalid([{"msg": "no line can be ordered now", "skipped": skipped}])
         placed_by = {
             "kind": "buyer_user",
             "user_id": str(session.user.id),
             "name": session.user.name,
         }
-        order = market.placement.place(
+        order, skipped = market.order_again(
             session.buyer.id,
             placed_by,
             session.user.spending_limit,
-            lines,
+            wanted,
             body.payment_method,
             body.po_number,
             body.shipping_address,
