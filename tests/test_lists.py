@@ -3,7 +3,12 @@ ordered by a colleague, lines that cannot be ordered are reported, and a past or
 again at today's offers."""
 
 import pytest
+from fastapi.testclient import TestClient
 
+from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
+from tests.test_desk import settle
+from tests.test_people import PASSWORD, csrf, sign_in
 from tests.world import World, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
@@ -111,3 +116,55 @@ def test_an_editable_list_is_changed_by_colleagues_and_a_past_order_is_placed_ag
         json={"payment_method": "card"},
     )
     assert elsewhere.status_code == 404
+
+
+def test_the_list_pages_let_only_the_owner_change_a_read_only_list(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL")
+    world.offer(m.rhine, drill, 1_000)
+    world.terms(m.rhine, m.muster)
+    for name, email in (("Ada", "ada@muster.example"), ("Bo", "bo@muster.example")):
+        body = {"name": name, "role": "buyer", "email": email, "password": PASSWORD}
+        world.ok("POST", "/v1/buyer/users", m.muster, json=body)
+    settle(marketplace)
+    ada = TestClient(create_app(marketplace, start=False))
+    bo = TestClient(create_app(marketplace, start=False))
+    for client, email in ((ada, "ada@muster.example"), (bo, "bo@muster.example")):
+        client.__enter__()
+        assert sign_in(client, email).status_code == 303
+    made = ada.post(
+        "/lists",
+        data={"csrf_token": csrf(ada, "/lists"), "name": "Shelf", "sharing": "read"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    path = made.headers["location"]
+    added = ada.post(
+        f"{path}/lines",
+        data={"csrf_token": csrf(ada, path), "sku": "DRILL", "quantity": "2"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    unknown = ada.post(
+        f"{path}/lines", data={"csrf_token": csrf(ada, path), "sku": "NOPE", "quantity": "1"}
+    )
+    assert unknown.status_code == 422
+    settle(marketplace)
+    assert "Shelf" in bo.get("/lists").text
+    seen = bo.get(path).text
+    assert "Order this list" in seen
+    assert "Save" not in seen
+    refused = bo.post(
+        f"{path}/lines",
+        data={"csrf_token": csrf(bo, path), "product_id": drill, "quantity": "5"},
+    )
+    assert refused.status_code == 403
+    ordered = bo.post(
+        f"{path}/order",
+        data={"csrf_token": csrf(bo, path), "payment_method": "card"},
+        follow_redirects=False,
+    )
+    assert ordered.status_code == 303
+    assert "Your order was placed." in bo.get(ordered.headers["location"]).text

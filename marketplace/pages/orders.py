@@ -218,10 +218,18 @@ def order(
             "names": names,
             "placed_by": _placed_by(found["placed_by"]),
             "by_rep": found["placed_by"].get("kind") == "sales_rep",
-            "notice": "Your order was placed." if request.query_params.get("placed") else None,
+            "notice": _placed_notice(request),
         },
         shopper=shopper,
     )
+
+
+def _placed_notice(request: Request) -> str | None:
+    if not request.query_params.get("placed"):
+        return None
+    said = request.query_params.get("notice", "")
+    # Only our own sentence, with what could not be ordered, is echoed back.
+    return said[:2000] if said.startswith("Your order was placed.") else "Your order was placed."
 
 
 @router.get("/approvals")
