@@ -6,7 +6,7 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.domain import Aggregate
 
 from marketplace.adapters.eventstore import retrying
-from marketplace.kernel.errors import Invalid, NotFound
+from marketplace.kernel.errors import Conflict, Invalid, NotFound
 from offers.holds import Holds
 from orders.application import Orders
 from orders.billing.application import Billing
@@ -82,7 +82,13 @@ class Returns:
             ledgers = self.billing.ledgers()
             ledger = self.billing.ledger(seller_id, found.currency, ledgers)
             touched: list[Aggregate] = [found, series, account, ledgers, ledger]
-            for invoice, part in _parts(found, invoices):
+            parts = _parts(found, invoices)
+            if sum(part for _, part in parts) != found.amount:
+                raise Conflict(
+                    "the invoices of these goods are not all issued yet; accept it again in a "
+                    "minute"
+                )
+            for invoice, part in parts:
                 taken = invoice.credit(note_id, part)
                 refunded = part - taken
                 account.add_balance(refunded, f"credit_note:{note_id}")
