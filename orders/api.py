@@ -60,6 +60,7 @@ class OrderCreate(Strict):
     payment_method: PaymentMethod
     po_number: Label | None = None
     shipping_address: Annotated[dict[Label, Text], Field(max_length=20)] | None = None
+    cost_centre_id: UUID | None = None
 
 
 class ShipLine(Strict):
@@ -96,6 +97,7 @@ def _place(
             body.po_number,
             body.shipping_address,
             only_reseller,
+            body.cost_centre_id,
         )
         return 201, market.orders.describe(order)
 

@@ -64,6 +64,7 @@ class Orders(MarketplaceApplication):
             "po_number": order.po_number,
             "shipping_address": order.shipping_address,
             "placed_by": order.placed_by,
+            "cost_centre_id": str(order.cost_centre_id) if order.cost_centre_id else None,
             "placed_at": order.created_on.isoformat(),
             "cancelled_lines": order.cancelled_lines,
             "seller_orders": [describe_seller_order(so) for so in seller_orders],

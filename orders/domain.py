@@ -66,7 +66,23 @@ def commission(amount: int, rate_bps: int) -> int:
 class Order(Aggregate):
     """What a buyer asked for, split across seller orders."""
 
-    @event("Drafted")
+    class Drafted(Aggregate.Created):
+        buyer_id: UUID
+        placed_by: dict[str, str]
+        payment_method: str
+        po_number: str | None
+        shipping_address: dict[str, str] | None
+        lines: list[dict[str, Any]]
+        seller_order_ids: list[UUID]
+        cost_centre_id: UUID | None
+        # Version 2 added the cost centre an order books to; earlier orders book to none.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cost_centre_id"] = None
+
+    @event(Drafted)
     def __init__(
         self,
         id: UUID,
@@ -77,8 +93,10 @@ class Order(Aggregate):
         shipping_address: dict[str, str] | None,
         lines: list[dict[str, Any]],
         seller_order_ids: list[UUID],
+        cost_centre_id: UUID | None = None,
     ) -> None:
         self.buyer_id = buyer_id
+        self.cost_centre_id = cost_centre_id
         self.placed_by = placed_by
         self.payment_method = payment_method
         self.po_number = po_number

@@ -92,10 +92,13 @@ class Placement:
         po_number: str | None,
         shipping_address: dict[str, str] | None,
         only_reseller: UUID | None = None,
+        cost_centre_id: UUID | None = None,
     ) -> Order:
         buyer = self.buyers.buyer(buyer_id)
         if not buyer.is_approved:
             raise Forbidden("the buyer organisation is not approved")
+        user_id = placed_by.get("user_id") if placed_by.get("kind") == "buyer_user" else None
+        cost_centre = buyer.cost_centre_for(UUID(user_id) if user_id else None, cost_centre_id)
         self.catch_up()
         asked: set[tuple[UUID, UUID | None]] = set()
         lookups = self.chooser.lookups()
@@ -121,7 +124,15 @@ class Placement:
             raise PlacementRefused(problems)
         groups = by_seller(choices)
         order, seller_orders = self._draft(
-            lookups, buyer_id, placed_by, payment_method, po_number, shipping_address, lines, groups
+            lookups,
+            buyer_id,
+            placed_by,
+            payment_method,
+            po_number,
+            shipping_address,
+            lines,
+            groups,
+            cost_centre,
         )
         needs_approval = over_limit(spending_limit, _totals(seller_orders))
         self._hold_and_place(order, seller_orders, needs_approval)
@@ -165,6 +176,7 @@ class Placement:
         shipping_address: dict[str, str] | None,
         lines: list[LineRequest],
         groups: dict[UUID, list[Choice]],
+        cost_centre_id: UUID | None = None,
     ) -> tuple[Order, list[SellerOrder]]:
         order_id = uuid4()
         quantities = {i: r.quantity for i, r in enumerate(lines)}
@@ -186,6 +198,7 @@ class Placement:
                 for r in lines
             ],
             seller_order_ids=[so.id for so in seller_orders],
+            cost_centre_id=cost_centre_id,
         )
         self.orders.save(order, *seller_orders)
         return order, seller_orders

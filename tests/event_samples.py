@@ -150,6 +150,22 @@ def build(world: World, market: Marketplace) -> None:
     for step in ("accept", "ship"):
         world.ok("POST", f"/v1/reseller/orders/{next_one['seller_order_id']}/{step}", m.rhine)
     world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2100-01-01"})
+    # A cost centre, a user assigned to it, and an order booked there.
+    centre = world.ok(
+        "POST", "/v1/buyer/cost-centres", m.muster, json={"name": "Plant", "code": "P1"}
+    )
+    world.ok(
+        "PUT",
+        f"/v1/buyer/users/{approver.user_id}/cost-centre",
+        m.muster,
+        json={"cost_centre_id": centre["cost_centre_id"]},
+    )
+    booked = {
+        "lines": [{"product_id": saw, "quantity": 1}],
+        "payment_method": "card",
+        "cost_centre_id": centre["cost_centre_id"],
+    }
+    world.ok("POST", "/v1/buyer/orders", m.muster, json=booked)
     # A shopping list: a line set, changed and removed.
     kept = world.ok(
         "POST", "/v1/buyer/lists", m.muster, json={"name": "Monthly", "sharing": "read"}

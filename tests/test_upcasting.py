@@ -10,6 +10,7 @@ from marketplace.adapters.settings import Settings
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.domain import ImportJob, Offer
+from orders.domain import Order
 
 
 def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
@@ -123,3 +124,44 @@ def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path
         )
     finally:
         reopened.close()
+
+
+def test_an_order_stored_before_cost_centres_existed_books_to_none(tmp_path: Path) -> None:
+    marketplace = Marketplace(
+        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+    )
+    try:
+        app = marketplace.orders
+        current = Order(
+            id=uuid4(),
+            buyer_id=uuid4(),
+            placed_by={"kind": "buyer_user"},
+            payment_method="card",
+            po_number=None,
+            shipping_address=None,
+            lines=[],
+            seller_order_ids=[],
+            cost_centre_id=uuid4(),
+        )
+        [drafted] = current.collect_events()
+        stored = app.mapper.to_stored_event(drafted)
+        # Rewrite it as version 1 wrote it: no cost_centre_id, no class_version.
+        state = json.loads(stored.state)
+        del state["cost_centre_id"]
+        del state["class_version"]
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    stored.originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    json.dumps(state).encode(),
+                )
+            ]
+        )
+        order: Order = app.repository.get(current.id)
+        assert order.cost_centre_id is None
+        [event] = marketplace.events.read("orders", 0, 10)
+        assert event["data"]["cost_centre_id"] is None
+    finally:
+        marketplace.close()

@@ -1,24 +1,27 @@
 """A buyer organisation's users and shopping lists."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from marketplace.buyers.lists import Sharing
 from marketplace.kernel.errors import Forbidden
 from marketplace.platform import Marketplace
 from marketplace.web.answers import UserCreated, errors
-from marketplace.web.auth import CurrentBuyerUser, MarketplaceDep
+from marketplace.web.auth import BuyerSession, CurrentBuyerUser, MarketplaceDep
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import (
     Cursor,
+    Label,
     Limit,
     MoneyIn,
     Name,
     Quantity,
     Strict,
+    Text,
     WithPerson,
     money_or_none,
     page,
@@ -144,3 +147,62 @@ def remove_list_line(
     """Take a product off the list."""
     changed = market.buyers.remove_list_line(list_id, session.buyer.id, session.user.id, product_id)
     return changed.describe()
+
+
+class CostCentreCreate(Strict):
+    name: Name
+    code: Label
+    shipping_addresses: Annotated[
+        list[Annotated[dict[Label, Text], Field(max_length=20)]], Field(max_length=20)
+    ] = []
+
+
+class CostCentreAssign(Strict):
+    cost_centre_id: UUID
+
+
+def _admin(session: BuyerSession) -> None:
+    if session.user.role != "admin":
+        raise Forbidden("only an admin manages cost centres")
+
+
+@router.post("/cost-centres", status_code=201, responses=errors(401, 403, 422, 409))
+def create_cost_centre(
+    body: CostCentreCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
+) -> JSONResponse:
+    """Define a cost centre (admins): its name, a code unique in your organisation, and its
+    shipping addresses. Orders name one; without, the placing user's."""
+    _admin(session)
+
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        made = market.buyers.add_cost_centre(
+            session.buyer.id, body.name, body.code, body.shipping_addresses
+        )
+        return 201, {"cost_centre_id": str(made)}
+
+    scope = f"buyer:{session.buyer.id}:{session.user.id}"
+    return idempotent(market, request, scope, body.model_dump(mode="json"), run)
+
+
+@router.get("/cost-centres", responses=errors(401, 403, 422))
+def cost_centres(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
+    """Your organisation's cost centres, and who is assigned to each."""
+    buyer = market.buyers.buyer(session.buyer.id)
+    items = [
+        {
+            **centre.describe(),
+            "user_ids": [str(u.id) for u in buyer.users.values() if u.cost_centre_id == centre.id],
+        }
+        for centre in buyer.cost_centres.values()
+    ]
+    return page(items, None)
+
+
+@router.put("/users/{user_id}/cost-centre", responses=errors(401, 403, 422, 404))
+def assign_cost_centre(
+    user_id: UUID, body: CostCentreAssign, session: CurrentBuyerUser, market: MarketplaceDep
+) -> dict[str, Any]:
+    """Assign a user to a cost centre (admins): its orders book there unless they name one."""
+    _admin(session)
+    market.buyers.assign_cost_centre(session.buyer.id, user_id, body.cost_centre_id)
+    return {"user_id": str(user_id), "cost_centre_id": str(body.cost_centre_id)}

@@ -102,3 +102,17 @@ class Buyers(MarketplaceApplication):
         found.remove_line(product_id)
         self.save(found)
         return found
+
+    def add_cost_centre(
+        self, buyer_id: UUID, name: str, code: str, addresses: list[dict[str, str]]
+    ) -> UUID:
+        buyer = self.buyer(buyer_id)
+        cost_centre_id = uuid4()
+        buyer.add_cost_centre(cost_centre_id, name, code, addresses)
+        self.save(buyer)
+        return cost_centre_id
+
+    def assign_cost_centre(self, buyer_id: UUID, user_id: UUID, cost_centre_id: UUID) -> None:
+        buyer = self.buyer(buyer_id)
+        buyer.assign_cost_centre(user_id, cost_centre_id)
+        self.save(buyer)

@@ -21,10 +21,31 @@ class BuyerUser:
         self.spending_limit = spending_limit
         self.email: str | None = None
         self.disabled = False
+        self.cost_centre_id: UUID | None = None
 
     @property
     def can_approve(self) -> bool:
         return self.role in ("admin", "approver")
+
+
+class CostCentre:
+    """Where a buyer organisation books what it orders, with its delivery addresses."""
+
+    def __init__(
+        self, cost_centre_id: UUID, name: str, code: str, addresses: list[dict[str, str]]
+    ) -> None:
+        self.id = cost_centre_id
+        self.name = name
+        self.code = code
+        self.shipping_addresses = addresses
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "cost_centre_id": str(self.id),
+            "name": self.name,
+            "code": self.code,
+            "shipping_addresses": self.shipping_addresses,
+        }
 
 
 class Buyer(Account):
@@ -38,6 +59,45 @@ class Buyer(Account):
         self.users: dict[UUID, BuyerUser] = {
             admin_id: BuyerUser(admin_id, admin_name, "admin", None)
         }
+        self.cost_centres: dict[UUID, CostCentre] = {}
+
+    def add_cost_centre(
+        self, cost_centre_id: UUID, name: str, code: str, addresses: list[dict[str, str]]
+    ) -> None:
+        if any(c.code == code for c in self.cost_centres.values()):
+            raise Conflict(f"a cost centre with code {code!r} exists already")
+        self._cost_centre_added(
+            cost_centre_id=cost_centre_id, name=name, code=code, addresses=addresses
+        )
+
+    @event("CostCentreAdded")
+    def _cost_centre_added(
+        self, cost_centre_id: UUID, name: str, code: str, addresses: list[dict[str, str]]
+    ) -> None:
+        self.cost_centres[cost_centre_id] = CostCentre(cost_centre_id, name, code, addresses)
+
+    def cost_centre(self, cost_centre_id: UUID) -> CostCentre:
+        found = self.cost_centres.get(cost_centre_id)
+        if found is None:
+            raise NotFound(f"unknown cost centre {cost_centre_id}")
+        return found
+
+    def assign_cost_centre(self, user_id: UUID, cost_centre_id: UUID) -> None:
+        user = self._known(user_id)
+        self.cost_centre(cost_centre_id)
+        if user.cost_centre_id != cost_centre_id:
+            self._user_cost_centre_set(user_id=user_id, cost_centre_id=cost_centre_id)
+
+    @event("UserCostCentreSet")
+    def _user_cost_centre_set(self, user_id: UUID, cost_centre_id: UUID) -> None:
+        self.users[user_id].cost_centre_id = cost_centre_id
+
+    def cost_centre_for(self, user_id: UUID | None, asked: UUID | None) -> UUID | None:
+        """The cost centre an order books to: the one asked for, else the placing user's."""
+        if asked is not None:
+            return self.cost_centre(asked).id
+        user = self.users.get(user_id) if user_id is not None else None
+        return None if user is None else user.cost_centre_id
 
     def add_user(self, user_id: UUID, name: str, role: Role, spending_limit: Money | None) -> None:
         if role not in ROLES:
