@@ -37,6 +37,7 @@ from orders.billing.payments import Payments
 from orders.billing.payouts import Payouts
 from orders.billing.returns import Returns
 from orders.billing.statements import StatementImports
+from orders.budgeting import Budgeting
 from orders.choosing import LineRequest, OfferChooser
 from orders.domain import Order
 from orders.fulfilment import Fulfilment
@@ -149,8 +150,11 @@ class Marketplace:
         holds = Holds(self.offers)
         chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)
         self.invoicing = Invoicing(self.billing, self.orders, holds, self.clock.today)
+        self.budgeting = Budgeting(self.orders, self.clock.today)
         self.payments = Payments(self.billing, self.invoicing)
-        self.returns = Returns(self.billing, self.orders, holds, self.invoicing, self.clock.today)
+        self.returns = Returns(
+            self.billing, self.orders, holds, self.invoicing, self.clock.today, self.budgeting
+        )
         self.payouts = Payouts(self.billing)
         self.statements = StatementImports(self.offers, self.imports, self.payments)
         self.placement = Placement(
@@ -161,10 +165,17 @@ class Marketplace:
             holds,
             self._catalog_caught_up,
             self.invoicing.overdue,
+            self.budgeting,
         )
-        self.approvals = Approvals(self.orders, holds)
+        self.approvals = Approvals(self.orders, holds, self.budgeting)
         self.fulfilment = Fulfilment(
-            self.orders, self.sellers, chooser, holds, self._catalog_caught_up, self.invoicing
+            self.orders,
+            self.sellers,
+            chooser,
+            holds,
+            self._catalog_caught_up,
+            self.invoicing,
+            self.budgeting,
         )
         self._closed = threading.Event()
         self._stopping = threading.Event()
@@ -344,16 +355,18 @@ class Marketplace:
 
     def resettle(self, window: timedelta) -> int:
         """Does again what follows a payment, a credit note or a return in other contexts
-        (credit released, stock put back), for those of the last `window`: a crash between
-        the two saves would leave it undone. Each step changes nothing when already done."""
+        (credit released, stock put back, a budget given back), for those of the last
+        `window`, and follows every open budget reservation: a crash between the two saves
+        would leave it undone. Each step changes nothing when already done."""
         # Events carry real timestamps, whatever the controllable clock says.
         since = (datetime.now(UTC) - window).isoformat()
         settled = self.billing_lists.settled_since(since)
         self.invoicing.settle_credit([UUID(i) for i in settled])
-        restocked = self.billing_lists.restocked_since(since)
-        for return_id in restocked:
-            self.returns.restock(UUID(return_id))
-        return len(settled) + len(restocked)
+        accepted = self.billing_lists.accepted_since(since)
+        for return_id in accepted:
+            self.returns.finish(UUID(return_id))
+        followed = self.budgeting.sweep()
+        return len(settled) + len(accepted) + followed
 
     def recover_orders(self, older_than_s: float = 30.0) -> int:
         """Finishes placing the orders, and rerouting the refused seller orders, that a

@@ -1,6 +1,7 @@
 """Orders over HTTP: buyers and sales reps place them, resellers fulfil them, the operator
 watches them and their commissions."""
 
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from marketplace.web.schemas import (
     Cursor,
     Label,
     Limit,
+    MoneyIn,
     Quantity,
     Reason,
     Strict,
@@ -34,6 +36,7 @@ from marketplace.web.schemas import (
 )
 from marketplace.web.waiting import CatalogReady, OrdersReady
 from orders.application import describe_seller_order
+from orders.budgets import Enforcement
 from orders.choosing import LineRequest
 from orders.domain import PublicOrderStatus, SellerOrderStatus
 from projections.quick_order import (
@@ -562,3 +565,58 @@ def reorder(
         pid = str(line["product_id"])
         summed[pid] = summed.get(pid, 0) + int(line["quantity"])
     return _order_again(market, request, session, body, list(summed.items()))
+
+
+class BudgetCreate(Strict):
+    cost_centre_id: UUID
+    amount: MoneyIn
+    starts_on: date
+    ends_on: date
+    enforcement: Enforcement
+
+
+def _budget_reader(session: BuyerSession) -> None:
+    if session.user.role not in ("admin", "approver"):
+        raise Forbidden("budgets are for admins and approvers")
+
+
+@router.post(
+    "/buyer/budgets", status_code=201, tags=["buyer"], responses=errors(401, 403, 422, 404, 409)
+)
+def create_budget(
+    body: BudgetCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
+) -> JSONResponse:
+    """Set a cost centre's budget for a period (admins): `block` refuses orders beyond it
+    (402), `require_approval` sends them to approval, `warn` places them flagged."""
+    if session.user.role != "admin":
+        raise Forbidden("only an admin sets budgets")
+    market.buyers.buyer(session.buyer.id).cost_centre(body.cost_centre_id)
+
+    def run(_: str | None) -> tuple[int, dict[str, Any]]:
+        made = market.budgeting.create(
+            session.buyer.id,
+            body.cost_centre_id,
+            body.amount.money(),
+            body.starts_on.isoformat(),
+            body.ends_on.isoformat(),
+            body.enforcement,
+        )
+        return 201, {"budget_id": str(made.id)}
+
+    scope = f"buyer:{session.buyer.id}:{session.user.id}"
+    return idempotent(market, request, scope, body.model_dump(mode="json"), run)
+
+
+@router.get("/buyer/budgets", tags=["buyer"], responses=errors(401, 403, 422))
+def budgets(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
+    """Your organisation's budgets with their figures (admins and approvers)."""
+    _budget_reader(session)
+    buyer = market.buyers.buyer(session.buyer.id)
+    return page([b.describe() for b in market.budgeting.of(list(buyer.cost_centres))], None)
+
+
+@router.get("/buyer/budgets/{budget_id}", tags=["buyer"], responses=errors(401, 403, 422, 404))
+def budget(budget_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
+    """A budget: its amount, what is reserved, consumed and remaining, and its entries."""
+    _budget_reader(session)
+    return market.budgeting.budget(budget_id, session.buyer.id).describe()

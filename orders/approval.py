@@ -5,14 +5,16 @@ from uuid import UUID
 from marketplace.kernel.errors import Forbidden
 from offers.holds import Holds
 from orders.application import Orders
+from orders.budgeting import Budgeting
 from orders.domain import Order
 from orders.holding import holds_of
 
 
 class Approvals:
-    def __init__(self, orders: Orders, holds: Holds) -> None:
+    def __init__(self, orders: Orders, holds: Holds, budgeting: Budgeting | None = None) -> None:
         self.orders = orders
         self.holds = holds
+        self.budgeting = budgeting
 
     def approve(self, order_id: UUID, buyer_id: UUID, user_id: UUID) -> Order:
         order = self.orders.order(order_id, buyer_id)
@@ -34,6 +36,8 @@ class Approvals:
         self.orders.save(order, *seller_orders)
         for so in seller_orders:
             self.holds.give_back(*holds_of(so))
+        if self.budgeting is not None:
+            self.budgeting.follow(order.id)
         return order
 
 

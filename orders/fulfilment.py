@@ -8,6 +8,7 @@ from uuid import UUID
 from offers.holds import Holds, HoldsRefused, StockHold
 from orders.application import Orders
 from orders.billing.invoicing import Invoicing
+from orders.budgeting import Budgeting
 from orders.choosing import Choice, LineRequest, OfferChooser, by_seller
 from orders.domain import Order, SellerOrder
 from orders.holding import holds_of, stock_ref
@@ -24,6 +25,7 @@ class Fulfilment:
         holds: Holds,
         catch_up: Callable[[], None],
         invoicing: Invoicing,
+        budgeting: Budgeting | None = None,
     ) -> None:
         self.orders = orders
         self.sellers = sellers
@@ -31,6 +33,11 @@ class Fulfilment:
         self.holds = holds
         self.catch_up = catch_up
         self.invoicing = invoicing
+        self.budgeting = budgeting
+
+    def _follow_budget(self, order_id: UUID) -> None:
+        if self.budgeting is not None:
+            self.budgeting.follow(order_id)
 
     def accept(self, reseller_id: UUID, seller_order_id: UUID) -> SellerOrder:
         so = self.orders.seller_order(seller_order_id, reseller_id)
@@ -59,6 +66,7 @@ class Fulfilment:
         so = self.orders.seller_order(seller_order_id, reseller_id)
         so.deliver()
         self.orders.save(so)
+        self._follow_budget(so.order_id)
         return so
 
     def cancel(self, reseller_id: UUID, seller_order_id: UUID, reason: str) -> SellerOrder:
@@ -66,6 +74,7 @@ class Fulfilment:
         so.cancel(reason)
         self.orders.save(so)
         self.holds.give_back(*holds_of(so))
+        self._follow_budget(so.order_id)
         return so
 
     def refuse(self, reseller_id: UUID, seller_order_id: UUID, reason: str) -> SellerOrder:
@@ -143,6 +152,7 @@ class Fulfilment:
             draft.release()
         order.reroute_finished(refused_id, cancelled)
         self.orders.save(order, *drafts)
+        self._follow_budget(order.id)
 
 
 def _cancelled(product_id: UUID, quantity: int, reason: str) -> dict[str, Any]:

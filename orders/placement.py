@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
+from marketplace.adapters.eventstore import retrying
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.errors import Forbidden, Refusal
 from marketplace.kernel.money import Money
 from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
 from orders.application import Orders
+from orders.budgeting import Budgeting
 from orders.choosing import (
     Choice,
     LineRequest,
@@ -72,6 +74,7 @@ class Placement:
         holds: Holds,
         catch_up: Callable[[], None],
         overdue: Overdue,
+        budgeting: Budgeting | None = None,
     ) -> None:
         self.orders = orders
         self.sellers = sellers
@@ -79,6 +82,7 @@ class Placement:
         self.chooser = chooser
         self.holds = holds
         self.overdue = overdue
+        self.budgeting = budgeting
         # Lets the catalog view take in every command before offers are chosen from it.
         self.catch_up = catch_up
 
@@ -123,18 +127,22 @@ class Placement:
         if problems:
             raise PlacementRefused(problems)
         groups = by_seller(choices)
-        order, seller_orders = self._draft(
-            lookups,
-            buyer_id,
-            placed_by,
-            payment_method,
-            po_number,
-            shipping_address,
-            lines,
-            groups,
-            cost_centre,
+        # A budget changed by a concurrent order makes the draft's save fail: it is drafted
+        # again against the budget as it is now.
+        order, seller_orders, over = retrying(
+            lambda: self._draft(
+                lookups,
+                buyer_id,
+                placed_by,
+                payment_method,
+                po_number,
+                shipping_address,
+                lines,
+                groups,
+                cost_centre,
+            )
         )
-        needs_approval = over_limit(spending_limit, _totals(seller_orders))
+        needs_approval = over or over_limit(spending_limit, _totals(seller_orders))
         self._hold_and_place(order, seller_orders, needs_approval)
         return order
 
@@ -177,7 +185,10 @@ class Placement:
         lines: list[LineRequest],
         groups: dict[UUID, list[Choice]],
         cost_centre_id: UUID | None = None,
-    ) -> tuple[Order, list[SellerOrder]]:
+    ) -> tuple[Order, list[SellerOrder], bool]:
+        """Drafts the order and its seller orders, and reserves their amount of the cost
+        centre's budget in the same save; returns whether the order needs approval for the
+        budget (a `block` budget refuses it instead)."""
         order_id = uuid4()
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         seller_orders = [
@@ -200,8 +211,16 @@ class Placement:
             seller_order_ids=[so.id for so in seller_orders],
             cost_centre_id=cost_centre_id,
         )
-        self.orders.save(order, *seller_orders)
-        return order, seller_orders
+        budgeting, budget, over = self.budgeting, None, False
+        if budgeting is not None and seller_orders:
+            budget = budgeting.covering(cost_centre_id, seller_orders[0].currency)
+        if budgeting is not None and budget is not None:
+            currency = budget.amount.currency
+            spent = [(so.id, so.total.amount) for so in seller_orders if so.currency == currency]
+            over = budget.reserve(order_id, spent, budgeting.today(), enforce=True)
+            over = over and budget.enforcement == "require_approval"
+        self.orders.save(order, *seller_orders, budget)
+        return order, seller_orders, over
 
     def _hold_and_place(
         self, order: Order, seller_orders: list[SellerOrder], needs_approval: bool
@@ -219,6 +238,8 @@ class Placement:
             for so in seller_orders:
                 so.cancel("the order could not be placed", by_platform=True)
             self.orders.save(order, *seller_orders)
+            if self.budgeting is not None:
+                self.budgeting.follow(order.id)
             raise
         order.placed(needs_approval)
         if not needs_approval:
@@ -237,6 +258,9 @@ class Placement:
         user = buyer.user(UUID(user_id)) if user_id else None
         limit = user.spending_limit if user else None
         needs_approval = over_limit(limit, _totals(seller_orders))
+        budget = self.budgeting.holding(order) if self.budgeting is not None else None
+        if budget is not None and budget.enforcement == "require_approval":
+            needs_approval = needs_approval or budget.went_over(order.id)
         try:
             self._hold_and_place(order, seller_orders, needs_approval)
         except HoldsRefused:

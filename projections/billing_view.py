@@ -272,12 +272,12 @@ class BillingView:
             )
             return [r["seller_order_id"] for r in cur.fetchall()]
 
-    def restocked_since(self, since: str) -> list[str]:
-        """Returns accepted since `since` whose goods go back into stock."""
+    def accepted_since(self, since: str) -> list[str]:
+        """Returns accepted since `since`."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             cur.execute(
-                f"SELECT id FROM {p}returns WHERE decided_at >= %s AND restock = 1 ORDER BY id",
+                f"SELECT id FROM {p}returns WHERE decided_at >= %s ORDER BY id",
                 [since],
             )
             return [r["id"] for r in cur.fetchall()]

@@ -166,6 +166,22 @@ def build(world: World, market: Marketplace) -> None:
         "cost_centre_id": centre["cost_centre_id"],
     }
     world.ok("POST", "/v1/buyer/orders", m.muster, json=booked)
+    # A budget for that cost centre: an order reserves it, and is delivered.
+    world.ok(
+        "POST",
+        "/v1/buyer/budgets",
+        m.muster,
+        json={
+            "cost_centre_id": centre["cost_centre_id"],
+            "amount": eur(1_000_000),
+            "starts_on": "2000-01-01",
+            "ends_on": "2999-12-31",
+            "enforcement": "warn",
+        },
+    )
+    spent = world.ok("POST", "/v1/buyer/orders", m.muster, json=booked)["seller_orders"][0]
+    for step in ("accept", "ship", "deliver"):
+        world.ok("POST", f"/v1/reseller/orders/{spent['seller_order_id']}/{step}", m.rhine)
     # A shopping list: a line set, changed and removed.
     kept = world.ok(
         "POST", "/v1/buyer/lists", m.muster, json={"name": "Monthly", "sharing": "read"}

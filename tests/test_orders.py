@@ -325,7 +325,7 @@ def test_an_order_a_crash_left_half_placed_is_finished_on_start(
     choice = placement.chooser.choose(
         UUID(m.muster.id), 0, LineRequest(UUID(drill), 4, None), "card", None, set()
     )
-    order, _ = placement._draft(
+    order, _, _ = placement._draft(
         placement.chooser.lookups(),
         UUID(m.muster.id),
         {"kind": "buyer_user", "user_id": m.muster.user_id},

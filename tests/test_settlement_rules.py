@@ -280,7 +280,7 @@ class CutOffInvoicing(Invoicing):
 class CutOffReturns(Returns):
     """Returns as a crash leaves them: accepted, the goods not yet back in stock."""
 
-    def restock(self, return_id: UUID) -> None:
+    def finish(self, return_id: UUID) -> None:
         pass
 
 

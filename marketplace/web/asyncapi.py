@@ -24,6 +24,7 @@ import marketplace.kernel.accounts
 import marketplace.kernel.people
 import offers.domain
 import orders.billing.domain
+import orders.budgets
 import orders.domain
 import sellers.domain
 from marketplace.adapters.envelope import META
@@ -38,7 +39,7 @@ CONTEXT_MODULES: dict[str, list[ModuleType]] = {
         marketplace.kernel.accounts,
         marketplace.kernel.people,
     ],
-    "orders": [orders.domain],
+    "orders": [orders.domain, orders.budgets],
     "billing": [orders.billing.domain],
 }
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"

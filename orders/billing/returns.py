@@ -12,17 +12,25 @@ from orders.application import Orders
 from orders.billing.application import Billing
 from orders.billing.domain import Invoice, Return, SellerLedger
 from orders.billing.invoicing import Invoicing, Today
+from orders.budgeting import Budgeting
 
 
 class Returns:
     def __init__(
-        self, billing: Billing, orders: Orders, holds: Holds, invoicing: Invoicing, today: Today
+        self,
+        billing: Billing,
+        orders: Orders,
+        holds: Holds,
+        invoicing: Invoicing,
+        today: Today,
+        budgeting: Budgeting | None = None,
     ) -> None:
         self.billing = billing
         self.orders = orders
         self.holds = holds
         self.invoicing = invoicing
         self.today = today
+        self.budgeting = budgeting
 
     def request(
         self,
@@ -99,14 +107,20 @@ class Returns:
             return found, [invoice.seller_order_id for invoice in invoices]
 
         accepted, seller_orders = retrying(attempt)
-        self.restock(accepted.id)
+        self.finish(accepted.id)
         self.invoicing.settle_credit(seller_orders)
         return accepted
 
-    def restock(self, return_id: UUID) -> None:
-        """Puts an accepted return's goods back in stock if its seller said so; once, however
-        often asked (again after a crash)."""
+    def finish(self, return_id: UUID) -> None:
+        """Puts an accepted return's goods back in stock if its seller said so, and gives
+        its credit note back to the budget it was spent from; once, however often asked
+        (again after a crash)."""
         found = self.billing.a_return(return_id)
+        note = found.credit_note
+        if self.budgeting is not None and note is not None:
+            self.budgeting.give_back(
+                found.order_id, UUID(note["credit_note_id"]), int(note["amount"])
+            )
         if found.status != "accepted" or not found.restock:
             return
         for line in found.lines:
