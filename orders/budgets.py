@@ -18,6 +18,10 @@ ENFORCEMENTS: tuple[Enforcement, ...] = ("block", "require_approval", "warn")
 _NS = uuid5(NAMESPACE_URL, "marketplace:budgets")
 
 
+def _decimal(minor: int) -> str:
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
 class BudgetExceeded(CreditExceeded):
     """An order beyond a `block` budget: 402, with what remains."""
 
@@ -157,9 +161,10 @@ class Budget(Aggregate):
         total = sum(amount for _, amount in seller_orders)
         over = total > self.remaining
         if over and enforce and self.enforcement == "block":
+            currency = self.amount.currency
             raise BudgetExceeded(
-                f"the order needs {total} {self.amount.currency} of the cost centre's budget; "
-                f"{max(self.remaining, 0)} {self.amount.currency} remains"
+                f"the order needs {_decimal(total)} {currency} of the cost centre's budget; "
+                f"{_decimal(max(self.remaining, 0))} {currency} remains"
             )
         for so_id, amount in seller_orders:
             if not self._has("reserve", str(so_id)):

@@ -73,7 +73,7 @@ def test_a_block_budget_refuses_beyond_it_and_its_ledger_follows_the_orders(worl
     assert first.json()["status"] == "placed"
     refused = order(world, user, drill, 3)
     assert refused.status_code == 402
-    assert "20" in refused.json()["detail"]
+    assert "20.00 EUR remains" in refused.json()["detail"]
     assert figures(world, m, budget_id) == (30_00, 0, 20_00)
 
     # The seller cancels: the reservation is released.

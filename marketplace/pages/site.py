@@ -10,6 +10,7 @@ from marketplace.kernel.errors import DomainError
 from marketplace.pages import (
     accounts,
     billing,
+    budgets,
     cart,
     catalog,
     desk,
@@ -65,6 +66,7 @@ def add_pages(app: FastAPI) -> None:
         orders,
         lists,
         billing,
+        budgets,
         users,
         accounts,
         desk,
