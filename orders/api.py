@@ -560,11 +560,7 @@ def reorder(
 ) -> JSONResponse:
     """Order again what a past order asked for, at today's offers and prices."""
     order = market.orders.order(order_id, session.buyer.id)
-    summed: dict[str, int] = {}
-    for line in order.lines:
-        pid = str(line["product_id"])
-        summed[pid] = summed.get(pid, 0) + int(line["quantity"])
-    return _order_again(market, request, session, body, list(summed.items()))
+    return _order_again(market, request, session, body, order.asked())
 
 
 class BudgetCreate(Strict):

@@ -180,27 +180,21 @@ class Budget(Aggregate):
         return over
 
     def release(self, order_id: UUID, seller_order_id: UUID, at: str) -> None:
-        held = self._open(seller_order_id)
-        if held > 0:
-            self._entry(
-                kind="release",
-                amount=held,
-                order_id=str(order_id),
-                seller_order_id=str(seller_order_id),
-                ref=f"release:{seller_order_id}",
-                at=at,
-                over=False,
-            )
+        self._close("release", order_id, seller_order_id, at)
 
     def consume(self, order_id: UUID, seller_order_id: UUID, at: str) -> None:
+        self._close("consume", order_id, seller_order_id, at)
+
+    def _close(self, kind: str, order_id: UUID, seller_order_id: UUID, at: str) -> None:
+        """Ends a seller order's reservation, released or consumed; once."""
         held = self._open(seller_order_id)
         if held > 0:
             self._entry(
-                kind="consume",
+                kind=kind,
                 amount=held,
                 order_id=str(order_id),
                 seller_order_id=str(seller_order_id),
-                ref=f"consume:{seller_order_id}",
+                ref=f"{kind}:{seller_order_id}",
                 at=at,
                 over=False,
             )

@@ -109,6 +109,14 @@ class Order(Aggregate):
         self.stage: OrderStatus = "placing"
         self.decided_by: str | None = None
 
+    def asked(self) -> list[tuple[str, int]]:
+        """What the buyer asked for, per product (quantities of repeated products summed)."""
+        summed: dict[str, int] = {}
+        for line in self.lines:
+            pid = str(line["product_id"])
+            summed[pid] = summed.get(pid, 0) + int(line["quantity"])
+        return list(summed.items())
+
     @event("Placed")
     def placed(self, needs_approval: bool) -> None:
         self.stage = "pending_approval" if needs_approval else "placed"

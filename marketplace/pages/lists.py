@@ -169,16 +169,11 @@ async def order_again(
 ) -> Response:
     _user(shopper)
     past = market.orders.order(order_id, shopper.buyer_id)
-    summed: dict[str, int] = {}
-    for line in past.lines:
-        summed[str(line["product_id"])] = summed.get(str(line["product_id"]), 0) + int(
-            line["quantity"]
-        )
     order, skipped = market.order_again(
         shopper.buyer_id,
         _placed_by(shopper),
         shopper.spending_limit,
-        list(summed.items()),
+        past.asked(),
         past.payment_method,
         past.po_number,
         past.shipping_address,
