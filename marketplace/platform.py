@@ -30,8 +30,8 @@ from offers.holds import Holds
 from offers.imports import Imports
 from orders.application import Orders
 from orders.approval import Approvals
-from orders.billing.application import Billing, describe_payout
-from orders.billing.domain import BuyerAccount, Payout
+from orders.billing.application import Billing
+from orders.billing.domain import BuyerAccount
 from orders.billing.invoicing import Invoicing
 from orders.billing.payments import Payments
 from orders.billing.payouts import Payouts
@@ -285,9 +285,6 @@ class Marketplace:
             if account is not None and account.credit_balance:
                 found.append({"amount": account.credit_balance, "currency": currency})
         return found
-
-    def describe_payout(self, payout: Payout) -> dict[str, Any]:
-        return describe_payout(payout)
 
     def heads(self) -> Positions:
         return self.events.heads()

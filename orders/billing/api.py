@@ -29,7 +29,12 @@ from marketplace.web.schemas import (
 from marketplace.web.uploads import Gone, spool
 from marketplace.web.waiting import BillingReady
 from offers.api import job_status
-from orders.billing.application import describe_invoice, describe_payment, describe_return
+from orders.billing.application import (
+    describe_invoice,
+    describe_payment,
+    describe_payout,
+    describe_return,
+)
 from orders.billing.domain import Allocation
 from orders.billing.payments import PaymentIn
 from orders.billing.statements import parse_statement
@@ -323,7 +328,7 @@ def reseller_payout(
     payout_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
 ) -> dict[str, Any]:
     """One payout with its statement lines."""
-    return market.describe_payout(market.billing.payout(payout_id, seller_id=reseller.id))
+    return describe_payout(market.billing.payout(payout_id, seller_id=reseller.id))
 
 
 # The operator
@@ -466,7 +471,7 @@ def run_payouts(
 
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
         made = market.payouts.run(body.up_to)
-        return 201, {"payouts": [market.describe_payout(p) for p in made]}
+        return 201, {"payouts": [describe_payout(p) for p in made]}
 
     return idempotent(market, request, "operator", body.model_dump(mode="json"), run)
 
