@@ -42,6 +42,7 @@ from orders.choosing import LineRequest, OfferChooser
 from orders.domain import Order
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
+from orders.quoting import Quoting
 from projections.billing import BillingProjection
 from projections.billing_view import BillingView
 from projections.catalog import LISTING_EVENTS, CatalogProjection
@@ -168,6 +169,9 @@ class Marketplace:
             self.budgeting,
         )
         self.approvals = Approvals(self.orders, holds, self.budgeting)
+        self.quoting = Quoting(
+            self.orders, self.offers, self.placement, lambda: self.clock.now().isoformat()
+        )
         self.fulfilment = Fulfilment(
             self.orders,
             self.sellers,

@@ -7,6 +7,7 @@ a crash left in between.
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,9 +30,21 @@ from orders.choosing import (
 )
 from orders.domain import INVOICE_METHODS, Order, SellerOrder, order_total, over_limit
 from orders.holding import holds_of
+from orders.quotes import Quote
 from sellers.application import Sellers
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """An accepted quote's prices, which replace the offers' for its lines."""
+
+    quote_id: UUID
+    prices: dict[UUID, Money]
+    now: str
+
+
 # (buyer, seller, currency) -> the buyer's oldest overdue invoice with that seller, if any.
 Overdue = Callable[[UUID, UUID, str], dict[str, Any] | None]
 
@@ -97,6 +110,7 @@ class Placement:
         shipping_address: dict[str, str] | None,
         only_reseller: UUID | None = None,
         cost_centre_id: UUID | None = None,
+        quoted: Quoted | None = None,
     ) -> Order:
         buyer = self.buyers.buyer(buyer_id)
         if not buyer.is_approved:
@@ -126,6 +140,9 @@ class Placement:
             problems += self._overdue(buyer_id, choices)
         if problems:
             raise PlacementRefused(problems)
+        if quoted is not None:
+            choices = [replace(c, price=quoted.prices[c.product.id]) for c in choices]
+            placed_by = {**placed_by, "quote_id": str(quoted.quote_id)}
         groups = by_seller(choices)
         # A budget changed by a concurrent order makes the draft's save fail: it is drafted
         # again against the budget as it is now.
@@ -140,6 +157,7 @@ class Placement:
                 lines,
                 groups,
                 cost_centre,
+                quoted,
             )
         )
         needs_approval = over or over_limit(spending_limit, _totals(seller_orders))
@@ -185,6 +203,7 @@ class Placement:
         lines: list[LineRequest],
         groups: dict[UUID, list[Choice]],
         cost_centre_id: UUID | None = None,
+        quoted: Quoted | None = None,
     ) -> tuple[Order, list[SellerOrder], bool]:
         """Drafts the order and its seller orders, and reserves their amount of the cost
         centre's budget in the same save; returns whether the order needs approval for the
@@ -219,7 +238,12 @@ class Placement:
             spent = [(so.id, so.total.amount) for so in seller_orders if so.currency == currency]
             over = budget.reserve(order_id, spent, budgeting.today(), enforce=True)
             over = over and budget.enforcement == "require_approval"
-        self.orders.save(order, *seller_orders, budget)
+        quote = None
+        if quoted is not None:
+            # Ordered in the same save as the draft: two acceptances at once place one order.
+            quote = self.orders.load(quoted.quote_id, Quote, "quote")
+            quote.accept(order_id, quoted.now)
+        self.orders.save(order, *seller_orders, budget, quote)
         return order, seller_orders, over
 
     def _hold_and_place(
@@ -240,12 +264,25 @@ class Placement:
             self.orders.save(order, *seller_orders)
             if self.budgeting is not None:
                 self.budgeting.follow(order.id)
+            self._quote_stands_again(order, refused)
             raise
         order.placed(needs_approval)
         if not needs_approval:
             for so in seller_orders:
                 so.release()
         self.orders.save(order, *seller_orders)
+
+    def _quote_stands_again(self, order: Order, refused: HoldsRefused) -> None:
+        quote_id = order.placed_by.get("quote_id")
+        if quote_id is None:
+            return
+
+        def attempt() -> None:
+            quote = self.orders.load(UUID(quote_id), Quote, "quote")
+            quote.order_failed(f"the order could not be placed: {refused.detail}", "")
+            self.orders.save(quote)
+
+        retrying(attempt)
 
     def recover(self, order_id: UUID) -> None:
         """Finishes placing an order a crash left between its draft and its placing."""
