@@ -42,7 +42,7 @@ from orders.choosing import LineRequest, OfferChooser
 from orders.domain import Order
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
-from orders.quoting import Quoting
+from orders.quoting.application import Quoting
 from projections.billing import BillingProjection
 from projections.billing_view import BillingView
 from projections.catalog import LISTING_EVENTS, CatalogProjection

@@ -30,7 +30,7 @@ from orders.choosing import (
 )
 from orders.domain import INVOICE_METHODS, Order, SellerOrder, order_total, over_limit
 from orders.holding import holds_of
-from orders.quotes import Quote
+from orders.quoting.domain import Quote
 from sellers.application import Sellers
 
 log = logging.getLogger(__name__)

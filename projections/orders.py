@@ -26,6 +26,10 @@ TABLES = {
     "placed_at TEXT NOT NULL",
     # Reroutes started and not yet finished, for finishing them after a crash.
     "reroutes": "refused_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, started_at TEXT NOT NULL",
+    # Quotes, for each side's lists; `expired` is read from valid_to, not stored.
+    "quotes": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, reseller_id TEXT NOT NULL, "
+    "stage TEXT NOT NULL, version INTEGER NOT NULL, valid_to TEXT, order_id TEXT, "
+    "requested_at TEXT NOT NULL",
     # Buyers' shopping lists, for listing those a user may see.
     "lists": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, owner_id TEXT NOT NULL, "
     "name TEXT NOT NULL, sharing TEXT NOT NULL, lines TEXT NOT NULL, created_at TEXT NOT NULL",
@@ -40,6 +44,8 @@ INDEXES = {
     "seller_orders_reseller": "seller_orders (reseller_id, placed_at)",
     "returns_seller_order": "returns (seller_order_id)",
     "lists_buyer": "lists (buyer_id, created_at)",
+    "quotes_buyer": "quotes (buyer_id, requested_at)",
+    "quotes_reseller": "quotes (reseller_id, requested_at)",
 }
 
 
@@ -67,10 +73,40 @@ class OrdersProjection(TableProjection):
             "SellerOrder.Delivered": self._delivered,
             "Return.Requested": self._return_requested,
             "ShoppingList.Started": self._list_created,
+            "Quote.Requested": self._quote_requested,
+            "Quote.Offered": self._quote_offered,
+            "Quote.Moved": self._quote_stage,
+            "Quote.Ordered": self._quote_stage,
+            "Quote.OrderFailed": self._quote_stage,
             "ShoppingList.LineSet": self._list_line(set_it=True),
             "ShoppingList.LineRemoved": self._list_line(set_it=False),
             "Return.Accepted": self._return_accepted,
         }
+
+    def _quote_requested(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('quotes')} (id, buyer_id, reseller_id, stage, version, "
+            "requested_at) VALUES (%s, %s, %s, 'submitted', 0, %s) ON CONFLICT (id) DO NOTHING",
+            [event["aggregate_id"], data["buyer_id"], data["reseller_id"], event["occurred_at"]],
+        )
+
+    def _quote_offered(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"UPDATE {self._t('quotes')} SET stage = 'offered', version = version + 1, "
+            "valid_to = %s WHERE id = %s",
+            [event["data"]["valid_to"], event["aggregate_id"]],
+        )
+
+    def _quote_stage(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        stage = {"Quote.Ordered": "ordered", "Quote.OrderFailed": "offered"}.get(
+            event["type"], data.get("stage")
+        )
+        cur.execute(
+            f"UPDATE {self._t('quotes')} SET stage = %s, order_id = %s WHERE id = %s",
+            [stage, data.get("order_id"), event["aggregate_id"]],
+        )
 
     def _list_created(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]

@@ -204,6 +204,50 @@ class OrdersView:
             for r in rows
         ], next_cursor
 
+    def quotes(
+        self,
+        limit: int,
+        cursor: str | None,
+        now: str,
+        *,
+        buyer_id: str | None = None,
+        reseller_id: str | None = None,
+        buyer_ids: list[str] | None = None,
+        status: str | None = None,
+    ) -> tuple[list[str], str | None]:
+        """Quote ids, newest first, for a buyer, a seller or a sales rep's accounts."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where, params = ["1 = 1"], []
+            for column, value in (("buyer_id", buyer_id), ("reseller_id", reseller_id)):
+                if value:
+                    where.append(f"{column} = %s")
+                    params.append(value)
+            if buyer_ids is not None:
+                marks = ", ".join(["%s"] * len(buyer_ids)) or "NULL"
+                where.append(f"buyer_id IN ({marks})")
+                params += buyer_ids
+            if status == "expired":
+                where.append("stage = 'offered' AND valid_to < %s")
+                params.append(now)
+            elif status == "offered":
+                where.append("stage = 'offered' AND valid_to >= %s")
+                params.append(now)
+            elif status:
+                where.append("stage = %s")
+                params.append(status)
+            if cursor:
+                at, qid = decode_cursor(cursor, 2)
+                where.append("(requested_at < %s OR (requested_at = %s AND id < %s))")
+                params += [at, at, qid]
+            cur.execute(
+                f"SELECT id, requested_at FROM {p}quotes WHERE {' AND '.join(where)} "
+                "ORDER BY requested_at DESC, id DESC LIMIT %s",
+                [*params, limit + 1],
+            )
+            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["requested_at"], r["id"]])
+        return [r["id"] for r in rows], next_cursor
+
     def daily(self, since: str) -> list[dict[str, Any]]:
         """Per day since `since` (ISO date) and currency: seller orders placed and their
         value (GMV), refused and cancelled ones left out."""

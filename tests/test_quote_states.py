@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 
 from marketplace.kernel.errors import Conflict, Invalid
-from orders.quotes import Quote
+from orders.quoting.domain import Quote
 
 NOW = "2027-05-10T09:00:00+00:00"
 LATER = "2027-05-20T09:00:00+00:00"

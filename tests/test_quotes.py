@@ -3,6 +3,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from marketplace.kernel.errors import Conflict, DomainError, Invalid
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from tests.world import World, small_market
+from tests.world import World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
@@ -71,3 +72,85 @@ def test_a_quote_negotiated_over_two_versions_is_ordered_at_the_quoted_price(
     assert so["lines"][0]["quantity"] == 200
     with pytest.raises(Conflict):
         quoting.accept(buyer, {"kind": "buyer_user"}, None, asked.id, "card", None, None)
+
+
+def test_a_quote_negotiated_over_the_api_and_one_that_expires(world: World) -> None:
+    world.ok("PUT", "/v1/operator/clock", world.operator, json={"now": "2027-05-10T09:00:00+00:00"})
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL", map_price=700)
+    world.offer(m.rhine, drill, 1_000, stock=500)
+    world.terms(m.rhine, m.muster)
+    world.catalog(m.muster)
+    rep = world.sales_rep(m.rhine, [m.muster])
+    asked = world.ok(
+        "POST",
+        "/v1/buyer/quotes",
+        m.muster,
+        json={
+            "reseller_id": m.rhine.id,
+            "lines": [{"product_id": drill, "quantity": 300}],
+            "comment": "site",
+        },
+    )
+    assert asked["status"] == "submitted"
+    path = asked["quote_id"]
+
+    def offer(actor: object, prefix: str, price: int, valid_to: str) -> Any:
+        return world.call(
+            "POST",
+            f"/v1/{prefix}/quotes/{path}/offer",
+            actor,  # type: ignore[arg-type]
+            json={
+                "lines": [
+                    {
+                        "product_id": drill,
+                        "quantity": 300,
+                        "unit_price": eur(price),
+                        "lead_time_days": 6,
+                    }
+                ],
+                "valid_to": valid_to,
+                "comment": f"at {price}",
+            },
+        )
+
+    assert offer(m.rhine, "reseller", 650, "2027-05-20T00:00:00+00:00").status_code == 422
+    first = offer(m.rhine, "reseller", 900, "2027-05-20T00:00:00+00:00")
+    assert first.json() == {"quote_id": path, "status": "offered", "version": 1}
+    world.ok("POST", f"/v1/buyer/quotes/{path}/renegotiate", m.muster, json={"comment": "850?"})
+    assert offer(rep, "sales-rep", 850, "2027-05-20T00:00:00+00:00").json()["version"] == 2
+    seen = world.view("/v1/sales-rep/quotes", rep).json()["items"]
+    assert [q["quote_id"] for q in seen] == [path]
+    placed = world.ok(
+        "POST", f"/v1/buyer/quotes/{path}/accept", m.muster, json={"payment_method": "card"}
+    )
+    assert placed["seller_orders"][0]["lines"][0]["unit_price"] == eur(850)
+    got = world.ok("GET", f"/v1/buyer/quotes/{path}", m.muster)
+    assert (got["status"], got["version"], got["order_id"]) == ("ordered", 2, placed["order_id"])
+    assert [v["lines"][0]["unit_price"] for v in got["versions"]] == [eur(900), eur(850)]
+    again = world.call(
+        "POST", f"/v1/buyer/quotes/{path}/accept", m.muster, json={"payment_method": "card"}
+    )
+    assert again.status_code == 409
+    assert (
+        world.call("POST", f"/v1/buyer/quotes/{path}/cancel", m.muster, json={}).status_code == 409
+    )
+
+    # An offer past its valid_to has expired: it cannot be accepted.
+    other = world.ok(
+        "POST",
+        "/v1/buyer/quotes",
+        m.muster,
+        json={"reseller_id": m.rhine.id, "lines": [{"product_id": drill, "quantity": 10}]},
+    )["quote_id"]
+    path = other
+    offer(m.rhine, "reseller", 950, "2027-05-11T00:00:00+00:00")
+    world.ok("PUT", "/v1/operator/clock", world.operator, json={"now": "2027-05-12T09:00:00+00:00"})
+    late = world.call(
+        "POST", f"/v1/buyer/quotes/{other}/accept", m.muster, json={"payment_method": "card"}
+    )
+    assert late.status_code == 409
+    expired = world.view("/v1/buyer/quotes", m.muster, status="expired").json()["items"]
+    assert [q["quote_id"] for q in expired] == [other]
+    stranger = world.buyer("Other AG")
+    assert world.call("GET", f"/v1/buyer/quotes/{other}", stranger).status_code == 404

@@ -13,7 +13,7 @@ from orders.application import Orders
 from orders.choosing import LineRequest
 from orders.domain import Order
 from orders.placement import Placement, Quoted
-from orders.quotes import Quote
+from orders.quoting.domain import Quote
 
 Now = Callable[[], str]
 
@@ -99,6 +99,24 @@ class Quoting:
 
         return retrying(attempt)
 
+    def move(
+        self,
+        quote_id: UUID,
+        move: str,
+        said: str | None,
+        buyer_id: UUID | None = None,
+        reseller_id: UUID | None = None,
+    ) -> Quote:
+        """A buyer's decline, cancel or renegotiate; a seller's reject or withdraw."""
+
+        def attempt() -> Quote:
+            quote = self.quote(quote_id, buyer_id=buyer_id, reseller_id=reseller_id)
+            getattr(quote, move)(said, self.now())
+            self.orders.save(quote)
+            return quote
+
+        return retrying(attempt)
+
     def accept(
         self,
         buyer_id: UUID,
@@ -134,3 +152,39 @@ class Quoting:
                 now,
             ),
         )
+
+
+def describe_quote(quote: Quote, now: str) -> dict[str, Any]:
+    def priced(line: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "product_id": line["product_id"],
+            "quantity": line["quantity"],
+            "unit_price": {"amount": int(line["unit_price"]), "currency": line["currency"]},
+            "lead_time_days": line["lead_time_days"],
+        }
+
+    versions = [
+        {
+            "version": v["version"],
+            "lines": [priced(line) for line in v["lines"]],
+            "valid_to": v["valid_to"],
+            "comment": v["comment"],
+            "at": v["at"],
+        }
+        for v in quote.versions
+    ]
+    return {
+        "quote_id": str(quote.id),
+        "buyer_id": str(quote.buyer_id),
+        "reseller_id": str(quote.reseller_id),
+        "status": quote.status(now),
+        "version": quote.offer_version,
+        "valid_to": versions[-1]["valid_to"] if versions else None,
+        "comment": quote.comment,
+        "requested_delivery_on": quote.requested_delivery_on,
+        "requested_lines": quote.lines,
+        "lines": versions[-1]["lines"] if versions else quote.lines,
+        "versions": versions,
+        "thread": quote.thread,
+        "order_id": str(quote.order_id) if quote.order_id else None,
+    }
