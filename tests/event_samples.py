@@ -182,6 +182,48 @@ def build(world: World, market: Marketplace) -> None:
     spent = world.ok("POST", "/v1/buyer/orders", m.muster, json=booked)["seller_orders"][0]
     for step in ("accept", "ship", "deliver"):
         world.ok("POST", f"/v1/reseller/orders/{spent['seller_order_id']}/{step}", m.rhine)
+
+    # Quotes: one offered twice and ordered; one whose order failed; others cancelled,
+    # rejected, declined and withdrawn.
+    def ask() -> str:
+        body = {"reseller_id": m.rhine.id, "lines": [{"product_id": drill, "quantity": 2}]}
+        made: str = world.ok("POST", "/v1/buyer/quotes", m.muster, json=body)["quote_id"]
+        return made
+
+    def offer(quote: str, quantity: int = 2) -> None:
+        line = {
+            "product_id": drill,
+            "quantity": quantity,
+            "unit_price": eur(9_000),
+            "lead_time_days": 3,
+        }
+        body = {"lines": [line], "valid_to": "2999-01-01T00:00:00+00:00"}
+        world.ok("POST", f"/v1/reseller/quotes/{quote}/offer", m.rhine, json=body)
+
+    ordered = ask()
+    offer(ordered)
+    world.ok("POST", f"/v1/buyer/quotes/{ordered}/renegotiate", m.muster, json={"comment": "less?"})
+    offer(ordered)
+    world.ok(
+        "POST", f"/v1/buyer/quotes/{ordered}/accept", m.muster, json={"payment_method": "card"}
+    )
+    beyond_credit = ask()
+    offer(beyond_credit, 15)
+    failed_quote = world.call(
+        "POST",
+        f"/v1/buyer/quotes/{beyond_credit}/accept",
+        m.muster,
+        json={"payment_method": "invoice_net_30"},
+    )
+    assert failed_quote.status_code == 402, failed_quote.text
+    world.ok("POST", f"/v1/buyer/quotes/{ask()}/cancel", m.muster, json={})
+    world.ok("POST", f"/v1/reseller/quotes/{ask()}/reject", m.rhine, json={"reason": "no"})
+    declined = ask()
+    offer(declined)
+    world.ok("POST", f"/v1/buyer/quotes/{declined}/decline", m.muster, json={})
+    withdrawn = ask()
+    offer(withdrawn)
+    world.ok("POST", f"/v1/reseller/quotes/{withdrawn}/withdraw", m.rhine, json={})
     # A shopping list: a line set, changed and removed.
     kept = world.ok(
         "POST", "/v1/buyer/lists", m.muster, json={"name": "Monthly", "sharing": "read"}

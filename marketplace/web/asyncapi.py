@@ -26,6 +26,7 @@ import offers.domain
 import orders.billing.domain
 import orders.budgets
 import orders.domain
+import orders.quoting.domain
 import sellers.domain
 from marketplace.adapters.envelope import META
 
@@ -39,7 +40,7 @@ CONTEXT_MODULES: dict[str, list[ModuleType]] = {
         marketplace.kernel.accounts,
         marketplace.kernel.people,
     ],
-    "orders": [orders.domain, orders.budgets],
+    "orders": [orders.domain, orders.budgets, orders.quoting.domain],
     "billing": [orders.billing.domain],
 }
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
