@@ -73,6 +73,7 @@ def staff(side: Side, *roles: str) -> Callable[..., Staff]:
 OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     "reseller": [
         ("/reseller/orders", "Seller orders", ("orders",)),
+        ("/reseller/quotes", "Quotes", ("orders",)),
         ("/reseller/offers", "Offers", ("catalog",)),
         ("/reseller/imports", "Import", ("catalog",)),
         ("/reseller/customers", "Customers", ()),

@@ -1,0 +1,250 @@
+"""Quotes in the pages: buyers ask a reseller for a price and decide on its offers; the
+reseller's people answer with versioned offers, reject or withdraw."""
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from marketplace.kernel.errors import Forbidden, Invalid
+from marketplace.kernel.money import Money
+from marketplace.pages.render import redirect, render
+from marketplace.pages.session import CsrfChecked
+from marketplace.pages.shopper import CurrentShopper, Shopper
+from marketplace.pages.staff import Staff, staff
+from marketplace.platform import Marketplace
+from marketplace.web.auth import MarketplaceDep
+from orders.quoting.application import describe_quote
+from orders.quoting.domain import Quote
+from projections.quick_order import parse_quick_order
+
+router = APIRouter(include_in_schema=False)
+Seller = Annotated[Staff, Depends(staff("reseller", "orders"))]
+METHODS = ("card", "invoice_net_30", "invoice_net_60")
+STATUSES = (
+    "submitted",
+    "offered",
+    "renegotiation_requested",
+    "ordered",
+    "cancelled",
+    "rejected",
+    "declined",
+    "withdrawn",
+    "expired",
+)
+
+
+def _now(market: Marketplace) -> str:
+    return market.clock.now().isoformat()
+
+
+def _user(shopper: Shopper) -> UUID:
+    if shopper.user is None:
+        raise Forbidden("quotes are asked by the buyer's own people")
+    return shopper.user.id
+
+
+def _rows(market: Marketplace, ids: list[str]) -> list[dict[str, Any]]:
+    found = market.orders.get_many([UUID(i) for i in ids], Quote)
+    now = _now(market)
+    return [describe_quote(found[UUID(i)], now) for i in ids if UUID(i) in found]
+
+
+def _thread(
+    request: Request, market: Marketplace, quote: Quote, context: dict[str, Any], **who: Any
+) -> Response:
+    described = describe_quote(quote, _now(market))
+    pids = [line["product_id"] for line in quote.lines]
+    return render(
+        request,
+        "quote.html",
+        {
+            "q": described,
+            "names": market.catalog.names(pids),
+            "seller": market.sellers.reseller(quote.reseller_id).name,
+            "buyer": market.buyers.buyer(quote.buyer_id).legal_name,
+            "methods": METHODS,
+            "notice": request.query_params.get("notice"),
+            **context,
+        },
+        **who,
+    )
+
+
+# Buyers
+
+
+@router.get("/quotes")
+def quotes(request: Request, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
+    _user(shopper)
+    ids, _ = market.order_lists.quotes(200, None, _now(market), buyer_id=str(shopper.buyer_id))
+    return render(
+        request,
+        "quotes.html",
+        {
+            "items": _rows(market, ids),
+            "side": "buyer",
+            "sellers": market.catalog.resellers(str(shopper.buyer_id)),
+            "names": {r["id"]: r["name"] for r in market.catalog.resellers(str(shopper.buyer_id))},
+        },
+        shopper=shopper,
+    )
+
+
+@router.post("/quotes", dependencies=[CsrfChecked])
+async def ask(request: Request, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
+    user = _user(shopper)
+    form = await request.form()
+    try:
+        reseller_id = UUID(str(form.get("reseller_id", "")))
+    except ValueError:
+        raise Invalid("choose the seller to ask") from None
+    good, bad = parse_quick_order(str(form.get("lines", "")))
+    if bad or not good:
+        raise Invalid("write one product a line as: SKU, quantity")
+    found = market.catalog.with_skus([sku for _, sku, _ in good])
+    lines: dict[UUID, int] = {}
+    for _, sku, quantity in good:
+        if not found.get(sku):
+            raise Invalid(f"no product {sku}")
+        pid = UUID(found[sku][0])
+        lines[pid] = lines.get(pid, 0) + quantity
+    when = str(form.get("requested_delivery_on", "")).strip()
+    if when:
+        when = date.fromisoformat(when).isoformat()
+    comment = str(form.get("comment", "")).strip()[:1000] or None
+    made = market.quoting.request(
+        shopper.buyer_id, str(user), reseller_id, list(lines.items()), comment, when or None
+    )
+    return redirect(f"/quotes/{made.id}")
+
+
+@router.get("/quotes/{quote_id}")
+def quote(
+    request: Request, quote_id: UUID, market: MarketplaceDep, shopper: CurrentShopper
+) -> Response:
+    _user(shopper)
+    found = market.quoting.quote(quote_id, buyer_id=shopper.buyer_id)
+    return _thread(request, market, found, {"side": "buyer"}, shopper=shopper)
+
+
+@router.post("/quotes/{quote_id}/accept", dependencies=[CsrfChecked])
+async def accept(
+    request: Request, quote_id: UUID, market: MarketplaceDep, shopper: CurrentShopper
+) -> Response:
+    _user(shopper)
+    assert shopper.user is not None
+    method = str((await request.form()).get("payment_method", ""))
+    if method not in METHODS:
+        raise Invalid("choose how you pay")
+    order = market.quoting.accept(
+        shopper.buyer_id,
+        {"kind": "buyer_user", "user_id": str(shopper.user.id), "name": shopper.user.name},
+        shopper.spending_limit,
+        quote_id,
+        method,
+        None,
+        None,
+    )
+    return redirect(f"/orders/{order.id}?placed=1")
+
+
+@router.post("/quotes/{quote_id}/{move}", dependencies=[CsrfChecked])
+async def buyer_move(
+    request: Request, quote_id: UUID, move: str, market: MarketplaceDep, shopper: CurrentShopper
+) -> Response:
+    _user(shopper)
+    if move not in ("decline", "cancel", "renegotiate"):
+        raise Invalid("decline, cancel or renegotiate")
+    comment = str((await request.form()).get("comment", "")).strip()[:1000] or None
+    market.quoting.move(quote_id, move, comment, buyer_id=shopper.buyer_id)
+    return redirect(f"/quotes/{quote_id}?{urlencode({'notice': 'Done'})}")
+
+
+# The reseller's people
+
+
+@router.get("/reseller/quotes")
+def seller_quotes(
+    request: Request,
+    market: MarketplaceDep,
+    seller: Seller,
+    status: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    wanted = status if status in STATUSES else None
+    ids, _ = market.order_lists.quotes(
+        200, None, _now(market), reseller_id=str(seller.seller_id), status=wanted
+    )
+    items = _rows(market, ids)
+    names = {i["buyer_id"]: market.buyers.buyer(UUID(i["buyer_id"])).legal_name for i in items}
+    return render(
+        request,
+        "quotes.html",
+        {"items": items, "side": "seller", "names": names, "statuses": STATUSES, "status": status},
+        visitor=seller.visitor,
+    )
+
+
+@router.get("/reseller/quotes/{quote_id}")
+def seller_quote(
+    request: Request, quote_id: UUID, market: MarketplaceDep, seller: Seller
+) -> Response:
+    found = market.quoting.quote(quote_id, reseller_id=seller.seller_id)
+    return _thread(
+        request, market, found, {"side": "seller", "staff": seller}, visitor=seller.visitor
+    )
+
+
+@router.post("/reseller/quotes/{quote_id}/offer", dependencies=[CsrfChecked])
+async def seller_offer(
+    request: Request, quote_id: UUID, market: MarketplaceDep, seller: Seller
+) -> Response:
+    form = await request.form()
+    found = market.quoting.quote(quote_id, reseller_id=seller.seller_id)
+    lines = []
+    for line in found.lines:
+        pid = line["product_id"]
+        price, quantity, lead = (
+            str(form.get(f"{key}_{pid}", "")).strip() for key in ("price", "quantity", "lead")
+        )
+        if not price:
+            continue
+        whole, _, cents = price.partition(".")
+        if (
+            not whole.isdigit()
+            or not quantity.isdigit()
+            or not lead.isdigit()
+            or (cents and (not cents.isdigit() or len(cents) > 2))
+        ):
+            raise Invalid("write prices as 12.50, and quantities and lead times as whole numbers")
+        lines.append(
+            {
+                "product_id": pid,
+                "quantity": int(quantity),
+                "unit_price": Money(int(whole) * 100 + int(cents.ljust(2, "0") or 0), "EUR"),
+                "lead_time_days": int(lead),
+            }
+        )
+    try:
+        valid_to = datetime.combine(
+            date.fromisoformat(str(form.get("valid_to", ""))), time.max, UTC
+        )
+    except ValueError:
+        raise Invalid("write the date the offer holds until as YYYY-MM-DD") from None
+    comment = str(form.get("comment", "")).strip()[:1000] or None
+    market.quoting.offer(seller.seller_id, quote_id, lines, valid_to.isoformat(), comment)
+    return redirect(f"/reseller/quotes/{quote_id}?{urlencode({'notice': 'Offer sent'})}")
+
+
+@router.post("/reseller/quotes/{quote_id}/{move}", dependencies=[CsrfChecked])
+async def seller_move(
+    request: Request, quote_id: UUID, move: str, market: MarketplaceDep, seller: Seller
+) -> Response:
+    if move not in ("reject", "withdraw"):
+        raise Invalid("reject or withdraw")
+    reason = str((await request.form()).get("reason", "")).strip()[:1000] or None
+    market.quoting.move(quote_id, move, reason, reseller_id=seller.seller_id)
+    return redirect(f"/reseller/quotes/{quote_id}?{urlencode({'notice': 'Done'})}")
