@@ -13,7 +13,7 @@ from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from tests.world import World, eur, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
 
 
 def test_a_quote_negotiated_over_two_versions_is_ordered_at_the_quoted_price(
