@@ -7,10 +7,14 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from fastapi.testclient import TestClient
 
 from marketplace.kernel.errors import Conflict, DomainError, Invalid
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
+from tests.test_desk import settle
+from tests.test_people import PASSWORD, csrf, sign_in
 from tests.world import World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
@@ -154,3 +158,60 @@ def test_a_quote_negotiated_over_the_api_and_one_that_expires(world: World) -> N
     assert [q["quote_id"] for q in expired] == [other]
     stranger = world.buyer("Other AG")
     assert world.call("GET", f"/v1/buyer/quotes/{other}", stranger).status_code == 404
+
+
+def test_a_sales_rep_answers_its_accounts_quotes_in_the_pages(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL")
+    world.offer(m.rhine, drill, 1_000, stock=500)
+    world.terms(m.rhine, m.muster)
+    world.terms(m.rhine, m.bolt)
+    made = world.ok(
+        "POST",
+        "/v1/reseller/sales-reps",
+        m.rhine,
+        json={"name": "Erika", "email": "erika@rhine.example", "password": PASSWORD},
+    )
+    world.ok(
+        "PUT",
+        f"/v1/reseller/sales-reps/{made['id']}/accounts",
+        m.rhine,
+        json={"buyer_ids": [m.muster.id]},
+    )
+    mine = world.ok(
+        "POST",
+        "/v1/buyer/quotes",
+        m.muster,
+        json={"reseller_id": m.rhine.id, "lines": [{"product_id": drill, "quantity": 5}]},
+    )["quote_id"]
+    theirs = world.ok(
+        "POST",
+        "/v1/buyer/quotes",
+        m.bolt,
+        json={"reseller_id": m.rhine.id, "lines": [{"product_id": drill, "quantity": 5}]},
+    )["quote_id"]
+    settle(marketplace)
+    web = TestClient(create_app(marketplace, start=False))
+    web.__enter__()
+    assert sign_in(web, "erika@rhine.example").status_code == 303
+    listed = web.get("/rep/quotes").text
+    assert mine[:8] in listed
+    assert theirs[:8] not in listed
+    assert web.get(f"/rep/quotes/{theirs}").status_code == 403
+    path = f"/rep/quotes/{mine}"
+    sent = web.post(
+        f"{path}/offer",
+        data={
+            "csrf_token": csrf(web, path),
+            f"price_{drill}": "9.50",
+            f"quantity_{drill}": "5",
+            f"lead_{drill}": "3",
+            "valid_to": "2999-01-01",
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    got = world.ok("GET", f"/v1/buyer/quotes/{mine}", m.muster)
+    assert (got["status"], got["lines"][0]["unit_price"]) == ("offered", eur(950))

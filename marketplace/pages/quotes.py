@@ -12,14 +12,15 @@ from fastapi.responses import Response
 from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.kernel.money import Money
 from marketplace.pages.render import redirect, render
-from marketplace.pages.session import CsrfChecked
+from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
 from marketplace.pages.shopper import CurrentShopper, Shopper
 from marketplace.pages.staff import Staff, staff
 from marketplace.platform import Marketplace
-from marketplace.web.auth import MarketplaceDep
+from marketplace.web.auth import MarketplaceDep, sales_rep
 from orders.quoting.application import describe_quote
 from orders.quoting.domain import Quote
 from projections.quick_order import parse_quick_order
+from sellers.domain import SalesRep
 
 router = APIRouter(include_in_schema=False)
 Seller = Annotated[Staff, Depends(staff("reseller", "orders"))]
@@ -183,7 +184,14 @@ def seller_quotes(
     return render(
         request,
         "quotes.html",
-        {"items": items, "side": "seller", "names": names, "statuses": STATUSES, "status": status},
+        {
+            "items": items,
+            "side": "seller",
+            "names": names,
+            "statuses": STATUSES,
+            "status": status,
+            "base": "/reseller/quotes",
+        },
         visitor=seller.visitor,
     )
 
@@ -193,19 +201,14 @@ def seller_quote(
     request: Request, quote_id: UUID, market: MarketplaceDep, seller: Seller
 ) -> Response:
     found = market.quoting.quote(quote_id, reseller_id=seller.seller_id)
-    return _thread(
-        request, market, found, {"side": "seller", "staff": seller}, visitor=seller.visitor
-    )
+    context = {"side": "seller", "staff": seller, "base": "/reseller/quotes"}
+    return _thread(request, market, found, context, visitor=seller.visitor)
 
 
-@router.post("/reseller/quotes/{quote_id}/offer", dependencies=[CsrfChecked])
-async def seller_offer(
-    request: Request, quote_id: UUID, market: MarketplaceDep, seller: Seller
-) -> Response:
-    form = await request.form()
-    found = market.quoting.quote(quote_id, reseller_id=seller.seller_id)
+def _offer_form(form: Any, quote: Quote) -> tuple[list[dict[str, Any]], str, str | None]:
+    """An offer as the form gives it: a line per requested product given a price."""
     lines = []
-    for line in found.lines:
+    for line in quote.lines:
         pid = line["product_id"]
         price, quantity, lead = (
             str(form.get(f"{key}_{pid}", "")).strip() for key in ("price", "quantity", "lead")
@@ -234,8 +237,16 @@ async def seller_offer(
         )
     except ValueError:
         raise Invalid("write the date the offer holds until as YYYY-MM-DD") from None
-    comment = str(form.get("comment", "")).strip()[:1000] or None
-    market.quoting.offer(seller.seller_id, quote_id, lines, valid_to.isoformat(), comment)
+    return lines, valid_to.isoformat(), str(form.get("comment", "")).strip()[:1000] or None
+
+
+@router.post("/reseller/quotes/{quote_id}/offer", dependencies=[CsrfChecked])
+async def seller_offer(
+    request: Request, quote_id: UUID, market: MarketplaceDep, seller: Seller
+) -> Response:
+    found = market.quoting.quote(quote_id, reseller_id=seller.seller_id)
+    lines, valid_to, comment = _offer_form(await request.form(), found)
+    market.quoting.offer(seller.seller_id, quote_id, lines, valid_to, comment)
     return redirect(f"/reseller/quotes/{quote_id}?{urlencode({'notice': 'Offer sent'})}")
 
 
@@ -248,3 +259,55 @@ async def seller_move(
     reason = str((await request.form()).get("reason", "")).strip()[:1000] or None
     market.quoting.move(quote_id, move, reason, reseller_id=seller.seller_id)
     return redirect(f"/reseller/quotes/{quote_id}?{urlencode({'notice': 'Done'})}")
+
+
+# Sales reps, for their assigned accounts
+
+
+def _rep(market: Marketplace, visitor: Visitor) -> SalesRep:
+    if visitor.person.principal != "sales_rep":
+        raise Forbidden("this page is for sales reps")
+    return sales_rep(market, visitor.principal)
+
+
+def _rep_quote(market: Marketplace, rep: SalesRep, quote_id: UUID) -> Quote:
+    found = market.quoting.quote(quote_id, reseller_id=rep.reseller_id)
+    if not rep.serves(found.buyer_id):
+        raise Forbidden("that buyer account is not assigned to you")
+    return found
+
+
+@router.get("/rep/quotes")
+def rep_quotes(request: Request, market: MarketplaceDep, visitor: SignedIn) -> Response:
+    rep = _rep(market, visitor)
+    ids, _ = market.order_lists.quotes(
+        200,
+        None,
+        _now(market),
+        reseller_id=str(rep.reseller_id),
+        buyer_ids=[str(b) for b in rep.buyer_ids],
+    )
+    items = _rows(market, ids)
+    names = {i["buyer_id"]: market.buyers.buyer(UUID(i["buyer_id"])).legal_name for i in items}
+    context = {"items": items, "side": "seller", "names": names, "base": "/rep/quotes"}
+    return render(request, "quotes.html", context, visitor=visitor)
+
+
+@router.get("/rep/quotes/{quote_id}")
+def rep_quote(
+    request: Request, quote_id: UUID, market: MarketplaceDep, visitor: SignedIn
+) -> Response:
+    found = _rep_quote(market, _rep(market, visitor), quote_id)
+    context = {"side": "seller", "staff": {"role": "sales_rep"}, "base": "/rep/quotes"}
+    return _thread(request, market, found, context, visitor=visitor)
+
+
+@router.post("/rep/quotes/{quote_id}/offer", dependencies=[CsrfChecked])
+async def rep_offer(
+    request: Request, quote_id: UUID, market: MarketplaceDep, visitor: SignedIn
+) -> Response:
+    rep = _rep(market, visitor)
+    found = _rep_quote(market, rep, quote_id)
+    lines, valid_to, comment = _offer_form(await request.form(), found)
+    market.quoting.offer(rep.reseller_id, quote_id, lines, valid_to, comment)
+    return redirect(f"/rep/quotes/{quote_id}?{urlencode({'notice': 'Offer sent'})}")
