@@ -15,7 +15,7 @@ from sellers.domain import SalesRep
 router = APIRouter(include_in_schema=False)
 
 
-def _rep(market: Marketplace, visitor: Visitor) -> SalesRep:
+def rep_of(market: Marketplace, visitor: Visitor) -> SalesRep:
     if visitor.person.principal != "sales_rep":
         raise Forbidden("this page is for sales reps")
     return sales_rep(market, visitor.principal)
@@ -23,7 +23,7 @@ def _rep(market: Marketplace, visitor: Visitor) -> SalesRep:
 
 @router.get("/accounts")
 def accounts(request: Request, market: MarketplaceDep, visitor: SignedIn) -> Response:
-    rep = _rep(market, visitor)
+    rep = rep_of(market, visitor)
     buyers = [market.buyers.buyer(buyer_id) for buyer_id in rep.buyer_ids]
     return render(
         request,
@@ -35,7 +35,7 @@ def accounts(request: Request, market: MarketplaceDep, visitor: SignedIn) -> Res
 
 @router.post("/accounts/{buyer_id}/act", dependencies=[CsrfChecked])
 def act_for(buyer_id: UUID, market: MarketplaceDep, visitor: SignedIn) -> Response:
-    rep = _rep(market, visitor)
+    rep = rep_of(market, visitor)
     if not rep.serves(buyer_id):
         raise Forbidden("that buyer account is not assigned to you")
     market.web_sessions.act_for(visitor.session.token, str(buyer_id))
@@ -44,6 +44,6 @@ def act_for(buyer_id: UUID, market: MarketplaceDep, visitor: SignedIn) -> Respon
 
 @router.post("/accounts/leave", dependencies=[CsrfChecked])
 def leave(market: MarketplaceDep, visitor: SignedIn) -> Response:
-    _rep(market, visitor)
+    rep_of(market, visitor)
     market.web_sessions.act_for(visitor.session.token, None)
     return redirect("/accounts")

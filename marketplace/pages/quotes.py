@@ -11,31 +11,22 @@ from fastapi.responses import Response
 
 from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.kernel.money import Money
+from marketplace.pages.accounts import rep_of
 from marketplace.pages.render import redirect, render
-from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
+from marketplace.pages.session import CsrfChecked, SignedIn
 from marketplace.pages.shopper import CurrentShopper, Shopper
 from marketplace.pages.staff import Staff, staff
 from marketplace.platform import Marketplace
-from marketplace.web.auth import MarketplaceDep, sales_rep
+from marketplace.web.auth import MarketplaceDep
 from orders.quoting.application import describe_quote
-from orders.quoting.domain import Quote
+from orders.quoting.domain import Quote, QuoteStatus
 from projections.quick_order import parse_quick_order
 from sellers.domain import SalesRep
 
 router = APIRouter(include_in_schema=False)
 Seller = Annotated[Staff, Depends(staff("reseller", "orders"))]
 METHODS = ("card", "invoice_net_30", "invoice_net_60")
-STATUSES = (
-    "submitted",
-    "offered",
-    "renegotiation_requested",
-    "ordered",
-    "cancelled",
-    "rejected",
-    "declined",
-    "withdrawn",
-    "expired",
-)
+STATUSES: tuple[str, ...] = QuoteStatus.__args__  # type: ignore[attr-defined]
 
 
 def _now(market: Marketplace) -> str:
@@ -264,12 +255,6 @@ async def seller_move(
 # Sales reps, for their assigned accounts
 
 
-def _rep(market: Marketplace, visitor: Visitor) -> SalesRep:
-    if visitor.person.principal != "sales_rep":
-        raise Forbidden("this page is for sales reps")
-    return sales_rep(market, visitor.principal)
-
-
 def _rep_quote(market: Marketplace, rep: SalesRep, quote_id: UUID) -> Quote:
     found = market.quoting.quote(quote_id, reseller_id=rep.reseller_id)
     if not rep.serves(found.buyer_id):
@@ -279,7 +264,7 @@ def _rep_quote(market: Marketplace, rep: SalesRep, quote_id: UUID) -> Quote:
 
 @router.get("/rep/quotes")
 def rep_quotes(request: Request, market: MarketplaceDep, visitor: SignedIn) -> Response:
-    rep = _rep(market, visitor)
+    rep = rep_of(market, visitor)
     ids, _ = market.order_lists.quotes(
         200,
         None,
@@ -297,7 +282,7 @@ def rep_quotes(request: Request, market: MarketplaceDep, visitor: SignedIn) -> R
 def rep_quote(
     request: Request, quote_id: UUID, market: MarketplaceDep, visitor: SignedIn
 ) -> Response:
-    found = _rep_quote(market, _rep(market, visitor), quote_id)
+    found = _rep_quote(market, rep_of(market, visitor), quote_id)
     context = {"side": "seller", "staff": {"role": "sales_rep"}, "base": "/rep/quotes"}
     return _thread(request, market, found, context, visitor=visitor)
 
@@ -306,7 +291,7 @@ def rep_quote(
 async def rep_offer(
     request: Request, quote_id: UUID, market: MarketplaceDep, visitor: SignedIn
 ) -> Response:
-    rep = _rep(market, visitor)
+    rep = rep_of(market, visitor)
     found = _rep_quote(market, rep, quote_id)
     lines, valid_to, comment = _offer_form(await request.form(), found)
     market.quoting.offer(rep.reseller_id, quote_id, lines, valid_to, comment)
