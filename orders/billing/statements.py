@@ -2,7 +2,6 @@
 their number, good ones recorded once each even if the file is imported again."""
 
 import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -44,7 +43,15 @@ def parse_statement(
             total += 1
             failed.append({"line": number, "detail": "the line is too long"})
             continue
-        fields = next(csv.reader(io.StringIO(text)), [])
+        try:
+            fields = next(csv.reader([text.rstrip("\r\n")]), [])
+        except csv.Error as error:
+            # A stray carriage return or quote: that line is bad, the others still count.
+            if columns is None:
+                raise Invalid(f"the header line cannot be read as CSV ({error})") from None
+            total += 1
+            failed.append({"line": number, "detail": f"the line cannot be read as CSV ({error})"})
+            continue
         if columns is None:
             columns = _columns(fields)
             continue
