@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-sqlite lint bench soak screenshots browser clean
+.PHONY: run test test-sqlite lint bench soak screenshots browser services kafka fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,18 +27,36 @@ lint: $(STAMP)
 browser:
 	test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: $(STAMP) browser lint test-sqlite
+# What the tests run against, set up on a machine that starts with nothing: PostgreSQL
+# (Debian's, installed and started when missing) and Apache Kafka's jars (Maven Central).
+services: $(STAMP)
+	bash ops/postgres.sh
+	command -v mvn >/dev/null && command -v java >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; } || \
+	  { echo "error: Apache Kafka needs Java and Maven (apt-get install maven)" >&2; exit 1; }
+	$(BIN)/python -m tests.kafka_broker fetch
+
+test: $(STAMP) browser services lint test-sqlite
 	$(BIN)/pytest
+
+# Apache Kafka in the foreground for the distributed mode by hand (KAFKA_PORT, default 9092).
+kafka: $(STAMP)
+	$(BIN)/python -m tests.kafka_broker fetch
+	$(BIN)/python -m tests.kafka_broker run
+
+# Exploratory fuzzing with fresh randomness and more examples (make test's is derandomized).
+fuzz: $(STAMP) services
+	MARKETPLACE_FUZZ=explore $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 # The embedded mode's tests, with PostgreSQL refused to them: they must not need it.
 test-sqlite: $(STAMP) browser
 	MARKETPLACE_TEST_POSTGRES=off $(BIN)/pytest -q -p no:cacheprovider -k "sqlite and not postgres and not kafka"
 
-bench: $(STAMP)
+bench: $(STAMP) services
 	$(BIN)/python -m bench
 
 # Ten minutes of mixed load on the distributed mode (SOAK_SECONDS, SOAK_RATE to change).
-soak: $(STAMP)
+soak: $(STAMP) services
 	$(BIN)/python -m bench.soak
 
 # The screenshots under docs/ (storefront-*.png, backoffice-*.png), taken by the browser tests.

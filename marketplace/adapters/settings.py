@@ -31,7 +31,11 @@ class Settings(BaseSettings):
     operator_key: str | None = None
     secret_key: str | None = None
     topic_prefix: str = "marketplace"
-    topic_partitions: int = 6
+    # Topics the relay creates: the defaults fit one broker; a production cluster of three
+    # takes replication factor 3 with 2 in-sync replicas (see docs/deploy.md).
+    topic_partitions: int = Field(6, ge=1, le=10_000)
+    topic_replication_factor: int = Field(1, ge=1, le=32)
+    topic_min_insync_replicas: int | None = Field(None, ge=1, le=32)
     kafka_session_timeout_ms: int = 10_000
     kafka_heartbeat_interval_ms: int = 3_000
     # A consumer whose call into the Kafka client has not returned for this long is replaced.
