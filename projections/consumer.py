@@ -3,11 +3,13 @@
 Offsets are committed after the view's transaction, and only say where to resume: the view's
 own per-aggregate versions make a redelivered or replayed event change nothing.
 
-kafka-python 3.x can block a caller past the timeout it was given (a `poll(timeout_ms=200)`
-was seen waiting for ever in `ensure_active_group`, its IO thread idle), so the consumer runs
-in a thread of its own and the projector watches it: a call into the client that has not
-returned after `kafka_stuck_after_s` gets its consumer closed and replaced, with the stack it
-was stuck in logged. Meanwhile a `StallWatch` repairs the view from the event store.
+A client library can block a caller past the timeout it was given (kafka-python 3.x's
+`poll(timeout_ms=200)` was seen waiting for ever in `ensure_active_group`, and its admin
+client in bootstrap after a broker restart; 2.3 is pinned, but no library is trusted with
+that), so the consumer runs in a thread of its own and the projector watches it: a call into
+the client that has not returned after `kafka_stuck_after_s` gets its consumer closed and
+replaced, with the stack it was stuck in logged. Meanwhile a `StallWatch` repairs the view
+from the event store.
 """
 
 import logging
