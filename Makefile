@@ -36,8 +36,9 @@ services: $(STAMP)
 	  { echo "error: Apache Kafka needs Java and Maven (apt-get install maven)" >&2; exit 1; }
 	$(BIN)/python -m tests.kafka_broker fetch
 
+# test-sqlite runs the embedded mode's tests first; the rest of the suite then runs once.
 test: $(STAMP) browser services lint test-sqlite
-	$(BIN)/pytest
+	$(BIN)/pytest -k "$(NOT_SQLITE_ONLY)"
 
 # Apache Kafka in the foreground for the distributed mode by hand (KAFKA_PORT, default 9092).
 kafka: $(STAMP)
@@ -49,8 +50,10 @@ fuzz: $(STAMP) services
 	MARKETPLACE_FUZZ=explore $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 # The embedded mode's tests, with PostgreSQL refused to them: they must not need it.
+SQLITE_ONLY := sqlite and not postgres and not kafka
+NOT_SQLITE_ONLY := not ($(SQLITE_ONLY))
 test-sqlite: $(STAMP) browser
-	MARKETPLACE_TEST_POSTGRES=off $(BIN)/pytest -q -p no:cacheprovider -k "sqlite and not postgres and not kafka"
+	MARKETPLACE_TEST_POSTGRES=off $(BIN)/pytest -q -p no:cacheprovider -k "$(SQLITE_ONLY)"
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench
