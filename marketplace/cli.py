@@ -9,7 +9,6 @@ import uvicorn
 from prometheus_client import start_http_server
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from marketplace import demo as demo_world
 from marketplace.adapters.logs import configure_logging
@@ -25,17 +24,18 @@ console = Console()
 
 
 def _print_keys(marketplace: Marketplace) -> None:
-    table = Table(
-        title="Demo people: sign in at / with email and password; programs use the API key"
-    )
-    table.add_column("who")
-    table.add_column("role")
-    table.add_column("email", no_wrap=True)
-    table.add_column("password", no_wrap=True)
-    table.add_column("API key (Authorization: Bearer <key>)", no_wrap=True, min_width=46)
+    """One block per demo person, one value per line, printed whole: a table would cut the
+    passwords and keys in an 80-column terminal or a log."""
+    lines = ["Demo people: sign in at / with email and password; programs use the API key", ""]
     for key in demo_world.demo_keys(marketplace):
-        table.add_row(key.who, key.role, key.email, key.password, key.key)
-    console.print(table)
+        lines += [
+            f"{key.who} ({key.role})",
+            f"  email     {key.email}",
+            f"  password  {key.password}",
+            f"  API key   {key.key}",
+            "",
+        ]
+    print("\n".join(lines), flush=True)
 
 
 @cli.command()

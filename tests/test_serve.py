@@ -13,7 +13,7 @@ from tests.services import free_port
 
 def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "COLUMNS": "200"}
+    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "COLUMNS": "80"}
     env.pop("MARKETPLACE_OPERATOR_KEY", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "marketplace", "serve", "--demo", "--port", str(port)],
@@ -32,20 +32,9 @@ def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> 
             if "Uvicorn running" in line or "Application startup complete" in line:
                 break
         output = "".join(lines)
-        buyer_key = next(
-            w
-            for line in lines
-            if "Muster GmbH" in line and "buyer" in line
-            for w in line.split()
-            if w.startswith("mk_b_")
-        )
-        operator_key = next(
-            w
-            for line in lines
-            if "operator" in line
-            for w in line.split()
-            if w.startswith("mk_op_")
-        )
+        people = _demo_people(lines)
+        buyer = next(p for who, p in people.items() if "Muster GmbH" in who and "buyer" in who)
+        buyer_key, operator_key = buyer["API key"], people["operator (operator)"]["API key"]
         base = f"http://127.0.0.1:{port}"
         assert httpx2.get(f"{base}/health").json() == {"status": "ok"}, output
         catalog = httpx2.get(
@@ -58,9 +47,30 @@ def test_the_served_demo_world_answers_with_its_printed_keys(tmp_path: Path) -> 
         ).json()
         assert projections[0]["lag_events"] == 0
         assert httpx2.get(f"{base}/docs").status_code == 200
+        # Printed whole in 80 columns: each password signs its person in.
+        signed_in = httpx2.post(
+            f"{base}/sign-in",
+            data={"email": buyer["email"], "password": buyer["password"]},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303, signed_in.text
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _demo_people(lines: list[str]) -> dict[str, dict[str, str]]:
+    """The printed demo people: "who (role)" -> {"email", "password", "API key"}."""
+    people: dict[str, dict[str, str]] = {}
+    who = ""
+    for line in lines:
+        if line.strip() and not line.startswith(" ") and line.rstrip().endswith(")"):
+            who = line.strip()
+            people[who] = {}
+        elif who and line.startswith("  ") and line.strip():
+            name, value = line.strip().rsplit(None, 1)
+            people[who][name] = value
+    return people
 
 
 def _served_output(env: dict[str, str], port: int) -> str:
@@ -87,7 +97,7 @@ def _served_output(env: dict[str, str], port: int) -> str:
 
 
 def test_the_operator_key_is_printed_only_when_it_is_generated(tmp_path: Path) -> None:
-    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "COLUMNS": "200"}
+    env = {**os.environ, "MARKETPLACE_DATABASE_URL": f"sqlite:///{tmp_path}/m.db", "COLUMNS": "80"}
     env.pop("MARKETPLACE_OPERATOR_KEY", None)
     first = _served_output(env, free_port())
     assert "Application startup complete" in first, first
