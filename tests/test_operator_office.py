@@ -94,13 +94,15 @@ def test_an_account_is_approved_then_suspended_and_its_offers_leave(
     office: tuple[TestClient, Market], world: World, marketplace: Marketplace
 ) -> None:
     web, market = office
-    pending = world.reseller("Late Supply", approve=False)
+    pending = world.reseller("Late Supply", kind="wholesaler", approve=False)
     settle(marketplace)
     dashboard = web.get("/operator").text
     assert "Late Supply" in dashboard
     listed = web.get("/operator/accounts?status=pending").text
     assert "Late Supply" in listed
     path = f"/operator/accounts/{pending.id}"
+    # The account says what kind of seller it signed up as.
+    assert "<dt>Kind</dt><dd>wholesaler</dd>" in web.get(path).text
     csrf = token(web, path)
     web.post(f"{path}/approve", data={"csrf_token": csrf, "reason": "papers checked"})
     world.authorize(market.acme, pending)

@@ -184,7 +184,8 @@ def account(request: Request, account_id: UUID, market: MarketplaceDep, op: Oper
             "staff": op,
             "account": found,
             "name": name,
-            "kind": type(found).__name__.lower(),
+            # A reseller's own kind (distributor, wholesaler) over its class's name.
+            "kind": getattr(found, "kind", None) or type(found).__name__.lower(),
             "history": timeline(app, account_id),
             "error": request.query_params.get("error"),
             "notice": request.query_params.get("notice"),
