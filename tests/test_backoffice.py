@@ -123,7 +123,11 @@ def test_a_reseller_adds_offers_edits_stock_inline_and_sets_terms_the_buyer_sees
     row.get_by_label(re.compile("Price")).fill(f"{raised / 100:.2f}")
     row.get_by_label("Stock").fill("77")
     row.get_by_role("button", name=re.compile("Save")).click()
-    expect(page.locator(f"#offer-{item['product_id']}").get_by_label("Stock")).to_have_value("77")
+    saved = page.locator(f"#offer-{item['product_id']}")
+    expect(saved.get_by_label("Stock")).to_have_value("77")
+    # The row says so, and the keyboard stays where it was.
+    expect(saved.get_by_role("status")).to_have_text("Saved.")
+    expect(saved.get_by_role("button", name=re.compile("Save"))).to_be_focused()
     assert page.url.endswith(f"/reseller/offers?q={item['sku']}")  # saved in place, by htmx
     tab.check("backoffice-offers")
 

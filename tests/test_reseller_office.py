@@ -77,6 +77,9 @@ def test_offers_are_added_edited_inline_withdrawn_and_exported(
     assert row.text.lstrip().startswith(f'<tr id="offer-{pid}">')
     assert 'value="39.90"' in row.text
     assert 'value="7"' in row.text
+    # The row says it saved, and each field names its product for a screen reader.
+    assert '<span class="notice-inline" role="status">Saved.</span>' in row.text
+    assert '<span class="sr-only"> of V-0</span></label>' in row.text
     bad = office.web.post(
         f"/reseller/offers/{pid}",
         data={"price": "cheap", "stock": "7"},
@@ -84,6 +87,7 @@ def test_offers_are_added_edited_inline_withdrawn_and_exported(
     )
     assert bad.status_code == 422
     assert "Write the price like 12.50." in bad.text
+    assert "Saved." not in bad.text
     offer = marketplace.offers.offer(UUID(office.market.rhine.id), UUID(pid))
     assert (offer.price.amount, offer.stock) == (3_990, 7)
     history = re.findall(

@@ -190,7 +190,7 @@ async def edit_offer(
         return render(
             request,
             "reseller_offer_row.html",
-            {"i": item, "row_error": error},
+            {"i": item, "row_error": error, "saved": error is None},
             status=422 if error else 200,
             visitor=seller.visitor,
         )
