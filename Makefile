@@ -25,7 +25,8 @@ lint: $(STAMP)
 
 # The browser tests drive Debian's Chromium; installed here when the machine lacks it.
 browser:
-	test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+	  { echo "error: the browser tests need Debian's chromium (apt-get install chromium, as root)" >&2; exit 1; }
 
 # What the tests run against, set up on a machine that starts with nothing: PostgreSQL
 # (Debian's, installed and started when missing) and Apache Kafka's jars (Maven Central).
