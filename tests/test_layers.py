@@ -112,16 +112,44 @@ def test_no_module_imports_from_a_higher_layer() -> None:
     assert upward(GRAPH) == []
 
 
+# Modules that hold rules and no infrastructure: every `domain` module, and these.
+RULES = {"offers.pricing", "offers.visibility", "orders.budgets", "marketplace.buyers.lists"}
+
+
+def _holds_rules(module: str) -> bool:
+    return module.endswith(".domain") or module in RULES
+
+
 def test_domain_modules_import_only_building_blocks_and_other_domain_rules() -> None:
-    allowed = ("marketplace.kernel", "offers.pricing")
     leaks = [
         f"{module} imports {target}"
         for module, targets in GRAPH.items()
-        if module.endswith(".domain") or module == "offers.pricing"
+        if _holds_rules(module)
         for target in targets
-        if not (target.startswith(allowed) or target.endswith(".domain"))
+        if not (target.startswith("marketplace.kernel") or _holds_rules(target))
     ]
     assert leaks == []
+
+
+def _defines_an_aggregate(module: str) -> bool:
+    tree = ast.parse(MODULES[module].read_text())
+    return any(
+        isinstance(node, ast.ClassDef)
+        and any(isinstance(base, ast.Name) and base.id == "Aggregate" for base in node.bases)
+        for node in tree.body
+    )
+
+
+def test_every_aggregate_lives_in_a_module_the_purity_rule_checks() -> None:
+    # A new aggregate in a module of another name cannot escape the rule above.
+    escaped = [
+        module
+        for module in MODULES
+        if not module.startswith("marketplace.kernel")
+        and _defines_an_aggregate(module)
+        and not _holds_rules(module)
+    ]
+    assert escaped == []
 
 
 def test_the_import_graph_has_no_cycle() -> None:
