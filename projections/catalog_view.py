@@ -231,6 +231,16 @@ class CatalogView:
             cur.execute(f"SELECT id, sku, name FROM {p}products WHERE {where}", params)
             return {r["id"]: {"sku": r["sku"], "name": r["name"]} for r in cur.fetchall()}
 
+    def account_names(self, account_ids: list[str]) -> dict[str, str]:
+        """Sellers' names and buyers' legal names by id, in one read, for showing lists."""
+        if not account_ids:
+            return {}
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where, params = cur.one_of("id", list(dict.fromkeys(account_ids)))
+            cur.execute(f"SELECT id, name FROM {p}sellers WHERE {where}", params)
+            return {r["id"]: r["name"] for r in cur.fetchall()}
+
     def resellers_offering(self, buyer_id: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
         """For each product, the resellers whose offers on it this buyer's catalog lists."""
         with self.projections.db.transaction() as cur:

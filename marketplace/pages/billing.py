@@ -12,12 +12,13 @@ from fastapi.responses import Response
 from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
+from marketplace.pages.names import names_of
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from marketplace.web.invoice_pdf import account_name, invoice_pdf
+from marketplace.web.invoice_pdf import invoice_pdf
 from orders.billing.application import describe_invoice
 
 router = APIRouter(include_in_schema=False)
@@ -40,11 +41,6 @@ INVOICE_CSV = [
     "credited",
     "balance",
 ]
-
-
-def names_of(market: Marketplace, ids: set[str]) -> dict[str, str]:
-    """Account names by id, sellers' and buyers' alike."""
-    return {raw: account_name(market, raw) for raw in ids}
 
 
 def invoice_page(

@@ -12,6 +12,7 @@ from marketplace.kernel.errors import DomainError, Invalid
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.history import timeline
+from marketplace.pages.names import names_of
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
@@ -33,8 +34,7 @@ def _status(status: str) -> str | None:
 
 
 def _buyer_names(market: Marketplace, rows: list[dict[str, Any]]) -> dict[str, str]:
-    ids = {row["buyer_id"] for row in rows}
-    return {b: market.buyers.buyer(UUID(b)).legal_name for b in ids}
+    return names_of(market, (row["buyer_id"] for row in rows))
 
 
 @router.get("/reseller/orders")

@@ -21,6 +21,7 @@ from marketplace.pages.charts import bars
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.history import timeline
+from marketplace.pages.names import names_of
 from marketplace.pages.render import clean_query, money, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
@@ -299,8 +300,7 @@ def orders(
     caught_up(market, request, "orders")
     items, next_cursor = market.order_lists.orders(PAGE_SIZE, cursor or None, status=status or None)
     names = _names(market)
-    buyers = {o["buyer_id"] for o in items}
-    buyer_names = {b: market.buyers.buyer(UUID(b)).legal_name for b in buyers}
+    buyer_names = names_of(market, (o["buyer_id"] for o in items))
     kept = {"status": status} if status else {}
     return render(
         request,

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
+from marketplace.pages.names import names_of
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentApprover, CurrentShopper, Shopper
@@ -125,8 +126,7 @@ def orders(
 
 
 def _seller_names(market: Marketplace, orders: list[dict[str, Any]]) -> dict[str, str]:
-    ids = {so["reseller_id"] for o in orders for so in o["seller_orders"]}
-    return {r: market.sellers.reseller(UUID(r)).name for r in ids}
+    return names_of(market, (so["reseller_id"] for o in orders for so in o["seller_orders"]))
 
 
 def _placed_by(placed_by: dict[str, Any]) -> str:
@@ -202,8 +202,9 @@ def order(
             raise NotFound(f"unknown order {order_id}")
     names = market.catalog.names([ln["product_id"] for so in seller_orders for ln in so["lines"]])
     today = market.clock.today()
+    sellers = names_of(market, (so["reseller_id"] for so in seller_orders))
     for so in seller_orders:
-        so["reseller_name"] = market.sellers.reseller(UUID(so["reseller_id"])).name
+        so["reseller_name"] = sellers[so["reseller_id"]]
         so["shipments"] = market.orders.shipments(UUID(so["seller_order_id"]))
         so["invoices"] = [
             {"invoice_id": str(i.id), "number": i.number, "status": i.status(today)}

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.kernel.money import Money
 from marketplace.pages.accounts import rep_of
+from marketplace.pages.names import names_of
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn
 from marketplace.pages.shopper import CurrentShopper, Shopper
@@ -171,7 +172,7 @@ def seller_quotes(
         200, None, _now(market), reseller_id=str(seller.seller_id), status=wanted
     )
     items = _rows(market, ids)
-    names = {i["buyer_id"]: market.buyers.buyer(UUID(i["buyer_id"])).legal_name for i in items}
+    names = names_of(market, (i["buyer_id"] for i in items))
     return render(
         request,
         "quotes.html",
@@ -273,7 +274,7 @@ def rep_quotes(request: Request, market: MarketplaceDep, visitor: SignedIn) -> R
         buyer_ids=[str(b) for b in rep.buyer_ids],
     )
     items = _rows(market, ids)
-    names = {i["buyer_id"]: market.buyers.buyer(UUID(i["buyer_id"])).legal_name for i in items}
+    names = names_of(market, (i["buyer_id"] for i in items))
     context = {"items": items, "side": "seller", "names": names, "base": "/rep/quotes"}
     return render(request, "quotes.html", context, visitor=visitor)
 

@@ -16,6 +16,7 @@ from marketplace.pages.amounts import cents, minor_units
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.history import timeline
+from marketplace.pages.names import names_of
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
@@ -306,8 +307,9 @@ def import_job(request: Request, job_id: UUID, market: MarketplaceDep, seller: C
 def customers(request: Request, market: MarketplaceDep, seller: Admin) -> Response:
     caught_up(market, request, "catalog")
     rows = market.catalog.customers_of(str(seller.seller_id))
+    names = names_of(market, (row["buyer_id"] for row in rows))
     for row in rows:
-        row["name"] = market.buyers.buyer(UUID(row["buyer_id"])).legal_name
+        row["name"] = names[row["buyer_id"]]
         terms = market.offers.terms(seller.seller_id, UUID(row["buyer_id"]))
         row["credit_used"] = sum(terms.credit_used.values()) if terms else 0
     return render(
@@ -458,10 +460,9 @@ def _reps(
     error: str | None = None,
 ) -> Response:
     caught_up(market, request, "catalog")
-    customers = [
-        {"id": c["buyer_id"], "name": market.buyers.buyer(UUID(c["buyer_id"])).legal_name}
-        for c in market.catalog.customers_of(str(seller.seller_id))
-    ]
+    listed = market.catalog.customers_of(str(seller.seller_id))
+    names = names_of(market, (c["buyer_id"] for c in listed))
+    customers = [{"id": c["buyer_id"], "name": names[c["buyer_id"]]} for c in listed]
     return render(
         request,
         "reseller_reps.html",

@@ -17,11 +17,11 @@ from marketplace.pages.billing import (
     Filter,
     invoice_csv,
     invoice_page,
-    names_of,
     pdf_response,
 )
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
+from marketplace.pages.names import names_of
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
