@@ -6,6 +6,7 @@ themselves; nothing is lost, nothing is applied twice, and the views equal a reb
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,13 +44,6 @@ def running(
     marketplace.close()
 
 
-def _writing(seller: Seller) -> tuple[threading.Event, threading.Thread]:
-    stop = threading.Event()
-    thread = threading.Thread(target=seller.write, args=(stop, 0.005), daemon=True)
-    thread.start()
-    return stop, thread
-
-
 def _projecting(marketplace: Marketplace) -> None:
     """Waits until the views have reached where the logs were when called."""
     heads = marketplace.heads()
@@ -62,6 +56,21 @@ def _projecting(marketplace: Marketplace) -> None:
         )
 
     wait_until(reached, 60, "the views to follow the writes")
+
+
+@contextmanager
+def _a_stream_of_writes(marketplace: Marketplace) -> Iterator[None]:
+    """Stock writes all along the block, which starts once the views follow them."""
+    seller = Seller(marketplace, offers=10)
+    stop = threading.Event()
+    writer = threading.Thread(target=seller.write, args=(stop, 0.005), daemon=True)
+    writer.start()
+    try:
+        _projecting(marketplace)
+        yield
+    finally:
+        stop.set()
+        writer.join()
 
 
 def _applied(marketplace: Marketplace, name: str) -> int:
@@ -119,20 +128,13 @@ def test_a_broker_killed_mid_stream_and_restarted_on_its_log_loses_nothing(
     running: tuple[Settings, Marketplace], broker: ApacheKafka
 ) -> None:
     settings, marketplace = running
-    seller = Seller(marketplace, offers=10)
-    stop, writer = _writing(seller)
-    try:
-        # Events flow: written, relayed, projected.
-        _projecting(marketplace)
+    with _a_stream_of_writes(marketplace):
         # The broker dies without a word, in the middle of the stream of writes.
         broker.kill()
         time.sleep(3)
         # It comes back on the same log directory; writes never stopped meanwhile.
         broker.start()
         time.sleep(3)
-    finally:
-        stop.set()
-        writer.join()
     figures = _converged_exactly_once(settings, marketplace)
     assert figures["written"] > 500
 
@@ -141,19 +143,13 @@ def test_a_broker_paused_past_the_session_timeout_resumes_and_loses_nothing(
     running: tuple[Settings, Marketplace], broker: ApacheKafka
 ) -> None:
     settings, marketplace = running
-    seller = Seller(marketplace, offers=10)
-    stop, writer = _writing(seller)
-    try:
-        _projecting(marketplace)
+    with _a_stream_of_writes(marketplace):
         # SIGSTOP: the broker holds its sockets open and answers nothing, for longer than
         # the consumers' session timeout.
         broker.pause()
         time.sleep(settings.kafka_session_timeout_ms / 1000 * 2)
         broker.resume()
         time.sleep(3)
-    finally:
-        stop.set()
-        writer.join()
     _converged_exactly_once(settings, marketplace)
 
 

@@ -73,6 +73,12 @@ def test_clients_racing_for_the_last_units_never_oversell(
     saw_offer = marketplace.offers.offer(UUID(m.rhine.id), UUID(saw))
     assert drill_offer.stock == 15 - sold_drills
     assert saw_offer.stock == 15 - sold_saws
+    # Nothing was refused that could have been sold: every refusal wanted more than is left,
+    # so concurrency alone lost no sale (48 drills asked for 15 in stock: some are refused).
+    refused = [1 + i % 3 for i, r in enumerate(responses) if r.status_code == 409]
+    assert refused
+    for drills in refused:
+        assert drill_offer.stock < drills or saw_offer.stock < 1, (drills, drill_offer.stock)
     placed = [r.json()["order_id"] for r in responses if r.status_code == 201]
     assert len(set(placed)) == len(placed)
 
