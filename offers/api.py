@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationError
 
 from marketplace.kernel.errors import Invalid
+from marketplace.kernel.payments import PaymentMethod
 from marketplace.platform import Marketplace
 from marketplace.web.answers import (
     ImportStatus,
@@ -117,9 +118,7 @@ class TermsPut(Strict):
     catalog: CatalogScopeIn | None = None
     discount_bps: Annotated[int, Field(strict=True, ge=0, le=9999)] = 0
     fixed_prices: Annotated[dict[UUID, MoneyIn], Field(max_length=10_000)] = {}
-    payment_methods: Annotated[
-        list[Literal["card", "invoice_net_30", "invoice_net_60"]], Field(min_length=1)
-    ]
+    payment_methods: Annotated[list[PaymentMethod], Field(min_length=1)]
     credit_limit: MoneyIn | None = None
 
 

@@ -1,7 +1,7 @@
 """Catalog products, resellers' offers on them, and each buyer's terms with a reseller."""
 
 import copy
-from typing import Any, Literal
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -10,7 +10,6 @@ from marketplace.kernel.errors import Conflict, CreditExceeded, Invalid
 from marketplace.kernel.money import Money
 from offers.pricing import Tier, unit_price
 
-PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
 PRODUCTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:products")
 OFFERS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:offers")
 TERMS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:customer-terms")

@@ -2,7 +2,7 @@
 watches them and their commissions."""
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, ValidationError
 
 from marketplace.kernel.errors import Forbidden, Invalid
+from marketplace.kernel.payments import PaymentMethod
 from marketplace.platform import Marketplace
 from marketplace.web.answers import CommissionRow, OrderPublic, Page, SellerOrderPublic, errors
 from marketplace.web.auth import (
@@ -47,7 +48,6 @@ from projections.quick_order import (
 )
 
 router = APIRouter(prefix="/v1")
-PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
 OrderStatusFilter = Annotated[PublicOrderStatus | None, Query()]
 SellerStatusFilter = Annotated[SellerOrderStatus | None, Query()]
 

@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from marketplace.kernel.errors import Conflict, Invalid
 from marketplace.kernel.money import Money
+from marketplace.kernel.payments import INVOICE_METHODS
 
 # The statuses buyers see (api.md); placing and failed are the saga's own, never shown.
 PublicOrderStatus = Literal[
@@ -30,7 +31,6 @@ SellerOrderStatus = Literal[
     "refused",
     "cancelled",
 ]
-INVOICE_METHODS = ("invoice_net_30", "invoice_net_60")
 CLOSED: tuple[str, ...] = ("refused", "cancelled")
 
 

@@ -2,8 +2,9 @@
 
 from uuid import UUID
 
+from marketplace.kernel.payments import INVOICE_METHODS
 from offers.holds import CreditHold, StockHold
-from orders.domain import INVOICE_METHODS, SellerOrder
+from orders.domain import SellerOrder
 
 
 def stock_ref(seller_order_id: UUID, product_id: UUID) -> str:

@@ -15,6 +15,7 @@ from marketplace.adapters.eventstore import retrying
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.errors import Forbidden, Refusal
 from marketplace.kernel.money import Money
+from marketplace.kernel.payments import INVOICE_METHODS
 from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
 from orders.application import Orders
 from orders.budgeting import Budgeting
@@ -28,7 +29,7 @@ from orders.choosing import (
     problem,
     twice,
 )
-from orders.domain import INVOICE_METHODS, Order, SellerOrder, order_total, over_limit
+from orders.domain import Order, SellerOrder, order_total, over_limit
 from orders.holding import holds_of
 from orders.quoting.domain import Quote
 from sellers.application import Sellers

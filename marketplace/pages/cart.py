@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from marketplace.adapters.carts import CartLine
 from marketplace.adapters.idempotency import Answer
 from marketplace.kernel.errors import DomainError
+from marketplace.kernel.payments import PAYMENT_METHODS, PaymentMethod
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper, Shopper
@@ -29,7 +30,7 @@ from projections.quick_order import (
 
 router = APIRouter(include_in_schema=False)
 MAX_PASTE = 200_000
-PAYMENT_METHODS = {
+METHOD_LABELS: dict[PaymentMethod, str] = {
     "card": "Card",
     "invoice_net_30": "Invoice, 30 days",
     "invoice_net_60": "Invoice, 60 days",
@@ -215,7 +216,7 @@ def checkout_page(request: Request, market: MarketplaceDep, shopper: CurrentShop
         {
             **context,
             "methods": _allowed_methods(context["groups"]),
-            "labels": PAYMENT_METHODS,
+            "labels": METHOD_LABELS,
             "address_fields": ADDRESS_FIELDS,
             "form": {},
             "checkout_key": secrets.token_hex(16),
@@ -265,7 +266,7 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
         {
             **context,
             "methods": methods,
-            "labels": PAYMENT_METHODS,
+            "labels": METHOD_LABELS,
             "address_fields": ADDRESS_FIELDS,
             "form": form,
             "errors": errors,

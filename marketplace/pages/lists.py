@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from marketplace.buyers.lists import ShoppingList
 from marketplace.kernel.errors import Forbidden, Invalid
+from marketplace.kernel.payments import PAYMENT_METHODS
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked
@@ -19,7 +20,6 @@ from marketplace.web.auth import MarketplaceDep
 from projections.quick_order import MAX_QUANTITY
 
 router = APIRouter(include_in_schema=False)
-METHODS = ("card", "invoice_net_30", "invoice_net_60")
 SHARING = ("private", "read", "edit")
 
 
@@ -81,7 +81,7 @@ def _list_page(
                 for pid, q in found.lines.items()
             ],
             "editable": user == found.owner_id or found.sharing == "edit",
-            "methods": METHODS,
+            "methods": PAYMENT_METHODS,
             "notice": notice or request.query_params.get("notice"),
             "error": error,
         },
@@ -146,7 +146,7 @@ async def order_list(
     user = _user(shopper)
     found = market.buyers.shopping_list(list_id, shopper.buyer_id, user)
     method = str((await request.form()).get("payment_method", ""))
-    if method not in METHODS:
+    if method not in PAYMENT_METHODS:
         raise Invalid("choose how you pay")
     try:
         order, skipped = market.order_again(

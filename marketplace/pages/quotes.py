@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.kernel.money import Money
+from marketplace.kernel.payments import PAYMENT_METHODS
 from marketplace.pages.accounts import rep_of
 from marketplace.pages.names import names_of
 from marketplace.pages.render import redirect, render
@@ -26,7 +27,6 @@ from sellers.domain import SalesRep
 
 router = APIRouter(include_in_schema=False)
 Seller = Annotated[Staff, Depends(staff("reseller", "orders"))]
-METHODS = ("card", "invoice_net_30", "invoice_net_60")
 STATUSES: tuple[str, ...] = QuoteStatus.__args__  # type: ignore[attr-defined]
 
 
@@ -59,7 +59,7 @@ def _thread(
             "names": market.catalog.names(pids),
             "seller": market.sellers.reseller(quote.reseller_id).name,
             "buyer": market.buyers.buyer(quote.buyer_id).legal_name,
-            "methods": METHODS,
+            "methods": PAYMENT_METHODS,
             "notice": request.query_params.get("notice"),
             **context,
         },
@@ -131,7 +131,7 @@ async def accept(
     _user(shopper)
     assert shopper.user is not None
     method = str((await request.form()).get("payment_method", ""))
-    if method not in METHODS:
+    if method not in PAYMENT_METHODS:
         raise Invalid("choose how you pay")
     order = market.quoting.accept(
         shopper.buyer_id,

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from marketplace.kernel.errors import DomainError, Invalid, NotFound
 from marketplace.kernel.keys import mint
 from marketplace.kernel.money import Money, is_currency
+from marketplace.kernel.payments import PAYMENT_METHODS
 from marketplace.pages.amounts import cents, minor_units
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
@@ -32,7 +33,6 @@ Catalog = Annotated[Staff, Depends(staff("reseller", "catalog"))]
 Admin = Annotated[Staff, Depends(staff("reseller"))]
 Text = Annotated[str, Query(max_length=200)]
 PAGE_SIZE = 25
-PAYMENT_METHODS = ("card", "invoice_net_30", "invoice_net_60")
 
 
 def offer_json(row: dict[str, str]) -> dict[str, Any]:
@@ -380,7 +380,7 @@ async def save_customer(
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str)}
     buyer = market.buyers.buyer(buyer_id)
-    methods = [m for m in raw.getlist("payment_methods") if m in PAYMENT_METHODS]
+    methods: list[str] = [m for m in raw.getlist("payment_methods") if m in PAYMENT_METHODS]
     values = {**form, "payment_methods": methods}
     errors: dict[str, str] = {}
     discount = form.get("discount", "0").strip() or "0"

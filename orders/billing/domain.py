@@ -13,11 +13,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from marketplace.kernel.errors import Conflict, Invalid
+from marketplace.kernel.payments import DUE_DAYS
 from orders.domain import commission
 
 InvoiceStatus = Literal["open", "overdue", "paid"]
 ReturnStatus = Literal["requested", "accepted", "refused"]
-DUE_DAYS = {"card": 0, "invoice_net_30": 30, "invoice_net_60": 60}
 AGEING = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
 _NS = uuid5(NAMESPACE_URL, "marketplace:billing")
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from marketplace.kernel.errors import Forbidden
+from marketplace.kernel.payments import PaymentMethod
 from marketplace.platform import Marketplace
 from marketplace.web.answers import errors
 from marketplace.web.auth import (
@@ -25,7 +26,6 @@ from orders.quoting.domain import Quote, QuoteStatus
 
 router = APIRouter(prefix="/v1")
 StatusFilter = Annotated[QuoteStatus | None, Query()]
-PaymentMethod = Literal["card", "invoice_net_30", "invoice_net_60"]
 
 
 class QuoteLine(Strict):
