@@ -235,7 +235,7 @@ class Marketplace:
                 if limit
                 else self.billing_lists.currency_with(str(buyer_id), reseller["id"])
             )
-            exposure = sum(terms.credit_used.values())
+            exposure = terms.credit_exposure
             unpaid = self.invoicing.unpaid(buyer_id, terms.reseller_id, currency)
             found.append(
                 {
@@ -245,8 +245,8 @@ class Marketplace:
                     "held": {"amount": max(exposure - unpaid, 0), "currency": currency},
                     "unpaid": {"amount": unpaid, "currency": currency},
                     "remaining": None
-                    if limit is None
-                    else {"amount": limit.amount - exposure, "currency": currency},
+                    if terms.credit_left is None
+                    else {"amount": terms.credit_left, "currency": currency},
                     "overdue": self.invoicing.overdue(buyer_id, terms.reseller_id, currency)
                     is not None,
                     "payment_methods": terms.payment_methods,

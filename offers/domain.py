@@ -391,10 +391,15 @@ class CustomerTerms(Aggregate):
         self.credit_used: dict[str, int] = {}
 
     @property
+    def credit_exposure(self) -> int:
+        """What open invoice orders hold of the credit, until their invoices are paid."""
+        return sum(self.credit_used.values())
+
+    @property
     def credit_left(self) -> int | None:
         if self.credit_limit is None:
             return None
-        return self.credit_limit.amount - sum(self.credit_used.values())
+        return self.credit_limit.amount - self.credit_exposure
 
     def use_credit(self, ref: str, amount: Money) -> None:
         """Holds credit for an invoice order; once per `ref`, however often asked."""

@@ -311,7 +311,7 @@ def customers(request: Request, market: MarketplaceDep, seller: Admin) -> Respon
     for row in rows:
         row["name"] = names[row["buyer_id"]]
         terms = market.offers.terms(seller.seller_id, UUID(row["buyer_id"]))
-        row["credit_used"] = sum(terms.credit_used.values()) if terms else 0
+        row["credit_used"] = terms.credit_exposure if terms else 0
     return render(
         request,
         "reseller_customers.html",
@@ -338,7 +338,7 @@ def customer(request: Request, buyer_id: UUID, market: MarketplaceDep, seller: A
                 f"{names[pid]['sku'] if pid in names else pid}, {price.amount / 100:.2f}"
                 for pid, price in terms.fixed_prices.items()
             ),
-            "credit_used": sum(terms.credit_used.values()),
+            "credit_used": terms.credit_exposure,
         }
     return _customer(request, seller, buyer_id, buyer.legal_name, values, {}, 200)
 
