@@ -5,6 +5,8 @@ import time
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from marketplace.platform import Marketplace
 from tests.world import World, small_market
 
@@ -131,6 +133,10 @@ def test_the_projection_skips_events_it_has_already_applied(
     assert world.catalog(m.muster) == before
 
 
+# The gap is made by hand in a view nobody else writes to; in Kafka mode the running
+# consumers deliver the same changes meanwhile (and did, against Apache Kafka), so the
+# delivery-side gaps are the broker and kill tests' (test_broker_faults, test_distributed).
+@pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 def test_the_projection_fills_a_gap_from_the_event_store(
     world: World, marketplace: Marketplace
 ) -> None:
