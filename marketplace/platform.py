@@ -266,7 +266,7 @@ class Marketplace:
     ) -> tuple[Order, list[dict[str, Any]]]:
         """Places what a list or a past order asks for, as quick order resolves it today: the
         order, and the products skipped with why (none can be ordered: 422)."""
-        resolved = resolve_products(self.catalog, str(buyer_id), None, wanted)
+        resolved = resolve_products(self.catalog, str(buyer_id), None, wanted, payment_method)
         skipped = [{"product_id": pid, "problem": r.problem} for pid, r in resolved if r.problem]
         lines = [
             LineRequest(UUID(pid), r.quantity, UUID(r.offer["reseller_id"]))

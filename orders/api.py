@@ -415,6 +415,7 @@ class QuickLine(Strict):
 
 class QuickOrder(Strict):
     lines: Annotated[list[QuickLine], Field(min_length=1, max_length=MAX_QUICK_LINES)]
+    payment_method: PaymentMethod | None = None
 
 
 def _quick_answer(results: list[Resolved]) -> dict[str, Any]:
@@ -454,13 +455,19 @@ def _quick_answer(results: list[Resolved]) -> dict[str, Any]:
     },
 )
 async def quick_order(
-    request: Request, session: CurrentBuyerUser, market: MarketplaceDep, _ready: CatalogReady
+    request: Request,
+    session: CurrentBuyerUser,
+    market: MarketplaceDep,
+    _ready: CatalogReady,
+    payment_method: PaymentMethod | None = None,
 ) -> dict[str, Any]:
     """What each `sku, quantity` line would get you: the product, the best offer you can see
     for that quantity and its price, or why not. JSON `{lines: [{sku, quantity}]}`, or CSV /
     pasted text (`sku,quantity` a line; a header line is skipped). The same SKU twice is
     summed onto its first line; lines are numbered from 1. `order_lines` is the result as
-    `POST /v1/buyer/orders` takes it."""
+    `POST /v1/buyer/orders` takes it. With `payment_method` (in the JSON, or `?payment_method=`)
+    only offers payable that way are considered, so each line names the offer placement with
+    that method will choose."""
     body = await request.body()
     if "json" in request.headers.get("content-type", ""):
         try:
@@ -469,6 +476,7 @@ async def quick_order(
             raise RequestValidationError(error.errors(include_url=False)) from None
         good = [(i, line.sku, line.quantity) for i, line in enumerate(asked.lines, start=1)]
         bad: list[Resolved] = []
+        payment_method = asked.payment_method or payment_method
     else:
         try:
             text = body.decode("utf-8-sig")
@@ -478,7 +486,7 @@ async def quick_order(
         if not good and not bad:
             raise Invalid("send lines of sku,quantity")
     resolved = await run_in_threadpool(
-        resolve_skus, market.catalog, str(session.buyer.id), None, good
+        resolve_skus, market.catalog, str(session.buyer.id), None, good, payment_method
     )
     return _quick_answer([*resolved, *bad])
 

@@ -10,6 +10,7 @@ from marketplace.kernel.accounts import Account
 from marketplace.kernel.errors import DomainError, NotFound, Refusal
 from marketplace.kernel.money import Money
 from offers.application import Offers
+from offers.choice import Candidate, Unavailable, Why, choose
 from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_id, terms_id
 from offers.visibility import visible
 from sellers.application import Sellers
@@ -52,6 +53,14 @@ WORST_FIRST = [
     Refusal.CREDIT,
     Refusal.CONFLICT,
 ]
+
+
+REFUSALS = {
+    Why.NO_OFFER: ("no offer on this product is in your catalog", Refusal.NOT_FOUND),
+    Why.NOT_PAYABLE: ("no seller of this product accepts {method} from you", Refusal.INVALID),
+    Why.BELOW_MINIMUM: ("the minimum order quantity is {figure}", Refusal.INVALID),
+    Why.SHORT_OF_STOCK: ("not enough stock: at most {figure} available", Refusal.CONFLICT),
+}
 
 
 def problem(line: int, product_id: UUID, msg: str, reason: Refusal) -> dict[str, Any]:
@@ -208,36 +217,25 @@ class OfferChooser:
             found = self._visible(seen, buyer_id, product, reseller_id)
             if found is not None:
                 visible.append(found)
-        if not visible:
-            return problem(
-                index, pid, "no offer on this product is in your catalog", Refusal.NOT_FOUND
+        candidates = [
+            Candidate(
+                (offer, terms),
+                str(offer.reseller_id),
+                contract_price(product, offer, terms, request.quantity).amount,
+                offer.lead_time_days,
+                offer.min_order_qty,
+                offer.stock,
+                frozenset(terms.payment_methods),
             )
-        payable = [v for v in visible if payment_method in v[1].payment_methods]
-        if not payable:
+            for offer, terms in visible
+        ]
+        chosen = choose(candidates, request.quantity, payment_method)
+        if isinstance(chosen, Unavailable):
+            msg, reason = REFUSALS[chosen.why]
             return problem(
-                index,
-                pid,
-                f"no seller of this product accepts {payment_method} from you",
-                Refusal.INVALID,
+                index, pid, msg.format(method=payment_method, figure=chosen.figure), reason
             )
-        enough_qty = [v for v in payable if request.quantity >= v[0].min_order_qty]
-        if not enough_qty:
-            least = min(v[0].min_order_qty for v in payable)
-            return problem(index, pid, f"the minimum order quantity is {least}", Refusal.INVALID)
-        in_stock = [v for v in enough_qty if v[0].stock >= request.quantity]
-        if not in_stock:
-            most = max(v[0].stock for v in enough_qty)
-            return problem(
-                index, pid, f"not enough stock: at most {most} available", Refusal.CONFLICT
-            )
-        offer, terms = min(
-            in_stock,
-            key=lambda v: (
-                contract_price(product, v[0], v[1], request.quantity).amount,
-                v[0].lead_time_days,
-                str(v[0].reseller_id),
-            ),
-        )
+        offer, terms = chosen.held
         return Choice(
             index, product, offer, terms, contract_price(product, offer, terms, request.quantity)
         )

@@ -32,6 +32,25 @@ SellerOrderStatus = Literal[
     "cancelled",
 ]
 CLOSED: tuple[str, ...] = ("refused", "cancelled")
+# What a seller may do to a released seller order, by its status: one table for the
+# aggregate's checks, the back office's buttons and the buyer's returns.
+SellerOrderAction = Literal["accept", "refuse", "cancel", "ship", "deliver"]
+SELLER_ORDER_ACTIONS: dict[SellerOrderAction, tuple[SellerOrderStatus, ...]] = {
+    "accept": ("awaiting_acceptance",),
+    "refuse": ("awaiting_acceptance", "accepted"),
+    "cancel": ("awaiting_acceptance", "accepted"),
+    "ship": ("accepted", "partially_shipped"),
+    "deliver": ("shipped",),
+}
+# Goods have left the seller once a seller order is in one of these: they may be returned.
+SHIPPED: tuple[SellerOrderStatus, ...] = ("partially_shipped", "shipped", "delivered")
+
+
+def seller_order_actions(status: str, released: bool) -> list[SellerOrderAction]:
+    """What the seller can do next to a seller order in this state, in the table's order."""
+    if not released:
+        return []
+    return [action for action, allowed in SELLER_ORDER_ACTIONS.items() if status in allowed]
 
 
 @dataclass(frozen=True)
@@ -200,7 +219,7 @@ def order_status(stage: str, seller_statuses: Iterable[str]) -> str:
         return "delivered"
     if all(s in ("shipped", "delivered") for s in active):
         return "shipped"
-    if any(s in ("partially_shipped", "shipped", "delivered") for s in active):
+    if any(s in SHIPPED for s in active):
         return "partially_shipped"
     return "placed"
 
@@ -241,18 +260,22 @@ class SellerOrder(Aggregate):
     def on_credit(self) -> bool:
         return self.payment_method in INVOICE_METHODS
 
-    def check(self, *allowed: str) -> None:
+    @property
+    def actions(self) -> list[SellerOrderAction]:
+        return seller_order_actions(self.status, self.released)
+
+    def check(self, action: SellerOrderAction) -> None:
         if not self.released:
             raise Conflict("the order is still awaiting the buyer's approval")
-        if self.status not in allowed:
-            raise Conflict(f"a seller order that is {self.status} cannot do that")
+        if self.status not in SELLER_ORDER_ACTIONS[action]:
+            raise Conflict(f"a seller order that is {self.status} cannot {action}")
 
     @event("Released")
     def release(self) -> None:
         self.released = True
 
     def accept(self) -> None:
-        self.check("awaiting_acceptance")
+        self.check("accept")
         self._accepted()
 
     @event("Accepted")
@@ -260,7 +283,7 @@ class SellerOrder(Aggregate):
         self.status = "accepted"
 
     def refuse(self, reason: str) -> None:
-        self.check("awaiting_acceptance", "accepted")
+        self.check("refuse")
         self._refused(reason=reason)
 
     @event("Refused")
@@ -269,7 +292,7 @@ class SellerOrder(Aggregate):
 
     def cancel(self, reason: str, *, by_platform: bool = False) -> None:
         if not by_platform:
-            self.check("awaiting_acceptance", "accepted")
+            self.check("cancel")
         elif self.status in CLOSED:
             return
         self._cancelled(reason=reason)
@@ -280,7 +303,7 @@ class SellerOrder(Aggregate):
 
     def ship(self, quantities: dict[UUID, int] | None, tracking: str | None) -> dict[UUID, int]:
         """Ships the given quantities (all that remains when None); returns what it shipped."""
-        self.check("accepted", "partially_shipped")
+        self.check("ship")
         remaining = {line.product_id: line.quantity - line.shipped for line in self.lines}
         wanted = (
             quantities
@@ -315,7 +338,7 @@ class SellerOrder(Aggregate):
         self.status = "shipped" if done else "partially_shipped"
 
     def deliver(self) -> None:
-        self.check("shipped")
+        self.check("deliver")
         self._delivered()
 
     @event("Delivered")

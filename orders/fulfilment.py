@@ -85,7 +85,7 @@ class Fulfilment:
         order's holds are given back and the drafts' taken. `finish_reroute` does the second
         step again after a crash, however often."""
         so = self.orders.seller_order(seller_order_id, reseller_id)
-        so.check("awaiting_acceptance", "accepted")
+        so.check("refuse")
         order = self.orders.order(so.order_id)
         self.catch_up()
         refused_by = {

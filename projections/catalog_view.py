@@ -7,6 +7,7 @@ from uuid import UUID
 
 from marketplace.adapters.sql import Cursor, Row
 from marketplace.kernel.money import Money
+from offers.choice import Candidate, shelf_order
 from offers.pricing import Tier, unit_price
 from projections.catalog import NAME
 from projections.paging import cut, decode_cursor
@@ -118,13 +119,29 @@ def priced_offer(row: Row, terms: PriceList) -> dict[str, Any]:
     }
 
 
-def best_first(offer: dict[str, Any]) -> tuple[int, int, int, str]:
-    return (
-        offer["unit_price"]["amount"],
-        0 if offer["stock"] >= offer["min_order_qty"] else 1,
+def price_at(offer: dict[str, Any], quantity: int) -> dict[str, Any]:
+    """The unit price at a quantity: the highest tier it reaches (prices are steps)."""
+    price: dict[str, Any] = offer["unit_price"]
+    for tier in offer["tiers"]:
+        if offer["min_order_qty"] < tier["min_qty"] <= quantity:
+            price = tier["unit_price"]
+    return price
+
+
+def candidate(offer: dict[str, Any], quantity: int) -> Candidate[dict[str, Any]]:
+    return Candidate(
+        offer,
+        offer["reseller_id"],
+        price_at(offer, quantity)["amount"],
         offer["lead_time_days"],
-        offer["offer_id"],
+        offer["min_order_qty"],
+        offer["stock"],
+        frozenset(offer["payment_methods"]),
     )
+
+
+def best_first(offer: dict[str, Any]) -> tuple[int, bool, int, str]:
+    return shelf_order(candidate(offer, offer["min_order_qty"]))
 
 
 def product_fields(row: Row) -> dict[str, Any]:

@@ -4,51 +4,45 @@ offer it would get at its own prices, or the sentence that says why not."""
 from dataclasses import dataclass
 from typing import Any
 
-from projections.catalog_view import CatalogView
+from offers.choice import Unavailable, Why, choose, problem
+from projections.catalog_view import CatalogView, candidate, price_at
 
 MAX_QUICK_LINES = 1000
 MAX_QUANTITY = 1_000_000_000
 
 
-def price_at(offer: dict[str, Any], quantity: int) -> dict[str, Any]:
-    """The unit price at a quantity: the highest tier it reaches (prices are steps)."""
-    price: dict[str, Any] = offer["unit_price"]
-    for tier in offer["tiers"]:
-        if offer["min_order_qty"] < tier["min_qty"] <= quantity:
-            price = tier["unit_price"]
-    return price
+SENTENCES = {
+    Why.NO_OFFER: "no seller offers it to you now",
+    Why.NOT_PAYABLE: "no seller of it accepts {method} from you",
+    Why.BELOW_MINIMUM: "below the minimum quantity: at least {figure}",
+    Why.SHORT_OF_STOCK: "not enough stock: at most {figure} available from one seller",
+}
 
 
-def offer_problem(offer: dict[str, Any], quantity: int) -> str | None:
-    if quantity < offer["min_order_qty"]:
-        return f"below the minimum quantity: at least {offer['min_order_qty']}"
-    if quantity > offer["stock"]:
-        return f"not enough stock: {offer['stock']} available"
-    return None
+def sentence(unavailable: Unavailable, payment_method: str | None) -> str:
+    return SENTENCES[unavailable.why].format(method=payment_method, figure=unavailable.figure)
 
 
 def pick(
-    item: dict[str, Any], quantity: int, reseller_id: str | None
+    item: dict[str, Any],
+    quantity: int,
+    reseller_id: str | None,
+    payment_method: str | None = None,
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """The offer for this quantity (the buyer's pick, or the cheapest that can deliver it),
-    or why none can."""
+    """The offer placement would choose for this quantity (among the buyer's pick's, if it
+    made one), or why none can take it."""
     offers = item["offers"]
     if reseller_id is not None:
         offers = [o for o in offers if o["reseller_id"] == reseller_id]
         if not offers:
             return None, "that seller no longer offers it to you"
-        return offers[0], offer_problem(offers[0], quantity)
-    fitting = [o for o in offers if offer_problem(o, quantity) is None]
-    if fitting:
-        best = min(fitting, key=lambda o: (price_at(o, quantity)["amount"], o["lead_time_days"]))
-        return best, None
-    if not offers:
-        return None, "no seller offers it to you now"
-    if all(quantity < o["min_order_qty"] for o in offers):
-        least = min(o["min_order_qty"] for o in offers)
-        return None, f"below the minimum quantity: at least {least}"
-    most = max(o["stock"] for o in offers)
-    return None, f"not enough stock: at most {most} available from one seller"
+        only = candidate(offers[0], quantity)
+        trouble = problem(only, quantity, payment_method)
+        return offers[0], None if trouble is None else sentence(trouble, payment_method)
+    chosen = choose([candidate(o, quantity) for o in offers], quantity, payment_method)
+    if isinstance(chosen, Unavailable):
+        return None, sentence(chosen, payment_method)
+    return chosen.held, None
 
 
 @dataclass
@@ -104,9 +98,11 @@ def resolve_skus(
     buyer_id: str,
     reseller_id: str | None,
     wanted: list[tuple[int, str, int]],
+    payment_method: str | None = None,
 ) -> list[Resolved]:
-    """Each SKU's product in this buyer's catalog and its offer; the same SKU twice is
-    summed onto its first line."""
+    """Each SKU's product in this buyer's catalog and the offer placement would choose for
+    it (paid as `payment_method`, when the buyer has said); the same SKU twice is summed
+    onto its first line."""
     summed: dict[str, Resolved] = {}
     for number, sku, quantity in wanted:
         if sku in summed:
@@ -126,7 +122,7 @@ def resolve_skus(
         if not listed:
             resolved.problem = "not in your catalog"
             continue
-        tries = [(item, *pick(item, resolved.quantity, None)) for item in listed]
+        tries = [(item, *pick(item, resolved.quantity, None, payment_method)) for item in listed]
         item, offer, problem = min(
             tries,
             key=lambda t: (
@@ -140,7 +136,11 @@ def resolve_skus(
 
 
 def resolve_products(
-    catalog: CatalogView, buyer_id: str, reseller_id: str | None, wanted: list[tuple[str, int]]
+    catalog: CatalogView,
+    buyer_id: str,
+    reseller_id: str | None,
+    wanted: list[tuple[str, int]],
+    payment_method: str | None = None,
 ) -> list[tuple[str, Resolved]]:
     """Each product of a list or a past order with the offer it would get now for its
     quantity, or why none (the product left the buyer's catalog, too little stock...)."""
@@ -153,6 +153,6 @@ def resolve_products(
             resolved.problem = "not in your catalog"
         else:
             resolved.item = item
-            resolved.offer, resolved.problem = pick(item, quantity, None)
+            resolved.offer, resolved.problem = pick(item, quantity, None, payment_method)
         found.append((pid, resolved))
     return found

@@ -172,11 +172,22 @@ def test_checkout_offers_only_shared_payment_methods_and_shows_refusals(
     assert refused.status_code == 422
     assert "The order was not placed" in refused.text
     assert "Bolt 02:" in refused.text
+    # The same form sent again (a double click) is refused again from what was kept, even
+    # with the stock back: as the API answers a retried Idempotency-Key.
+    shop.world.ok(
+        "PUT", f"/v1/reseller/offers/{shop.products[2]}/stock", shop.rhine, json={"quantity": 50}
+    )
+    again = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
+    assert again.status_code == 422
+    assert "Bolt 02:" in again.text
+    fresh = re.search(r'name="checkout_key" value="(\w+)"', refused.text)
+    assert fresh
+    assert fresh.group(1) != key.group(1)
     shop.post("/cart/lines", product_id=shop.products[2], quantity="0", reseller_id="")
-    placed = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
+    placed = shop.post("/checkout", payment_method="card", checkout_key=fresh.group(1), **address)
     assert placed.status_code == 200
     assert "Split into 1 seller order" in placed.text
-    again = shop.post("/checkout", payment_method="card", checkout_key=key.group(1), **address)
+    again = shop.post("/checkout", payment_method="card", checkout_key=fresh.group(1), **address)
     assert "your cart is empty" in again.text.lower()
     shop.settle(marketplace)
     orders, _ = marketplace.order_lists.orders(10, None, buyer_id=shop.muster.id)

@@ -1,7 +1,5 @@
 """The cart (kept on the server), quick order, and checkout."""
 
-import hashlib
-import json
 import secrets
 from collections import defaultdict
 from typing import Annotated, Any
@@ -13,12 +11,14 @@ from fastapi.responses import Response
 from marketplace.adapters.carts import CartLine
 from marketplace.adapters.idempotency import Answer
 from marketplace.kernel.errors import DomainError
-from marketplace.kernel.payments import PAYMENT_METHODS, PaymentMethod
+from marketplace.kernel.payments import PaymentMethod, common_methods
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper, Shopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
+from marketplace.web.errors import detail_of
+from marketplace.web.idempotent import run_once
 from orders.choosing import LineRequest
 from projections.quick_order import (
     MAX_QUANTITY,
@@ -199,12 +199,8 @@ async def quick_order_to_cart(
     return redirect("/cart")
 
 
-def _allowed_methods(groups: list[dict[str, Any]]) -> list[str]:
-    orderable = [g for g in groups if g["reseller_id"]]
-    if not orderable:
-        return []
-    allowed = set.intersection(*(g["payment_methods"] for g in orderable))
-    return [m for m in PAYMENT_METHODS if m in allowed]
+def _allowed_methods(groups: list[dict[str, Any]]) -> list[PaymentMethod]:
+    return common_methods(g["payment_methods"] for g in groups if g["reseller_id"])
 
 
 @router.get("/checkout")
@@ -252,14 +248,15 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
             for line in lines
             if line.item
         ]
-        try:
-            order_id = _place_once(market, shopper, key, requests, method, po_number, address)
-        except DomainError as error:
-            errors["order"] = "the order was not placed"
-            context["refused"] = _refusals(error, lines)
-        else:
+        answer = _place_once(market, shopper, key, requests, method, po_number, address)
+        if answer.status_code < 400:
             market.carts.empty(shopper.cart_owner, str(shopper.buyer_id))
-            return redirect(f"/orders/{order_id}?placed=1")
+            return redirect(f"/orders/{answer.body['order_id']}?placed=1")
+        errors["order"] = "the order was not placed"
+        context["refused"] = _refusals(answer.body.get("detail"), lines)
+        # The refusal is kept under the old key (a second click is refused the same way);
+        # the corrected order is a new request.
+        key = ""
     return render(
         request,
         "checkout.html",
@@ -285,17 +282,11 @@ def _place_once(
     method: str,
     po_number: str | None,
     address: dict[str, str],
-) -> str:
-    """Places the order once per checkout form, so a double click orders once."""
-    scope = f"web:{shopper.scope}:checkout"
-    digest = hashlib.sha256(
-        json.dumps([str(r) for r in requests] + [method, po_number, address]).encode()
-    ).hexdigest()
-    key = key or secrets.token_hex(16)
-    claim = market.idempotency.begin(scope, key, digest)
-    if isinstance(claim, Answer):
-        return str(claim.body["order_id"])
-    try:
+) -> Answer:
+    """Places the order once per checkout form, as the API does per Idempotency-Key: a
+    double click orders once, and a refused order is refused again, not tried again."""
+
+    def place() -> tuple[int, dict[str, Any]]:
         order = market.placement.place(
             shopper.buyer_id,
             shopper.placed_by(),
@@ -306,19 +297,25 @@ def _place_once(
             address,
             shopper.only_reseller,
         )
-    except BaseException:
-        market.idempotency.abandon(scope, key, claim)
-        raise
-    market.idempotency.finish(scope, key, claim, Answer(201, {"order_id": str(order.id)}))
-    return str(order.id)
+        return 201, {"order_id": str(order.id)}
+
+    payload = [[str(r) for r in requests], method, po_number, address]
+    scope = f"web:{shopper.scope}:checkout"
+    try:
+        answer, _ = run_once(
+            market.idempotency, scope, key or secrets.token_hex(16), payload, place
+        )
+    except DomainError as error:
+        return Answer(422, {"detail": detail_of(error)})
+    return answer
 
 
-def _refusals(error: DomainError, lines: list[Resolved]) -> list[str]:
+def _refusals(detail: Any, lines: list[Resolved]) -> list[str]:
     """What refused the order, line by line where the refusal names lines."""
-    if not isinstance(error.detail, list):
-        return [str(error.detail)]
+    if not isinstance(detail, list):
+        return [str(detail)]
     said = []
-    for problem in error.detail:
+    for problem in detail:
         if isinstance(problem, dict) and isinstance(problem.get("line"), int):
             index = problem["line"]
             item = lines[index].item if 0 <= index < len(lines) else None

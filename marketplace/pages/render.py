@@ -12,6 +12,7 @@ from marketplace.pages.session import PRE_COOKIE, Visitor, csrf_token, pre_sessi
 from marketplace.pages.shopper import Shopper
 from marketplace.pages.staff import office_links
 from marketplace.platform import Marketplace
+from orders.domain import SHIPPED
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -54,6 +55,7 @@ templates.env.filters["money"] = money
 templates.env.filters["moneys"] = moneys
 templates.env.filters["short"] = lambda text: str(text)[:8]
 templates.env.filters["when"] = lambda iso: str(iso)[:16].replace("T", " ")
+templates.env.tests["returnable"] = lambda status: status in SHIPPED
 
 
 def render(

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from marketplace.adapters.idempotency import Answer
+from marketplace.adapters.idempotency import Answer, IdempotencyStore
 from marketplace.kernel.errors import Conflict, DomainError
 from marketplace.kernel.keys import KeyContext, mint
 from marketplace.platform import Marketplace
@@ -40,34 +40,46 @@ def idempotent(
     if not idempotency_key:
         status, body = run(api_key)
         return JSONResponse(body, status_code=status)
-    if len(idempotency_key) > 255:
+    answer, replayed = run_once(
+        market.idempotency, full_scope, idempotency_key, payload, lambda: run(api_key)
+    )
+    if replayed and anonymous and key_context is not None and answer.status_code < 400:
+        raise Conflict(
+            "a sign-up was already made with this Idempotency-Key; its API key is given "
+            "only in the first answer"
+        )
+    body = dict(answer.body)
+    if api_key is not None and answer.status_code < 400:
+        body["api_key"] = api_key
+    return JSONResponse(body, status_code=answer.status_code)
+
+
+def run_once(
+    store: IdempotencyStore,
+    scope: str,
+    key: str,
+    payload: Any,
+    run: Callable[[], tuple[int, dict[str, Any]]],
+) -> tuple[Answer, bool]:
+    """The answer of `run`, run once per scope and key whoever asks (the API's
+    Idempotency-Key, the pages' checkout form); a refusal is kept and given again like a
+    success, and a crash frees the key for a retry. Also says whether it was given again.
+    An API key in the answer is never kept."""
+    if len(key) > 255:
         raise DomainError("Idempotency-Key must be at most 255 characters")
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-    store = market.idempotency
-    claim = store.begin(full_scope, idempotency_key, digest)
+    claim = store.begin(scope, key, digest)
     if isinstance(claim, Answer):
-        if anonymous and key_context is not None and claim.status_code < 400:
-            raise Conflict(
-                "a sign-up was already made with this Idempotency-Key; its API key is given "
-                "only in the first answer"
-            )
-        body = dict(claim.body)
-        if api_key is not None and claim.status_code < 400:
-            body["api_key"] = api_key
-        return JSONResponse(body, status_code=claim.status_code)
+        return claim, True
     try:
-        status, body = run(api_key)
+        status, body = run()
     except DomainError as error:
-        store.finish(
-            full_scope,
-            idempotency_key,
-            claim,
-            Answer(status_of(error), {"detail": detail_of(error)}),
-        )
+        store.finish(scope, key, claim, Answer(status_of(error), {"detail": detail_of(error)}))
         raise
     except BaseException:
-        store.abandon(full_scope, idempotency_key, claim)
+        store.abandon(scope, key, claim)
         raise
-    kept = {k: v for k, v in body.items() if k != "api_key"}
-    store.finish(full_scope, idempotency_key, claim, Answer(status, kept))
-    return JSONResponse(body, status_code=status)
+    store.finish(
+        scope, key, claim, Answer(status, {k: v for k, v in body.items() if k != "api_key"})
+    )
+    return Answer(status, body), False
