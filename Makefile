@@ -37,9 +37,22 @@ services: $(STAMP)
 	  { echo "error: Apache Kafka needs Java and Maven (apt-get install maven)" >&2; exit 1; }
 	$(BIN)/python -m tests.kafka_broker fetch
 
-# test-sqlite runs the embedded mode's tests first; the rest of the suite then runs once.
-test: $(STAMP) browser services lint test-sqlite
-	$(BIN)/pytest -k "$(NOT_SQLITE_ONLY)"
+# The suite in tiers, fastest first; each tier stops the run if it fails (see tests/conftest.py).
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+# The embedded mode's tiers run with PostgreSQL refused to them: they must not need it.
+EMBEDDED := MARKETPLACE_TEST_POSTGRES=off
+test: $(STAMP) lint
+	@echo "== tier 1: rules and application services"
+	$(EMBEDDED) $(PYTEST) -m rules
+	@echo "== tier 2: the HTTP API and the pages on SQLite"
+	$(EMBEDDED) $(PYTEST) -m "embedded and not rules and not last"
+	$(MAKE) --no-print-directory services
+	@echo "== tier 3: persistence and delivery on PostgreSQL and Apache Kafka"
+	$(PYTEST) -m "not embedded and not last"
+	$(MAKE) --no-print-directory browser
+	@echo "== tier 4: browser, kill, deployment and fuzz tests"
+	$(EMBEDDED) $(PYTEST) -m "last and embedded"
+	$(PYTEST) -m "last and not embedded"
 
 # Apache Kafka in the foreground for the distributed mode by hand (KAFKA_PORT, default 9092).
 kafka: $(STAMP)
@@ -50,11 +63,9 @@ kafka: $(STAMP)
 fuzz: $(STAMP) services
 	MARKETPLACE_FUZZ=explore $(BIN)/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
-# The embedded mode's tests, with PostgreSQL refused to them: they must not need it.
-SQLITE_ONLY := sqlite and not postgres and not kafka
-NOT_SQLITE_ONLY := not ($(SQLITE_ONLY))
+# Every test of the embedded mode (SQLite, in-process delivery), with PostgreSQL refused.
 test-sqlite: $(STAMP) browser
-	MARKETPLACE_TEST_POSTGRES=off $(BIN)/pytest -q -p no:cacheprovider -k "$(SQLITE_ONLY)"
+	$(EMBEDDED) $(PYTEST) -m embedded
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench

@@ -120,7 +120,9 @@ def _settings(mode: str, tmp: Path, schema: str) -> Settings:
     return Settings(database_url=ensure_postgres(), database_schema=schema, kafka_bootstrap=None)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+# Pages render the same whatever the store: the browser runs on the embedded mode, and the
+# stores are tested below the pages.
+@pytest.fixture(scope="module", params=["sqlite"])
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Demo]:

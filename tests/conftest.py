@@ -18,6 +18,56 @@ from tests.kafka_broker import ApacheKafka
 from tests.services import ensure_postgres
 from tests.world import World
 
+# The suite runs in tiers, fastest first (`make test`): `rules` (pure rules and application
+# services, no store the tests must start), then the HTTP and page tests on SQLite, then what
+# needs PostgreSQL or Kafka, and `last` the kill, deployment, fuzz and browser tests.
+# `embedded` marks every test that runs with PostgreSQL refused to it.
+LAST = {
+    "test_broker_faults",
+    "test_deployment",
+    "test_distributed",
+    "test_fuzz",
+    "test_librdkafka",
+    "test_reroute_crash",
+    "test_serve",
+    "test_settlement_crash",
+    "test_stall",
+}
+SERVICES = {"postgres_url", "kafka_bootstrap", "kafka_settings", "pg_schema", "store"}
+BROWSER = {"site", "tab"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in (
+        "rules: pure rules and application services, no store to start (the first tier)",
+        "embedded: runs with PostgreSQL refused to it (SQLite and in-memory only)",
+        "last: kill, deployment, fuzz and browser tests (the last tier)",
+    ):
+        config.addinivalue_line("markers", marker)
+
+
+def _mode(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec else {}
+    mode = params.get("settings", params.get("site"))
+    return mode if isinstance(mode, str) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        mode = _mode(item)
+        embedded = mode == "sqlite" or (mode is None and not names & SERVICES)
+        if embedded:
+            item.add_marker("embedded")
+        if (
+            item.module is not None and item.module.__name__.rpartition(".")[2] in LAST
+        ) or names & BROWSER:
+            item.add_marker("last")
+        elif embedded and mode is None and not names & {"settings", "client", "world"}:
+            item.add_marker("rules")
+
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The whole suite leaves gigabytes of objects behind, and the interpreter's last

@@ -6,6 +6,8 @@ import pytest
 
 from tests.world import Actor, World, eur, small_market
 
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+
 
 def test_an_account_acts_only_once_the_operator_approves_it(world: World) -> None:
     # A manufacturer signs up and gets a key, but is pending.

@@ -16,7 +16,7 @@ from orders.budgets import Budget
 from orders.choosing import LineRequest
 from tests.world import Actor, Market, World, eur, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 DAY0 = datetime(2027, 5, 10, 9, 0, tzinfo=UTC)
 
 

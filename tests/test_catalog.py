@@ -1,6 +1,10 @@
 """Buyers shop from their own catalog, at their own prices."""
 
+import pytest
+
 from tests.world import World, eur, small_market
+
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def test_a_buyer_sees_an_offer_only_once_its_reseller_gives_it_terms(world: World) -> None:

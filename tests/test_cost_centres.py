@@ -5,7 +5,7 @@ import pytest
 
 from tests.world import World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def test_orders_book_to_the_named_cost_centre_or_else_the_users(world: World) -> None:

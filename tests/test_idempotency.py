@@ -1,7 +1,11 @@
 """A retried creating POST with the same Idempotency-Key creates nothing new."""
 
+import pytest
+
 from marketplace.platform import Marketplace
 from tests.world import Actor, World
+
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def test_a_repeated_signup_creates_nothing_and_gives_no_one_the_first_key(

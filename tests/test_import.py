@@ -4,7 +4,11 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from tests.world import Actor, World, eur, small_market
+
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def _wait_for_job(

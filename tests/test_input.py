@@ -7,6 +7,8 @@ import pytest
 from marketplace.platform import Marketplace
 from tests.world import World, eur, small_market
 
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+
 GOOD_PRODUCT = {"name": "Drill", "brand": "Acme", "category": "tools", "list_price": eur(1_000)}
 GOOD_OFFER = {"price": eur(1_000), "stock": 5, "lead_time_days": 2}
 BAD_PRODUCTS: list[Any] = [

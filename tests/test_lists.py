@@ -11,7 +11,7 @@ from tests.test_desk import settle
 from tests.test_people import PASSWORD, csrf, sign_in
 from tests.world import World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def test_a_shared_list_is_ordered_by_a_colleague_and_what_left_the_catalog_is_skipped(

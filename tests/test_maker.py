@@ -16,7 +16,7 @@ from tests.test_desk import person, settle
 from tests.test_people import TOKEN, sign_in
 from tests.world import Market, World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 GOOD = "ACME-{n},Anchor {n},Acme,fasteners,{price},EUR,,,piece,steel"
 
 

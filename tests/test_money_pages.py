@@ -18,7 +18,7 @@ from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.test_settlement_rules import Billed, billed
 from tests.world import World, eur
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from tests.test_desk import settle
 from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.world import Market, World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 
 
 def operator_person(world: World, email: str, role: str) -> None:

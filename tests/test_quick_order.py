@@ -7,7 +7,7 @@ import pytest
 
 from tests.world import World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def test_a_50_line_csv_reports_three_bad_lines_and_the_rest_is_placed_as_one_split_order(

@@ -17,7 +17,7 @@ from tests.test_desk import settle
 from tests.test_people import PASSWORD, csrf, sign_in
 from tests.world import World, eur, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres", "kafka"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
 
 def test_a_quote_negotiated_over_two_versions_is_ordered_at_the_quoted_price(

@@ -17,7 +17,7 @@ from tests.test_desk import person, settle
 from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.world import Market, World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from projections.billing import TABLES as BILLING_TABLES
 from tests.test_desk import settle
 from tests.world import Actor, World, eur, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 
 
 @dataclass

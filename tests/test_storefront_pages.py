@@ -18,7 +18,7 @@ from marketplace.web.app import create_app
 from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.world import Actor, World, small_market
 
-pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 
 
 @dataclass
