@@ -23,6 +23,12 @@ from marketplace.web.auth import (
     CurrentSalesRep,
     MarketplaceDep,
 )
+from marketplace.web.buying_answers import (
+    BudgetCreated,
+    BudgetPublic,
+    OrderAgainAnswer,
+    QuickOrderAnswer,
+)
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import (
     Cursor,
@@ -441,6 +447,7 @@ def _quick_answer(results: list[Resolved]) -> dict[str, Any]:
 
 @router.post(
     "/buyer/quick-order",
+    response_model=QuickOrderAnswer,
     tags=["buyer"],
     responses=errors(401, 403, 413, 422, 400, 408),
     openapi_extra={
@@ -537,6 +544,7 @@ def _order_again(
 
 @router.post(
     "/buyer/lists/{list_id}/order",
+    response_model=OrderAgainAnswer,
     status_code=201,
     tags=["buyer"],
     responses=errors(401, 403, 422, 402, 404, 409),
@@ -555,6 +563,7 @@ def order_list(
 
 @router.post(
     "/buyer/orders/{order_id}/reorder",
+    response_model=OrderAgainAnswer,
     status_code=201,
     tags=["buyer"],
     responses=errors(401, 403, 422, 402, 404, 409),
@@ -585,7 +594,11 @@ def _budget_reader(session: BuyerSession) -> None:
 
 
 @router.post(
-    "/buyer/budgets", status_code=201, tags=["buyer"], responses=errors(401, 403, 422, 404, 409)
+    "/buyer/budgets",
+    response_model=BudgetCreated,
+    status_code=201,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 404, 409),
 )
 def create_budget(
     body: BudgetCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
@@ -611,7 +624,12 @@ def create_budget(
     return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 
 
-@router.get("/buyer/budgets", tags=["buyer"], responses=errors(401, 403, 422))
+@router.get(
+    "/buyer/budgets",
+    response_model=Page[BudgetPublic],
+    tags=["buyer"],
+    responses=errors(401, 403, 422),
+)
 def budgets(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
     """Your organisation's budgets with their figures (admins and approvers)."""
     _budget_reader(session)
@@ -619,7 +637,12 @@ def budgets(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]
     return page([b.describe() for b in market.budgeting.of(list(buyer.cost_centres))], None)
 
 
-@router.get("/buyer/budgets/{budget_id}", tags=["buyer"], responses=errors(401, 403, 422, 404))
+@router.get(
+    "/buyer/budgets/{budget_id}",
+    response_model=BudgetPublic,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 404),
+)
 def budget(budget_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
     """A budget: its amount, what is reserved, consumed and remaining, and its entries."""
     _budget_reader(session)

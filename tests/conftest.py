@@ -61,9 +61,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         embedded = mode == "sqlite" or (mode is None and not names & SERVICES)
         if embedded:
             item.add_marker("embedded")
-        if (
-            item.module is not None and item.module.__name__.rpartition(".")[2] in LAST
-        ) or names & BROWSER:
+        if item.path.stem in LAST or names & BROWSER:
             item.add_marker("last")
         elif embedded and mode is None and not names & {"settings", "client", "world"}:
             item.add_marker("rules")

@@ -10,8 +10,15 @@ from pydantic import Field
 from marketplace.buyers.lists import Sharing
 from marketplace.kernel.errors import Forbidden
 from marketplace.platform import Marketplace
-from marketplace.web.answers import UserCreated, errors
+from marketplace.web.answers import Page, UserCreated, errors
 from marketplace.web.auth import BuyerSession, CurrentBuyerUser, MarketplaceDep
+from marketplace.web.buying_answers import (
+    CostCentreAssigned,
+    CostCentreCreated,
+    CostCentrePublic,
+    ListCreated,
+    ShoppingListPublic,
+)
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import (
     Cursor,
@@ -90,7 +97,9 @@ class ListLine(Strict):
     quantity: Quantity
 
 
-@router.post("/lists", status_code=201, responses=errors(401, 403, 422, 409))
+@router.post(
+    "/lists", response_model=ListCreated, status_code=201, responses=errors(401, 403, 422, 409)
+)
 def create_list(
     body: ListCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:
@@ -104,7 +113,9 @@ def create_list(
     return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 
 
-@router.get("/lists", responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/lists", response_model=Page[ShoppingListPublic], responses=errors(401, 403, 422, 400, 408)
+)
 def lists(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
@@ -119,13 +130,19 @@ def lists(
     return page(items, next_cursor)
 
 
-@router.get("/lists/{list_id}", responses=errors(401, 403, 422, 404))
+@router.get(
+    "/lists/{list_id}", response_model=ShoppingListPublic, responses=errors(401, 403, 422, 404)
+)
 def one_list(list_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
     """One shopping list with its lines."""
     return market.buyers.shopping_list(list_id, session.buyer.id, session.user.id).describe()
 
 
-@router.put("/lists/{list_id}/lines/{product_id}", responses=errors(401, 403, 422, 404))
+@router.put(
+    "/lists/{list_id}/lines/{product_id}",
+    response_model=ShoppingListPublic,
+    responses=errors(401, 403, 422, 404),
+)
 def set_list_line(
     list_id: UUID,
     product_id: UUID,
@@ -140,7 +157,11 @@ def set_list_line(
     return changed.describe()
 
 
-@router.delete("/lists/{list_id}/lines/{product_id}", responses=errors(401, 403, 422, 404))
+@router.delete(
+    "/lists/{list_id}/lines/{product_id}",
+    response_model=ShoppingListPublic,
+    responses=errors(401, 403, 422, 404),
+)
 def remove_list_line(
     list_id: UUID, product_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -166,7 +187,12 @@ def _admin(session: BuyerSession) -> None:
         raise Forbidden("only an admin manages cost centres")
 
 
-@router.post("/cost-centres", status_code=201, responses=errors(401, 403, 422, 409))
+@router.post(
+    "/cost-centres",
+    response_model=CostCentreCreated,
+    status_code=201,
+    responses=errors(401, 403, 422, 409),
+)
 def create_cost_centre(
     body: CostCentreCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:
@@ -184,7 +210,7 @@ def create_cost_centre(
     return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 
 
-@router.get("/cost-centres", responses=errors(401, 403, 422))
+@router.get("/cost-centres", response_model=Page[CostCentrePublic], responses=errors(401, 403, 422))
 def cost_centres(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
     """Your organisation's cost centres, and who is assigned to each."""
     buyer = market.buyers.buyer(session.buyer.id)
@@ -198,7 +224,11 @@ def cost_centres(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str,
     return page(items, None)
 
 
-@router.put("/users/{user_id}/cost-centre", responses=errors(401, 403, 422, 404))
+@router.put(
+    "/users/{user_id}/cost-centre",
+    response_model=CostCentreAssigned,
+    responses=errors(401, 403, 422, 404),
+)
 def assign_cost_centre(
     user_id: UUID, body: CostCentreAssign, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:

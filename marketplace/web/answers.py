@@ -257,3 +257,13 @@ class OrderPublic(Answer):
     status: str
     total: list[MoneyPublic]
     seller_orders: list[SellerOrderPublic]
+
+
+class EventContract(Answer):
+    """An AsyncAPI 3.0 document (https://www.asyncapi.com/docs/reference/specification/v3.0.0)."""
+
+    asyncapi: str
+    info: dict[str, Any]
+    channels: dict[str, Any]
+    operations: dict[str, Any]
+    components: dict[str, Any]

@@ -18,7 +18,7 @@ from marketplace.kernel.errors import DomainError
 from marketplace.pages.freshness import remember_position
 from marketplace.pages.site import add_pages, invalid_page, is_page, page_error
 from marketplace.platform import Marketplace
-from marketplace.web.answers import Health
+from marketplace.web.answers import EventContract, Health
 from marketplace.web.asyncapi import document
 from marketplace.web.docs import add_docs
 from marketplace.web.errors import detail_of, status_of, without_secrets
@@ -110,7 +110,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/asyncapi.json", tags=["events"])
+    @app.get("/asyncapi.json", tags=["events"], response_model=EventContract)
     def asyncapi() -> dict[str, Any]:
         """The event stream's contract: every event type on every topic (AsyncAPI 3.0)."""
         return document()

@@ -11,10 +11,20 @@ from pydantic import AfterValidator, Field
 
 from marketplace.kernel.errors import Invalid
 from marketplace.platform import Marketplace
-from marketplace.web.answers import JobStarted, errors
+from marketplace.web.answers import ImportStatus, JobStarted, Page, errors
 from marketplace.web.auth import CurrentBuyerUser, CurrentOperator, CurrentReseller, MarketplaceDep
 from marketplace.web.idempotent import idempotent
 from marketplace.web.invoice_pdf import invoice_pdf
+from marketplace.web.money_answers import (
+    ClockAnswer,
+    CreditAnswer,
+    InvoicePublic,
+    PaymentPublic,
+    PayoutPublic,
+    PayoutsMade,
+    Receivable,
+    ReturnPublic,
+)
 from marketplace.web.schemas import (
     Amount,
     Cursor,
@@ -128,7 +138,12 @@ def _invoice_answer(market: Marketplace, request: Request, invoice: dict[str, An
 # Buyers
 
 
-@router.get("/buyer/invoices", tags=["buyer"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/buyer/invoices",
+    response_model=Page[InvoicePublic],
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def buyer_invoices(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
@@ -152,6 +167,7 @@ def buyer_invoices(
 
 @router.get(
     "/buyer/invoices/{invoice_id}",
+    response_model=InvoicePublic,
     tags=["buyer"],
     responses={**errors(401, 403, 422, 404), 200: {"content": {PDF: {}}}},
 )
@@ -163,7 +179,9 @@ def buyer_invoice(
     return _invoice_answer(market, request, describe_invoice(invoice, market.clock.today()))
 
 
-@router.get("/buyer/credit", tags=["buyer"], responses=errors(401, 403, 422))
+@router.get(
+    "/buyer/credit", response_model=CreditAnswer, tags=["buyer"], responses=errors(401, 403, 422)
+)
 def buyer_credit(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str, Any]:
     """Per reseller: your credit limit, what open orders hold, what invoices leave unpaid,
     what remains, and whether an overdue invoice stops orders on invoice; and the credit
@@ -177,6 +195,7 @@ def buyer_credit(session: CurrentBuyerUser, market: MarketplaceDep) -> dict[str,
 
 @router.post(
     "/buyer/returns",
+    response_model=ReturnPublic,
     status_code=201,
     tags=["buyer"],
     responses=errors(401, 403, 422, 404, 409),
@@ -201,7 +220,12 @@ def request_return(
     return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 
 
-@router.get("/buyer/returns", tags=["buyer"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/buyer/returns",
+    response_model=Page[ReturnPublic],
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def buyer_returns(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
@@ -220,7 +244,12 @@ def buyer_returns(
 # Resellers
 
 
-@router.get("/reseller/invoices", tags=["reseller"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/reseller/invoices",
+    response_model=Page[InvoicePublic],
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def reseller_invoices(
     reseller: CurrentReseller,
     market: MarketplaceDep,
@@ -244,6 +273,7 @@ def reseller_invoices(
 
 @router.get(
     "/reseller/invoices/{invoice_id}",
+    response_model=InvoicePublic,
     tags=["reseller"],
     responses={**errors(401, 403, 422, 404), 200: {"content": {PDF: {}}}},
 )
@@ -255,7 +285,12 @@ def reseller_invoice(
     return _invoice_answer(market, request, describe_invoice(invoice, market.clock.today()))
 
 
-@router.get("/reseller/receivables", tags=["reseller"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/reseller/receivables",
+    response_model=Page[Receivable],
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def receivables(
     reseller: CurrentReseller, market: MarketplaceDep, _ready: BillingReady
 ) -> dict[str, Any]:
@@ -264,7 +299,12 @@ def receivables(
     return {"items": market.billing_lists.receivables(str(reseller.id), today), "next_cursor": None}
 
 
-@router.get("/reseller/returns", tags=["reseller"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/reseller/returns",
+    response_model=Page[ReturnPublic],
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def reseller_returns(
     reseller: CurrentReseller,
     market: MarketplaceDep,
@@ -282,6 +322,7 @@ def reseller_returns(
 
 @router.post(
     "/reseller/returns/{return_id}/accept",
+    response_model=ReturnPublic,
     tags=["reseller"],
     responses=errors(401, 403, 422, 404, 409),
 )
@@ -298,6 +339,7 @@ def accept_return(
 
 @router.post(
     "/reseller/returns/{return_id}/refuse",
+    response_model=ReturnPublic,
     tags=["reseller"],
     responses=errors(401, 403, 422, 404, 409),
 )
@@ -308,7 +350,12 @@ def refuse_return(
     return describe_return(market.returns.refuse(reseller.id, return_id, body.reason))
 
 
-@router.get("/reseller/payouts", tags=["reseller"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/reseller/payouts",
+    response_model=Page[PayoutPublic],
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def reseller_payouts(
     reseller: CurrentReseller,
     market: MarketplaceDep,
@@ -322,7 +369,10 @@ def reseller_payouts(
 
 
 @router.get(
-    "/reseller/payouts/{payout_id}", tags=["reseller"], responses=errors(401, 403, 422, 404)
+    "/reseller/payouts/{payout_id}",
+    response_model=PayoutPublic,
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 404),
 )
 def reseller_payout(
     payout_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
@@ -334,7 +384,12 @@ def reseller_payout(
 # The operator
 
 
-@router.get("/operator/invoices", tags=["operator"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/operator/invoices",
+    response_model=Page[InvoicePublic],
+    tags=["operator"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def operator_invoices(
     _: CurrentOperator,
     market: MarketplaceDep,
@@ -359,6 +414,7 @@ def operator_invoices(
 
 @router.get(
     "/operator/invoices/{invoice_id}",
+    response_model=InvoicePublic,
     tags=["operator"],
     responses={**errors(401, 403, 422, 404), 200: {"content": {PDF: {}}}},
 )
@@ -372,6 +428,7 @@ def operator_invoice(
 
 @router.post(
     "/operator/payments",
+    response_model=PaymentPublic,
     status_code=201,
     tags=["operator"],
     responses=errors(401, 403, 422, 404, 409),
@@ -399,7 +456,12 @@ def record_payment(
     return idempotent(market, request, "operator", body.model_dump(mode="json"), run)
 
 
-@router.get("/operator/payments", tags=["operator"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/operator/payments",
+    response_model=Page[PaymentPublic],
+    tags=["operator"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def operator_payments(
     _: CurrentOperator,
     market: MarketplaceDep,
@@ -452,7 +514,12 @@ async def import_payments(request: Request, _: CurrentOperator, market: Marketpl
     return await run_in_threadpool(checked)
 
 
-@router.get("/operator/imports/{job_id}", tags=["operator"], responses=errors(401, 403, 422, 404))
+@router.get(
+    "/operator/imports/{job_id}",
+    response_model=ImportStatus,
+    tags=["operator"],
+    responses=errors(401, 403, 422, 404),
+)
 def payment_import_status(
     job_id: UUID, _: CurrentOperator, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -461,7 +528,11 @@ def payment_import_status(
 
 
 @router.post(
-    "/operator/payouts", status_code=201, tags=["operator"], responses=errors(401, 403, 422)
+    "/operator/payouts",
+    response_model=PayoutsMade,
+    status_code=201,
+    tags=["operator"],
+    responses=errors(401, 403, 422),
 )
 def run_payouts(
     body: PayoutRun, request: Request, _: CurrentOperator, market: MarketplaceDep
@@ -476,7 +547,12 @@ def run_payouts(
     return idempotent(market, request, "operator", body.model_dump(mode="json"), run)
 
 
-@router.get("/operator/payouts", tags=["operator"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/operator/payouts",
+    response_model=Page[PayoutPublic],
+    tags=["operator"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def operator_payouts(
     _: CurrentOperator,
     market: MarketplaceDep,
@@ -492,7 +568,12 @@ def operator_payouts(
     return page(items, next_cursor)
 
 
-@router.put("/operator/clock", tags=["operator"], responses=errors(401, 403, 422))
+@router.put(
+    "/operator/clock",
+    response_model=ClockAnswer,
+    tags=["operator"],
+    responses=errors(401, 403, 422),
+)
 def set_clock(body: ClockSet, _: CurrentOperator, market: MarketplaceDep) -> dict[str, Any]:
     """Move the platform's time (only with MARKETPLACE_CONTROLLABLE_CLOCK=1: tests, demos)."""
     return {"now": market.clock.set(body.now).isoformat()}

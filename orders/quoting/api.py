@@ -11,13 +11,14 @@ from pydantic import Field
 from marketplace.kernel.errors import Forbidden
 from marketplace.kernel.payments import PaymentMethod
 from marketplace.platform import Marketplace
-from marketplace.web.answers import errors
+from marketplace.web.answers import OrderPublic, Page, errors
 from marketplace.web.auth import (
     CurrentBuyerUser,
     CurrentReseller,
     CurrentSalesRep,
     MarketplaceDep,
 )
+from marketplace.web.buying_answers import QuoteCreated, QuoteOffered, QuotePublic
 from marketplace.web.idempotent import idempotent
 from marketplace.web.schemas import Cursor, Limit, MoneyIn, Quantity, Reason, Strict, page
 from marketplace.web.waiting import OrdersReady
@@ -77,7 +78,13 @@ def _listed(market: Marketplace, ids: list[str], next_cursor: str | None) -> dic
 # Buyers
 
 
-@router.post("/buyer/quotes", status_code=201, tags=["buyer"], responses=errors(401, 403, 422, 404))
+@router.post(
+    "/buyer/quotes",
+    response_model=QuoteCreated,
+    status_code=201,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 404),
+)
 def request_quote(
     body: QuoteCreate, request: Request, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> JSONResponse:
@@ -101,7 +108,12 @@ def request_quote(
     return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 
 
-@router.get("/buyer/quotes", tags=["buyer"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/buyer/quotes",
+    response_model=Page[QuotePublic],
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def buyer_quotes(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
@@ -117,7 +129,12 @@ def buyer_quotes(
     return _listed(market, ids, next_cursor)
 
 
-@router.get("/buyer/quotes/{quote_id}", tags=["buyer"], responses=errors(401, 403, 422, 404))
+@router.get(
+    "/buyer/quotes/{quote_id}",
+    response_model=QuotePublic,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 404),
+)
 def buyer_quote(
     quote_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep
 ) -> dict[str, Any]:
@@ -127,6 +144,7 @@ def buyer_quote(
 
 @router.post(
     "/buyer/quotes/{quote_id}/accept",
+    response_model=OrderPublic,
     status_code=201,
     tags=["buyer"],
     responses=errors(401, 403, 422, 402, 404, 409),
@@ -159,7 +177,10 @@ def accept_quote(
 
 
 @router.post(
-    "/buyer/quotes/{quote_id}/{move}", tags=["buyer"], responses=errors(401, 403, 422, 404, 409)
+    "/buyer/quotes/{quote_id}/{move}",
+    response_model=QuotePublic,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 404, 409),
 )
 def buyer_move(
     quote_id: UUID,
@@ -177,7 +198,12 @@ def buyer_move(
 # Resellers and their sales reps
 
 
-@router.get("/reseller/quotes", tags=["reseller"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/reseller/quotes",
+    response_model=Page[QuotePublic],
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def reseller_quotes(
     reseller: CurrentReseller,
     market: MarketplaceDep,
@@ -193,7 +219,12 @@ def reseller_quotes(
     return _listed(market, ids, next_cursor)
 
 
-@router.get("/sales-rep/quotes", tags=["sales rep"], responses=errors(401, 403, 422, 400, 408))
+@router.get(
+    "/sales-rep/quotes",
+    response_model=Page[QuotePublic],
+    tags=["sales rep"],
+    responses=errors(401, 403, 422, 400, 408),
+)
 def rep_quotes(
     rep: CurrentSalesRep,
     market: MarketplaceDep,
@@ -237,6 +268,7 @@ def _offer(
 
 @router.post(
     "/reseller/quotes/{quote_id}/offer",
+    response_model=QuoteOffered,
     tags=["reseller"],
     responses=errors(401, 403, 422, 404, 409),
 )
@@ -250,6 +282,7 @@ def reseller_offer(
 
 @router.post(
     "/sales-rep/quotes/{quote_id}/offer",
+    response_model=QuoteOffered,
     tags=["sales rep"],
     responses=errors(401, 403, 422, 404, 409),
 )
@@ -265,6 +298,7 @@ def rep_offer(
 
 @router.post(
     "/reseller/quotes/{quote_id}/{move}",
+    response_model=QuotePublic,
     tags=["reseller"],
     responses=errors(401, 403, 422, 404, 409),
 )
