@@ -72,7 +72,7 @@ def test_every_operation_declares_how_it_refuses(spec: dict[str, Any]) -> None:
 
 
 def test_the_check_fails_on_a_route_that_declares_nothing(spec: dict[str, Any]) -> None:
-    bare = {"responses": {"200": {"content": {"application/json": {"schema": {}}}}}}
+    bare: dict[str, Any] = {"responses": {"200": {"content": {"application/json": {"schema": {}}}}}}
     loose_dict = {
         "responses": {
             "200": {
