@@ -47,6 +47,7 @@ from projections.billing import BillingProjection
 from projections.billing_view import BillingView
 from projections.catalog import LISTING_EVENTS, CatalogProjection
 from projections.catalog_view import CatalogView
+from projections.inbox import Inbox
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
 from projections.quick_order import resolve_products
@@ -146,6 +147,7 @@ class Marketplace:
         self.catalog = CatalogView(self.projections)
         self.order_lists = OrdersView(self.projections)
         self.billing_lists = BillingView(self.projections)
+        self.inbox = Inbox(self.projections)
         self.in_process = not self.settings.kafka_bootstrap
         self.imports = Imports(self.offers, JobTable(self.db))
         holds = Holds(self.offers)

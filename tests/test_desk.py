@@ -244,3 +244,37 @@ def test_finance_reads_the_commissions_and_nothing_else(
         ]
         assert web.get("/reseller/orders").status_code == 403
         assert web.get("/reseller/offers").status_code == 403
+
+
+def _needs(page: str) -> dict[str, int]:
+    return {
+        label.strip(): int(count)
+        for count, label in re.findall(r'<strong class="count">(\d+)</strong>([^<]+)</a>', page)
+    }
+
+
+def test_the_home_page_counts_what_waits_for_the_seller_and_links_to_it(
+    desk: Desk, marketplace: Marketplace
+) -> None:
+    home = desk.web.get("/")
+    assert "still to come" not in home.text
+    assert _needs(home.text)["seller orders to accept"] == 0
+    assert "Nothing waits for you now." in home.text
+    first = desk.order(desk.market.muster, [(0, 2)])
+    desk.order(desk.market.bolt, [(1, 1)])
+    settle(marketplace)
+    needs = _needs(desk.web.get("/").text)
+    assert needs["seller orders to accept"] == 2
+    assert needs["seller orders to ship"] == 0
+    assert needs["quotes to answer"] == 0
+    # An orders person does not see the finance figures.
+    assert "invoices overdue" not in needs
+    desk.world.ok(
+        "POST", f"/v1/reseller/orders/{first['seller_order_id']}/accept", desk.market.rhine
+    )
+    settle(marketplace)
+    needs = _needs(desk.web.get("/").text)
+    assert needs["seller orders to accept"] == 1
+    assert needs["seller orders to ship"] == 1
+    queue = desk.web.get("/reseller/orders?status=awaiting_acceptance").text
+    assert queue.count("<tr") - 1 == 1

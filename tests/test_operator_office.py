@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from projections.catalog_view import CatalogFilter
-from tests.test_desk import settle
+from tests.test_desk import _needs, settle
 from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.world import Market, World, small_market
 
@@ -290,3 +290,22 @@ def test_the_accounts_and_orders_exports_are_the_filtered_lists(
     assert sorted(r["total"] for r in orders) == ["12.50", "25.00", "39.00"]
     shown = re.findall(r"<td>([0-9a-f]{8})</td>", web.get("/operator/orders").text)
     assert [r["order_id"][:8] for r in orders] == shown
+
+
+def test_the_home_page_counts_accounts_to_approve_and_orders_waiting(
+    office: tuple[TestClient, Market], world: World, marketplace: Marketplace
+) -> None:
+    web, market = office
+    settle(marketplace)
+    before = _needs(web.get("/").text)
+    world.reseller("Elbe Trade", approve=False)
+    world.buyer("Pending Buyer AG", approve=False)
+    _orders(world, market)
+    settle(marketplace)
+    after = _needs(web.get("/").text)
+    assert after["accounts to approve"] == before["accounts to approve"] + 2
+    assert after["seller orders waiting for their seller"] == 3
+    assert after["invoices overdue"] == 0
+    pending = web.get("/operator/accounts?status=pending").text
+    assert "Elbe Trade" in pending
+    assert "Pending Buyer AG" in pending

@@ -234,6 +234,11 @@ def test_approvers_decide_several_orders_at_once(shop: Shop, marketplace: Market
         for pid in shop.products[:3]
     ]
     shop.settle(marketplace)
+    # The approver's start page says what waits, and links to it.
+    home = shop.web.get("/").text
+    assert re.search(
+        r'<a href="/approvals"><strong class="count">3</strong> orders waiting for approval', home
+    )
     inbox = shop.web.get("/approvals").text
     assert all(order_id in inbox for order_id in waiting)
     token = shop.token("/approvals")
@@ -252,6 +257,8 @@ def test_approvers_decide_several_orders_at_once(shop: Shop, marketplace: Market
         for order_id in waiting
     }
     assert statuses == {waiting[0]: "placed", waiting[1]: "placed", waiting[2]: "pending_approval"}
+    shop.settle(marketplace)
+    assert '<strong class="count">1</strong> orders waiting for approval' in shop.web.get("/").text
 
 
 def test_the_cart_outlives_sign_out_and_follows_to_another_device(

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from marketplace.adapters.carts import CartLine
 from marketplace.kernel.errors import NotFound
+from marketplace.pages.inbox import buyer_needs
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
@@ -63,6 +64,7 @@ def catalog(
             else None,
             "first_url": f"/catalog?{urlencode(kept)}" if cursor else None,
             "unknown_reseller": bool(reseller) and chosen is None,
+            "needs": buyer_needs(market, shopper),
         },
         shopper=shopper,
     )

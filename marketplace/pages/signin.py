@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError
 from marketplace.pages import accounts, catalog
+from marketplace.pages.inbox import staff_needs
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import (
     CsrfChecked,
@@ -17,6 +18,7 @@ from marketplace.pages.session import (
     start_session,
 )
 from marketplace.pages.shopper import shopper_of
+from marketplace.pages.staff import staff_of
 from marketplace.people.application import TooManyAttempts
 from marketplace.web.auth import MarketplaceDep
 
@@ -38,7 +40,10 @@ def home(request: Request, market: MarketplaceDep, visitor: MaybeVisitor) -> Res
     if kind in ("buyer_user", "sales_rep"):
         # The start page is the catalog itself, answered here rather than redirected to.
         return catalog.catalog(request, market, shopper_of(market, visitor))
-    return render(request, "home.html", visitor=visitor)
+    staff = staff_of(market, visitor)
+    needs = staff_needs(market, staff) if staff else []
+    name = staff.account_name if staff else ""
+    return render(request, "home.html", {"needs": needs, "account_name": name}, visitor=visitor)
 
 
 @router.get("/sign-in")
