@@ -88,6 +88,24 @@ def test_the_charts_are_the_views_figures(
     )
     assert orders
     assert orders.group(1) == "3"
+    # Each chart has its axes: the value axis from zero to the top bar, in the chart's
+    # unit; the days below the bars by date; the sellers below theirs by name.
+    axis = dict.fromkeys(("gmv-day-EUR", "gmv-seller-EUR", "orders-day-EUR"), "")
+    for chart in axis:
+        found = re.search(rf'id="{chart}"(.*?)</svg>', page, re.S)
+        assert found
+        axis[chart] = found.group(1)
+    labels = {c: re.findall(r"<text[^>]*>([^<]+)</text>", svg) for c, svg in axis.items()}
+    top = max(expected.values())
+    assert labels["gmv-seller-EUR"][:3] == [
+        "EUR 0.00",
+        f"EUR {top / 200:.2f}",
+        f"EUR {top / 100:.2f}",
+    ]
+    assert set(labels["gmv-seller-EUR"][3:]) == {"Rhine Supply", "Danube Distribution"}
+    assert labels["orders-day-EUR"][:3] == ["0", "2", "3"]
+    assert today in labels["orders-day-EUR"][3:]
+    assert len(labels["gmv-day-EUR"][3:]) >= 4  # a date every week and the last day
 
 
 def test_an_account_is_approved_then_suspended_and_its_offers_leave(

@@ -6,7 +6,7 @@ the marketplace's orders, and the projections with a rebuild button.
 posts)."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -40,6 +40,10 @@ PROGRESS: dict[str, tuple[int, int]] = {}
 _progress_lock = threading.Lock()
 
 
+def unit(currency: str) -> Callable[[int], str]:
+    return lambda amount: money({"amount": amount, "currency": currency})
+
+
 def _names(market: Marketplace) -> dict[str, str]:
     return {a["id"]: a["name"] for a in market.catalog.sellers("reseller", None)}
 
@@ -58,11 +62,13 @@ def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Respons
             {
                 "title": f"GMV per day, {currency}",
                 "id": f"gmv-day-{currency}",
-                "bars": bars(
+                "chart": bars(
                     [
                         (d, r["gmv"], money({"amount": r["gmv"], "currency": currency}))
                         for d, r in zip(days, rows, strict=True)
-                    ]
+                    ],
+                    unit(currency),
+                    name_every=7,
                 ),
             }
         )
@@ -70,8 +76,9 @@ def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Respons
             {
                 "title": f"Seller orders per day, {currency}",
                 "id": f"orders-day-{currency}",
-                "bars": bars(
-                    [(d, r["orders"], str(r["orders"])) for d, r in zip(days, rows, strict=True)]
+                "chart": bars(
+                    [(d, r["orders"], str(r["orders"])) for d, r in zip(days, rows, strict=True)],
+                    name_every=7,
                 ),
             }
         )
@@ -84,7 +91,7 @@ def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Respons
             {
                 "title": f"GMV per seller over {DAYS} days, {currency}",
                 "id": f"gmv-seller-{currency}",
-                "bars": bars(
+                "chart": bars(
                     [
                         (
                             names.get(r["key"], r["key"][:8]),
@@ -92,7 +99,8 @@ def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Respons
                             money({"amount": r["gmv"], "currency": currency}),
                         )
                         for r in sellers
-                    ]
+                    ],
+                    unit(currency),
                 ),
             }
         )
