@@ -139,7 +139,7 @@ def _holds_rules(module: str) -> bool:
         and module not in PACKAGES
         and module.rpartition(".")[2] not in ("application", "api", "__init__")
         and module not in SERVICES
-        and not MODULES[module].name == "__init__.py"
+        and MODULES[module].name != "__init__.py"
     )
 
 
