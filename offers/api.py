@@ -94,7 +94,7 @@ class OfferPut(Strict):
     min_order_qty: Quantity = 1
     tiers: Annotated[list[TierIn], Field(max_length=20)] = []
 
-    def terms(self) -> OfferDetails:
+    def details(self) -> OfferDetails:
         return OfferDetails(
             price=self.price.money(),
             tiers=[Tier(t.min_qty, t.price.money()) for t in self.tiers],
@@ -341,7 +341,7 @@ def put_offer(
     product_id: UUID, body: OfferPut, reseller: CurrentReseller, market: MarketplaceDep
 ) -> JSONResponse:
     """Publish or revise your offer on a product you are authorized to sell."""
-    offer, created = market.offers.put_offer(reseller.id, product_id, body.terms())
+    offer, created = market.offers.put_offer(reseller.id, product_id, body.details())
     return JSONResponse(
         {"offer_id": str(offer.id), "product_id": str(product_id)},
         status_code=201 if created else 200,
@@ -369,7 +369,7 @@ def good_offers(upload: Upload, parsed: Parsed) -> Iterator[tuple[int, UUID, Off
     try:
         for number, text in _good_lines(upload, parsed):
             item = OfferLine.model_validate_json(text)
-            yield number, item.product_id, item.terms()
+            yield number, item.product_id, item.details()
     finally:
         upload.close()
 

@@ -14,7 +14,7 @@ from offers.domain import (
     CustomerTerms,
     Offer,
     Product,
-    check_offer_terms,
+    check_offer_fields,
     check_product_prices,
     offer_id,
     product_id,
@@ -110,11 +110,11 @@ class Offers(MarketplaceApplication):
 
     # Offers
 
-    def put_offer(self, reseller_id: UUID, pid: UUID, terms: OfferDetails) -> tuple[Offer, bool]:
+    def put_offer(self, reseller_id: UUID, pid: UUID, details: OfferDetails) -> tuple[Offer, bool]:
         product = self.product(pid)
         existing = self.find(offer_id(reseller_id, pid), Offer)
         offer, created = self.upsert_offer(
-            reseller_id, product, terms, existing, self.authorization_of
+            reseller_id, product, details, existing, self.authorization_of
         )
         self.save(offer)
         return offer, created
@@ -123,7 +123,7 @@ class Offers(MarketplaceApplication):
         self,
         reseller_id: UUID,
         product: Product,
-        terms: OfferDetails,
+        details: OfferDetails,
         offer: Offer | None,
         authorization_of: Callable[[UUID, UUID], Authorization | None],
     ) -> tuple[Offer, bool]:
@@ -132,17 +132,17 @@ class Offers(MarketplaceApplication):
         authorization = authorization_of(product.manufacturer_id, reseller_id)
         if authorization is None or not authorization.covers(product.brand, product.category):
             raise Forbidden("the manufacturer has not authorized you to sell this product")
-        check_offer_terms(
+        check_offer_fields(
             product,
-            terms.price,
-            terms.tiers,
-            terms.stock,
-            terms.lead_time_days,
-            terms.min_order_qty,
+            details.price,
+            details.tiers,
+            details.stock,
+            details.lead_time_days,
+            details.min_order_qty,
         )
         if offer is None:
-            return Offer(reseller_id=reseller_id, product_id=product.id, **terms.__dict__), True
-        offer.revise(**terms.__dict__)
+            return Offer(reseller_id=reseller_id, product_id=product.id, **details.__dict__), True
+        offer.revise(**details.__dict__)
         return offer, False
 
     def offer(self, reseller_id: UUID, pid: UUID) -> Offer:

@@ -147,7 +147,7 @@ class Product(Aggregate):
         self.discontinued = True
 
 
-def check_offer_terms(
+def check_offer_fields(
     product: Product,
     price: Money,
     tiers: list[Tier],

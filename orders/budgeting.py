@@ -30,7 +30,7 @@ class Budgeting:
         ends_on: str,
         enforcement: Enforcement,
     ) -> Budget:
-        Budget.check_terms(amount, starts_on, ends_on, enforcement)
+        Budget.check_figures(amount, starts_on, ends_on, enforcement)
 
         def attempt() -> Budget:
             book_id = BudgetBook.create_id(cost_centre_id)

@@ -101,7 +101,7 @@ class Budget(Aggregate):
         self.entries: list[dict[str, Any]] = []
 
     @staticmethod
-    def check_terms(amount: Money, starts_on: str, ends_on: str, enforcement: str) -> None:
+    def check_figures(amount: Money, starts_on: str, ends_on: str, enforcement: str) -> None:
         if amount.amount < 1:
             raise Invalid("a budget is a positive amount")
         if date.fromisoformat(ends_on) < date.fromisoformat(starts_on):

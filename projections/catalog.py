@@ -13,7 +13,7 @@ different aggregates arrive in, each change re-derives the rows that depend on i
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, uuid5
 
 import orjson
@@ -28,7 +28,7 @@ LISTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:price-lists")
 
 LISTED_KEY = "list_id, product_id, offer_id"
 TABLES = {
-    "sellers": "id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL",
+    "accounts": "id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL",
     "products": "id TEXT PRIMARY KEY, manufacturer_id TEXT NOT NULL, sku TEXT NOT NULL, "
     "name TEXT NOT NULL, brand TEXT NOT NULL, category TEXT NOT NULL, gtin TEXT, unit TEXT, "
     "attributes TEXT NOT NULL, currency TEXT NOT NULL, list_amount BIGINT NOT NULL, "
@@ -42,9 +42,9 @@ TABLES = {
     "terms": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, buyer_id TEXT NOT NULL, "
     "catalog TEXT, discount_bps INTEGER NOT NULL, fixed_prices TEXT NOT NULL, "
     "payment_methods TEXT NOT NULL, credit_limit TEXT, list_id TEXT NOT NULL",
-    "lists": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, scope_brands INTEGER NOT NULL, "
+    "price_lists": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, scope_brands INTEGER NOT NULL, "
     "scope_categories INTEGER NOT NULL, scope_products INTEGER NOT NULL, "
-    "terms INTEGER NOT NULL",
+    "buyer_count INTEGER NOT NULL",
     "scope": "owner_id TEXT NOT NULL, dim TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (owner_id, dim, value)",
     # Sales reps and the buyer accounts each serves, for the back office.
@@ -67,7 +67,7 @@ INDEXES = {
     "offers_reseller": "offers (reseller_id, product_id)",
     "authorizations_pair": "authorizations (manufacturer_id, reseller_id)",
     "terms_buyer": "terms (buyer_id, reseller_id)",
-    "lists_reseller": "lists (reseller_id)",
+    "price_lists_reseller": "price_lists (reseller_id)",
     "reps_reseller": "reps (reseller_id, name)",
     "people_account": "people (account_id, principal, email)",
     "listed_name": "listed (list_id, name, product_id)",
@@ -80,19 +80,19 @@ COLUMNS = {
 }
 # Which state table each event changes, and whether the event creates the row.
 EVENTS: dict[str, tuple[str, bool]] = {
-    "Manufacturer.Registered": ("sellers", True),
-    "Reseller.Registered": ("sellers", True),
+    "Manufacturer.Registered": ("accounts", True),
+    "Reseller.Registered": ("accounts", True),
     # Buyers' accounts share the table (role "buyer"), for the operator's list of accounts.
-    "Buyer.Registered": ("sellers", True),
+    "Buyer.Registered": ("accounts", True),
     "SalesRep.Appointed": ("reps", True),
     "SalesRep.AccountsAssigned": ("reps", False),
     "Person.Registered": ("people", True),
     "Person.PasswordSet": ("people", False),
     "Person.Disabled": ("people", False),
     "Person.Enabled": ("people", False),
-    "Account.Approved": ("sellers", False),
-    "Account.Reinstated": ("sellers", False),
-    "Account.Suspended": ("sellers", False),
+    "Account.Approved": ("accounts", False),
+    "Account.Reinstated": ("accounts", False),
+    "Account.Suspended": ("accounts", False),
     "Authorization.Granted": ("authorizations", True),
     "Authorization.Changed": ("authorizations", False),
     "Authorization.Revoked": ("authorizations", False),
@@ -362,6 +362,10 @@ class CatalogProjection(TableProjection):
     name = NAME
     TABLES = TABLES
     INDEXES = INDEXES
+    # `sellers` held buyers too; `lists` was a second name in use (shopping lists).
+    RENAMED_TABLES: ClassVar[dict[str, str]] = {"sellers": "accounts", "lists": "price_lists"}
+    RENAMED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {"price_lists": {"terms": "buyer_count"}}
+    RETIRED_INDEXES = ("lists_reseller",)
 
     def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None:
         ours = [e for e in events if e["type"] in EVENTS]
@@ -415,7 +419,14 @@ class CatalogProjection(TableProjection):
         self._count_terms(cur, {}, {("terms", row["id"]): row for row in cur.fetchall()})
         if cur.dialect == "postgresql":
             # Freshly filled tables have no statistics; without them the join plans badly.
-            for table in ("sellers", "products", "offers", "authorizations", "lists", "scope"):
+            for table in (
+                "accounts",
+                "products",
+                "offers",
+                "authorizations",
+                "price_lists",
+                "scope",
+            ):
                 cur.execute(f"ANALYZE {self._t(table)}")
         self._insert_listed(cur, "1 = 1", [])
         if cur.dialect == "postgresql":
@@ -505,12 +516,12 @@ class CatalogProjection(TableProjection):
             )
         if not delta:
             return set()
-        lists = self._t("lists")
+        lists = self._t("price_lists")
         counts: dict[str, int] = {}
         for chunk in _chunks(delta):
             where, args = cur.one_of("id", chunk)
-            cur.execute(f"SELECT id, terms FROM {lists} WHERE {where}", args)
-            counts.update({r["id"]: int(r["terms"]) for r in cur.fetchall()})
+            cur.execute(f"SELECT id, buyer_count FROM {lists} WHERE {where}", args)
+            counts.update({r["id"]: int(r["buyer_count"]) for r in cur.fetchall()})
         created: set[str] = set()
         dropped: list[str] = []
         for lid, change in delta.items():
@@ -518,7 +529,7 @@ class CatalogProjection(TableProjection):
                 reseller_id, scope = scopes[lid]
                 cur.execute(
                     f"INSERT INTO {lists} (id, reseller_id, scope_brands, scope_categories, "
-                    "scope_products, terms) VALUES (%s, %s, %s, %s, %s, %s)",
+                    "scope_products, buyer_count) VALUES (%s, %s, %s, %s, %s, %s)",
                     [
                         lid,
                         reseller_id,
@@ -536,9 +547,16 @@ class CatalogProjection(TableProjection):
             elif counts[lid] + change <= 0:
                 dropped.append(lid)
             else:
-                cur.execute(f"UPDATE {lists} SET terms = terms + %s WHERE id = %s", [change, lid])
+                cur.execute(
+                    f"UPDATE {lists} SET buyer_count = buyer_count + %s WHERE id = %s",
+                    [change, lid],
+                )
         for chunk in _chunks(dropped):
-            for table, column in (("listed", "list_id"), ("scope", "owner_id"), ("lists", "id")):
+            for table, column in (
+                ("listed", "list_id"),
+                ("scope", "owner_id"),
+                ("price_lists", "id"),
+            ):
                 where, args = cur.one_of(column, chunk)
                 cur.execute(f"DELETE FROM {self._t(table)} WHERE {where}", args)
         return created
@@ -568,7 +586,7 @@ class CatalogProjection(TableProjection):
                 continue
             cur.execute(
                 f"DELETE FROM {self._t('listed')} WHERE manufacturer_id = %s AND list_id IN "
-                f"(SELECT id FROM {self._t('lists')} WHERE reseller_id = %s)",
+                f"(SELECT id FROM {self._t('price_lists')} WHERE reseller_id = %s)",
                 [pair["manufacturer_id"], pair["reseller_id"]],
             )
             self._insert_listed(cur, "a.id = %s", [auth_id])
@@ -582,7 +600,8 @@ class CatalogProjection(TableProjection):
                 cur.execute(
                     f"DELETE FROM {self._t('listed')} WHERE (list_id, product_id, offer_id) IN "
                     f"(SELECT l.id, o.product_id, o.id FROM {self._t('offers')} o "
-                    f"JOIN {self._t('lists')} l ON l.reseller_id = o.reseller_id WHERE {where})",
+                    f"JOIN {self._t('price_lists')} l ON l.reseller_id = o.reseller_id "
+                    f"WHERE {where})",
                     args,
                 )
             self._insert_listed(cur, *cur.one_of(key, chunk))
@@ -598,7 +617,7 @@ class CatalogProjection(TableProjection):
             JOIN {p}products p ON p.id = o.product_id AND p.discontinued = 0
             JOIN {p}authorizations a ON a.manufacturer_id = p.manufacturer_id
                  AND a.reseller_id = o.reseller_id AND a.active = 1
-            JOIN {p}lists l ON l.reseller_id = o.reseller_id
+            JOIN {p}price_lists l ON l.reseller_id = o.reseller_id
             WHERE o.withdrawn = 0
               AND (a.brands IS NULL OR EXISTS (SELECT 1 FROM {p}scope s
                    WHERE s.owner_id = a.id AND s.dim = 'brand' AND s.value = p.brand))

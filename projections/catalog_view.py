@@ -42,7 +42,7 @@ class PriceList:
 def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[PriceList]:
     sql = f"""SELECT t.list_id, t.discount_bps, t.fixed_prices, t.payment_methods, r.name
         FROM {p}terms t
-        JOIN {p}sellers r ON r.id = t.reseller_id AND r.status = 'approved'
+        JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
         WHERE t.buyer_id = %s"""
     params: list[Any] = [buyer_id]
     if f.reseller_id:
@@ -64,7 +64,7 @@ def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[P
 def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
     """FROM and WHERE clauses for one price list's visible rows (the list id comes first)."""
     sql = f"""FROM {p}listed x
-        JOIN {p}sellers m ON m.id = x.manufacturer_id AND m.status = 'approved'
+        JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
         WHERE x.list_id = %s"""
     params: list[Any] = []
     if f.q:
@@ -86,12 +86,12 @@ def _money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
-def priced_offer(row: Row, terms: PriceList) -> dict[str, Any]:
+def priced_offer(row: Row, price_list: PriceList) -> dict[str, Any]:
     """One offer as this buyer sees it, priced by the rule in offers.pricing."""
     currency = row["currency"]
     price = Money(int(row["price_amount"]), currency)
     tiers = [Tier(q, Money(a, currency)) for q, a in json.loads(row["tiers"])]
-    fixed_amount = json.loads(terms.fixed_prices).get(row["product_id"])
+    fixed_amount = json.loads(price_list.fixed_prices).get(row["product_id"])
     fixed = None if fixed_amount is None else Money(int(fixed_amount), currency)
     floor = None if row["map_amount"] is None else Money(int(row["map_amount"]), currency)
     moq = int(row["min_order_qty"])
@@ -101,7 +101,7 @@ def priced_offer(row: Row, terms: PriceList) -> dict[str, Any]:
             price,
             tiers,
             quantity,
-            discount_bps=terms.discount_bps,
+            discount_bps=price_list.discount_bps,
             fixed_price=fixed,
             map_price=floor,
         )
@@ -109,13 +109,13 @@ def priced_offer(row: Row, terms: PriceList) -> dict[str, Any]:
     return {
         "offer_id": row["offer_id"],
         "reseller_id": row["reseller_id"],
-        "reseller_name": terms.reseller_name,
+        "reseller_name": price_list.reseller_name,
         "unit_price": at(moq).as_dict(),
         "tiers": [{"min_qty": t.min_qty, "unit_price": at(t.min_qty).as_dict()} for t in tiers],
         "stock": int(row["stock"]),
         "lead_time_days": int(row["lead_time_days"]),
         "min_order_qty": moq,
-        "payment_methods": json.loads(terms.payment_methods),
+        "payment_methods": json.loads(price_list.payment_methods),
     }
 
 
@@ -219,7 +219,7 @@ class CatalogView:
             p = self._prefix(cur)
             cur.execute(
                 f"""SELECT r.id, r.name FROM {p}terms t
-                JOIN {p}sellers r ON r.id = t.reseller_id AND r.status = 'approved'
+                JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
                 WHERE t.buyer_id = %s ORDER BY r.name, r.id""",
                 [buyer_id],
             )
@@ -255,7 +255,7 @@ class CatalogView:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             where, params = cur.one_of("id", list(dict.fromkeys(account_ids)))
-            cur.execute(f"SELECT id, name FROM {p}sellers WHERE {where}", params)
+            cur.execute(f"SELECT id, name FROM {p}accounts WHERE {where}", params)
             return {r["id"]: r["name"] for r in cur.fetchall()}
 
     def resellers_offering(self, buyer_id: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
@@ -279,7 +279,7 @@ class CatalogView:
             f"""SELECT x.list_id, p.*, o.id AS offer_id, o.reseller_id, o.product_id,
                    o.price_amount, o.tiers, o.stock, o.lead_time_days, o.min_order_qty
             FROM {p}listed x
-            JOIN {p}sellers m ON m.id = x.manufacturer_id AND m.status = 'approved'
+            JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
             JOIN {p}offers o ON o.id = x.offer_id
             JOIN {p}products p ON p.id = x.product_id
             WHERE x.list_id IN ({", ".join(["%s"] * len(by_id))})
@@ -391,7 +391,7 @@ class CatalogView:
         """Manufacturers or resellers by name, in one status (or any)."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            sql = f"SELECT id, name, status FROM {p}sellers WHERE role = %s"
+            sql = f"SELECT id, name, status FROM {p}accounts WHERE role = %s"
             params: list[Any] = [role]
             if status:
                 sql += " AND status = %s"
@@ -411,7 +411,7 @@ class CatalogView:
                     (SELECT COUNT(*) FROM {p}offers o JOIN {p}products x ON x.id = o.product_id
                      WHERE o.reseller_id = a.reseller_id AND x.manufacturer_id = %s
                        AND o.withdrawn = 0) AS offers
-                FROM {p}authorizations a JOIN {p}sellers r ON r.id = a.reseller_id
+                FROM {p}authorizations a JOIN {p}accounts r ON r.id = a.reseller_id
                 WHERE a.manufacturer_id = %s AND a.active = 1 ORDER BY r.name, r.id""",
                 [manufacturer_id, manufacturer_id],
             )
@@ -476,7 +476,7 @@ class CatalogView:
                 where.append("(name, id) > (%s, %s)")
                 params += [name, after]
             cur.execute(
-                f"SELECT id, role, name, status FROM {p}sellers WHERE {' AND '.join(where)} "
+                f"SELECT id, role, name, status FROM {p}accounts WHERE {' AND '.join(where)} "
                 "ORDER BY name, id LIMIT %s",
                 [*params, limit + 1],
             )

@@ -85,7 +85,9 @@ class Inbox:
         with self.projections.db.transaction() as cur:
             o, b, c = self._prefixes(cur)
             return {
-                "accounts_to_approve": self._count(cur, f"{c}sellers WHERE status = 'pending'", []),
+                "accounts_to_approve": self._count(
+                    cur, f"{c}accounts WHERE status = 'pending'", []
+                ),
                 "orders_waiting_for_sellers": self._count(
                     cur,
                     f"{o}seller_orders WHERE released = 1 AND status = 'awaiting_acceptance'",

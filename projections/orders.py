@@ -6,7 +6,7 @@ every event of either, so the order in which their events arrive does not matter
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from marketplace.adapters.envelope import Envelope
 from marketplace.adapters.sql import Cursor
@@ -31,7 +31,7 @@ TABLES = {
     "stage TEXT NOT NULL, version INTEGER NOT NULL, valid_to TEXT, order_id TEXT, "
     "requested_at TEXT NOT NULL",
     # Buyers' shopping lists, for listing those a user may see.
-    "lists": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, owner_id TEXT NOT NULL, "
+    "shopping_lists": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, owner_id TEXT NOT NULL, "
     "name TEXT NOT NULL, sharing TEXT NOT NULL, lines TEXT NOT NULL, created_at TEXT NOT NULL",
     # Returns of delivered goods: accepted ones come off the GMV and the commission.
     "returns": "id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, amount BIGINT NOT NULL, "
@@ -43,7 +43,7 @@ INDEXES = {
     "seller_orders_order": "seller_orders (order_id)",
     "seller_orders_reseller": "seller_orders (reseller_id, placed_at)",
     "returns_seller_order": "returns (seller_order_id)",
-    "lists_buyer": "lists (buyer_id, created_at)",
+    "shopping_lists_buyer": "shopping_lists (buyer_id, created_at)",
     "quotes_buyer": "quotes (buyer_id, requested_at)",
     "quotes_reseller": "quotes (reseller_id, requested_at)",
 }
@@ -53,6 +53,9 @@ class OrdersProjection(TableProjection):
     name = NAME
     TABLES = TABLES
     INDEXES = INDEXES
+    # `lists` was a second name in use (the catalog's price lists).
+    RENAMED_TABLES: ClassVar[dict[str, str]] = {"lists": "shopping_lists"}
+    RETIRED_INDEXES = ("lists_buyer",)
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -111,8 +114,8 @@ class OrdersProjection(TableProjection):
     def _list_created(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]
         cur.execute(
-            f"INSERT INTO {self._t('lists')} (id, buyer_id, owner_id, name, sharing, lines, "
-            "created_at) VALUES (%s, %s, %s, %s, %s, '{}', %s) ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO {self._t('shopping_lists')} (id, buyer_id, owner_id, name, sharing, "
+            "lines, created_at) VALUES (%s, %s, %s, %s, %s, '{}', %s) ON CONFLICT (id) DO NOTHING",
             [
                 event["aggregate_id"],
                 data["buyer_id"],
@@ -126,7 +129,8 @@ class OrdersProjection(TableProjection):
     def _list_line(self, set_it: bool) -> Handler:
         def handle(cur: Cursor, event: Envelope) -> None:
             cur.execute(
-                f"SELECT lines FROM {self._t('lists')} WHERE id = %s", [event["aggregate_id"]]
+                f"SELECT lines FROM {self._t('shopping_lists')} WHERE id = %s",
+                [event["aggregate_id"]],
             )
             row = cur.fetchone()
             if row is None:
@@ -137,7 +141,7 @@ class OrdersProjection(TableProjection):
             else:
                 lines.pop(event["data"]["product_id"], None)
             cur.execute(
-                f"UPDATE {self._t('lists')} SET lines = %s WHERE id = %s",
+                f"UPDATE {self._t('shopping_lists')} SET lines = %s WHERE id = %s",
                 [json.dumps(lines), event["aggregate_id"]],
             )
 

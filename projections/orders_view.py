@@ -187,7 +187,8 @@ class OrdersView:
                 where += " AND (created_at < %s OR (created_at = %s AND id < %s))"
                 params += [at, at, lid]
             cur.execute(
-                f"SELECT * FROM {p}lists WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s",
+                f"SELECT * FROM {p}shopping_lists WHERE {where} "
+                "ORDER BY created_at DESC, id DESC LIMIT %s",
                 [*params, limit + 1],
             )
             rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["created_at"], r["id"]])

@@ -77,11 +77,11 @@ def test_other_enforcements_place_over_budget_and_flag_it() -> None:
 
 def test_bad_terms_and_overlapping_budgets_are_refused() -> None:
     with pytest.raises(Invalid):
-        Budget.check_terms(Money(0, "EUR"), "2027-05-01", "2027-05-31", "block")
+        Budget.check_figures(Money(0, "EUR"), "2027-05-01", "2027-05-31", "block")
     with pytest.raises(Invalid):
-        Budget.check_terms(Money(10, "EUR"), "2027-05-31", "2027-05-01", "block")
+        Budget.check_figures(Money(10, "EUR"), "2027-05-31", "2027-05-01", "block")
     with pytest.raises(Invalid):
-        Budget.check_terms(Money(10, "EUR"), "2027-05-01", "2027-05-31", "maybe")
+        Budget.check_figures(Money(10, "EUR"), "2027-05-01", "2027-05-31", "maybe")
     book = BudgetBook(uuid4())
     book.add(UUID(int=1), "EUR", "2027-05-01", "2027-05-31")
     with pytest.raises(Conflict):

@@ -7,7 +7,9 @@ from uuid import UUID
 
 import pytest
 
+from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
+from projections.catalog_view import CatalogFilter
 from tests.world import World, small_market
 
 
@@ -222,3 +224,41 @@ def test_two_projections_rebuild_one_after_the_other_and_a_busy_one_says_when_to
     assert int(busy.headers["Retry-After"]) > 0
     marketplace.projections.run_rebuild("catalog", prefix)
     assert _status(world, "catalog")["status"] == "running"
+
+
+@pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+def test_a_view_built_under_the_old_table_names_is_renamed_in_place_and_keeps_its_rows(
+    settings: Settings, world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    world.offer(m.rhine, drill, 1_000, stock=7)
+    world.terms(m.rhine, m.muster)
+    world.ok("POST", "/v1/buyer/lists", m.muster, json={"name": "Weekly", "sharing": "read"})
+    before = world.catalog(m.muster)
+    positions = {n: marketplace.projections.positions(n) for n in ("catalog", "orders")}
+    # The tables as the release before named them.
+    with marketplace.db.transaction() as cur:
+        cur.execute("ALTER TABLE catalog_g1_accounts RENAME TO catalog_g1_sellers")
+        cur.execute("ALTER TABLE catalog_g1_price_lists RENAME COLUMN buyer_count TO terms")
+        cur.execute("ALTER TABLE catalog_g1_price_lists RENAME TO catalog_g1_lists")
+        cur.execute("ALTER TABLE orders_g1_shopping_lists RENAME TO orders_g1_lists")
+    upgraded = Marketplace(settings)
+    try:
+        with upgraded.db.transaction() as cur:
+            cur.execute("SELECT COUNT(*) AS n FROM catalog_g1_accounts")
+            accounts = cur.fetchone()
+            cur.execute("SELECT buyer_count FROM catalog_g1_price_lists")
+            counts = [r["buyer_count"] for r in cur.fetchall()]
+            cur.execute("SELECT name FROM orders_g1_shopping_lists")
+            lists = [r["name"] for r in cur.fetchall()]
+        assert accounts is not None
+        assert accounts["n"] == 5  # the manufacturer, two resellers, two buyers
+        assert counts == [1]
+        assert lists == ["Weekly"]
+        assert {n: upgraded.projections.positions(n) for n in positions} == positions
+        assert upgraded.catalog.page(m.muster.id, CatalogFilter(), 50, None)[0] == [
+            {k: v for k, v in item.items() if k != "position"} for item in before
+        ]
+    finally:
+        upgraded.close()
