@@ -288,7 +288,7 @@ def view_rows(marketplace: Marketplace, world: World, scale: str) -> list[dict[s
     return [
         _row("view_rows_per_offer", round(sum(counts.values()) / offers, 3), "rows/offer", scale),
         _row("price_list_rows_per_offer", round(counts["listed"] / offers, 3), "rows/offer", scale),
-        _row("price_lists", counts["lists"], "lists", scale),
+        _row("price_lists", counts["price_lists"], "lists", scale),
     ]
 
 
