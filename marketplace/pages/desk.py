@@ -33,10 +33,6 @@ def _status(status: str) -> str | None:
     return status or None
 
 
-def _buyer_names(market: Marketplace, rows: list[dict[str, Any]]) -> dict[str, str]:
-    return names_of(market, (row["buyer_id"] for row in rows))
-
-
 @router.get("/reseller/orders")
 def queue(
     request: Request,
@@ -73,7 +69,7 @@ def _queue(
             "rows": rows,
             "status": status,
             "statuses": STATUSES,
-            "buyers": _buyer_names(market, rows),
+            "buyers": names_of(market, (r["buyer_id"] for r in rows)),
             "results": results or [],
             "next_url": f"/reseller/orders?{kept}cursor={next_cursor}" if next_cursor else None,
             "csv_url": f"/reseller/orders.csv{'?status=' + status if status else ''}",
@@ -130,7 +126,7 @@ def queue_csv(
             rows, cursor = market.order_lists.seller_orders(
                 str(desk.seller_id), 500, cursor, wanted
             )
-            names = _buyer_names(market, rows)
+            names = names_of(market, (r["buyer_id"] for r in rows))
             yield [
                 [
                     r["seller_order_id"],

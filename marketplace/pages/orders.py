@@ -118,15 +118,13 @@ def orders(
             if next_cursor
             else None,
             "first_url": f"/orders?{urlencode(kept)}" if cursor else None,
-            "seller_names": _seller_names(market, items),
+            "seller_names": names_of(
+                market, (so["reseller_id"] for o in items for so in o["seller_orders"])
+            ),
         },
         status=422 if errors else 200,
         shopper=shopper,
     )
-
-
-def _seller_names(market: Marketplace, orders: list[dict[str, Any]]) -> dict[str, str]:
-    return names_of(market, (so["reseller_id"] for o in orders for so in o["seller_orders"]))
 
 
 def _placed_by(placed_by: dict[str, Any]) -> str:
