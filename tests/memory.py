@@ -12,8 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from marketplace.buyers.application import Buyers
-from marketplace.kernel.money import Money
-from offers.application import CustomerTermsDetails, OfferDetails, Offers, ProductDetails
+from offers.application import Offers
 from offers.domain import CustomerTerms
 from offers.holds import Holds
 from orders.application import Orders
@@ -29,12 +28,10 @@ from orders.fulfilment import Fulfilment
 from orders.placement import Placement
 from orders.quoting.application import Quoting
 from sellers.application import Sellers
+from tests import seeding
+from tests.seeding import eur
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-
-
-def eur(amount: int) -> Money:
-    return Money(amount, "EUR")
 
 
 @dataclass
@@ -82,8 +79,9 @@ class Services:
             self.invoicing,
             self.budgeting,
         )
-        self.maker = self._approved(
-            self.sellers.register_manufacturer("Acme", "DE", f"mk_m_{self._numbers()}")
+        self.maker = seeding.approve(
+            self.sellers,
+            self.sellers.register_manufacturer("Acme", "DE", f"mk_m_{self._numbers()}"),
         )
 
     def today_iso(self) -> str:
@@ -98,16 +96,10 @@ class Services:
     def _candidates(self, _buyer: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
         return {pid: list(self.resellers) for pid in product_ids}
 
-    def _approved(self, account_id: UUID) -> UUID:
-        account = self.sellers.account(account_id)
-        assert account is not None
-        account.approve()
-        self.sellers.save(account)
-        return account_id
-
     def reseller(self, name: str) -> UUID:
-        reseller_id = self._approved(
-            self.sellers.register_reseller(name, "reseller", "DE", f"mk_s_{self._numbers()}")
+        reseller_id = seeding.approve(
+            self.sellers,
+            self.sellers.register_reseller(name, "reseller", "DE", f"mk_s_{self._numbers()}"),
         )
         self.sellers.authorize(self.maker, reseller_id, None, None)
         self.resellers.append(reseller_id)
@@ -121,32 +113,12 @@ class Services:
         return buyer_id, admin_id
 
     def product(self, sku: str, map_price: int | None = None) -> UUID:
-        product, _ = self.offers.put_product(
-            self.maker,
-            sku,
-            ProductDetails(
-                name=sku,
-                brand="Acme",
-                category="valves",
-                gtin=None,
-                attributes={},
-                unit=None,
-                list_price=eur(10_000),
-                map_price=eur(map_price) if map_price else None,
-            ),
-        )
-        return product.id
+        return seeding.product(self.offers, self.maker, sku, map_price=map_price)
 
     def offer(
         self, reseller_id: UUID, product_id: UUID, price: int, stock: int = 100, moq: int = 1
     ) -> None:
-        self.offers.put_offer(
-            reseller_id,
-            product_id,
-            OfferDetails(
-                price=eur(price), tiers=[], stock=stock, lead_time_days=2, min_order_qty=moq
-            ),
-        )
+        seeding.offer(self.offers, reseller_id, product_id, price, stock=stock, moq=moq)
 
     def terms(
         self,
@@ -155,17 +127,8 @@ class Services:
         methods: list[str] | None = None,
         credit_limit: int | None = None,
     ) -> None:
-        self.offers.put_terms(
-            reseller_id,
-            buyer_id,
-            CustomerTermsDetails(
-                catalog=None,
-                discount_bps=0,
-                fixed_prices={},
-                payment_methods=methods or ["card", "invoice_net_30"],
-                credit_limit=eur(credit_limit) if credit_limit is not None else None,
-            ),
-        )
+        methods = methods or ["card", "invoice_net_30"]
+        seeding.terms(self.offers, reseller_id, buyer_id, methods, credit_limit=credit_limit)
 
     def place(
         self,

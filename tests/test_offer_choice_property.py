@@ -13,13 +13,11 @@ from hypothesis import strategies as st
 
 from marketplace.adapters.settings import Settings
 from marketplace.kernel.errors import DomainError
-from marketplace.kernel.money import Money
 from marketplace.kernel.payments import PAYMENT_METHODS
 from marketplace.platform import Marketplace
-from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
-from offers.pricing import Tier
 from orders.choosing import LineRequest
 from projections.quick_order import resolve_products
+from tests.seeding import approved_sellers, offer, product, terms
 
 RESELLERS = 3
 
@@ -76,46 +74,21 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
 
 def build(marketplace: Marketplace, run: int, w: dict[str, Any]) -> tuple[UUID, list[UUID]]:
     sellers, offers, buyers = marketplace.sellers, marketplace.offers, marketplace.buyers
-    maker = sellers.register_manufacturer(f"M{run}", "DE", f"mk_c_m{run}")
-    resellers = [
-        sellers.register_reseller(f"R{run}-{i}", "reseller", "DE", f"mk_c_r{run}{i}")
-        for i in range(RESELLERS)
+    maker, resellers = approved_sellers(sellers, f"c{run}", RESELLERS)
+    product_ids = [
+        product(offers, maker, f"{p['sku']}-{run}", 5_000, p["map"], "B", "c")
+        for p in w["products"]
     ]
-    for account_id in [maker, *resellers]:
-        account = sellers.account(account_id)
-        assert account is not None
-        account.approve()
-        sellers.save(account)
-    for reseller_id in resellers:
-        sellers.authorize(maker, reseller_id, None, None)
-    product_ids = []
-    for p in w["products"]:
-        product, _ = offers.put_product(
-            maker,
-            f"{p['sku']}-{run}",
-            ProductDetails(
-                name=p["sku"],
-                brand="B",
-                category="c",
-                gtin=None,
-                attributes={},
-                unit=None,
-                list_price=Money(5_000, "EUR"),
-                map_price=Money(p["map"], "EUR") if p["map"] else None,
-            ),
-        )
-        product_ids.append(product.id)
     for o in w["offers"]:
-        offers.put_offer(
+        offer(
+            offers,
             resellers[o["reseller"]],
             product_ids[o["product"]],
-            OfferDetails(
-                price=Money(o["price"], "EUR"),
-                tiers=[Tier(q, Money(a, "EUR")) for q, a in o["tiers"]],
-                stock=o["stock"],
-                lead_time_days=o["lead"],
-                min_order_qty=o["moq"],
-            ),
+            o["price"],
+            o["tiers"],
+            o["stock"],
+            o["lead"],
+            o["moq"],
         )
     buyer_id, _ = buyers.register(f"B{run}", "T", "DE", f"mk_c_b{run}")
     buyer = buyers.buyer(buyer_id)
@@ -123,17 +96,8 @@ def build(marketplace: Marketplace, run: int, w: dict[str, Any]) -> tuple[UUID, 
     buyers.save(buyer)
     for reseller_id, t in zip(resellers, w["terms"], strict=True):
         if t is not None:
-            offers.put_terms(
-                reseller_id,
-                buyer_id,
-                CustomerTermsDetails(
-                    catalog=None,
-                    discount_bps=t["discount"],
-                    fixed_prices={product_ids[i]: Money(a, "EUR") for i, a in t["fixed"].items()},
-                    payment_methods=t["methods"],
-                    credit_limit=None,
-                ),
-            )
+            fixed = {product_ids[i]: amount for i, amount in t["fixed"].items()}
+            terms(offers, reseller_id, buyer_id, t["methods"], t["discount"], fixed)
     return buyer_id, product_ids
 
 

@@ -8,11 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from marketplace.adapters.settings import Settings
-from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
-from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
-from offers.pricing import Tier
 from projections.catalog_view import CatalogFilter
+from tests import seeding
 
 BRANDS = ["A", "B"]
 CATEGORIES = ["x", "y"]
@@ -147,62 +145,28 @@ def test_view_prices_follow_the_pricing_rule(tmp_path: Path) -> None:
     def check(w: dict[str, Any]) -> None:
         run = next(runs)
         sellers, offers, buyers = marketplace.sellers, marketplace.offers, marketplace.buyers
-        maker = sellers.register_manufacturer(f"M{run}", "DE", f"mk_s_m{run}")
-        resellers = [
-            sellers.register_reseller(f"R{run}-{i}", "reseller", "DE", f"mk_s_r{run}{i}")
-            for i in range(2)
+        maker, resellers = seeding.approved_sellers(sellers, f"p{run}", 2)
+        product_ids = [
+            seeding.product(offers, maker, p["sku"], p["list"], p["map"], p["brand"], p["category"])
+            for p in w["products"]
         ]
-        for account_id in [maker, *resellers]:
-            account = sellers.account(account_id)
-            assert account is not None
-            account.approve()
-            sellers.save(account)
-        for reseller_id in resellers:
-            sellers.authorize(maker, reseller_id, None, None)
-        product_ids = []
-        for p in w["products"]:
-            product, _ = offers.put_product(
-                maker,
-                p["sku"],
-                ProductDetails(
-                    name=p["sku"],
-                    brand=p["brand"],
-                    category=p["category"],
-                    gtin=None,
-                    attributes={},
-                    unit=None,
-                    list_price=Money(p["list"], "EUR"),
-                    map_price=Money(p["map"], "EUR") if p["map"] else None,
-                ),
-            )
-            product_ids.append(product.id)
         for o in w["offers"]:
-            offers.put_offer(
+            seeding.offer(
+                offers,
                 resellers[o["reseller"]],
                 product_ids[o["product"]],
-                OfferDetails(
-                    price=Money(o["price"], "EUR"),
-                    tiers=[Tier(q, Money(a, "EUR")) for q, a in o["tiers"]],
-                    stock=o["stock"],
-                    lead_time_days=1,
-                    min_order_qty=o["moq"],
-                ),
+                o["price"],
+                o["tiers"],
+                o["stock"],
+                1,
+                o["moq"],
             )
         buyer_id, _ = buyers.register(f"B{run}", "T", "DE", f"mk_b_{run}")
         for reseller_id, t in zip(resellers, w["terms"], strict=True):
             if t is not None:
-                offers.put_terms(
-                    reseller_id,
-                    buyer_id,
-                    CustomerTermsDetails(
-                        catalog=t["scope"],
-                        discount_bps=t["discount"],
-                        fixed_prices={
-                            product_ids[i]: Money(a, "EUR") for i, a in t["fixed"].items()
-                        },
-                        payment_methods=["card"],
-                        credit_limit=None,
-                    ),
+                fixed = {product_ids[i]: amount for i, amount in t["fixed"].items()}
+                seeding.terms(
+                    offers, reseller_id, buyer_id, ["card"], t["discount"], fixed, t["scope"]
                 )
         marketplace.projections.catch_up()
         items, _ = marketplace.catalog.page(str(buyer_id), CatalogFilter(), 500, None)

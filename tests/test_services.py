@@ -9,7 +9,8 @@ import pytest
 
 from marketplace.kernel.errors import DomainError, Refusal
 from orders.billing.payments import PaymentIn
-from tests.memory import Services, eur
+from tests.memory import Services
+from tests.seeding import eur
 
 
 @pytest.fixture
