@@ -113,3 +113,61 @@ def test_json_lines_are_summed_checked_and_limited(world: World) -> None:
         headers={"Content-Type": "text/plain"},
     )
     assert bad_text.status_code == 422
+
+
+def test_with_a_payment_method_each_line_names_the_seller_placement_chooses_for_it(
+    world: World,
+) -> None:
+    m = small_market(world)
+    pid = world.product(m.acme, "PAY-1")
+    # Rhine is cheaper but takes cards only from this buyer; Danube also takes invoices.
+    world.offer(m.rhine, pid, 1_000, stock=10)
+    world.offer(m.danube, pid, 1_100, stock=10)
+    world.terms(m.rhine, m.muster, payment_methods=["card"])
+    world.terms(m.danube, m.muster, payment_methods=["card", "invoice_net_30"])
+    world.catalog(m.muster)
+
+    def quick(**how: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = world.ok(
+            "POST",
+            "/v1/buyer/quick-order",
+            m.muster,
+            params={"min_position": world.position},
+            **how,
+        )
+        return answer
+
+    lines = [{"sku": "PAY-1", "quantity": 2}]
+    assert quick(json={"lines": lines})["lines"][0]["reseller_id"] == m.rhine.id
+    by_invoice = quick(json={"lines": lines, "payment_method": "invoice_net_30"})
+    assert by_invoice["lines"][0]["reseller_id"] == m.danube.id
+    assert by_invoice["lines"][0]["unit_price"] == {"amount": 1_100, "currency": "EUR"}
+    as_csv = world.ok(
+        "POST",
+        "/v1/buyer/quick-order",
+        m.muster,
+        content="PAY-1,2",
+        headers={"Content-Type": "text/csv"},
+        params={"min_position": world.position, "payment_method": "invoice_net_30"},
+    )
+    assert as_csv["order_lines"] == by_invoice["order_lines"]
+    placed = world.ok(
+        "POST",
+        "/v1/buyer/orders",
+        m.muster,
+        json={"lines": [{"product_id": pid, "quantity": 2}], "payment_method": "invoice_net_30"},
+    )
+    assert placed["seller_orders"][0]["reseller_id"] == m.danube.id
+    # No seller takes the method: the line says so, and placement refuses it.
+    world.terms(m.danube, m.muster, payment_methods=["card"])
+    refused = quick(json={"lines": lines, "payment_method": "invoice_net_30"})["lines"][0]
+    assert refused["problem"] == "no seller of it accepts invoice_net_30 from you"
+    assert (
+        world.call(
+            "POST",
+            "/v1/buyer/quick-order",
+            m.muster,
+            json={"lines": lines, "payment_method": "cash"},
+        ).status_code
+        == 422
+    )
