@@ -320,7 +320,7 @@ class Marketplace:
         heads = self.heads()
         positions = self.projections.positions("catalog")
         if any(
-            self.events.holds_any(context, positions.get(context, 0), head, LISTING_EVENTS)
+            self.events.contains_any(context, positions.get(context, 0), head, LISTING_EVENTS)
             for context, head in heads.items()
             if positions.get(context, 0) < head
         ):

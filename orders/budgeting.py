@@ -65,7 +65,7 @@ class Budgeting:
         found = None if book is None else book.covering(self.today(), currency)
         return None if found is None else self.orders.find(found, Budget)
 
-    def holding(self, order: Order) -> Budget | None:
+    def reserved_by(self, order: Order) -> Budget | None:
         """The budget the order's seller orders reserved, if any."""
         if order.cost_centre_id is None:
             return None
@@ -86,7 +86,7 @@ class Budgeting:
             return
 
         def attempt() -> None:
-            budget = self.holding(order)
+            budget = self.reserved_by(order)
             if budget is None:
                 return
             fresh = self.orders.find(order_id, Order)
@@ -103,7 +103,7 @@ class Budgeting:
             return
 
         def attempt() -> None:
-            budget = self.holding(order)
+            budget = self.reserved_by(order)
             if budget is not None:
                 budget.give_back(order_id, credit_note_id, amount, self.today())
                 self.orders.save(budget)

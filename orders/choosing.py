@@ -104,10 +104,10 @@ class Lookups:
         self._offers.update({offer_id(r, p): offers.get(offer_id(r, p)) for r, p in pairs})
         terms = self.offers.get_many([terms_id(r, buyer_id) for r in resellers], CustomerTerms)
         self._terms.update({(r, buyer_id): terms.get(terms_id(r, buyer_id)) for r in resellers})
-        makers = {p.manufacturer_id for p in products.values()}
-        accounts = self.sellers.get_many([*resellers, *makers], Account)
-        self._accounts.update({a: accounts.get(a) for a in [*resellers, *makers]})
-        keys = [(m, r) for m in makers for r in resellers]
+        manufacturers = {p.manufacturer_id for p in products.values()}
+        accounts = self.sellers.get_many([*resellers, *manufacturers], Account)
+        self._accounts.update({a: accounts.get(a) for a in [*resellers, *manufacturers]})
+        keys = [(m, r) for m in manufacturers for r in resellers]
         found = self.sellers.get_many([authorization_id(*k) for k in keys], Authorization)
         self._authorizations.update({k: found.get(authorization_id(*k)) for k in keys})
 
@@ -170,7 +170,7 @@ class OfferChooser:
         if offer is None:
             return None
         reseller = seen.account(reseller_id)
-        maker = seen.account(product.manufacturer_id)
+        manufacturer = seen.account(product.manufacturer_id)
         terms = seen.terms(reseller_id, buyer_id)
         if terms is None or not visible(
             offer,
@@ -178,7 +178,7 @@ class OfferChooser:
             terms,
             seen.authorization(product.manufacturer_id, reseller_id),
             reseller is not None and reseller.is_approved,
-            maker is not None and maker.is_approved,
+            manufacturer is not None and manufacturer.is_approved,
         ):
             return None
         return offer, terms

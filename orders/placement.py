@@ -296,7 +296,7 @@ class Placement:
         user = buyer.user(UUID(user_id)) if user_id else None
         limit = user.spending_limit if user else None
         needs_approval = over_limit(limit, _totals(seller_orders))
-        budget = self.budgeting.holding(order) if self.budgeting is not None else None
+        budget = self.budgeting.reserved_by(order) if self.budgeting is not None else None
         if budget is not None and budget.enforcement == "require_approval":
             needs_approval = needs_approval or budget.went_over(order.id)
         try:

@@ -177,7 +177,14 @@ def test_a_reseller_refuses_one_order_and_ships_part_of_another_and_the_buyer_se
     site.settle()
 
     tab.sign_in(*site.person("Rhine Supply"))
-    page = tab.go("/reseller/orders?status=awaiting_acceptance")
+    # The home page says what waits, with counts, and leads to it.
+    page = tab.go("/")
+    expect(page.get_by_role("heading", name="Waiting for you")).to_be_visible()
+    waiting = page.get_by_role("link", name=re.compile(r"^\d+ seller orders to accept$"))
+    assert int(waiting.inner_text().split()[0]) >= 2
+    tab.check("backoffice-home")
+    waiting.click()
+    page.wait_for_url(re.compile(r"/reseller/orders\?status=awaiting_acceptance$"))
     tab.check("backoffice-seller-orders")
     page.get_by_label(f"Select order {refused_so[:8]}").check()
     page.get_by_label("Reason for a refusal").fill("out of stock in our warehouse")

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
-from tests.test_desk import person, settle
 from tests.test_operator_office import operator_person
 from tests.test_people import TOKEN, sign_in
+from tests.test_seller_orders_pages import person, settle
 from tests.world import World, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)

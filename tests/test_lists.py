@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
-from tests.test_desk import settle
 from tests.test_people import PASSWORD, csrf, sign_in
+from tests.test_seller_orders_pages import settle
 from tests.world import World, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)

@@ -7,7 +7,7 @@ import pytest
 
 from marketplace.pages.names import names_of
 from marketplace.platform import Marketplace
-from tests.test_desk import settle
+from tests.test_seller_orders_pages import settle
 from tests.world import World, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)

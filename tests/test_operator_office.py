@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from projections.catalog_view import CatalogFilter
-from tests.test_desk import _needs, settle
 from tests.test_people import PASSWORD, TOKEN, sign_in
+from tests.test_seller_orders_pages import _needs, settle
 from tests.world import Market, World, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)

@@ -13,8 +13,8 @@ from marketplace.kernel.errors import Conflict, DomainError, Invalid
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
-from tests.test_desk import settle
 from tests.test_people import PASSWORD, csrf, sign_in
+from tests.test_seller_orders_pages import settle
 from tests.world import World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)

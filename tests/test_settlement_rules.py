@@ -21,7 +21,7 @@ from orders.billing.returns import Returns
 from orders.domain import SellerOrder
 from orders.fulfilment import Fulfilment
 from projections.billing import TABLES as BILLING_TABLES
-from tests.test_desk import settle
+from tests.test_seller_orders_pages import settle
 from tests.world import Actor, World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)

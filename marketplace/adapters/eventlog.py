@@ -39,7 +39,7 @@ class EventLog:
         )
         return [(n.id, str(n.originator_id), int(n.originator_version)) for n in notifications]
 
-    def holds_any(
+    def contains_any(
         self, context: str, after: int, up_to: int, types: frozenset[str], most: int = 500
     ) -> bool:
         """Whether events of these types (`Class.Event`) lie between two positions; past

@@ -57,7 +57,7 @@ def _filters(q: str, brand: str, category: str, status: str) -> tuple[CatalogFil
 def products(
     request: Request,
     market: MarketplaceDep,
-    maker: Catalog,
+    person: Catalog,
     q: Text = "",
     brand: Text = "",
     category: Text = "",
@@ -70,7 +70,7 @@ def products(
     caught_up(market, request, "catalog")
     f, state = _filters(q, brand, category, status)
     items, next_cursor = market.catalog.manufacturer_products(
-        str(maker.seller_id), PAGE_SIZE, cursor or None, f, state
+        str(person.seller_id), PAGE_SIZE, cursor or None, f, state
     )
     kept = {
         k: v
@@ -79,9 +79,9 @@ def products(
     }
     return render(
         request,
-        "maker_products.html",
+        "manufacturer_products.html",
         {
-            "staff": maker,
+            "staff": person,
             "items": items,
             "filters": {"q": q, "brand": brand, "category": category, "status": status},
             "next_url": f"/manufacturer/products?{urlencode({**kept, 'cursor': next_cursor})}"
@@ -90,14 +90,14 @@ def products(
             "csv_url": f"/manufacturer/products.csv?{urlencode(kept)}",
             "notice": request.query_params.get("notice"),
         },
-        visitor=maker.visitor,
+        visitor=person.visitor,
     )
 
 
 @router.get("/manufacturer/products.csv")
 def products_csv(
     market: MarketplaceDep,
-    maker: Catalog,
+    person: Catalog,
     q: Text = "",
     brand: Text = "",
     category: Text = "",
@@ -109,7 +109,7 @@ def products_csv(
         cursor = None
         while True:
             items, cursor = market.catalog.manufacturer_products(
-                str(maker.seller_id), 500, cursor, f, state
+                str(person.seller_id), 500, cursor, f, state
             )
             yield [
                 [
@@ -147,32 +147,32 @@ def products_csv(
 
 @router.post("/manufacturer/products", dependencies=[CsrfChecked])
 async def discontinue_selected(
-    request: Request, market: MarketplaceDep, maker: Catalog
+    request: Request, market: MarketplaceDep, person: Catalog
 ) -> Response:
     form = await request.form()
     skus = [v for v in form.getlist("sku") if isinstance(v, str)][: PAGE_SIZE * 4]
     if form.get("action") != "discontinue" or not skus:
         raise Invalid("choose at least one product, then discontinue")
     for sku in skus:
-        market.offers.discontinue(maker.seller_id, sku)
+        market.offers.discontinue(person.seller_id, sku)
     return redirect(f"/manufacturer/products?notice={len(skus)} product(s) discontinued")
 
 
 @router.get("/manufacturer/product")
 def product_form(
-    request: Request, market: MarketplaceDep, maker: Catalog, sku: Text = ""
+    request: Request, market: MarketplaceDep, person: Catalog, sku: Text = ""
 ) -> Response:
     values: dict[str, Any] = {"currency": "EUR"}
     if sku:
         # The SKU is searchable text: its few matches are read, then the exact one kept.
         items, _ = market.catalog.manufacturer_products(
-            str(maker.seller_id), 50, None, CatalogFilter(q=sku)
+            str(person.seller_id), 50, None, CatalogFilter(q=sku)
         )
         found = next((i for i in items if i["sku"] == sku), None)
         if found is None:
             raise NotFound(f"you have no product with SKU {sku}")
         values = _values(found)
-    return _form(request, maker, values, {}, 200)
+    return _form(request, person, values, {}, 200)
 
 
 def _values(item: dict[str, Any]) -> dict[str, Any]:
@@ -192,19 +192,19 @@ def _values(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _form(
-    request: Request, maker: Staff, values: dict[str, Any], errors: dict[str, str], code: int
+    request: Request, person: Staff, values: dict[str, Any], errors: dict[str, str], code: int
 ) -> Response:
     return render(
         request,
-        "maker_product.html",
-        {"staff": maker, "values": values, "errors": errors},
+        "manufacturer_product.html",
+        {"staff": person, "values": values, "errors": errors},
         status=code,
-        visitor=maker.visitor,
+        visitor=person.visitor,
     )
 
 
 @router.post("/manufacturer/product", dependencies=[CsrfChecked])
-async def save_product(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
+async def save_product(request: Request, market: MarketplaceDep, person: Catalog) -> Response:
     form = {k: v.strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     values = {k: form.get(k, "")[:1000] for k in FIELDS}
     line: dict[str, Any] = {k: values[k] for k in ("sku", "name", "brand", "category")}
@@ -223,23 +223,23 @@ async def save_product(request: Request, market: MarketplaceDep, maker: Catalog)
             field = "currency" if "currency" in loc else loc[0]
             errors.setdefault(field, item["msg"])
         return _form(
-            request, maker, {**values, "existing": bool(form.get("existing"))}, errors, 422
+            request, person, {**values, "existing": bool(form.get("existing"))}, errors, 422
         )
     try:
-        market.offers.put_product(maker.seller_id, product.sku, product.details())
+        market.offers.put_product(person.seller_id, product.sku, product.details())
     except DomainError as error:
-        return _form(request, maker, values, {"list_price": str(error.detail)}, 422)
+        return _form(request, person, values, {"list_price": str(error.detail)}, 422)
     return redirect(f"/manufacturer/products?notice=Product {product.sku} saved")
 
 
 @router.post("/manufacturer/product/discontinue", dependencies=[CsrfChecked])
-async def discontinue(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
+async def discontinue(request: Request, market: MarketplaceDep, person: Catalog) -> Response:
     sku = str((await request.form()).get("sku") or "")[:100]
-    market.offers.discontinue(maker.seller_id, sku)
+    market.offers.discontinue(person.seller_id, sku)
     return redirect(f"/manufacturer/products?notice=Product {sku} discontinued")
 
 
-def _import(market: Marketplace, maker: Staff) -> PageImport:
+def _import(market: Marketplace, person: Staff) -> PageImport:
     return PageImport(
         "product",
         "/manufacturer/products:import",
@@ -251,48 +251,48 @@ def _import(market: Marketplace, maker: Staff) -> PageImport:
         product_json,
         parse_products,
         lambda upload, parsed: market.imports.start_products(
-            maker.seller_id, *parsed, good_products(upload, parsed)
+            person.seller_id, *parsed, good_products(upload, parsed)
         ),
     )
 
 
 @router.get("/manufacturer/imports")
-def import_page(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
-    return import_form(request, maker, _import(market, maker))
+def import_page(request: Request, market: MarketplaceDep, person: Catalog) -> Response:
+    return import_form(request, person, _import(market, person))
 
 
 @router.post("/manufacturer/products:import", dependencies=[CsrfChecked])
-async def import_products(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
-    return await imported(request, maker, _import(market, maker))
+async def import_products(request: Request, market: MarketplaceDep, person: Catalog) -> Response:
+    return await imported(request, person, _import(market, person))
 
 
 @router.get("/manufacturer/imports/{job_id}")
-def import_job(request: Request, job_id: UUID, market: MarketplaceDep, maker: Catalog) -> Response:
-    job = market.imports.job(job_id, maker.seller_id)
-    return job_page(request, maker, _import(market, maker), job)
+def import_job(request: Request, job_id: UUID, market: MarketplaceDep, person: Catalog) -> Response:
+    job = market.imports.job(job_id, person.seller_id)
+    return job_page(request, person, _import(market, person), job)
 
 
 @router.get("/manufacturer/authorizations")
-def authorizations(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
-    return _authorizations(request, market, maker, None, 200)
+def authorizations(request: Request, market: MarketplaceDep, person: Catalog) -> Response:
+    return _authorizations(request, market, person, None, 200)
 
 
 def _authorizations(
-    request: Request, market: Marketplace, maker: Staff, error: str | None, code: int
+    request: Request, market: Marketplace, person: Staff, error: str | None, code: int
 ) -> Response:
     caught_up(market, request, "catalog")
     return render(
         request,
-        "maker_authorizations.html",
+        "manufacturer_authorizations.html",
         {
-            "staff": maker,
-            "rows": market.catalog.authorizations_of(str(maker.seller_id)),
+            "staff": person,
+            "rows": market.catalog.authorizations_of(str(person.seller_id)),
             "resellers": market.catalog.sellers("reseller"),
             "error": error,
             "notice": request.query_params.get("notice"),
         },
         status=code,
-        visitor=maker.visitor,
+        visitor=person.visitor,
     )
 
 
@@ -302,17 +302,17 @@ def _names(text: str) -> list[str] | None:
 
 
 @router.post("/manufacturer/authorizations", dependencies=[CsrfChecked])
-async def authorize(request: Request, market: MarketplaceDep, maker: Catalog) -> Response:
+async def authorize(request: Request, market: MarketplaceDep, person: Catalog) -> Response:
     form = await request.form()
     try:
         reseller_id = UUID(str(form.get("reseller_id") or ""))
     except ValueError:
-        return _authorizations(request, market, maker, "choose a reseller", 422)
+        return _authorizations(request, market, person, "choose a reseller", 422)
     if form.get("action") == "revoke":
-        market.sellers.revoke_authorization(maker.seller_id, reseller_id)
+        market.sellers.revoke_authorization(person.seller_id, reseller_id)
         return redirect("/manufacturer/authorizations?notice=Authorization revoked")
     market.sellers.authorize(
-        maker.seller_id,
+        person.seller_id,
         reseller_id,
         _names(str(form.get("brands") or "")),
         _names(str(form.get("categories") or "")),

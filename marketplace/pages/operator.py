@@ -49,7 +49,7 @@ def _names(market: Marketplace) -> dict[str, str]:
 
 
 @router.get("/operator")
-def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+def dashboard(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     caught_up(market, request, "orders")
     since = (datetime.now(UTC) - timedelta(days=DAYS - 1)).date()
     daily = {(r["key"], r["currency"]): r for r in market.order_lists.daily(since.isoformat())}
@@ -107,14 +107,14 @@ def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Respons
     pending, _ = market.catalog.accounts(None, "pending", 50, None)
     return render(
         request,
-        "op_dashboard.html",
+        "operator_dashboard.html",
         {
-            "staff": op,
+            "staff": staff,
             "charts": charts,
             "pending": pending,
             "projections": market.projections.status(),
         },
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
@@ -122,7 +122,7 @@ def dashboard(request: Request, market: MarketplaceDep, op: Operator) -> Respons
 def accounts(
     request: Request,
     market: MarketplaceDep,
-    op: Operator,
+    staff: Operator,
     role: Text = "",
     status: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
@@ -139,9 +139,9 @@ def accounts(
     kept = {k: v for k, v in {"role": role, "status": status}.items() if v}
     return render(
         request,
-        "op_accounts.html",
+        "operator_accounts.html",
         {
-            "staff": op,
+            "staff": staff,
             "rows": rows,
             "filters": {"role": role, "status": status},
             "roles": ROLES,
@@ -152,13 +152,13 @@ def accounts(
             "csv_url": f"/operator/accounts.csv?{urlencode(kept)}",
             "notice": request.query_params.get("notice"),
         },
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
 @router.get("/operator/accounts.csv")
 def accounts_csv(
-    market: MarketplaceDep, op: Operator, role: Text = "", status: Text = ""
+    market: MarketplaceDep, staff: Operator, role: Text = "", status: Text = ""
 ) -> Response:
     if (role and role not in ROLES) or (status and status not in STATES):
         raise Invalid("choose a kind and a status from the lists")
@@ -183,14 +183,16 @@ def _account_app(market: Marketplace, account_id: UUID) -> tuple[Any, Account]:
 
 
 @router.get("/operator/accounts/{account_id}")
-def account(request: Request, account_id: UUID, market: MarketplaceDep, op: Operator) -> Response:
+def account(
+    request: Request, account_id: UUID, market: MarketplaceDep, staff: Operator
+) -> Response:
     app, found = _account_app(market, account_id)
     name = getattr(found, "name", None) or getattr(found, "legal_name", "")
     return render(
         request,
-        "op_account.html",
+        "operator_account.html",
         {
-            "staff": op,
+            "staff": staff,
             "account": found,
             "name": name,
             # A reseller's own kind (distributor, wholesaler) over its class's name.
@@ -199,13 +201,13 @@ def account(request: Request, account_id: UUID, market: MarketplaceDep, op: Oper
             "error": request.query_params.get("error"),
             "notice": request.query_params.get("notice"),
         },
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
 @router.post("/operator/accounts/{account_id}/{action}", dependencies=[CsrfChecked])
 async def change(
-    request: Request, account_id: UUID, action: str, market: MarketplaceDep, op: Operator
+    request: Request, account_id: UUID, action: str, market: MarketplaceDep, staff: Operator
 ) -> Response:
     if action not in ("approve", "suspend", "reinstate"):
         raise NotFound(f"no action {action}")
@@ -219,7 +221,7 @@ async def change(
 
 
 @router.get("/operator/commissions")
-def commissions(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+def commissions(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     caught_up(market, request, "orders")
     resellers: list[dict[str, Any]] = [
         {**r, "rate_bps": market.sellers.reseller(UUID(r["id"])).commission_bps}
@@ -232,15 +234,15 @@ def commissions(request: Request, market: MarketplaceDep, op: Operator) -> Respo
     ]
     return render(
         request,
-        "op_commissions.html",
+        "operator_commissions.html",
         {
-            "staff": op,
+            "staff": staff,
             "resellers": resellers,
             "rows": rows,
             "error": request.query_params.get("error"),
             "notice": request.query_params.get("notice"),
         },
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
@@ -257,7 +259,7 @@ def _earned(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/operator/commissions.csv")
-def commissions_csv(market: MarketplaceDep, op: Operator) -> Response:
+def commissions_csv(market: MarketplaceDep, staff: Operator) -> Response:
     names = _names(market)
 
     def pages() -> Iterator[list[list[Any]]]:
@@ -282,7 +284,7 @@ def commissions_csv(market: MarketplaceDep, op: Operator) -> Response:
 
 @router.post("/operator/commissions/{reseller_id}", dependencies=[CsrfChecked])
 async def set_rate(
-    request: Request, reseller_id: UUID, market: MarketplaceDep, op: Operator
+    request: Request, reseller_id: UUID, market: MarketplaceDep, staff: Operator
 ) -> Response:
     text = str((await request.form()).get("rate") or "").strip()
     try:
@@ -298,7 +300,7 @@ async def set_rate(
 def orders(
     request: Request,
     market: MarketplaceDep,
-    op: Operator,
+    staff: Operator,
     status: Text = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
@@ -312,9 +314,9 @@ def orders(
     kept = {"status": status} if status else {}
     return render(
         request,
-        "op_orders.html",
+        "operator_orders.html",
         {
-            "staff": op,
+            "staff": staff,
             "items": items,
             "status": status,
             "names": names,
@@ -324,12 +326,12 @@ def orders(
             else None,
             "csv_url": f"/operator/orders.csv?{urlencode(kept)}",
         },
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
 @router.get("/operator/orders.csv")
-def orders_csv(market: MarketplaceDep, op: Operator, status: Text = "") -> Response:
+def orders_csv(market: MarketplaceDep, staff: Operator, status: Text = "") -> Response:
     def pages() -> Iterator[list[list[Any]]]:
         cursor = None
         while True:
@@ -357,7 +359,7 @@ def orders_csv(market: MarketplaceDep, op: Operator, status: Text = "") -> Respo
 
 
 @router.get("/operator/projections")
-def projections(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+def projections(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     rows = market.projections.status()
     with _progress_lock:
         for row in rows:
@@ -368,19 +370,19 @@ def projections(request: Request, market: MarketplaceDep, op: Operator) -> Respo
         )
     return render(
         request,
-        "op_projections.html",
+        "operator_projections.html",
         {
-            "staff": op,
+            "staff": staff,
             "rows": rows,
             "rebuilding": any(r["status"] == "rebuilding" for r in rows),
             "error": request.query_params.get("error"),
         },
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
 @router.post("/operator/projections/{name}/rebuild", dependencies=[CsrfChecked])
-def rebuild(name: str, market: MarketplaceDep, op: Operator) -> Response:
+def rebuild(name: str, market: MarketplaceDep, staff: Operator) -> Response:
     if name not in market.projections.names:
         raise NotFound(f"unknown projection {name}")
     try:

@@ -231,22 +231,22 @@ def seller_payout(
 def operator_invoices(
     request: Request,
     market: MarketplaceDep,
-    op: Operator,
+    staff: Operator,
     status: Filter = "",
     cursor: CursorParam = "",
 ) -> Response:
-    page = _staff_page(request, op, "invoices.html")
+    page = _staff_page(request, staff, "invoices.html")
     context = {"title": "Invoices across the marketplace"}
     return invoice_page(request, market, "/operator/invoices", {}, status, cursor, context, page)
 
 
 @router.get("/operator/invoices.csv")
-def operator_invoices_csv(market: MarketplaceDep, op: Operator, status: Filter = "") -> Response:
+def operator_invoices_csv(market: MarketplaceDep, staff: Operator, status: Filter = "") -> Response:
     return invoice_csv(market, {}, status, "invoices.csv")
 
 
 @router.get("/operator/invoices/{invoice_id}.pdf")
-def operator_invoice_file(invoice_id: UUID, market: MarketplaceDep, op: Operator) -> Response:
+def operator_invoice_file(invoice_id: UUID, market: MarketplaceDep, staff: Operator) -> Response:
     invoice = market.billing.invoice(invoice_id)
     return pdf_response(market, describe_invoice(invoice, market.clock.today()))
 
@@ -254,7 +254,7 @@ def operator_invoice_file(invoice_id: UUID, market: MarketplaceDep, op: Operator
 def _payments_page(
     request: Request,
     market: Marketplace,
-    op: Staff,
+    staff: Staff,
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
     code: int = 200,
@@ -265,9 +265,9 @@ def _payments_page(
     buyers = market.catalog.sellers("buyer", None)
     return render(
         request,
-        "op_payments.html",
+        "operator_payments.html",
         {
-            "staff": op,
+            "staff": staff,
             "items": items,
             "names": names_of(market, {p["buyer_id"] for p in items}),
             "buyers": buyers,
@@ -279,13 +279,13 @@ def _payments_page(
             else None,
         },
         status=code,
-        visitor=op.visitor,
+        visitor=staff.visitor,
     )
 
 
 @router.get("/operator/payments")
-def payments(request: Request, market: MarketplaceDep, op: Operator) -> Response:
-    return _payments_page(request, market, op)
+def payments(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
+    return _payments_page(request, market, staff)
 
 
 def _minor_units(text: str) -> int | None:
@@ -297,7 +297,7 @@ def _minor_units(text: str) -> int | None:
 
 
 @router.post("/operator/payments", dependencies=[CsrfChecked])
-async def enter_payment(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+async def enter_payment(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     form = {k: str(v).strip() for k, v in (await request.form()).items() if isinstance(v, str)}
     errors: dict[str, str] = {}
     try:
@@ -315,14 +315,14 @@ async def enter_payment(request: Request, market: MarketplaceDep, op: Operator) 
     except ValueError:
         errors["received_on"] = "write the date as YYYY-MM-DD"
     if errors:
-        return _payments_page(request, market, op, errors, form, 422)
+        return _payments_page(request, market, staff, errors, form, 422)
     currency = form.get("currency", "EUR")
     try:
         recorded, _ = market.payments.record(
             PaymentIn(buyer_id, Money(minor or 0, currency), reference, received_on)
         )
     except Invalid as error:
-        return _payments_page(request, market, op, {"amount": str(error.detail)}, form, 422)
+        return _payments_page(request, market, staff, {"amount": str(error.detail)}, form, 422)
     paid = ", ".join(a["invoice_id"][:8] for a in recorded.allocations) or "no invoice"
     notice = f"Payment {reference} recorded: it paid {paid}"
     return redirect(f"/operator/payments?{urlencode({'notice': notice})}")
@@ -382,29 +382,33 @@ OperatorAdmin = Annotated[Staff, Depends(staff("operator"))]
 
 
 @router.get("/operator/payments/import")
-def statement_form(request: Request, market: MarketplaceDep, op: OperatorAdmin) -> Response:
-    return import_form(request, op, _statement_import(market))
+def statement_form(request: Request, market: MarketplaceDep, staff: OperatorAdmin) -> Response:
+    return import_form(request, staff, _statement_import(market))
 
 
 @router.post("/operator/payments/import", dependencies=[CsrfChecked])
-async def import_statement(request: Request, market: MarketplaceDep, op: OperatorAdmin) -> Response:
-    return await imported(request, op, _statement_import(market))
+async def import_statement(
+    request: Request, market: MarketplaceDep, staff: OperatorAdmin
+) -> Response:
+    return await imported(request, staff, _statement_import(market))
 
 
 @router.get("/operator/payments/imports/{job_id}")
-def statement_job(request: Request, job_id: UUID, market: MarketplaceDep, op: Operator) -> Response:
-    return job_page(request, op, _statement_import(market), market.statements.job(job_id))
+def statement_job(
+    request: Request, job_id: UUID, market: MarketplaceDep, staff: Operator
+) -> Response:
+    return job_page(request, staff, _statement_import(market), market.statements.job(job_id))
 
 
 @router.get("/operator/payouts")
-def operator_payouts(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+def operator_payouts(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     return _payouts_page(
-        request, market, op, None, {"run_form": True, "today": market.clock.today()}
+        request, market, staff, None, {"run_form": True, "today": market.clock.today()}
     )
 
 
 @router.post("/operator/payouts", dependencies=[CsrfChecked])
-async def run_payouts(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+async def run_payouts(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     form = await request.form()
     try:
         up_to = date.fromisoformat(str(form.get("up_to", ""))).isoformat()
@@ -414,7 +418,7 @@ async def run_payouts(request: Request, market: MarketplaceDep, op: Operator) ->
             "today": market.clock.today(),
             "error": "write the date as YYYY-MM-DD",
         }
-        return _payouts_page(request, market, op, None, extra, 422)
+        return _payouts_page(request, market, staff, None, extra, 422)
     made = market.payouts.run(up_to)
     total = ", ".join(f"{p.amount / 100:,.2f} {p.currency}" for p in made) or "nothing was due"
     notice = f"Payout cycle up to {up_to}: {len(made)} payout(s) made ({total})"
@@ -422,12 +426,12 @@ async def run_payouts(request: Request, market: MarketplaceDep, op: Operator) ->
 
 
 @router.get("/operator/payouts/{payout_id}.csv")
-def operator_payout_csv(payout_id: UUID, market: MarketplaceDep, op: Operator) -> Response:
+def operator_payout_csv(payout_id: UUID, market: MarketplaceDep, staff: Operator) -> Response:
     return _statement_csv(describe_payout(market.billing.payout(payout_id)))
 
 
 @router.get("/operator/payouts/{payout_id}")
 def operator_payout(
-    request: Request, payout_id: UUID, market: MarketplaceDep, op: Operator
+    request: Request, payout_id: UUID, market: MarketplaceDep, staff: Operator
 ) -> Response:
-    return _statement(request, market, op, describe_payout(market.billing.payout(payout_id)))
+    return _statement(request, market, staff, describe_payout(market.billing.payout(payout_id)))

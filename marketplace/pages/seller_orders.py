@@ -21,7 +21,7 @@ from marketplace.web.auth import MarketplaceDep
 from orders.domain import SellerOrderStatus
 
 router = APIRouter(include_in_schema=False)
-Desk = Annotated[Staff, Depends(staff("reseller", "orders"))]
+OrdersClerk = Annotated[Staff, Depends(staff("reseller", "orders"))]
 STATUSES: tuple[str, ...] = SellerOrderStatus.__args__  # type: ignore[attr-defined]
 PAGE_SIZE = 25
 MAX_REASON = 1000
@@ -37,20 +37,20 @@ def _status(status: str) -> str | None:
 def queue(
     request: Request,
     market: MarketplaceDep,
-    desk: Desk,
+    clerk: OrdersClerk,
     status: Annotated[str, Query(max_length=40)] = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     clean = clean_query(request)
     if clean is not None:
         return redirect(clean)
-    return _queue(request, market, desk, status, cursor)
+    return _queue(request, market, clerk, status, cursor)
 
 
 def _queue(
     request: Request,
     market: Marketplace,
-    desk: Staff,
+    clerk: Staff,
     status: str,
     cursor: str = "",
     results: list[str] | None = None,
@@ -58,14 +58,14 @@ def _queue(
 ) -> Response:
     caught_up(market, request, "orders")
     rows, next_cursor = market.order_lists.seller_orders(
-        str(desk.seller_id), PAGE_SIZE, cursor or None, _status(status)
+        str(clerk.seller_id), PAGE_SIZE, cursor or None, _status(status)
     )
     kept = f"status={status}&" if status else ""
     return render(
         request,
-        "desk.html",
+        "seller_orders.html",
         {
-            "staff": desk,
+            "staff": clerk,
             "rows": rows,
             "status": status,
             "statuses": STATUSES,
@@ -75,12 +75,12 @@ def _queue(
             "csv_url": f"/reseller/orders.csv{'?status=' + status if status else ''}",
         },
         status=code,
-        visitor=desk.visitor,
+        visitor=clerk.visitor,
     )
 
 
 @router.post("/reseller/orders", dependencies=[CsrfChecked])
-async def decide(request: Request, market: MarketplaceDep, desk: Desk) -> Response:
+async def decide(request: Request, market: MarketplaceDep, clerk: OrdersClerk) -> Response:
     """Accepts or refuses the selected seller orders, each on its own: one refused by a rule
     does not stop the others."""
     form = await request.form()
@@ -94,29 +94,29 @@ async def decide(request: Request, market: MarketplaceDep, desk: Desk) -> Respon
     elif decision == "refuse" and not reason:
         problems.append("give the buyer a reason for the refusal")
     if problems:
-        return _queue(request, market, desk, status, results=problems, code=422)
+        return _queue(request, market, clerk, status, results=problems, code=422)
     results, failed = [], False
     for raw in ids:
         try:
             seller_order_id = UUID(raw)
             if decision == "accept":
-                market.fulfilment.accept(desk.seller_id, seller_order_id)
+                market.fulfilment.accept(clerk.seller_id, seller_order_id)
             else:
-                market.fulfilment.refuse(desk.seller_id, seller_order_id, reason)
+                market.fulfilment.refuse(clerk.seller_id, seller_order_id, reason)
             results.append(f"order {raw[:8]} {decision}ed")
         except (ValueError, DomainError) as error:
             failed = True
             why = error.detail if isinstance(error, DomainError) else "not an order id"
             results.append(f"order {raw[:8]} was not {decision}ed: {why}")
     if failed:
-        return _queue(request, market, desk, status, results=results, code=409)
+        return _queue(request, market, clerk, status, results=results, code=409)
     done = "accepted" if decision == "accept" else "refused"
     return redirect(f"/reseller/orders?done={done}&count={len(ids)}")
 
 
 @router.get("/reseller/orders.csv")
 def queue_csv(
-    market: MarketplaceDep, desk: Desk, status: Annotated[str, Query(max_length=40)] = ""
+    market: MarketplaceDep, clerk: OrdersClerk, status: Annotated[str, Query(max_length=40)] = ""
 ) -> Response:
     wanted = _status(status)
 
@@ -124,7 +124,7 @@ def queue_csv(
         cursor = None
         while True:
             rows, cursor = market.order_lists.seller_orders(
-                str(desk.seller_id), 500, cursor, wanted
+                str(clerk.seller_id), 500, cursor, wanted
             )
             names = names_of(market, (r["buyer_id"] for r in rows))
             yield [
@@ -163,28 +163,28 @@ def queue_csv(
 
 @router.get("/reseller/orders/{seller_order_id}")
 def seller_order(
-    request: Request, seller_order_id: UUID, market: MarketplaceDep, desk: Desk
+    request: Request, seller_order_id: UUID, market: MarketplaceDep, clerk: OrdersClerk
 ) -> Response:
-    return _seller_order(request, market, desk, seller_order_id)
+    return _seller_order(request, market, clerk, seller_order_id)
 
 
 def _seller_order(
     request: Request,
     market: Marketplace,
-    desk: Staff,
+    clerk: Staff,
     seller_order_id: UUID,
     error: str | None = None,
     code: int = 200,
 ) -> Response:
-    so = market.orders.seller_order(seller_order_id, desk.seller_id)
+    so = market.orders.seller_order(seller_order_id, clerk.seller_id)
     names = market.catalog.names([str(line.product_id) for line in so.lines])
     short = {pid: n["name"] for pid, n in names.items()}
     order = market.orders.order(so.order_id)
     return render(
         request,
-        "desk_order.html",
+        "seller_order.html",
         {
-            "staff": desk,
+            "staff": clerk,
             "so": so,
             "order": order,
             "buyer": market.buyers.buyer(so.buyer_id),
@@ -194,7 +194,7 @@ def _seller_order(
             "notice": _done(request.query_params.get("done")),
         },
         status=code,
-        visitor=desk.visitor,
+        visitor=clerk.visitor,
     )
 
 
@@ -210,7 +210,7 @@ def _done(action: str | None) -> str | None:
 
 @router.post("/reseller/orders/{seller_order_id}/{action}", dependencies=[CsrfChecked])
 async def act(
-    request: Request, seller_order_id: UUID, action: str, market: MarketplaceDep, desk: Desk
+    request: Request, seller_order_id: UUID, action: str, market: MarketplaceDep, clerk: OrdersClerk
 ) -> Response:
     form = await request.form()
     reason = str(form.get("reason") or "").strip()[:MAX_REASON]
@@ -218,20 +218,20 @@ async def act(
     f = market.fulfilment
     try:
         if action == "accept":
-            f.accept(desk.seller_id, seller_order_id)
+            f.accept(clerk.seller_id, seller_order_id)
         elif action in ("refuse", "cancel"):
             if not reason:
                 raise Invalid(f"give the buyer a reason to {action}")
-            (f.refuse if action == "refuse" else f.cancel)(desk.seller_id, seller_order_id, reason)
+            (f.refuse if action == "refuse" else f.cancel)(clerk.seller_id, seller_order_id, reason)
         elif action == "deliver":
-            f.deliver(desk.seller_id, seller_order_id)
+            f.deliver(clerk.seller_id, seller_order_id)
         elif action == "ship":
-            f.ship(desk.seller_id, seller_order_id, _quantities(form), tracking)
+            f.ship(clerk.seller_id, seller_order_id, _quantities(form), tracking)
         else:
             return Response(status_code=404)
     except DomainError as error:
         if isinstance(error.detail, str):
-            return _seller_order(request, market, desk, seller_order_id, error.detail, 422)
+            return _seller_order(request, market, clerk, seller_order_id, error.detail, 422)
         raise
     return redirect(f"/reseller/orders/{seller_order_id}?done={action}")
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
 
 
 @dataclass
-class Desk:
+class OrdersOffice:
     web: TestClient
     world: World
     market: Market
@@ -51,7 +51,7 @@ def person(world: World, seller: Actor, email: str, role: str) -> None:
 
 
 @pytest.fixture
-def desk(world: World, marketplace: Marketplace) -> Iterator[Desk]:
+def office(world: World, marketplace: Marketplace) -> Iterator[OrdersOffice]:
     market = small_market(world)
     products = [world.product(market.acme, f"P-{i}", name=f"Pump {i}") for i in range(3)]
     for pid in products:
@@ -63,7 +63,7 @@ def desk(world: World, marketplace: Marketplace) -> Iterator[Desk]:
     person(world, market.rhine, "orders@rhine.example", "orders")
     with TestClient(create_app(marketplace, start=False)) as web:
         assert sign_in(web, "orders@rhine.example").status_code == 303
-        yield Desk(web, world, market, products)
+        yield OrdersOffice(web, world, market, products)
 
 
 def settle(marketplace: Marketplace) -> None:
@@ -72,19 +72,19 @@ def settle(marketplace: Marketplace) -> None:
 
 
 def test_the_queue_accepts_and_refuses_several_at_once(
-    desk: Desk, marketplace: Marketplace
+    office: OrdersOffice, marketplace: Marketplace
 ) -> None:
-    first = desk.order(desk.market.muster, [(0, 2)])
-    second = desk.order(desk.market.bolt, [(1, 1)])
-    third = desk.order(desk.market.muster, [(2, 3)])
+    first = office.order(office.market.muster, [(0, 2)])
+    second = office.order(office.market.bolt, [(1, 1)])
+    third = office.order(office.market.muster, [(2, 3)])
     settle(marketplace)
-    queue = desk.web.get("/reseller/orders?status=awaiting_acceptance").text
+    queue = office.web.get("/reseller/orders?status=awaiting_acceptance").text
     for so in (first, second, third):
         assert so["seller_order_id"][:8] in queue
     assert "Muster GmbH" in queue
     assert "Bolt Works" in queue
-    token = desk.token()
-    no_reason = desk.web.post(
+    token = office.token()
+    no_reason = office.web.post(
         "/reseller/orders",
         data={
             "csrf_token": token,
@@ -94,7 +94,7 @@ def test_the_queue_accepts_and_refuses_several_at_once(
     )
     assert no_reason.status_code == 422
     assert "give the buyer a reason" in no_reason.text.lower()
-    accepted = desk.web.post(
+    accepted = office.web.post(
         "/reseller/orders",
         data={
             "csrf_token": token,
@@ -104,7 +104,7 @@ def test_the_queue_accepts_and_refuses_several_at_once(
     )
     assert accepted.status_code == 200
     assert "2 order(s) accepted." in accepted.text
-    refused = desk.web.post(
+    refused = office.web.post(
         "/reseller/orders",
         data={
             "csrf_token": token,
@@ -126,34 +126,34 @@ def test_the_queue_accepts_and_refuses_several_at_once(
     # The refused lines went to the buyer's next best offer: Danube.
     order = marketplace.orders.describe(marketplace.orders.order(UUID(third["order_id"])))
     assert {so["reseller_id"] for so in order["seller_orders"]} == {
-        desk.market.rhine.id,
-        desk.market.danube.id,
+        office.market.rhine.id,
+        office.market.danube.id,
     }
 
 
 def test_an_order_ships_in_parts_with_tracking_then_is_delivered(
-    desk: Desk, marketplace: Marketplace
+    office: OrdersOffice, marketplace: Marketplace
 ) -> None:
-    so = desk.order(desk.market.muster, [(0, 4), (1, 2)])
+    so = office.order(office.market.muster, [(0, 4), (1, 2)])
     path = f"/reseller/orders/{so['seller_order_id']}"
-    token = desk.token(path)
-    assert desk.web.post(f"{path}/accept", data={"csrf_token": token}).status_code == 200
-    too_many = desk.web.post(
-        f"{path}/ship", data={"csrf_token": token, f"ship_{desk.products[0]}": "5"}
+    token = office.token(path)
+    assert office.web.post(f"{path}/accept", data={"csrf_token": token}).status_code == 200
+    too_many = office.web.post(
+        f"{path}/ship", data={"csrf_token": token, f"ship_{office.products[0]}": "5"}
     )
     assert too_many.status_code == 422
     assert "only 4" in too_many.text.lower()
-    part = desk.web.post(
+    part = office.web.post(
         f"{path}/ship",
-        data={"csrf_token": token, f"ship_{desk.products[0]}": "3", "tracking": "DHL-1"},
+        data={"csrf_token": token, f"ship_{office.products[0]}": "3", "tracking": "DHL-1"},
     )
     assert part.status_code == 200
     assert "partially shipped" in part.text
-    rest = desk.web.post(
+    rest = office.web.post(
         f"{path}/ship", data={"csrf_token": token, "all": "1", "tracking": "DHL-2"}
     )
     assert "shipped" in rest.text
-    delivered = desk.web.post(f"{path}/deliver", data={"csrf_token": token})
+    delivered = office.web.post(f"{path}/deliver", data={"csrf_token": token})
     history = re.findall(r"</time> ([^<]+)</li>", delivered.text)
     times = "\N{MULTIPLICATION SIGN}"
     assert history[-4:] == [
@@ -165,29 +165,33 @@ def test_an_order_ships_in_parts_with_tracking_then_is_delivered(
     assert marketplace.orders.seller_order(UUID(so["seller_order_id"])).status == "delivered"
 
 
-def test_the_csv_export_is_the_filtered_queue(desk: Desk, marketplace: Marketplace) -> None:
+def test_the_csv_export_is_the_filtered_queue(
+    office: OrdersOffice, marketplace: Marketplace
+) -> None:
     for i in range(3):
-        desk.order(desk.market.muster, [(i, i + 1)])
+        office.order(office.market.muster, [(i, i + 1)])
     settle(marketplace)
     listed = re.findall(
-        r'href="/reseller/orders/([0-9a-f-]{36})"', desk.web.get("/reseller/orders").text
+        r'href="/reseller/orders/([0-9a-f-]{36})"', office.web.get("/reseller/orders").text
     )
-    rows = list(csv.DictReader(io.StringIO(desk.web.get("/reseller/orders.csv").text)))
+    rows = list(csv.DictReader(io.StringIO(office.web.get("/reseller/orders.csv").text)))
     assert [r["seller_order_id"] for r in rows] == listed
     assert [r["items"] for r in rows] == ["3", "2", "1"]
     assert {r["total"] for r in rows} == {"30.00", "20.00", "10.00"}
     assert (
-        list(csv.DictReader(io.StringIO(desk.web.get("/reseller/orders.csv?status=shipped").text)))
+        list(
+            csv.DictReader(io.StringIO(office.web.get("/reseller/orders.csv?status=shipped").text))
+        )
         == []
     )
 
 
 def test_only_the_orders_role_works_the_queue_of_its_own_seller(
-    desk: Desk, world: World, marketplace: Marketplace
+    office: OrdersOffice, world: World, marketplace: Marketplace
 ) -> None:
-    so = desk.order(desk.market.muster, [(0, 1)])
-    person(world, desk.market.rhine, "catalog@rhine.example", "catalog")
-    person(world, desk.market.danube, "orders@danube.example", "orders")
+    so = office.order(office.market.muster, [(0, 1)])
+    person(world, office.market.rhine, "catalog@rhine.example", "catalog")
+    person(world, office.market.danube, "orders@danube.example", "orders")
     with TestClient(create_app(marketplace, start=False)) as web:
         sign_in(web, "catalog@rhine.example")
         assert web.get("/reseller/orders").status_code == 403
@@ -211,20 +215,20 @@ def test_only_the_orders_role_works_the_queue_of_its_own_seller(
 
 
 def test_finance_reads_the_commissions_and_nothing_else(
-    desk: Desk, world: World, marketplace: Marketplace
+    office: OrdersOffice, world: World, marketplace: Marketplace
 ) -> None:
     world.ok(
         "PUT",
-        f"/v1/operator/resellers/{desk.market.rhine.id}/commission",
+        f"/v1/operator/resellers/{office.market.rhine.id}/commission",
         world.operator,
         json={"rate_bps": 1000},
     )
-    so = desk.order(desk.market.muster, [(0, 3)])
+    so = office.order(office.market.muster, [(0, 3)])
     path = f"/reseller/orders/{so['seller_order_id']}"
-    token = desk.token(path)
+    token = office.token(path)
     for step, data in (("accept", {}), ("ship", {"all": "1"}), ("deliver", {})):
-        desk.web.post(f"{path}/{step}", data={"csrf_token": token, **data})
-    person(world, desk.market.rhine, "finance@rhine.example", "finance")
+        office.web.post(f"{path}/{step}", data={"csrf_token": token, **data})
+    person(world, office.market.rhine, "finance@rhine.example", "finance")
     settle(marketplace)
     with TestClient(create_app(marketplace, start=False)) as web:
         sign_in(web, "finance@rhine.example")
@@ -254,27 +258,27 @@ def _needs(page: str) -> dict[str, int]:
 
 
 def test_the_home_page_counts_what_waits_for_the_seller_and_links_to_it(
-    desk: Desk, marketplace: Marketplace
+    office: OrdersOffice, marketplace: Marketplace
 ) -> None:
-    home = desk.web.get("/")
+    home = office.web.get("/")
     assert "still to come" not in home.text
     assert _needs(home.text)["seller orders to accept"] == 0
     assert "Nothing waits for you now." in home.text
-    first = desk.order(desk.market.muster, [(0, 2)])
-    desk.order(desk.market.bolt, [(1, 1)])
+    first = office.order(office.market.muster, [(0, 2)])
+    office.order(office.market.bolt, [(1, 1)])
     settle(marketplace)
-    needs = _needs(desk.web.get("/").text)
+    needs = _needs(office.web.get("/").text)
     assert needs["seller orders to accept"] == 2
     assert needs["seller orders to ship"] == 0
     assert needs["quotes to answer"] == 0
     # An orders person does not see the finance figures.
     assert "invoices overdue" not in needs
-    desk.world.ok(
-        "POST", f"/v1/reseller/orders/{first['seller_order_id']}/accept", desk.market.rhine
+    office.world.ok(
+        "POST", f"/v1/reseller/orders/{first['seller_order_id']}/accept", office.market.rhine
     )
     settle(marketplace)
-    needs = _needs(desk.web.get("/").text)
+    needs = _needs(office.web.get("/").text)
     assert needs["seller orders to accept"] == 1
     assert needs["seller orders to ship"] == 1
-    queue = desk.web.get("/reseller/orders?status=awaiting_acceptance").text
+    queue = office.web.get("/reseller/orders?status=awaiting_acceptance").text
     assert queue.count("<tr") - 1 == 1
