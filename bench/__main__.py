@@ -13,7 +13,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from bench import catalog, imports, kafka, orders, quick_order, settlement
+from bench import billing, catalog, imports, kafka, orders, quick_order
 from bench.world import SCALES, generate
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
@@ -48,8 +48,8 @@ def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Market
 def main() -> None:
     scale_name = os.environ.get("BENCH_SCALE", "default")
     scale = SCALES[scale_name]
-    # BENCH_ONLY=append,catalog,kafka,orders,imports,settlement,quick runs some (all by default).
-    default = "append,catalog,kafka,orders,imports,settlement,quick"
+    # BENCH_ONLY=append,catalog,kafka,orders,imports,billing,quick runs some (all by default).
+    default = "append,catalog,kafka,orders,imports,billing,quick"
     only = set(os.environ.get("BENCH_ONLY", default).split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
@@ -78,9 +78,9 @@ def main() -> None:
     if "orders" in only:
         with console.status("orders"), fresh(url) as (marketplace, _):
             rows += orders.placement(marketplace, url, scale_name)
-    if "settlement" in only:
-        with console.status("settlement"), fresh(url) as (marketplace, _):
-            rows += settlement.run(marketplace, scale_name)
+    if "billing" in only:
+        with console.status("billing"), fresh(url) as (marketplace, _):
+            rows += billing.run(marketplace, scale_name)
     if "quick" in only:
         with console.status("quick order"), fresh(url) as (marketplace, _):
             rows += quick_order.run(marketplace, scale_name)

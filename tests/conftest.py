@@ -30,7 +30,7 @@ LAST = {
     "test_librdkafka",
     "test_reroute_crash",
     "test_serve",
-    "test_settlement_crash",
+    "test_billing_crash",
     "test_stall",
 }
 SERVICES = {"postgres_url", "kafka_bootstrap", "kafka_settings", "pg_schema", "store"}

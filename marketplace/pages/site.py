@@ -10,6 +10,7 @@ from marketplace.kernel.errors import DomainError
 from marketplace.pages import (
     accounts,
     billing,
+    billing_office,
     budgets,
     cart,
     catalog,
@@ -20,7 +21,6 @@ from marketplace.pages import (
     quotes,
     reseller,
     seller_orders,
-    settlement,
     signin,
     team,
     users,
@@ -75,7 +75,7 @@ def add_pages(app: FastAPI) -> None:
         manufacturer,
         reseller,
         operator,
-        settlement,
+        billing_office,
         team,
     ):
         app.include_router(module.router)

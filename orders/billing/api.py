@@ -13,9 +13,7 @@ from marketplace.kernel.errors import Invalid
 from marketplace.platform import Marketplace
 from marketplace.web.answers import ImportStatus, JobStarted, Page, errors
 from marketplace.web.auth import CurrentBuyerUser, CurrentOperator, CurrentReseller, MarketplaceDep
-from marketplace.web.idempotent import idempotent
-from marketplace.web.invoice_pdf import invoice_pdf
-from marketplace.web.money_answers import (
+from marketplace.web.billing_answers import (
     ClockAnswer,
     CreditAnswer,
     InvoicePublic,
@@ -25,6 +23,8 @@ from marketplace.web.money_answers import (
     Receivable,
     ReturnPublic,
 )
+from marketplace.web.idempotent import idempotent
+from marketplace.web.invoice_pdf import invoice_pdf
 from marketplace.web.schemas import (
     Amount,
     Cursor,

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
+from tests.test_billing_rules import Billed, billed
 from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.test_seller_orders_pages import person, settle
-from tests.test_settlement_rules import Billed, billed
 from tests.world import World, eur
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
