@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-sqlite lint bench soak screenshots browser services kafka fuzz clean
+.PHONY: run test test-sqlite lint bench soak screenshots browser services kafka faults fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ test: $(STAMP) lint
 kafka: $(STAMP)
 	$(BIN)/python -m tests.kafka_broker fetch
 	$(BIN)/python -m tests.kafka_broker run
+
+# The kill tests with five times the kills `make test` makes (MARKETPLACE_KILLS to change).
+faults: $(STAMP) services
+	MARKETPLACE_KILLS=$${MARKETPLACE_KILLS:-40} $(PYTEST) tests/test_distributed.py -k killing
 
 # Exploratory fuzzing with fresh randomness and more examples (make test's is derandomized).
 fuzz: $(STAMP) services
