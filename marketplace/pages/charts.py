@@ -10,6 +10,7 @@ WIDTH = 640
 HEIGHT = 240
 LEFT = 84  # room for the value axis's labels
 BOTTOM = 44  # room for the bars' names
+RIGHT = 40  # room for the last name, centred under the last bar
 TOP = 12
 GAP = 4
 PLOT = HEIGHT - TOP - BOTTOM
@@ -40,7 +41,7 @@ class Chart:
     names: list[Tick] = field(default_factory=list)
     left: int = LEFT
     base: int = TOP + PLOT
-    right: int = WIDTH
+    right: int = WIDTH - RIGHT
 
 
 def _short(label: str, room: float) -> str:
@@ -53,17 +54,17 @@ def bars(
     points: list[tuple[str, int, str]], unit: Callable[[int], str] = str, name_every: int = 1
 ) -> Chart:
     """Lays the points out as bars scaled to the largest value; `unit` writes an axis value,
-    and every `name_every`th bar (and the last) is named below the axis."""
+    and every `name_every`th bar counted back from the last (always named) is named below."""
     if not points:
         return Chart([])
     top = max(value for _, value, _ in points) or 1
-    width = (WIDTH - LEFT) / len(points)
+    width = (WIDTH - LEFT - RIGHT) / len(points)
     laid, names = [], []
     for index, (label, value, shown) in enumerate(points):
         height = PLOT * value / top
         x = LEFT + index * width
         laid.append(Bar(label, value, shown, x + GAP / 2, TOP + PLOT - height, width - GAP, height))
-        if index % name_every == 0 or index == len(points) - 1:
+        if (len(points) - 1 - index) % name_every == 0:
             names.append(Tick(x + width / 2, _short(label, width * name_every)))
     values = [Tick(TOP + PLOT - PLOT * share, unit(round(top * share))) for share in (0, 0.5, 1)]
     return Chart(laid, values, names)
