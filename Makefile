@@ -56,7 +56,6 @@ test: $(STAMP) lint
 
 # Apache Kafka in the foreground for the distributed mode by hand (KAFKA_PORT, default 9092).
 kafka: $(STAMP)
-	$(BIN)/python -m tests.kafka_broker fetch
 	$(BIN)/python -m tests.kafka_broker run
 
 # The kill tests with five times the kills `make test` makes (MARKETPLACE_KILLS to change).
