@@ -5,6 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from marketplace.buyers.domain import Buyer
 from marketplace.kernel.errors import Forbidden
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
@@ -24,7 +25,7 @@ def rep_of(market: Marketplace, visitor: Visitor) -> SalesRep:
 @router.get("/accounts")
 def accounts(request: Request, market: MarketplaceDep, visitor: SignedIn) -> Response:
     rep = rep_of(market, visitor)
-    buyers = [market.buyers.buyer(buyer_id) for buyer_id in rep.buyer_ids]
+    buyers = list(market.buyers.get_many(list(rep.buyer_ids), Buyer).values())
     return render(
         request,
         "accounts.html",
