@@ -12,7 +12,17 @@ PACKAGES = ["marketplace", "sellers", "offers", "orders", "projections"]
 LAYERS = [
     ("kernel", ["marketplace.kernel"]),
     ("adapters", ["marketplace.adapters"]),
-    ("contexts", ["sellers", "offers", "orders", "marketplace.buyers", "marketplace.people"]),
+    (
+        "contexts",
+        [
+            "sellers",
+            "offers",
+            "orders",
+            "marketplace.buyers",
+            "marketplace.people",
+            "marketplace.taxes",
+        ],
+    ),
     ("projections", ["projections"]),
     ("composition", ["marketplace.platform"]),
     ("edge", ["marketplace.web", "marketplace.pages"]),
@@ -148,9 +158,11 @@ def test_the_rule_modules_are_the_ones_expected() -> None:
     assert sorted(m for m in MODULES if _holds_rules(m)) == [
         "marketplace.buyers.domain",
         "marketplace.buyers.lists",
+        "marketplace.taxes.domain",
         "offers.choice",
         "offers.domain",
         "offers.pricing",
+        "offers.shipping",
         "offers.visibility",
         "orders.billing.domain",
         "orders.budgets",
