@@ -19,6 +19,11 @@ from marketplace.taxes.domain import (
 )
 from offers.shipping import ShippingRate, grid_problems, shipping_for
 
+
+def eur(cents: int) -> Money:
+    return Money(cents, "EUR")
+
+
 RATES = {("DE", "standard"): 1900, ("DE", "reduced"): 700, ("DE", "zero"): 0}
 RATES |= {("FR", "standard"): 2000, ("FR", "reduced"): 550, ("FR", "zero"): 0}
 RATES |= {("GR", "standard"): 2400, ("GR", "reduced"): 1300, ("GR", "zero"): 0}
@@ -117,7 +122,6 @@ def test_shipping_follows_the_goods_in_proportion_and_adds_up_exactly() -> None:
 
 
 def _grid() -> list[ShippingRate]:
-    eur = lambda cents: Money(cents, "EUR")  # noqa: E731
     return [
         ShippingRate("std", "Parcel", ("DE", "AT"), eur(490), eur(100), eur(15_000), 1, 3),
         ShippingRate("exp", "Express", ("DE",), eur(1_500), eur(0), None, 0, 1),
@@ -150,7 +154,6 @@ def test_a_seller_orders_shipping_is_its_first_item_plus_each_further_one_or_fre
 
 
 def test_a_grid_with_nonsense_is_refused_with_a_sentence_per_problem() -> None:
-    eur = lambda cents: Money(cents, "EUR")  # noqa: E731
     assert grid_problems(_grid()) == []
     bad = [
         ShippingRate("std", "Parcel", ("DE", "XX"), eur(-1), eur(100), None, 1, 3),
