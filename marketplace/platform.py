@@ -25,6 +25,7 @@ from marketplace.kernel.errors import Invalid, NotFound, NotYet
 from marketplace.kernel.money import Money
 from marketplace.kernel.position import BadToken, Positions, reached
 from marketplace.people.application import People
+from marketplace.taxes.application import Taxes
 from offers.application import Offers
 from offers.holds import Holds
 from offers.imports import Imports
@@ -159,6 +160,7 @@ class Marketplace:
             self.billing, self.orders, holds, self.invoicing, self.clock.today, self.budgeting
         )
         self.payouts = Payouts(self.billing)
+        self.taxes = Taxes(self.sellers, self.buyers, self.offers)
         self.statements = StatementImports(self.offers, self.imports, self.payments)
         self.placement = Placement(
             self.orders,

@@ -4,8 +4,11 @@ goods total on, with its delivery days; and the checks a grid must pass to be sa
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import pycountry
+from eventsourcing.domain import Aggregate, event
 
 from marketplace.kernel.money import Money
 
@@ -90,3 +93,58 @@ def shipping_for(
         start + timedelta(days=rate.min_days),
         start + timedelta(days=rate.max_days),
     )
+
+
+GRIDS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:shipping-grids")
+
+
+def rate_from(row: dict[str, Any]) -> ShippingRate:
+    free_over = row.get("free_over")
+    return ShippingRate(
+        row["method"],
+        row["name"],
+        tuple(row["countries"]),
+        Money.from_dict(row["first_item"]),
+        Money.from_dict(row["additional_item"]),
+        Money.from_dict(free_over) if free_over else None,
+        int(row["min_days"]),
+        int(row["max_days"]),
+    )
+
+
+def rate_row(rate: ShippingRate) -> dict[str, Any]:
+    return {
+        "method": rate.method,
+        "name": rate.name,
+        "countries": list(rate.countries),
+        "first_item": rate.first_item.as_dict(),
+        "additional_item": rate.additional_item.as_dict(),
+        "free_over": rate.free_over.as_dict() if rate.free_over else None,
+        "min_days": rate.min_days,
+        "max_days": rate.max_days,
+    }
+
+
+class ShippingGrid(Aggregate):
+    """A seller's shipping grid, replaced whole each time it is set."""
+
+    @staticmethod
+    def create_id(seller_id: UUID) -> UUID:
+        return uuid5(GRIDS_NAMESPACE, str(seller_id))
+
+    @event("Set")
+    def __init__(self, seller_id: UUID, rates: list[dict[str, Any]]) -> None:
+        self.seller_id = seller_id
+        self.rates = rates
+
+    def replace(self, rates: list[dict[str, Any]]) -> None:
+        if rates != self.rates:
+            self._replaced(rates=rates)
+
+    @event("Replaced")
+    def _replaced(self, rates: list[dict[str, Any]]) -> None:
+        self.rates = rates
+
+    @property
+    def grid(self) -> list[ShippingRate]:
+        return [rate_from(row) for row in self.rates]

@@ -312,6 +312,30 @@ def build(world: World, market: Marketplace) -> None:
     sam.disable()
     sam.enable()
     market.people.save(sam)
+    # Tax profiles set and revised, tax rates set, a shipping grid set and replaced.
+    address = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+    profile = {"legal_name": "Rhine", "country": "DE", "vat_id": "DE136695976", "address": address}
+    for path, actor in (
+        ("/v1/operator/tax-profile", world.operator),
+        ("/v1/reseller/tax-profile", m.rhine),
+        ("/v1/buyer/tax-profile", m.muster),
+    ):
+        world.ok("PUT", path, actor, json=profile)
+        world.ok("PUT", path, actor, json={**profile, "legal_name": "Renamed"})
+    rate = {"country": "DE", "category": "reduced", "rate_bps": 700}
+    world.ok("PUT", "/v1/operator/tax-rates", world.operator, json={"rates": [rate]})
+    parcel = {
+        "method": "std",
+        "name": "Parcel",
+        "countries": ["DE", "AT"],
+        "first_item": eur(490),
+        "additional_item": eur(100),
+        "free_over": eur(15_000),
+        "min_days": 1,
+        "max_days": 3,
+    }
+    for grid in ([parcel], [{**parcel, "countries": ["DE"]}]):
+        world.ok("PUT", "/v1/reseller/shipping-rates", m.rhine, json={"rates": grid})
 
 
 def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:

@@ -159,6 +159,8 @@ def test_the_rule_modules_are_the_ones_expected() -> None:
         "marketplace.buyers.domain",
         "marketplace.buyers.lists",
         "marketplace.taxes.domain",
+        "marketplace.taxes.profiles",
+        "marketplace.taxes.rates",
         "offers.choice",
         "offers.domain",
         "offers.pricing",

@@ -6,7 +6,9 @@ shipping split over the goods' groups in proportion to their net."""
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.domain import Aggregate, event
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
@@ -163,3 +165,28 @@ def split(amount: int, weights: Mapping[Treatment, int]) -> dict[Treatment, int]
     for treatment in by_remainder[:left]:
         shares[treatment] += 1
     return shares
+
+
+RATES_ID = uuid5(NAMESPACE_URL, "marketplace:tax-rates")
+
+
+class TaxRates(Aggregate):
+    """The rates the operator set over the ones the marketplace ships with (`EU_RATES`),
+    by "country:category"."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return RATES_ID
+
+    @event("Started")
+    def __init__(self) -> None:
+        self.rates: dict[str, int] = {}
+
+    def set(self, rates: dict[str, int]) -> None:
+        changed = {k: v for k, v in rates.items() if self.rates.get(k) != v}
+        if changed:
+            self._set(rates=changed)
+
+    @event("RatesSet")
+    def _set(self, rates: dict[str, int]) -> None:
+        self.rates = {**self.rates, **rates}

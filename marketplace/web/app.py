@@ -18,6 +18,7 @@ from marketplace.kernel.errors import DomainError
 from marketplace.pages.freshness import remember_position
 from marketplace.pages.site import add_pages, invalid_page, is_page, page_error
 from marketplace.platform import Marketplace
+from marketplace.taxes.api import router as taxes_router
 from marketplace.web.answers import EventContract, Health
 from marketplace.web.asyncapi import document
 from marketplace.web.docs import add_docs
@@ -130,6 +131,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         orders_router,
         billing_router,
         quotes_router,
+        taxes_router,
     ):
         app.include_router(router)
     return app

@@ -22,7 +22,10 @@ import marketplace.buyers.domain
 import marketplace.buyers.lists
 import marketplace.kernel.accounts
 import marketplace.kernel.people
+import marketplace.taxes.domain
+import marketplace.taxes.profiles
 import offers.domain
+import offers.shipping
 import orders.billing.domain
 import orders.budgets
 import orders.domain
@@ -32,13 +35,20 @@ from marketplace.adapters.envelope import META
 
 # Each context's log holds the events of these modules' aggregates.
 CONTEXT_MODULES: dict[str, list[ModuleType]] = {
-    "sellers": [sellers.domain, marketplace.kernel.accounts, marketplace.kernel.people],
-    "offers": [offers.domain],
+    "sellers": [
+        sellers.domain,
+        marketplace.kernel.accounts,
+        marketplace.kernel.people,
+        marketplace.taxes.domain,
+        marketplace.taxes.profiles,
+    ],
+    "offers": [offers.domain, offers.shipping],
     "buyers": [
         marketplace.buyers.domain,
         marketplace.buyers.lists,
         marketplace.kernel.accounts,
         marketplace.kernel.people,
+        marketplace.taxes.profiles,
     ],
     "orders": [orders.domain, orders.budgets, orders.quoting.domain],
     "billing": [orders.billing.domain],
