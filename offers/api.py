@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError
 from marketplace.kernel.errors import Invalid
 from marketplace.kernel.payments import PaymentMethod
 from marketplace.platform import Marketplace
+from marketplace.taxes.domain import TaxCategory
 from marketplace.web.answers import (
     ImportStatus,
     JobStarted,
@@ -64,6 +65,7 @@ class ProductPut(Strict):
     unit: Label | None = None
     list_price: MoneyIn
     map_price: MoneyIn | None = None
+    tax_category: TaxCategory = "standard"
 
     def details(self) -> ProductDetails:
         return ProductDetails(
@@ -75,6 +77,7 @@ class ProductPut(Strict):
             unit=self.unit,
             list_price=self.list_price.money(),
             map_price=money_or_none(self.map_price),
+            tax_category=self.tax_category,
         )
 
 

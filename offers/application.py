@@ -45,9 +45,10 @@ class ProductDetails:
     unit: str | None
     list_price: Money
     map_price: Money | None
+    tax_category: str = "standard"
 
     def fields(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "tax_category"}
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,13 @@ class Offers(MarketplaceApplication):
         self, manufacturer_id: UUID, sku: str, details: ProductDetails, product: Product | None
     ) -> tuple[Product, bool]:
         check_product_prices(details.list_price, details.map_price)
+        created = product is None
         if product is None:
-            return Product(manufacturer_id=manufacturer_id, sku=sku, **details.fields()), True
-        product.revise(**details.fields())
-        return product, False
+            product = Product(manufacturer_id=manufacturer_id, sku=sku, **details.fields())
+        else:
+            product.revise(**details.fields())
+        product.set_tax_category(details.tax_category)
+        return product, created
 
     def discontinue(self, manufacturer_id: UUID, sku: str) -> None:
         product = self.load(product_id(manufacturer_id, sku), Product, "product")

@@ -8,6 +8,7 @@ from eventsourcing.domain import Aggregate, event
 
 from marketplace.kernel.errors import Conflict, CreditExceeded, Invalid
 from marketplace.kernel.money import Money
+from marketplace.taxes.domain import TAX_CATEGORIES, TaxCategory
 from offers.pricing import Tier, unit_price
 
 PRODUCTS_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:products")
@@ -58,6 +59,8 @@ class Product(Aggregate):
         self.manufacturer_id = manufacturer_id
         self.sku = sku
         self._set(name, brand, category, gtin, attributes, unit, list_price, map_price)
+        # Set by its own event, so products published before it read as standard-rated.
+        self.tax_category: TaxCategory = "standard"
 
     def _set(
         self,
@@ -137,6 +140,19 @@ class Product(Aggregate):
         map_price: Money | None,
     ) -> None:
         self._set(name, brand, category, gtin, attributes, unit, list_price, map_price)
+
+    def set_tax_category(self, category: str) -> bool:
+        """Records the VAT category its sales are taxed at; returns whether it changed."""
+        if category not in TAX_CATEGORIES:
+            raise Invalid(f"tax_category is one of {', '.join(TAX_CATEGORIES)}")
+        if category == self.tax_category:
+            return False
+        self._tax_category_set(category=category)
+        return True
+
+    @event("TaxCategorySet")
+    def _tax_category_set(self, category: TaxCategory) -> None:
+        self.tax_category = category
 
     def discontinue(self) -> None:
         if not self.discontinued:

@@ -32,7 +32,8 @@ TABLES = {
     "products": "id TEXT PRIMARY KEY, manufacturer_id TEXT NOT NULL, sku TEXT NOT NULL, "
     "name TEXT NOT NULL, brand TEXT NOT NULL, category TEXT NOT NULL, gtin TEXT, unit TEXT, "
     "attributes TEXT NOT NULL, currency TEXT NOT NULL, list_amount BIGINT NOT NULL, "
-    "map_amount BIGINT, discontinued INTEGER NOT NULL, search TEXT NOT NULL",
+    "map_amount BIGINT, discontinued INTEGER NOT NULL, search TEXT NOT NULL, "
+    "tax_category TEXT NOT NULL DEFAULT 'standard'",
     "offers": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, product_id TEXT NOT NULL, "
     "currency TEXT NOT NULL, price_amount BIGINT NOT NULL, tiers TEXT NOT NULL, "
     "stock BIGINT NOT NULL, lead_time_days INTEGER NOT NULL, min_order_qty INTEGER NOT NULL, "
@@ -99,6 +100,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "Product.Published": ("products", True),
     "Product.Revised": ("products", False),
     "Product.Discontinued": ("products", False),
+    "Product.TaxCategorySet": ("products", False),
     "Offer.Published": ("offers", True),
     "Offer.Revised": ("offers", False),
     "Offer.StockSet": ("offers", False),
@@ -238,6 +240,7 @@ def _product(row: Row | None, event: Envelope) -> Row:
         "id": event["aggregate_id"],
         "manufacturer_id": data["manufacturer_id"],
         "sku": data["sku"],
+        "tax_category": "standard",
     }
     return {
         **base,
@@ -257,6 +260,10 @@ def _product(row: Row | None, event: Envelope) -> Row:
 
 def _discontinued(row: Row | None, _: Envelope) -> Row | None:
     return None if row is None else {**row, "discontinued": 1}
+
+
+def _tax_category(row: Row | None, event: Envelope) -> Row | None:
+    return None if row is None else {**row, "tax_category": event["data"]["category"]}
 
 
 def _offer(row: Row | None, event: Envelope) -> Row:
@@ -334,6 +341,7 @@ REDUCERS: dict[str, Reducer] = {
     "Product.Published": _product,
     "Product.Revised": _product,
     "Product.Discontinued": _discontinued,
+    "Product.TaxCategorySet": _tax_category,
     "Offer.Published": _offer,
     "Offer.Revised": _offer,
     "Offer.StockSet": _stock_set,
@@ -366,6 +374,9 @@ class CatalogProjection(TableProjection):
     RENAMED_TABLES: ClassVar[dict[str, str]] = {"sellers": "accounts", "lists": "price_lists"}
     RENAMED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {"price_lists": {"terms": "buyer_count"}}
     RETIRED_INDEXES = ("lists_reseller",)
+    ADDED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {
+        "products": {"tax_category": "TEXT NOT NULL DEFAULT 'standard'"}
+    }
 
     def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None:
         ours = [e for e in events if e["type"] in EVENTS]

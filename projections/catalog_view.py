@@ -158,6 +158,7 @@ def product_fields(row: Row) -> dict[str, Any]:
         "map_price": None
         if row["map_amount"] is None
         else _money(int(row["map_amount"]), row["currency"]),
+        "tax_category": row["tax_category"],
     }
 
 

@@ -42,11 +42,13 @@ class TableProjection:
     name: str
     TABLES: ClassVar[dict[str, str]]
     INDEXES: ClassVar[dict[str, str]]
-    # Names changed since a generation may have been built (old -> new): a live generation
-    # is renamed in place when it is opened, so an upgrade keeps its rows and positions.
+    # Names changed, and columns added, since a generation may have been built: a live
+    # generation is changed in place when it is opened, so an upgrade keeps its rows and
+    # positions (renamed: old -> new; an added column's default holds for the rows before).
     RENAMED_TABLES: ClassVar[dict[str, str]] = {}
     RENAMED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {}  # new table -> old -> new
     RETIRED_INDEXES: ClassVar[tuple[str, ...]] = ()
+    ADDED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {}  # table -> column -> definition
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -75,6 +77,10 @@ class TableProjection:
                     cur.execute(f"ALTER TABLE {p}{table} RENAME COLUMN {old} TO {new}")
         for old in self.RETIRED_INDEXES:
             cur.execute(f"DROP INDEX IF EXISTS {p}{old}")
+        for table, added in self.ADDED_COLUMNS.items():
+            for column, definition in added.items():
+                if _has_table(cur, p + table) and not _has_column(cur, p + table, column):
+                    cur.execute(f"ALTER TABLE {p}{table} ADD COLUMN {column} {definition}")
 
     def tables(self) -> list[str]:
         return list(self.TABLES)

@@ -312,6 +312,8 @@ def build(world: World, market: Marketplace) -> None:
     sam.disable()
     sam.enable()
     market.people.save(sam)
+    # A product taxed at the reduced rate.
+    world.product(m.acme, "BOOK-1", tax_category="reduced")
     # Tax profiles set and revised, tax rates set, a shipping grid set and replaced.
     address = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
     profile = {"legal_name": "Rhine", "country": "DE", "vat_id": "DE136695976", "address": address}

@@ -141,3 +141,40 @@ def test_a_seller_replaces_its_shipping_grid_and_nonsense_is_refused(world: Worl
         assert answer.status_code == 422, nonsense
     assert world.ok("GET", "/v1/reseller/shipping-rates", m.rhine) == kept
     assert world.call("GET", "/v1/reseller/shipping-rates", m.acme).status_code == 403
+
+
+def test_a_product_carries_its_tax_category_into_the_catalog(world: World) -> None:
+    m = small_market(world)
+    book = world.product(m.acme, "BOOK-1", tax_category="reduced")
+    tool = world.product(m.acme, "TOOL-1")
+    world.offer(m.rhine, book, 1_000)
+    world.offer(m.rhine, tool, 1_000)
+    world.terms(m.rhine, m.muster)
+    assert {i["sku"]: i["tax_category"] for i in world.catalog(m.muster)} == {
+        "BOOK-1": "reduced",
+        "TOOL-1": "standard",
+    }
+    listed = world.ok("GET", "/v1/manufacturer/products", m.acme)["items"]
+    assert {p["sku"]: p["tax_category"] for p in listed} == {
+        "BOOK-1": "reduced",
+        "TOOL-1": "standard",
+    }
+    # Changing only the category is a change; an unknown one is refused and changes nothing.
+    world.product(m.acme, "TOOL-1", tax_category="zero")
+    wrong = world.call(
+        "PUT",
+        "/v1/manufacturer/products/BOOK-1",
+        m.acme,
+        json={
+            "name": "B",
+            "brand": "Acme",
+            "category": "tools",
+            "list_price": eur(100),
+            "tax_category": "luxury",
+        },
+    )
+    assert wrong.status_code == 422
+    assert {i["sku"]: i["tax_category"] for i in world.catalog(m.muster)} == {
+        "BOOK-1": "reduced",
+        "TOOL-1": "zero",
+    }

@@ -101,6 +101,7 @@ class World:
         brand: str = "Acme",
         category: str = "tools",
         name: str | None = None,
+        tax_category: str | None = None,
     ) -> str:
         body: dict[str, Any] = {
             "name": name or f"Product {sku}",
@@ -110,6 +111,8 @@ class World:
         }
         if map_price is not None:
             body["map_price"] = eur(map_price)
+        if tax_category is not None:
+            body["tax_category"] = tax_category
         product_id: str = self.ok(
             "PUT", f"/v1/manufacturer/products/{sku}", manufacturer, json=body
         )["product_id"]

@@ -151,6 +151,7 @@ class ProductPublic(Answer):
     list_price: MoneyPublic
     map_price: MoneyPublic | None = None
     status: str
+    tax_category: str
 
 
 class OfferSaved(Answer):
