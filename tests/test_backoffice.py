@@ -256,6 +256,10 @@ def test_the_operator_approves_suspends_reads_commissions_and_rebuilds(
     expect(page.get_by_role("button", name="Rebuild catalog")).to_be_visible(timeout=60_000)
     assert {r["name"]: r["status"] for r in market.projections.status()}["catalog"] != "rebuilding"
     assert fresh not in market.catalog.resellers_offering(muster, [pid])[pid]
+    page = tab.go("/operator/tax-rates")
+    expect(page.get_by_role("heading", name="Tax rates")).to_be_visible()
+    expect(page.get_by_label("DE standard rate, percent")).to_have_value("19.00")
+    tab.check("backoffice-tax-rates")
 
 
 def test_support_reads_the_back_office_and_every_form_post_is_refused(
@@ -330,7 +334,15 @@ def test_the_other_back_office_pages_pass_axe(
     reseller = another_tab(browser, site, axe_source)
     reseller.sign_in(*site.person("EuroDist"))
     muster = site.buyer_id("Muster GmbH")
-    for path in ("/reseller/imports", f"/reseller/customers/{muster}", "/reseller/reps", "/team"):
+    shots = {"/reseller/reps": "backoffice-reps", "/reseller/shipping": "backoffice-shipping"}
+    for path in (
+        "/reseller/imports",
+        f"/reseller/customers/{muster}",
+        "/reseller/reps",
+        "/team",
+        "/tax-profile",
+        "/reseller/shipping",
+    ):
         page = reseller.go(path)
         expect(page.get_by_role("heading").first).to_be_visible()
-        reseller.check("backoffice-reps" if path == "/reseller/reps" else None)
+        reseller.check(shots.get(path))

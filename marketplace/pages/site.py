@@ -22,6 +22,7 @@ from marketplace.pages import (
     reseller,
     seller_orders,
     signin,
+    tax,
     team,
     users,
 )
@@ -76,6 +77,7 @@ def add_pages(app: FastAPI) -> None:
         reseller,
         operator,
         billing_office,
+        tax,
         team,
     ):
         app.include_router(module.router)

@@ -83,6 +83,8 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/reseller/receivables", "Receivables", ("finance",)),
         ("/reseller/payouts", "Payouts", ("finance",)),
         ("/reseller/commissions", "Commissions", ("finance",)),
+        ("/reseller/shipping", "Shipping", ("orders",)),
+        ("/tax-profile", "Tax profile", ("finance",)),
         ("/team", "People", ()),
     ],
     "manufacturer": [
@@ -100,6 +102,8 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/operator/payments", "Payments", ()),
         ("/operator/payouts", "Payouts", ()),
         ("/operator/projections", "Projections", ()),
+        ("/operator/tax-rates", "Tax rates", ()),
+        ("/tax-profile", "Tax profile", ()),
         ("/team", "People", ()),
     ],
 }
