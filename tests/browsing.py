@@ -220,6 +220,9 @@ def checkout(tab: Pages, shot: str | None = None) -> str:
     page = tab.go("/checkout")
     tab.check(shot)
     page.get_by_label("PO number").fill("PO-4711")
+    typed = page.get_by_label("A new address:")
+    if typed.count():
+        typed.check()
     for label, value in (
         ("Company or person", "Muster GmbH, Goods in"),
         ("Street and number", "Hafenstrasse 1"),

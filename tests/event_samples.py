@@ -312,6 +312,17 @@ def build(world: World, market: Marketplace) -> None:
     sam.disable()
     sam.enable()
     market.people.save(sam)
+    # An address kept at checkout for the next orders.
+    market.buyers.keep_address(
+        UUID(m.muster.id),
+        {
+            "name": "Dock 4",
+            "street": "Kai 2",
+            "postcode": "20457",
+            "city": "Hamburg",
+            "country": "DE",
+        },
+    )
     # A product taxed at the reduced rate.
     world.product(m.acme, "BOOK-1", tax_category="reduced")
     # Tax profiles set and revised, tax rates set, a shipping grid set and replaced.

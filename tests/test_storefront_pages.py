@@ -315,3 +315,68 @@ def test_forged_quick_order_lines_change_nothing(shop: Shop) -> None:
     )
     assert answer.status_code == 303
     assert "Bolt 0" not in shop.web.get("/cart").text
+
+
+def test_checkout_offers_the_organisations_addresses_and_keeps_a_new_one(
+    shop: Shop, marketplace: Marketplace
+) -> None:
+    # The organisation's own address (its tax profile) and a cost centre's, the latter the
+    # placing person's, so chosen by default.
+    own = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+    shop.world.ok(
+        "PUT",
+        "/v1/buyer/tax-profile",
+        shop.muster,
+        json={"legal_name": "Muster GmbH", "country": "DE", "address": own},
+    )
+    plant = {
+        "name": "Muster Plant 2",
+        "street": "Werkstr. 9",
+        "postcode": "89073",
+        "city": "Ulm",
+        "country": "DE",
+    }
+    centre = shop.world.ok(
+        "POST",
+        "/v1/buyer/cost-centres",
+        shop.muster,
+        json={"name": "Plant 2", "code": "P2", "shipping_addresses": [plant]},
+    )["cost_centre_id"]
+    anna = next(
+        u for u in marketplace.buyers.buyer(UUID(shop.muster.id)).users.values() if u.name == "Anna"
+    )
+    shop.world.ok(
+        "PUT",
+        f"/v1/buyer/users/{anna.id}/cost-centre",
+        shop.muster,
+        json={"cost_centre_id": centre},
+    )
+    shop.post(f"/products/{shop.products[1]}/cart", quantity="2")
+    page = shop.web.get("/checkout").text
+    choices = re.findall(
+        r'name="address_choice" value="(\w+)" ?(checked)?>\s*<label[^>]*>([^<]+)<', page
+    )
+    assert [(value, checked, label.strip()) for value, checked, label in choices] == [
+        ("0", "checked", "Muster Plant 2, Werkstr. 9, 89073 Ulm, DE"),
+        ("1", "", "Muster GmbH, Weg 1, 10115 Berlin, DE"),
+        ("new", "", "A new address:"),
+    ]
+    # The default goes through as it is; nothing needs typing.
+    placed = shop.post("/checkout", payment_method="card", address_choice="0")
+    assert placed.status_code == 200
+    [order] = marketplace.order_lists.orders(10, None, buyer_id=shop.muster.id)[0]
+    assert marketplace.orders.order(UUID(order["order_id"])).shipping_address == plant
+    # A new one, kept: the next checkout offers it.
+    shop.post(f"/products/{shop.products[2]}/cart", quantity="2")
+    dock = {"name": "Dock 4", "street": "Kai 2", "postcode": "20457", "city": "Hamburg"}
+    typed = {f"address_{k}": v for k, v in {**dock, "country": "DE"}.items()}
+    kept = shop.post(
+        "/checkout", payment_method="card", address_choice="new", keep_address="1", **typed
+    )
+    assert kept.status_code == 200
+    shop.post(f"/products/{shop.products[3]}/cart", quantity="2")
+    assert "Dock 4, Kai 2, 20457 Hamburg, DE" in shop.web.get("/checkout").text
+    # A new address left half empty is refused, and nothing is ordered.
+    half = shop.post("/checkout", payment_method="card", address_choice="new", address_name="X")
+    assert half.status_code == 422
+    assert "Fill in every line of the new shipping address" in half.text

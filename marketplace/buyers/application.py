@@ -2,7 +2,7 @@
 
 from uuid import UUID, uuid4
 
-from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.adapters.eventstore import MarketplaceApplication, retrying
 from marketplace.buyers.domain import Buyer, Role
 from marketplace.buyers.lists import Sharing, ShoppingList
 from marketplace.kernel.accounts import ApiKey, hash_key
@@ -102,6 +102,14 @@ class Buyers(MarketplaceApplication):
         found.remove_line(product_id)
         self.save(found)
         return found
+
+    def keep_address(self, buyer_id: UUID, address: dict[str, str]) -> None:
+        def attempt() -> None:
+            buyer = self.buyer(buyer_id)
+            buyer.keep_address(address)
+            self.save(buyer)
+
+        retrying(attempt)
 
     def add_cost_centre(
         self, buyer_id: UUID, name: str, code: str, addresses: list[dict[str, str]]

@@ -48,6 +48,9 @@ class CostCentre:
         }
 
 
+MOST_KEPT = 50
+
+
 class Buyer(Account):
     @event("Registered")
     def __init__(
@@ -60,6 +63,34 @@ class Buyer(Account):
             admin_id: BuyerUser(admin_id, admin_name, "admin", None)
         }
         self.cost_centres: dict[UUID, CostCentre] = {}
+        # Addresses people typed at checkout and chose to keep for the next order.
+        self.kept_addresses: list[dict[str, str]] = []
+
+    def keep_address(self, address: dict[str, str]) -> None:
+        if address not in self.kept_addresses and len(self.kept_addresses) < MOST_KEPT:
+            self._address_kept(address=address)
+
+    @event("AddressKept")
+    def _address_kept(self, address: dict[str, str]) -> None:
+        self.kept_addresses.append(dict(address))
+
+    def addresses_for(
+        self, user_id: UUID | None, own: dict[str, str] | None
+    ) -> list[dict[str, str]]:
+        """Where this user's orders may go, the default first: its cost centre's addresses,
+        the organisation's own, the other cost centres', then those kept at checkout."""
+        user = self.users.get(user_id) if user_id is not None else None
+        mine = self.cost_centres.get(user.cost_centre_id) if user and user.cost_centre_id else None
+        found: list[dict[str, str]] = []
+        for address in [
+            *(mine.shipping_addresses if mine else []),
+            *([own] if own else []),
+            *(a for c in self.cost_centres.values() if c is not mine for a in c.shipping_addresses),
+            *self.kept_addresses,
+        ]:
+            if address not in found:
+                found.append(dict(address))
+        return found
 
     def add_cost_centre(
         self, cost_centre_id: UUID, name: str, code: str, addresses: list[dict[str, str]]

@@ -199,6 +199,30 @@ async def quick_order_to_cart(
     return redirect("/cart")
 
 
+def known_addresses(market: Marketplace, shopper: Shopper) -> list[dict[str, str]]:
+    """The organisation's complete addresses for this person, its default first: its cost
+    centre's, the organisation's own (its tax profile's), the other cost centres', kept ones."""
+    profile = market.taxes.profile("buyer", shopper.buyer_id)
+    own = None
+    if profile is not None:
+        street = ", ".join(
+            x for x in (profile.address.get("line1"), profile.address.get("line2")) if x
+        )
+        own = {
+            "name": profile.legal_name,
+            "street": street,
+            "postcode": profile.address.get("postcode") or "",
+            "city": profile.address.get("city") or "",
+            "country": profile.address.get("country") or "",
+        }
+    user_id = shopper.user.id if shopper.user else None
+    shaped = [
+        {k: str(a.get(k) or "").strip()[:200] for k in ADDRESS_FIELDS}
+        for a in shopper.buyer.addresses_for(user_id, own)
+    ]
+    return [a for a in shaped if all(a.values())]
+
+
 def _allowed_methods(groups: list[dict[str, Any]]) -> list[PaymentMethod]:
     return common_methods(g["payment_methods"] for g in groups if g["reseller_id"])
 
@@ -214,6 +238,7 @@ def checkout_page(request: Request, market: MarketplaceDep, shopper: CurrentShop
             "methods": _allowed_methods(context["groups"]),
             "labels": METHOD_LABELS,
             "address_fields": ADDRESS_FIELDS,
+            "addresses": known_addresses(market, shopper),
             "form": {},
             "checkout_key": secrets.token_hex(16),
         },
@@ -231,9 +256,14 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
     if method not in methods:
         errors["payment_method"] = "choose one of the payment methods offered"
     po_number = form.get("po_number", "").strip()[:100] or None
-    address = {k: form.get(f"address_{k}", "").strip()[:200] for k in ADDRESS_FIELDS}
-    if not all(address.values()):
-        errors["address"] = "fill in every line of the shipping address"
+    addresses = known_addresses(market, shopper)
+    choice = form.get("address_choice", "0" if addresses else "new")
+    if choice.isdigit() and int(choice) < len(addresses):
+        address = addresses[int(choice)]
+    else:
+        address = {k: form.get(f"address_{k}", "").strip()[:200] for k in ADDRESS_FIELDS}
+        if not all(address.values()):
+            errors["address"] = "fill in every line of the new shipping address"
     lines = [line for group in context["groups"] for line in group["lines"]]
     if not lines:
         errors["cart"] = "your cart is empty"
@@ -250,6 +280,8 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
         ]
         answer = _place_once(market, shopper, key, requests, method, po_number, address)
         if answer.status_code < 400:
+            if choice == "new" and form.get("keep_address") and address not in addresses:
+                market.buyers.keep_address(shopper.buyer_id, address)
             market.carts.empty(shopper.cart_owner, str(shopper.buyer_id))
             return redirect(f"/orders/{answer.body['order_id']}?placed=1")
         errors["order"] = "the order was not placed"
@@ -265,6 +297,7 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
             "methods": methods,
             "labels": METHOD_LABELS,
             "address_fields": ADDRESS_FIELDS,
+            "addresses": addresses,
             "form": form,
             "errors": errors,
             "checkout_key": key or secrets.token_hex(16),
