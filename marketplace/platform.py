@@ -48,6 +48,7 @@ from projections.billing import BillingProjection
 from projections.billing_view import BillingView
 from projections.catalog import LISTING_EVENTS, CatalogProjection
 from projections.catalog_view import CatalogView
+from projections.dac7 import Dac7
 from projections.inbox import Inbox
 from projections.orders import OrdersProjection
 from projections.orders_view import OrdersView
@@ -149,6 +150,7 @@ class Marketplace:
         self.order_lists = OrdersView(self.projections)
         self.billing_lists = BillingView(self.projections)
         self.inbox = Inbox(self.projections)
+        self.dac7 = Dac7(self.projections)
         self.in_process = not self.settings.kafka_bootstrap
         self.imports = Imports(self.offers, JobTable(self.db))
         holds = Holds(self.offers)
@@ -283,6 +285,27 @@ class Marketplace:
             buyer_id, placed_by, spending_limit, lines, payment_method, po_number, shipping_address
         )
         return order, skipped
+
+    def dac7_report(self, year: int) -> list[dict[str, Any]]:
+        """Each seller paid for anything in `year`, as DAC7 reports it: who it is (its tax
+        profile) and, per quarter, the consideration, the activities and the fees."""
+        quarters = self.dac7.year(year)
+        names = self.catalog.account_names(list(quarters))
+        report = []
+        for seller_id, rows in sorted(quarters.items(), key=lambda kv: names.get(kv[0], kv[0])):
+            profile = self.taxes.profile("seller", UUID(seller_id))
+            report.append(
+                {
+                    "reseller_id": seller_id,
+                    "legal_name": profile.legal_name if profile else names.get(seller_id, ""),
+                    "country": profile.country if profile else None,
+                    "vat_id": profile.vat_id if profile else None,
+                    "tax_id": profile.tax_id if profile else None,
+                    "address": dict(profile.address) if profile else None,
+                    "quarters": rows,
+                }
+            )
+        return report
 
     def credit_balances(self, buyer_id: UUID) -> list[dict[str, Any]]:
         """What overpayments and credit notes left the buyer, per currency; its next

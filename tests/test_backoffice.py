@@ -260,6 +260,9 @@ def test_the_operator_approves_suspends_reads_commissions_and_rebuilds(
     expect(page.get_by_role("heading", name="Tax rates")).to_be_visible()
     expect(page.get_by_label("DE standard rate, percent")).to_have_value("19.00")
     tab.check("backoffice-tax-rates")
+    page = tab.go("/operator/reports/dac7")
+    expect(page.get_by_role("heading", name=re.compile("DAC7 report"))).to_be_visible()
+    tab.check()
 
 
 def test_support_reads_the_back_office_and_every_form_post_is_refused(

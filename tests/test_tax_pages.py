@@ -137,3 +137,15 @@ def test_a_buyers_admin_keeps_its_companys_profile_and_a_buyer_cannot(
         assert office.post("pia", "/tax-profile", **french).status_code == 303
     kept = office.world.ok("GET", "/v1/buyer/tax-profile", clerk)
     assert (kept["legal_name"], kept["vat_id"]) == ("Pia AG", "FR40303265045")
+
+
+def test_the_operator_reads_the_dac7_report_and_downloads_it(office: Office) -> None:
+    admin = office.web[EMAILS[2]]
+    page = admin.get("/operator/reports/dac7?year=2026")
+    assert page.status_code == 200
+    assert "No seller was paid anything in 2026." in page.text
+    assert 'href="/operator/reports/dac7.csv?year=2026"' in page.text
+    download = admin.get("/operator/reports/dac7.csv?year=2026")
+    assert download.headers["content-disposition"] == 'attachment; filename="dac7-2026.csv"'
+    assert download.text.splitlines()[0].startswith("reseller_id,legal_name,country,vat_id")
+    assert office.web[EMAILS[0]].get("/operator/reports/dac7").status_code == 403

@@ -103,6 +103,7 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/operator/payouts", "Payouts", ()),
         ("/operator/projections", "Projections", ()),
         ("/operator/tax-rates", "Tax rates", ()),
+        ("/operator/reports/dac7", "DAC7", ()),
         ("/tax-profile", "Tax profile", ()),
         ("/team", "People", ()),
     ],

@@ -16,6 +16,7 @@ from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
 from marketplace.pages.shopper import NotShopping, shopper_of
 from marketplace.pages.staff import Staff, staff, staff_of
+from marketplace.taxes.api import dac7_csv, dac7_rows
 from marketplace.taxes.application import Party
 from marketplace.taxes.domain import EU, TAX_CATEGORIES
 from marketplace.taxes.profiles import OPERATOR
@@ -274,3 +275,33 @@ async def save_tax_rates(request: Request, market: MarketplaceDep, op: Operator)
     except DomainError as error:
         return _rates_page(request, market, op, _message(error), 422)
     return redirect(f"/operator/tax-rates?notice={len(changed)} rate(s) changed")
+
+
+# DAC7
+
+
+def _year(request: Request, market: MarketplaceDep) -> int:
+    raw = request.query_params.get("year", "")
+    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else 0
+    return year or market.clock.now().year - 1
+
+
+@router.get("/operator/reports/dac7")
+def dac7(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+    year = _year(request, market)
+    return render(
+        request,
+        "dac7.html",
+        {"year": year, "rows": dac7_rows(market.dac7_report(year))},
+        visitor=op.visitor,
+    )
+
+
+@router.get("/operator/reports/dac7.csv")
+def dac7_file(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+    year = _year(request, market)
+    return Response(
+        dac7_csv(market.dac7_report(year)),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="dac7-{year}.csv"'},
+    )

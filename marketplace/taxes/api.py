@@ -1,10 +1,13 @@
 """Tax profiles, the operator's tax rates and sellers' shipping grids (api.md v1.2, "Tax and
 shipping")."""
 
+import csv
+import io
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import Field
 
 from marketplace.kernel.errors import Forbidden, NotFound
@@ -19,7 +22,12 @@ from marketplace.web.auth import (
     MarketplaceDep,
 )
 from marketplace.web.schemas import Country, Label, MoneyIn, Name, Strict, money_or_none
-from marketplace.web.tax_answers import ShippingGridPublic, TaxProfilePublic, TaxRatesPublic
+from marketplace.web.tax_answers import (
+    Dac7Public,
+    ShippingGridPublic,
+    TaxProfilePublic,
+    TaxRatesPublic,
+)
 from offers.shipping import MOST_DAYS, ShippingRate, rate_row
 
 router = APIRouter(prefix="/v1")
@@ -231,3 +239,71 @@ def set_shipping_rates(
     """Replaces the seller's grid: methods by destination country, each priced as its first
     item plus each further one, free from a net goods total on, with its delivery days."""
     return _grid(market.taxes.set_grid(reseller.id, [r.rate() for r in body.rates]))
+
+
+Year = Annotated[int, Query(ge=2000, le=2100, description="the calendar year reported")]
+DAC7_COLUMNS = [
+    "reseller_id",
+    "legal_name",
+    "country",
+    "vat_id",
+    "tax_id",
+    "address",
+    "quarter",
+    "activities",
+    "consideration",
+    "fees",
+    "currency",
+]
+
+
+def dac7_rows(report: list[dict[str, Any]]) -> list[list[str]]:
+    """The report as one CSV row per seller, quarter and currency; amounts in major units."""
+    rows = []
+    for seller in report:
+        address = ", ".join(v for v in (seller["address"] or {}).values() if v)
+        for q in seller["quarters"]:
+            rows.append(
+                [
+                    seller["reseller_id"],
+                    seller["legal_name"],
+                    seller["country"] or "",
+                    seller["vat_id"] or "",
+                    seller["tax_id"] or "",
+                    address,
+                    str(q["quarter"]),
+                    str(q["activities"]),
+                    f"{q['consideration']['amount'] / 100:.2f}",
+                    f"{q['fees']['amount'] / 100:.2f}",
+                    q["consideration"]["currency"],
+                ]
+            )
+    return rows
+
+
+def dac7_csv(report: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(DAC7_COLUMNS)
+    writer.writerows(dac7_rows(report))
+    return out.getvalue()
+
+
+@router.get(
+    "/operator/reports/dac7",
+    tags=["operator"],
+    response_model=Dac7Public,
+    responses={
+        **errors(401, 403, 422),
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+    },
+)
+def dac7(request: Request, year: Year, _: CurrentOperator, market: MarketplaceDep) -> Any:
+    """What DAC7 asks the platform to report of each seller for a year: who it is (its tax
+    profile) and, per quarter, the payments received on its invoices (`consideration`), the
+    seller orders they paid (`activities`) and the commission charged on them (`fees`, net).
+    With `Accept: text/csv`, one row per seller, quarter and currency."""
+    report = market.dac7_report(year)
+    if "text/csv" in request.headers.get("accept", ""):
+        return Response(dac7_csv(report), media_type="text/csv")
+    return {"year": year, "items": report}

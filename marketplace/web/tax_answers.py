@@ -42,3 +42,25 @@ class ShippingRatePublic(Answer):
 
 class ShippingGridPublic(Answer):
     rates: list[ShippingRatePublic]
+
+
+class Dac7Quarter(Answer):
+    quarter: int
+    activities: int
+    consideration: MoneyPublic
+    fees: MoneyPublic
+
+
+class Dac7Seller(Answer):
+    reseller_id: str
+    legal_name: str
+    country: str | None
+    vat_id: str | None
+    tax_id: str | None
+    address: dict[str, str | None] | None
+    quarters: list[Dac7Quarter]
+
+
+class Dac7Public(Answer):
+    year: int
+    items: list[Dac7Seller]
