@@ -3,6 +3,7 @@ generated world, after the changes that move offers in and out of shared price l
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from bench.load import load
@@ -11,6 +12,9 @@ from bench.world import SCALES, generate
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
+
+# The distributed mode keeps its view in PostgreSQL, so it covers the view's SQL there too.
+pytestmark = pytest.mark.parametrize("settings", ["sqlite", "kafka"], indirect=True)
 
 
 def _view(client: TestClient, marketplace: Marketplace, key: str, **params: Any) -> Catalog:
