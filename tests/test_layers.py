@@ -168,6 +168,7 @@ def test_the_rule_modules_are_the_ones_expected() -> None:
         "offers.visibility",
         "orders.billing.domain",
         "orders.budgets",
+        "orders.charges",
         "orders.domain",
         "orders.quoting.domain",
         "sellers.domain",
