@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError, Forbidden, Invalid
 from marketplace.kernel.money import Money, is_currency
+from marketplace.pages.amounts import cents
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
 from marketplace.pages.shopper import NotShopping, shopper_of
@@ -133,23 +134,22 @@ def _grid_text(rates: list[ShippingRate]) -> str:
     return "\n".join(lines)
 
 
-AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
+# A rate as people type it, with a decimal point or comma: 7.5 or 7,5.
 PERCENT = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?$")
 
 
-def _hundredths(text: str, pattern: re.Pattern[str]) -> int | None:
-    """12.5 -> 1250: an amount in cents, or a percentage in basis points."""
-    found = pattern.match(text.strip())
+def _basis_points(text: str) -> int | None:
+    found = PERCENT.match(text.strip())
     if found is None:
         return None
     return int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
 
 
 def _cents(text: str, what: str, line: int) -> int:
-    cents = _hundredths(text, AMOUNT)
-    if cents is None:
+    amount = cents(text)
+    if isinstance(amount, str):
         raise Invalid(f"line {line}: {what} is not an amount")
-    return cents
+    return amount
 
 
 def parse_grid(text: str, currency: str) -> list[ShippingRate]:
@@ -265,7 +265,7 @@ async def save_tax_rates(request: Request, market: MarketplaceDep, op: Operator)
             if not isinstance(value, str) or key.count(":") != 1:
                 continue
             country, category = key.split(":")
-            bps = _hundredths(value[:10], PERCENT)
+            bps = _basis_points(value[:10])
             if bps is None:
                 raise Invalid(f"{country} {category}: {value[:10]} is not a percentage")
             if table.get(key) != bps:
