@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from marketplace.kernel.errors import DomainError, Forbidden, Invalid
 from marketplace.kernel.money import Money, is_currency
 from marketplace.pages.amounts import cents
+from marketplace.pages.freshness import caught_up
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
 from marketplace.pages.shopper import NotShopping, shopper_of
@@ -288,6 +289,7 @@ def _year(request: Request, market: MarketplaceDep) -> int:
 
 @router.get("/operator/reports/dac7")
 def dac7(request: Request, market: MarketplaceDep, op: Operator) -> Response:
+    caught_up(market, request, "billing")
     year = _year(request, market)
     return render(
         request,

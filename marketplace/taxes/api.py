@@ -28,6 +28,7 @@ from marketplace.web.tax_answers import (
     TaxProfilePublic,
     TaxRatesPublic,
 )
+from marketplace.web.waiting import BillingReady
 from offers.shipping import MOST_DAYS, ShippingRate, rate_row
 
 router = APIRouter(prefix="/v1")
@@ -294,11 +295,17 @@ def dac7_csv(report: list[dict[str, Any]]) -> str:
     tags=["operator"],
     response_model=Dac7Public,
     responses={
-        **errors(401, 403, 422),
+        **errors(401, 403, 422, 400, 408),
         200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
     },
 )
-def dac7(request: Request, year: Year, _: CurrentOperator, market: MarketplaceDep) -> Any:
+def dac7(
+    request: Request,
+    year: Year,
+    _: CurrentOperator,
+    market: MarketplaceDep,
+    _ready: BillingReady,
+) -> Any:
     """What DAC7 asks the platform to report of each seller for a year: who it is (its tax
     profile) and, per quarter, the payments received on its invoices (`consideration`), the
     seller orders they paid (`activities`) and the commission charged on them (`fees`, net).
