@@ -3,6 +3,7 @@
 import logging
 import secrets
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -39,6 +40,7 @@ from orders.billing.payouts import Payouts
 from orders.billing.returns import Returns
 from orders.billing.statements import StatementImports
 from orders.budgeting import Budgeting
+from orders.charging import Charging
 from orders.choosing import LineRequest, OfferChooser
 from orders.domain import Order
 from orders.fulfilment import Fulfilment
@@ -155,14 +157,15 @@ class Marketplace:
         self.imports = Imports(self.offers, JobTable(self.db))
         holds = Holds(self.offers)
         chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)
-        self.invoicing = Invoicing(self.billing, self.orders, holds, self.clock.today)
+        self.taxes = Taxes(self.sellers, self.buyers, self.offers)
+        self.invoicing = Invoicing(self.billing, self.orders, holds, self.clock.today, self.taxes)
         self.budgeting = Budgeting(self.orders, self.clock.today)
         self.payments = Payments(self.billing, self.invoicing)
         self.returns = Returns(
             self.billing, self.orders, holds, self.invoicing, self.clock.today, self.budgeting
         )
-        self.payouts = Payouts(self.billing)
-        self.taxes = Taxes(self.sellers, self.buyers, self.offers)
+        self.payouts = Payouts(self.billing, self.taxes, self.clock.today)
+        charging = Charging(self.taxes, self.clock.today)
         self.statements = StatementImports(self.offers, self.imports, self.payments)
         self.placement = Placement(
             self.orders,
@@ -173,6 +176,7 @@ class Marketplace:
             self._catalog_caught_up,
             self.invoicing.overdue,
             self.budgeting,
+            charging,
         )
         self.approvals = Approvals(self.orders, holds, self.budgeting)
         self.quoting = Quoting(
@@ -186,6 +190,7 @@ class Marketplace:
             self._catalog_caught_up,
             self.invoicing,
             self.budgeting,
+            charging,
         )
         self._closed = threading.Event()
         self._stopping = threading.Event()
@@ -269,6 +274,7 @@ class Marketplace:
         payment_method: str,
         po_number: str | None,
         shipping_address: dict[str, str] | None,
+        shipping_methods: Mapping[UUID, str] | None = None,
     ) -> tuple[Order, list[dict[str, Any]]]:
         """Places what a list or a past order asks for, as quick order resolves it today: the
         order, and the products skipped with why (none can be ordered: 422)."""
@@ -282,7 +288,14 @@ class Marketplace:
         if not lines:
             raise Invalid([{"msg": "no line can be ordered now", "skipped": skipped}])
         order = self.placement.place(
-            buyer_id, placed_by, spending_limit, lines, payment_method, po_number, shipping_address
+            buyer_id,
+            placed_by,
+            spending_limit,
+            lines,
+            payment_method,
+            po_number,
+            shipping_address,
+            shipping_methods=shipping_methods,
         )
         return order, skipped
 

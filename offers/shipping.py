@@ -42,6 +42,7 @@ class Shipping:
     amount: Money
     earliest_delivery_on: date
     latest_delivery_on: date
+    name: str = ""
 
 
 def grid_problems(rates: list[ShippingRate]) -> list[str]:
@@ -92,6 +93,7 @@ def shipping_for(
         Money(rate.cost(units, net_goods.amount), net_goods.currency),
         start + timedelta(days=rate.min_days),
         start + timedelta(days=rate.max_days),
+        rate.name,
     )
 
 

@@ -37,8 +37,9 @@ from marketplace.web.schemas import (
     MoneyIn,
     Quantity,
     Reason,
+    ShippingAddress,
+    ShippingMethods,
     Strict,
-    Text,
     page,
 )
 from marketplace.web.waiting import CatalogReady, OrdersReady
@@ -68,7 +69,8 @@ class OrderCreate(Strict):
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
     payment_method: PaymentMethod
     po_number: Label | None = None
-    shipping_address: Annotated[dict[Label, Text], Field(max_length=20)] | None = None
+    shipping_address: ShippingAddress | None = None
+    shipping_methods: ShippingMethods | None = None
     cost_centre_id: UUID | None = None
 
 
@@ -107,6 +109,7 @@ def _place(
             body.shipping_address,
             only_reseller,
             body.cost_centre_id,
+            shipping_methods=body.shipping_methods,
         )
         return 201, market.orders.describe(order)
 
@@ -502,7 +505,8 @@ class OrderAgain(Strict):
     payment_method: PaymentMethod
     product_ids: Annotated[list[UUID], Field(min_length=1, max_length=1000)] | None = None
     po_number: Label | None = None
-    shipping_address: Annotated[dict[Label, Text], Field(max_length=20)] | None = None
+    shipping_address: ShippingAddress | None = None
+    shipping_methods: ShippingMethods | None = None
 
 
 def _order_again(
@@ -535,6 +539,7 @@ def _order_again(
             body.payment_method,
             body.po_number,
             body.shipping_address,
+            body.shipping_methods,
         )
         return 201, {**market.orders.describe(order), "skipped": skipped}
 

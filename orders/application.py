@@ -1,10 +1,13 @@
 """The orders context: orders and seller orders, load, command, save."""
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from marketplace.adapters.eventstore import MarketplaceApplication
 from marketplace.kernel.errors import NotFound
+from marketplace.kernel.money import Money
+from orders.charges import group_row
 from orders.domain import Order, SellerOrder, order_status, order_total
 
 
@@ -54,12 +57,19 @@ class Orders(MarketplaceApplication):
     def describe(self, order: Order) -> dict[str, Any]:
         """An order as its buyer sees it, with its seller orders."""
         seller_orders = self.seller_orders(order)
-        total = order_total(order.stage, [(so.status, so.total) for so in seller_orders])
+
+        def summed(figure: Callable[[SellerOrder], Money]) -> list[dict[str, Any]]:
+            found = order_total(order.stage, [(so.status, figure(so)) for so in seller_orders])
+            return [money.as_dict() for money in found]
+
         return {
             "order_id": str(order.id),
             "buyer_id": str(order.buyer_id),
             "status": order_status(order.stage, [so.status for so in seller_orders]),
-            "total": [money.as_dict() for money in total],
+            "total": summed(lambda so: so.total),
+            "net_total": summed(lambda so: so.net_total),
+            "tax_total": summed(lambda so: so.tax_total),
+            "gross_total": summed(lambda so: so.gross_total),
             "payment_method": order.payment_method,
             "po_number": order.po_number,
             "shipping_address": order.shipping_address,
@@ -80,6 +90,11 @@ def describe_seller_order(so: SellerOrder) -> dict[str, Any]:
         "status": so.status,
         "payment_method": so.payment_method,
         "total": so.total.as_dict(),
+        "shipping": shipping_answer(so),
+        "tax_breakdown": [group_row(group, so.currency) for group in so.tax_breakdown],
+        "net_total": so.net_total.as_dict(),
+        "tax_total": so.tax_total.as_dict(),
+        "gross_total": so.gross_total.as_dict(),
         "tracking": so.tracking,
         "lines": [
             {
@@ -87,7 +102,21 @@ def describe_seller_order(so: SellerOrder) -> dict[str, Any]:
                 "quantity": line.quantity,
                 "unit_price": line.unit_price.as_dict(),
                 "shipped": line.shipped,
+                "tax_category": so.taxes.get(str(line.product_id), {}).get("tax_category"),
+                "tax_rate_bps": so.taxes.get(str(line.product_id), {}).get("rate_bps", 0),
             }
             for line in so.lines
         ],
+    }
+
+
+def shipping_answer(so: SellerOrder) -> dict[str, Any] | None:
+    if so.shipping is None:
+        return None
+    return {
+        "method": so.shipping["method"],
+        "name": so.shipping.get("name", ""),
+        "amount": Money(so.shipping_amount, so.currency).as_dict(),
+        "earliest_delivery_on": so.shipping["earliest_delivery_on"],
+        "latest_delivery_on": so.shipping["latest_delivery_on"],
     }

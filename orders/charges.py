@@ -1,11 +1,13 @@
 """What one seller order charges on top of its goods, as api.md v1.2 words it: shipping by
 the seller's grid to the destination, and VAT where the seller has a tax profile, each line
-taxed by its treatment, shipping following the goods it ships, tax rounded once per group.
-Not yet read by placement (#24): the rule first, with its figures tested."""
+taxed by its treatment, shipping following the goods it ships, tax rounded once per group;
+and the tax of each document a seller order is billed in (an invoice per shipment, and what
+is not shipped yet), each rounded by the same rule, so that its invoices add up to it."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from marketplace.kernel.money import Money
 from marketplace.taxes.domain import (
@@ -64,14 +66,15 @@ def seller_order_charges(
     method: str | None = None,
 ) -> Charges | NotShipped:
     """The charges of a seller order; `seller_country` None (no tax profile) taxes nothing,
-    an empty grid ships free, and without a destination goods are taxed as domestic."""
+    an empty grid ships free (a grid prices only orders in its currency), and without a
+    destination goods are taxed as domestic."""
     net_goods = sum(g.net for g in goods)
     shipping = None
     if grid:
         if destination is None:
             return NotShipped(None, method)
         shipping = shipping_for(
-            grid,
+            [rate for rate in grid if rate.first_item.currency == currency],
             destination,
             sum(g.units for g in goods),
             Money(net_goods, currency),
@@ -92,9 +95,71 @@ def seller_order_charges(
     weights: dict[Treatment, int] = {}
     for g in goods:
         weights[treatments[g.product_id]] = weights.get(treatments[g.product_id], 0) + g.net
-    amounts = [(treatments[g.product_id], g.net) for g in goods]
-    amounts += [(t, share) for t, share in split(shipped, weights).items() if share]
-    groups = breakdown(amounts)
+    groups = document_breakdown(
+        [(treatments[g.product_id], g.net) for g in goods], shipped, weights
+    )
     return Charges(
         shipping, treatments, groups, net_goods + shipped, sum(group.tax for group in groups)
+    )
+
+
+# A net amount of a document and how it is taxed (None: its seller has no tax profile).
+Taxed = tuple[Treatment | None, int]
+
+
+def document_breakdown(
+    goods: Iterable[Taxed], shipping: int, basis: Mapping[Treatment, int]
+) -> list[TaxGroup]:
+    """The tax groups of one document: its goods by their treatments, and the shipping it
+    carries shared over `basis` (the seller order's whole goods per treatment), so that
+    shipping follows the goods it ships."""
+    amounts = [(t, net) for t, net in goods if t is not None]
+    amounts += [(t, share) for t, share in split(shipping, basis).items() if share]
+    return breakdown(amounts)
+
+
+def merged(groups: Iterable[TaxGroup]) -> list[TaxGroup]:
+    """Groups of several documents added up per treatment, in the order they first appear."""
+    sums: dict[tuple[str, int, str | None], tuple[int, int]] = {}
+    for g in groups:
+        key = (g.code, g.rate_bps, g.exemption_note)
+        taxable, tax = sums.get(key, (0, 0))
+        sums[key] = (taxable + g.taxable, tax + g.tax)
+    return [TaxGroup(c, r, taxable, tax, n) for (c, r, n), (taxable, tax) in sums.items()]
+
+
+def treatment_row(category: TaxCategory, treatment: Treatment) -> dict[str, Any]:
+    return {
+        "tax_category": category,
+        "code": treatment.code,
+        "rate_bps": treatment.rate_bps,
+        "exemption_note": treatment.exemption_note,
+    }
+
+
+def treatment_from(row: Mapping[str, Any] | None) -> Treatment | None:
+    if not row or "code" not in row:
+        return None
+    return Treatment(row["code"], int(row["rate_bps"]), row.get("exemption_note"))
+
+
+def group_row(group: TaxGroup, currency: str) -> dict[str, Any]:
+    """A tax group as answers show it (api.md: `{category, rate_bps, taxable, tax,
+    exemption_note?}`; the note null where the group is taxed)."""
+    return {
+        "category": group.code,
+        "rate_bps": group.rate_bps,
+        "taxable": {"amount": group.taxable, "currency": currency},
+        "tax": {"amount": group.tax, "currency": currency},
+        "exemption_note": group.exemption_note,
+    }
+
+
+def group_from(row: Mapping[str, Any]) -> TaxGroup:
+    return TaxGroup(
+        row["category"],
+        int(row["rate_bps"]),
+        int(row["taxable"]["amount"]),
+        int(row["tax"]["amount"]),
+        row.get("exemption_note"),
     )

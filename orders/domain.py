@@ -10,6 +10,8 @@ from eventsourcing.domain import Aggregate, event
 from marketplace.kernel.errors import Conflict, Invalid
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import INVOICE_METHODS
+from marketplace.taxes.domain import TaxGroup, Treatment
+from orders.charges import Taxed, document_breakdown, merged, treatment_from
 
 # The statuses buyers see (api.md); placing and failed are the saga's own, never shown.
 PublicOrderStatus = Literal[
@@ -247,6 +249,69 @@ class SellerOrder(Aggregate):
         self.status: SellerOrderStatus = "awaiting_acceptance"
         self.released = False
         self.tracking: list[str] = []
+        # Seller orders opened before tax and shipping (and those of a seller with neither)
+        # have no `Charged` event: untaxed, shipped free.
+        self.shipping: dict[str, Any] | None = None
+        self.taxes: dict[str, dict[str, Any]] = {}
+        self.shipments: list[dict[str, int]] = []
+
+    @event("Charged")
+    def charged(self, shipping: dict[str, Any] | None, taxes: dict[str, dict[str, Any]]) -> None:
+        """Its shipping (`{method, name, amount, earliest_delivery_on, latest_delivery_on}`)
+        and each line's tax (`{tax_category, code, rate_bps, exemption_note}` by product)."""
+        self.shipping = shipping
+        self.taxes = taxes
+
+    def treatment(self, product_id: UUID) -> Treatment | None:
+        return treatment_from(self.taxes.get(str(product_id)))
+
+    @property
+    def shipping_amount(self) -> int:
+        return int(self.shipping["amount"]) if self.shipping else 0
+
+    def _basis(self) -> dict[Treatment, int]:
+        basis: dict[Treatment, int] = {}
+        for line in self.lines:
+            treatment = self.treatment(line.product_id)
+            if treatment is not None:
+                basis[treatment] = basis.get(treatment, 0) + line.total
+        return basis
+
+    def _document(self, units: dict[UUID, int], with_shipping: bool) -> list[TaxGroup]:
+        prices = {line.product_id: line.unit_price.amount for line in self.lines}
+        goods: list[Taxed] = [
+            (self.treatment(pid), quantity * prices[pid]) for pid, quantity in units.items()
+        ]
+        return document_breakdown(
+            goods, self.shipping_amount if with_shipping else 0, self._basis()
+        )
+
+    def shipment_breakdown(self, index: int) -> list[TaxGroup]:
+        """The tax of its `index`th shipment's invoice: the first carries the shipping."""
+        units = {UUID(pid): quantity for pid, quantity in self.shipments[index].items()}
+        return self._document(units, index == 0)
+
+    @property
+    def tax_breakdown(self) -> list[TaxGroup]:
+        """Its invoices' tax and the tax of what is not shipped yet, each rounded by the rule:
+        before the first shipment, the rule applied to the whole seller order."""
+        documents = [self.shipment_breakdown(i) for i in range(len(self.shipments))]
+        rest = {line.product_id: line.quantity - line.shipped for line in self.lines}
+        documents.append(self._document({k: v for k, v in rest.items() if v}, not self.shipments))
+        return merged(group for document in documents for group in document)
+
+    @property
+    def net_total(self) -> Money:
+        return Money(self.total.amount + self.shipping_amount, self.currency)
+
+    @property
+    def tax_total(self) -> Money:
+        return Money(sum(group.tax for group in self.tax_breakdown), self.currency)
+
+    @property
+    def gross_total(self) -> Money:
+        """What the buyer owes for it: goods, shipping and tax."""
+        return Money(self.net_total.amount + self.tax_total.amount, self.currency)
 
     @property
     def currency(self) -> str:
@@ -323,6 +388,7 @@ class SellerOrder(Aggregate):
     @event("Shipped")
     def _shipped(self, lines: dict[str, int], tracking: str | None) -> None:
         shipped = {UUID(k): v for k, v in lines.items()}
+        self.shipments.append(dict(lines))
         self.lines = [
             Line(
                 line.product_id,

@@ -9,10 +9,11 @@ from offers.holds import Holds, HoldsRefused, StockHold
 from orders.application import Orders
 from orders.billing.invoicing import Invoicing
 from orders.budgeting import Budgeting
+from orders.charging import Charging
 from orders.choosing import Choice, LineRequest, OfferChooser, by_seller
 from orders.domain import Order, SellerOrder
 from orders.holding import holds_of, stock_ref
-from orders.placement import open_seller_order
+from orders.placement import charge_groups, open_seller_order
 from sellers.application import Sellers
 
 
@@ -26,7 +27,9 @@ class Fulfilment:
         catch_up: Callable[[], None],
         invoicing: Invoicing,
         budgeting: Budgeting | None = None,
+        charging: Charging | None = None,
     ) -> None:
+        self.charging = charging
         self.orders = orders
         self.sellers = sellers
         self.chooser = chooser
@@ -110,6 +113,17 @@ class Fulfilment:
             else:
                 cancelled.append(_cancelled(line.product_id, line.quantity, choice["msg"]))
         quantities = {c.line: so.lines[c.line].quantity for c in choices}
+        groups = by_seller(choices)
+        charger = (
+            self.charging.charger(order.buyer_id, order.shipping_address) if self.charging else None
+        )
+        charged, unshipped = charge_groups(charger, lookups, groups, quantities, {})
+        for refused in unshipped:
+            line = so.lines[refused["line"]]
+            cancelled.append(_cancelled(line.product_id, line.quantity, refused["msg"]))
+            groups.pop(
+                next(c.offer.reseller_id for c in choices if c.line == refused["line"]), None
+            )
         drafts = [
             open_seller_order(
                 lookups,
@@ -119,8 +133,9 @@ class Fulfilment:
                 order.payment_method,
                 group,
                 quantities,
+                charged.get(new_reseller),
             )
-            for new_reseller, group in by_seller(choices).items()
+            for new_reseller, group in groups.items()
         ]
         so.refuse(reason)
         order.reroute_started(so.id, [d.id for d in drafts], cancelled)

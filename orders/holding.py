@@ -1,4 +1,5 @@
-"""What a seller order holds while it is open: stock per line, and credit when on invoice."""
+"""What a seller order holds while it is open: stock per line, and credit (what it
+costs gross) when on invoice."""
 
 from uuid import UUID
 
@@ -23,7 +24,7 @@ def holds_of(so: SellerOrder) -> tuple[list[StockHold], list[CreditHold]]:
         for index, line in enumerate(so.lines)
     ]
     credit = (
-        [CreditHold(str(so.id), so.reseller_id, so.buyer_id, so.total)]
+        [CreditHold(str(so.id), so.reseller_id, so.buyer_id, so.gross_total)]
         if so.payment_method in INVOICE_METHODS
         else []
     )

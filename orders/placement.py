@@ -6,7 +6,7 @@ a crash left in between.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID, uuid4
@@ -19,6 +19,8 @@ from marketplace.kernel.payments import INVOICE_METHODS
 from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
 from orders.application import Orders
 from orders.budgeting import Budgeting
+from orders.charges import NotShipped
+from orders.charging import Charged, Charger, Charging, not_shipped
 from orders.choosing import (
     Choice,
     LineRequest,
@@ -58,8 +60,9 @@ def open_seller_order(
     payment_method: str,
     group: list[Choice],
     quantities: dict[int, int],
+    charged: Charged | None = None,
 ) -> SellerOrder:
-    return SellerOrder(
+    so = SellerOrder(
         id=uuid4(),
         order_id=order_id,
         buyer_id=buyer_id,
@@ -76,6 +79,41 @@ def open_seller_order(
             for c in group
         ],
     )
+    if charged is not None:
+        charged.record(so)
+    return so
+
+
+def charge_groups(
+    charger: Charger | None,
+    lookups: Lookups,
+    groups: dict[UUID, list[Choice]],
+    quantities: dict[int, int],
+    methods: Mapping[UUID, str],
+) -> tuple[dict[UUID, Charged], list[dict[str, Any]]]:
+    """Each group's charges, and the lines of groups whose seller cannot ship them."""
+    charged: dict[UUID, Charged] = {}
+    problems: list[dict[str, Any]] = []
+    if charger is None:
+        return charged, problems
+    for reseller_id, group in groups.items():
+        found = charger.charge(reseller_id, group, quantities, methods.get(reseller_id))
+        if isinstance(found, NotShipped):
+            account = lookups.account(reseller_id)
+            name = getattr(account, "name", None) or f"seller {reseller_id}"
+            problems += not_shipped(found, name, group)
+        elif found is not None:
+            charged[reseller_id] = found
+    return charged, problems
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A seller's part of an order before it is placed: its charges (None: untaxed and
+    shipped free; NotShipped: it cannot go there) and the methods that ship there."""
+
+    charged: Charged | NotShipped | None
+    methods: list[tuple[str, str]]
 
 
 class Placement:
@@ -89,7 +127,9 @@ class Placement:
         catch_up: Callable[[], None],
         overdue: Overdue,
         budgeting: Budgeting | None = None,
+        charging: Charging | None = None,
     ) -> None:
+        self.charging = charging
         self.orders = orders
         self.sellers = sellers
         self.buyers = buyers
@@ -112,6 +152,7 @@ class Placement:
         only_reseller: UUID | None = None,
         cost_centre_id: UUID | None = None,
         quoted: Quoted | None = None,
+        shipping_methods: Mapping[UUID, str] | None = None,
     ) -> Order:
         buyer = self.buyers.buyer(buyer_id)
         if not buyer.is_approved:
@@ -145,6 +186,13 @@ class Placement:
             choices = [replace(c, price=quoted.prices[c.product.id]) for c in choices]
             placed_by = {**placed_by, "quote_id": str(quoted.quote_id)}
         groups = by_seller(choices)
+        charger = self.charging.charger(buyer_id, shipping_address) if self.charging else None
+        quantities = {i: r.quantity for i, r in enumerate(lines)}
+        charged, problems = charge_groups(
+            charger, lookups, groups, quantities, shipping_methods or {}
+        )
+        if problems:
+            raise PlacementRefused(problems)
         # A budget changed by a concurrent order makes the draft's save fail: it is drafted
         # again against the budget as it is now.
         order, seller_orders, over = retrying(
@@ -157,6 +205,7 @@ class Placement:
                 shipping_address,
                 lines,
                 groups,
+                charged,
                 cost_centre,
                 quoted,
             )
@@ -164,6 +213,43 @@ class Placement:
         needs_approval = over or over_limit(spending_limit, _totals(seller_orders))
         self._hold_and_place(order, seller_orders, needs_approval)
         return order
+
+    def preview(
+        self,
+        buyer_id: UUID,
+        lines: list[LineRequest],
+        payment_method: str,
+        shipping_address: dict[str, str] | None,
+        shipping_methods: Mapping[UUID, str],
+        only_reseller: UUID | None = None,
+    ) -> dict[UUID, Preview]:
+        """What each seller's part of the order would be charged if placed now, by the same
+        choice of offers and the same rules as `place`, with the shipping methods each
+        seller offers to the destination; nothing is saved."""
+        lookups = self.chooser.lookups()
+        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller)
+        choices = [
+            c
+            for i, r in enumerate(lines)
+            if isinstance(
+                c := self.chooser.choose(
+                    buyer_id, i, r, payment_method, only_reseller, set(), lookups
+                ),
+                Choice,
+            )
+        ]
+        if self.charging is None:
+            return {}
+        charger = self.charging.charger(buyer_id, shipping_address)
+        quantities = {i: r.quantity for i, r in enumerate(lines)}
+        found: dict[UUID, Preview] = {}
+        for reseller_id, group in by_seller(choices).items():
+            charged = charger.charge(
+                reseller_id, group, quantities, shipping_methods.get(reseller_id)
+            )
+            currency = group[0].price.currency
+            found[reseller_id] = Preview(charged, charger.methods(reseller_id, currency))
+        return found
 
     def _overdue(self, buyer_id: UUID, choices: list[Choice]) -> list[dict[str, Any]]:
         """Lines going to a seller the buyer has an overdue invoice with: no more orders on
@@ -203,6 +289,7 @@ class Placement:
         shipping_address: dict[str, str] | None,
         lines: list[LineRequest],
         groups: dict[UUID, list[Choice]],
+        charged: dict[UUID, Charged],
         cost_centre_id: UUID | None = None,
         quoted: Quoted | None = None,
     ) -> tuple[Order, list[SellerOrder], bool]:
@@ -213,7 +300,14 @@ class Placement:
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         seller_orders = [
             open_seller_order(
-                lookups, order_id, buyer_id, reseller_id, payment_method, group, quantities
+                lookups,
+                order_id,
+                buyer_id,
+                reseller_id,
+                payment_method,
+                group,
+                quantities,
+                charged.get(reseller_id),
             )
             for reseller_id, group in groups.items()
         ]

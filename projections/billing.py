@@ -6,11 +6,12 @@ invoiced from either side, so the order in which the two arrive does not matter.
 """
 
 import json
+from typing import ClassVar
 from uuid import UUID
 
 from marketplace.adapters.envelope import Envelope
 from marketplace.adapters.sql import Cursor
-from orders.billing.domain import due_on, invoice_id, net
+from orders.billing.domain import document_totals, due_on, goods_of, invoice_id, payout_amount
 from projections.tables import Handler, TableProjection
 
 NAME = "billing"
@@ -21,7 +22,8 @@ TABLES = {
     "payment_method TEXT NOT NULL, po_number TEXT, issued_on TEXT NOT NULL, "
     "due_on TEXT NOT NULL, currency TEXT NOT NULL, total BIGINT NOT NULL, "
     "paid BIGINT NOT NULL, credited BIGINT NOT NULL, lines TEXT NOT NULL, "
-    "commission_bps INTEGER NOT NULL, changed_at TEXT NOT NULL",
+    "commission_bps INTEGER NOT NULL, changed_at TEXT NOT NULL, "
+    "charges TEXT NOT NULL DEFAULT '{}', goods BIGINT",
     "payments": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, amount BIGINT NOT NULL, "
     "currency TEXT NOT NULL, reference TEXT NOT NULL, received_on TEXT NOT NULL, "
     "allocations TEXT NOT NULL, unallocated BIGINT NOT NULL, recorded_at TEXT NOT NULL",
@@ -30,7 +32,10 @@ TABLES = {
     "currency TEXT NOT NULL, lines TEXT NOT NULL, reason TEXT NOT NULL, refusal TEXT, "
     "restock INTEGER NOT NULL, credit_note TEXT, requested_at TEXT NOT NULL, decided_at TEXT",
     "payouts": "id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, currency TEXT NOT NULL, "
-    "up_to TEXT NOT NULL, amount BIGINT NOT NULL, lines TEXT NOT NULL, made_at TEXT NOT NULL",
+    "up_to TEXT NOT NULL, amount BIGINT NOT NULL, lines TEXT NOT NULL, made_at TEXT NOT NULL, "
+    "commission_tax BIGINT NOT NULL DEFAULT 0, commission_invoice_id TEXT",
+    "commission_invoices": "id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, "
+    "issued_at TEXT NOT NULL, body TEXT NOT NULL",
     "shipments": "invoice_id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, "
     "shipped_at TEXT NOT NULL, invoiced INTEGER NOT NULL",
 }
@@ -41,6 +46,7 @@ INDEXES = {
     "returns_buyer": "returns (buyer_id, requested_at)",
     "returns_seller": "returns (seller_id, requested_at)",
     "payouts_seller": "payouts (seller_id, made_at)",
+    "commission_invoices_seller": "commission_invoices (seller_id, issued_at)",
     "shipments_open": "shipments (invoiced, shipped_at)",
     "invoices_changed": "invoices (changed_at)",
     "returns_decided": "returns (decided_at)",
@@ -51,6 +57,15 @@ class BillingProjection(TableProjection):
     name = NAME
     TABLES = TABLES
     INDEXES = INDEXES
+    # Tax and shipping (v1.2): `charges` holds an invoice's shipping, tax breakdown and
+    # parties, `goods` its net goods (what commission is charged on).
+    ADDED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {
+        "invoices": {"charges": "TEXT NOT NULL DEFAULT '{}'", "goods": "BIGINT"},
+        "payouts": {
+            "commission_tax": "BIGINT NOT NULL DEFAULT 0",
+            "commission_invoice_id": "TEXT",
+        },
+    }
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -62,17 +77,28 @@ class BillingProjection(TableProjection):
             "Return.Accepted": self._return_accepted,
             "Return.Refused": self._return_refused,
             "Payout.Made": self._payout,
+            "CommissionInvoice.Issued": self._commission_invoice,
             "SellerOrder.Shipped": self._shipped,
         }
 
     def _issued(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]
-        total = sum(int(x["quantity"]) * int(x["unit_price"]) for x in data["lines"])
+        shipping = data.get("shipping")
+        groups = data.get("tax_breakdown") or []
+        net_total, tax_total = document_totals(data["lines"], shipping, groups)
+        charges = {
+            "shipping": shipping,
+            "tax_breakdown": groups,
+            "seller": data.get("seller"),
+            "buyer": data.get("buyer"),
+            "net_total": net_total,
+            "tax_total": tax_total,
+        }
         cur.execute(
             f"INSERT INTO {self._t('invoices')} (id, number, seller_id, buyer_id, "
             "seller_order_id, order_id, payment_method, po_number, issued_on, due_on, currency, "
-            "total, paid, credited, lines, commission_bps, changed_at) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s, %s) "
+            "total, paid, credited, lines, commission_bps, changed_at, charges, goods) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, 0, %s, %s, %s, %s, %s) "
             "ON CONFLICT (id) DO NOTHING",
             [
                 event["aggregate_id"],
@@ -86,10 +112,12 @@ class BillingProjection(TableProjection):
                 data["issued_on"],
                 due_on(data["issued_on"], data["payment_method"]),
                 data["currency"],
-                total,
+                net_total + tax_total,
                 json.dumps(data["lines"]),
                 data["commission_bps"],
                 event["occurred_at"],
+                json.dumps(charges),
+                goods_of(data["lines"]),
             ],
         )
         cur.execute(
@@ -174,15 +202,31 @@ class BillingProjection(TableProjection):
         data = event["data"]
         cur.execute(
             f"INSERT INTO {self._t('payouts')} (id, seller_id, currency, up_to, amount, lines, "
-            "made_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            "made_at, commission_tax, commission_invoice_id) VALUES "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
             [
                 event["aggregate_id"],
                 data["seller_id"],
                 data["currency"],
                 data["up_to"],
-                sum(net(line) for line in data["lines"]),
+                payout_amount(data["lines"], int(data.get("commission_tax") or 0)),
                 json.dumps(data["lines"]),
                 event["occurred_at"],
+                int(data.get("commission_tax") or 0),
+                data.get("commission_invoice_id"),
+            ],
+        )
+
+    def _commission_invoice(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.execute(
+            f"INSERT INTO {self._t('commission_invoices')} (id, seller_id, issued_at, body) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            [
+                event["aggregate_id"],
+                data["seller_id"],
+                event["occurred_at"],
+                json.dumps({**data, "id": event["aggregate_id"]}),
             ],
         )
 

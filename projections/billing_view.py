@@ -5,7 +5,13 @@ import json
 from typing import Any
 
 from marketplace.adapters.sql import Cursor, Row
-from orders.billing.domain import AGEING, ageing_bucket, net
+from orders.billing.domain import (
+    AGEING,
+    ageing_bucket,
+    charges_answer,
+    commission_invoice_answer,
+    net,
+)
 from projections.billing import NAME
 from projections.paging import cut, decode_cursor
 from projections.runner import ProjectionRunner
@@ -47,9 +53,12 @@ def invoice_row(row: Row, today: str) -> dict[str, Any]:
                 "product_id": line["product_id"],
                 "quantity": line["quantity"],
                 "unit_price": _money(line["unit_price"], currency),
+                "tax_category": (line.get("tax") or {}).get("tax_category"),
+                "tax_rate_bps": (line.get("tax") or {}).get("rate_bps", 0),
             }
             for line in json.loads(row["lines"])
         ],
+        **charges_answer(json.loads(row["charges"] or "{}"), int(row["total"]), currency),
     }
 
 
@@ -89,6 +98,8 @@ def payout_row(row: Row) -> dict[str, Any]:
         "up_to": row["up_to"],
         "made_at": row["made_at"],
         "amount": _money(row["amount"], currency),
+        "commission_tax": _money(row["commission_tax"], currency),
+        "commission_invoice_id": row["commission_invoice_id"],
         "lines": [
             {
                 "invoice_id": line["invoice_id"],
@@ -214,6 +225,14 @@ class BillingView:
             "payouts", "o", "made_at", limit, cursor, {"seller_id": seller_id}
         )
         return [payout_row(r) for r in rows], next_cursor
+
+    def commission_invoices(
+        self, limit: int, cursor: str | None, *, seller_id: str | None = None
+    ) -> Page:
+        rows, next_cursor = self._page(
+            "commission_invoices", "c", "issued_at", limit, cursor, {"seller_id": seller_id}
+        )
+        return [commission_invoice_answer(json.loads(r["body"])) for r in rows], next_cursor
 
     def receivables(self, seller_id: str, today: str) -> list[dict[str, Any]]:
         """What each buyer owes the seller, per currency, by how long it is overdue."""

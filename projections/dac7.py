@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from marketplace.taxes.domain import round_half_up
+from orders.billing.domain import commission_on
 from projections.billing import NAME
 from projections.runner import ProjectionRunner
 
@@ -55,8 +55,8 @@ class Dac7:
                 chunk = ids[start : start + 500]
                 marks = ", ".join(["%s"] * len(chunk))
                 cur.execute(
-                    f"SELECT id, seller_id, seller_order_id, currency, commission_bps "
-                    f"FROM {p}invoices WHERE id IN ({marks})",
+                    "SELECT id, seller_id, seller_order_id, currency, commission_bps, total, "
+                    f"goods FROM {p}invoices WHERE id IN ({marks})",
                     chunk,
                 )
                 invoices.update({r["id"]: r for r in cur.fetchall()})
@@ -68,7 +68,9 @@ class Dac7:
             q = quarters[(invoice["seller_id"], quarter_of(day), invoice["currency"])]
             q.activities.add(invoice["seller_order_id"])
             q.consideration += amount
-            q.fees += round_half_up(amount * int(invoice["commission_bps"]), 10_000)
+            total = int(invoice["total"])
+            goods = total if invoice["goods"] is None else int(invoice["goods"])
+            q.fees += commission_on(amount, goods, total, int(invoice["commission_bps"]))
         found: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for (seller_id, quarter, currency), q in sorted(quarters.items()):
             found[seller_id].append(

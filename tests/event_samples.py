@@ -349,6 +349,13 @@ def build(world: World, market: Marketplace) -> None:
     }
     for grid in ([parcel], [{**parcel, "countries": ["DE"]}]):
         world.ok("PUT", "/v1/reseller/shipping-rates", m.rhine, json={"rates": grid})
+    # A taxed and shipped order, invoiced, paid by card and paid out with its commission
+    # invoice.
+    taxed = _order(world, m.muster, [(drill, 1)], "card")
+    taxed_so = taxed["seller_orders"][0]["seller_order_id"]
+    world.ok("POST", f"/v1/reseller/orders/{taxed_so}/accept", m.rhine)
+    world.ok("POST", f"/v1/reseller/orders/{taxed_so}/ship", m.rhine, json={})
+    world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2100-01-02"})
 
 
 def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:

@@ -380,3 +380,65 @@ def test_checkout_offers_the_organisations_addresses_and_keeps_a_new_one(
     half = shop.post("/checkout", payment_method="card", address_choice="new", address_name="X")
     assert half.status_code == 422
     assert "Fill in every line of the new shipping address" in half.text
+
+
+def test_checkout_shows_each_sellers_shipping_tax_and_gross_before_placing(
+    shop: Shop, marketplace: Marketplace
+) -> None:
+    berlin = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+    shop.world.ok(
+        "PUT",
+        "/v1/reseller/tax-profile",
+        shop.rhine,
+        json={"legal_name": "Rhine GmbH", "country": "DE", "address": berlin},
+    )
+    parcel = {
+        "method": "std",
+        "name": "Parcel",
+        "countries": ["DE"],
+        "first_item": {"amount": 490, "currency": "EUR"},
+        "additional_item": {"amount": 100, "currency": "EUR"},
+        "min_days": 1,
+        "max_days": 3,
+    }
+    express = {
+        **parcel,
+        "method": "exp",
+        "name": "Express",
+        "first_item": {"amount": 1_500, "currency": "EUR"},
+    }
+    shop.world.ok(
+        "PUT", "/v1/reseller/shipping-rates", shop.rhine, json={"rates": [parcel, express]}
+    )
+    shop.world.ok(
+        "PUT",
+        "/v1/buyer/tax-profile",
+        shop.muster,
+        json={"legal_name": "Muster GmbH", "country": "DE", "address": berlin},
+    )
+    shop.post(f"/products/{shop.products[1]}/cart", quantity="2")
+    page = shop.web.get("/checkout").text
+    # 2 x 10.00 + parcel 4.90 + 1.00 = 25.90 net; 19 %: 4.921 -> 4.92; 30.82 gross.
+    assert "Shipping (Parcel)" in page
+    for figure in ("5.90", "25.90", "4.92", "30.82"):
+        assert figure in page, figure
+    # Choosing express and asking for the figures again: 15.00 + 1.00 shipping, 36.00 net,
+    # 6.84 tax, 42.84 gross.
+    key = re.search(r'name="checkout_key" value="(\w+)"', page)
+    assert key
+    form = {
+        "payment_method": "card",
+        "address_choice": "0",
+        "checkout_key": key.group(1),
+        f"shipping_method_{shop.rhine.id}": "exp",
+    }
+    again = shop.post("/checkout", action="preview", **form)
+    assert again.status_code == 200
+    assert "Shipping (Express)" in again.text
+    assert "42.84" in again.text
+    placed = shop.post("/checkout", action="place", **form)
+    assert "Split into 1 seller order" in placed.text
+    order_id = str(placed.url).split("/orders/")[1].split("?")[0]
+    order = shop.world.ok("GET", f"/v1/buyer/orders/{order_id}", shop.muster)
+    assert order["gross_total"] == [{"amount": 4_284, "currency": "EUR"}]
+    assert order["seller_orders"][0]["shipping"]["method"] == "exp"

@@ -19,6 +19,7 @@ from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
 from marketplace.web.errors import detail_of
 from marketplace.web.idempotent import run_once
+from orders.charges import NotShipped
 from orders.choosing import LineRequest
 from projections.quick_order import (
     MAX_QUANTITY,
@@ -227,18 +228,86 @@ def _allowed_methods(groups: list[dict[str, Any]]) -> list[PaymentMethod]:
     return common_methods(g["payment_methods"] for g in groups if g["reseller_id"])
 
 
+def _requests(groups: list[dict[str, Any]]) -> list[LineRequest]:
+    return [
+        LineRequest(
+            UUID(line.item["product_id"]),
+            line.quantity,
+            UUID(line.reseller_id) if line.reseller_id else None,
+        )
+        for group in groups
+        for line in group["lines"]
+        if line.item
+    ]
+
+
+def _shipping_methods(form: dict[str, str]) -> dict[UUID, str]:
+    chosen = {}
+    for name, value in form.items():
+        seller = name.removeprefix("shipping_method_")
+        if seller != name and value:
+            try:
+                chosen[UUID(seller)] = value[:100]
+            except ValueError:
+                continue
+    return chosen
+
+
+def charges_by_seller(
+    market: Marketplace,
+    shopper: Shopper,
+    groups: list[dict[str, Any]],
+    method: str | None,
+    address: dict[str, str] | None,
+    chosen: dict[UUID, str],
+) -> dict[str, dict[str, Any]]:
+    """What each seller will charge before the order is placed: shipping with its method
+    and delivery dates, net, tax and gross (api.md v1.2), or why it cannot ship there."""
+    requests = _requests(groups)
+    if not requests or not method:
+        return {}
+    previews = market.placement.preview(
+        shopper.buyer_id, requests, method, address, chosen, shopper.only_reseller
+    )
+    shown: dict[str, dict[str, Any]] = {}
+    for reseller_id, preview in previews.items():
+        charged = preview.charged
+        row: dict[str, Any] = {"methods": preview.methods, "chosen": chosen.get(reseller_id)}
+        if isinstance(charged, NotShipped):
+            row["problem"] = (
+                f"does not ship to {charged.country}" if charged.country else "needs an address"
+            )
+        elif charged is not None:
+            c = charged.charges
+            currency = next(g for g in groups if g["reseller_id"] == str(reseller_id))
+            row["currency"] = currency["totals"][0]["currency"] if currency["totals"] else "EUR"
+            row.update(shipping=c.shipping, net=c.net_total, tax=c.tax_total, gross=c.gross_total)
+        shown[str(reseller_id)] = row
+    return shown
+
+
 @router.get("/checkout")
 def checkout_page(request: Request, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
     context = _cart_context(market, shopper)
+    methods = _allowed_methods(context["groups"])
+    addresses = known_addresses(market, shopper)
     return render(
         request,
         "checkout.html",
         {
             **context,
-            "methods": _allowed_methods(context["groups"]),
+            "methods": methods,
             "labels": METHOD_LABELS,
             "address_fields": ADDRESS_FIELDS,
-            "addresses": known_addresses(market, shopper),
+            "addresses": addresses,
+            "charges": charges_by_seller(
+                market,
+                shopper,
+                context["groups"],
+                methods[0] if methods else None,
+                addresses[0] if addresses else None,
+                {},
+            ),
             "form": {},
             "checkout_key": secrets.token_hex(16),
         },
@@ -268,17 +337,11 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
     if not lines:
         errors["cart"] = "your cart is empty"
     key = form.get("checkout_key", "")[:64]
-    if not errors:
-        requests = [
-            LineRequest(
-                UUID(line.item["product_id"]),
-                line.quantity,
-                UUID(line.reseller_id) if line.reseller_id else None,
-            )
-            for line in lines
-            if line.item
-        ]
-        answer = _place_once(market, shopper, key, requests, method, po_number, address)
+    chosen = _shipping_methods(form)
+    preview = form.get("action") == "preview"
+    if not errors and not preview:
+        requests = _requests(context["groups"])
+        answer = _place_once(market, shopper, key, requests, method, po_number, address, chosen)
         if answer.status_code < 400:
             if choice == "new" and form.get("keep_address") and address not in addresses:
                 market.buyers.keep_address(shopper.buyer_id, address)
@@ -298,11 +361,19 @@ async def checkout(request: Request, market: MarketplaceDep, shopper: CurrentSho
             "labels": METHOD_LABELS,
             "address_fields": ADDRESS_FIELDS,
             "addresses": addresses,
+            "charges": charges_by_seller(
+                market,
+                shopper,
+                context["groups"],
+                method if method in methods else (methods[0] if methods else None),
+                address if not errors.get("address") else None,
+                chosen,
+            ),
             "form": form,
             "errors": errors,
             "checkout_key": key or secrets.token_hex(16),
         },
-        status=422,
+        status=200 if preview and not errors else 422,
         shopper=shopper,
     )
 
@@ -315,6 +386,7 @@ def _place_once(
     method: str,
     po_number: str | None,
     address: dict[str, str],
+    shipping_methods: dict[UUID, str],
 ) -> Answer:
     """Places the order once per checkout form, as the API does per Idempotency-Key: a
     double click orders once, and a refused order is refused again, not tried again."""
@@ -329,10 +401,12 @@ def _place_once(
             po_number,
             address,
             shopper.only_reseller,
+            shipping_methods=shipping_methods,
         )
         return 201, {"order_id": str(order.id)}
 
-    payload = [[str(r) for r in requests], method, po_number, address]
+    methods = {str(k): v for k, v in shipping_methods.items()}
+    payload = [[str(r) for r in requests], method, po_number, address, methods]
     scope = f"web:{shopper.scope}:checkout"
     try:
         answer, _ = run_once(

@@ -244,6 +244,24 @@ class OrderLine(Answer):
     product_id: str
     quantity: int
     unit_price: MoneyPublic
+    tax_category: str | None = None
+    tax_rate_bps: int = 0
+
+
+class TaxGroupPublic(Answer):
+    category: str
+    rate_bps: int
+    taxable: MoneyPublic
+    tax: MoneyPublic
+    exemption_note: str | None = None
+
+
+class ShippingPublic(Answer):
+    method: str
+    name: str
+    amount: MoneyPublic
+    earliest_delivery_on: str
+    latest_delivery_on: str
 
 
 class SellerOrderPublic(Answer):
@@ -251,12 +269,20 @@ class SellerOrderPublic(Answer):
     reseller_id: str
     status: str
     lines: list[OrderLine]
+    shipping: ShippingPublic | None = None
+    tax_breakdown: list[TaxGroupPublic] = []
+    net_total: MoneyPublic | None = None
+    tax_total: MoneyPublic | None = None
+    gross_total: MoneyPublic | None = None
 
 
 class OrderPublic(Answer):
     order_id: str
     status: str
     total: list[MoneyPublic]
+    net_total: list[MoneyPublic] = []
+    tax_total: list[MoneyPublic] = []
+    gross_total: list[MoneyPublic] = []
     seller_orders: list[SellerOrderPublic]
 
 

@@ -1,13 +1,27 @@
 """What the money after an order answers (invoices, payments, returns, payouts, credit): the
 fields api.md names, typed; extra fields are kept, as in `answers`."""
 
-from marketplace.web.answers import Answer, MoneyPublic, Page
+from marketplace.web.answers import Answer, MoneyPublic, Page, TaxGroupPublic
 
 
 class PricedLine(Answer):
     product_id: str
     quantity: int
     unit_price: MoneyPublic
+
+
+class TaxParty(Answer):
+    legal_name: str
+    country: str
+    vat_id: str | None
+    tax_id: str | None
+    address: dict[str, str | None]
+
+
+class InvoiceShipping(Answer):
+    method: str
+    name: str
+    amount: MoneyPublic
 
 
 class InvoicePublic(Answer):
@@ -27,6 +41,13 @@ class InvoicePublic(Answer):
     credited: MoneyPublic
     balance: MoneyPublic
     lines: list[PricedLine]
+    seller: TaxParty | None = None
+    buyer: TaxParty | None = None
+    shipping: InvoiceShipping | None = None
+    tax_breakdown: list[TaxGroupPublic] = []
+    net_total: MoneyPublic
+    tax_total: MoneyPublic
+    gross_total: MoneyPublic
 
 
 class Allocation(Answer):
@@ -79,6 +100,22 @@ class PayoutPublic(Answer):
     amount: MoneyPublic
     made_at: str
     lines: list[PayoutLine]
+    commission_tax: MoneyPublic | None = None
+    commission_invoice_id: str | None = None
+
+
+class CommissionInvoicePublic(Answer):
+    commission_invoice_id: str
+    number: int
+    payout_id: str
+    reseller_id: str
+    issued_on: str
+    operator: TaxParty | None
+    seller: TaxParty | None
+    net_total: MoneyPublic
+    tax_breakdown: list[TaxGroupPublic]
+    tax_total: MoneyPublic
+    gross_total: MoneyPublic
 
 
 class PayoutsMade(Answer):

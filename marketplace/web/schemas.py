@@ -2,6 +2,7 @@
 
 import unicodedata
 from typing import Annotated, Any, Self
+from uuid import UUID
 
 from fastapi import Query
 from pydantic import (
@@ -64,6 +65,9 @@ Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=1000), AfterValidator(_printable)
 ]
 Country = Annotated[str, AfterValidator(_country)]
+ShippingAddress = Annotated[dict[Label, Text], Field(max_length=20)]
+# The shipping method asked of each seller, by reseller id (api.md v1.2).
+ShippingMethods = Annotated[dict[UUID, Label], Field(max_length=100)]
 Currency = Annotated[str, AfterValidator(_currency)]
 Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY)]

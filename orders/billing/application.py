@@ -10,6 +10,7 @@ from marketplace.adapters.eventstore import MarketplaceApplication
 from marketplace.kernel.errors import NotFound
 from orders.billing.domain import (
     BuyerAccount,
+    CommissionInvoice,
     Invoice,
     Ledgers,
     NumberSeries,
@@ -19,6 +20,8 @@ from orders.billing.domain import (
     SellerLedger,
     SellerOrderBook,
     buyer_account_id,
+    charges_answer,
+    commission_invoice_answer,
     net,
     seller_ledger_id,
 )
@@ -99,6 +102,14 @@ class Billing(MarketplaceApplication):
             raise NotFound(f"unknown payout {payout_id}")
         return found
 
+    def commission_invoice(
+        self, invoice_id: UUID, seller_id: UUID | None = None
+    ) -> CommissionInvoice:
+        found = self.find(invoice_id, CommissionInvoice)
+        if found is None or (seller_id is not None and found.seller_id != seller_id):
+            raise NotFound(f"unknown commission invoice {invoice_id}")
+        return found
+
     def invoices_of(self, seller_order_id: UUID) -> list[Invoice]:
         book = self.find(SellerOrderBook.create_id(seller_order_id), SellerOrderBook)
         if book is None:
@@ -134,9 +145,22 @@ def describe_invoice(invoice: Invoice, today: str) -> dict[str, Any]:
                 "product_id": line["product_id"],
                 "quantity": line["quantity"],
                 "unit_price": money(int(line["unit_price"]), invoice.currency),
+                "tax_category": (line.get("tax") or {}).get("tax_category"),
+                "tax_rate_bps": (line.get("tax") or {}).get("rate_bps", 0),
             }
             for line in invoice.lines
         ],
+        **charges_answer(
+            {
+                "shipping": invoice.shipping,
+                "tax_breakdown": invoice.tax_breakdown,
+                "seller": invoice.seller,
+                "buyer": invoice.buyer,
+                "tax_total": sum(int(g["tax"]) for g in invoice.tax_breakdown),
+            },
+            invoice.total,
+            invoice.currency,
+        ),
     }
 
 
@@ -194,6 +218,10 @@ def describe_payout(payout: Payout) -> dict[str, Any]:
         "up_to": payout.up_to,
         "made_at": payout.created_on.isoformat(),
         "amount": money(payout.amount, payout.currency),
+        "commission_tax": money(payout.commission_tax, payout.currency),
+        "commission_invoice_id": str(payout.commission_invoice_id)
+        if payout.commission_invoice_id
+        else None,
         "lines": [
             {
                 "invoice_id": line["invoice_id"],
@@ -205,3 +233,20 @@ def describe_payout(payout: Payout) -> dict[str, Any]:
             for line in payout.lines
         ],
     }
+
+
+def describe_commission_invoice(found: CommissionInvoice) -> dict[str, Any]:
+    return commission_invoice_answer(
+        {
+            "id": str(found.id),
+            "number": found.number,
+            "payout_id": str(found.payout_id),
+            "seller_id": str(found.seller_id),
+            "issued_on": found.issued_on,
+            "currency": found.currency,
+            "net_total": found.net_total,
+            "tax_breakdown": found.tax_breakdown,
+            "operator": found.operator,
+            "seller": found.seller,
+        }
+    )

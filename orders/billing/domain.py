@@ -5,6 +5,7 @@ The operator collects from buyers and pays sellers. Every amount is in minor uni
 currency; dates are ISO dates (`YYYY-MM-DD`) of the platform's clock.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -14,6 +15,8 @@ from eventsourcing.domain import Aggregate, event
 
 from marketplace.kernel.errors import Conflict, Invalid
 from marketplace.kernel.payments import DUE_DAYS
+from marketplace.taxes.domain import TaxGroup, breakdown, round_half_up
+from orders.charges import treatment_from
 from orders.domain import commission
 
 InvoiceStatus = Literal["open", "overdue", "paid"]
@@ -90,10 +93,69 @@ class NumberSeries(Aggregate):
         self.last += 1
 
 
-class Invoice(Aggregate):
-    """What a buyer owes a seller for one shipment, at the order's frozen prices."""
+def goods_of(lines: list[dict[str, Any]]) -> int:
+    return sum(int(line["quantity"]) * int(line["unit_price"]) for line in lines)
 
-    @event("Issued")
+
+def document_totals(
+    lines: list[dict[str, Any]], shipping: dict[str, Any] | None, groups: list[dict[str, Any]]
+) -> tuple[int, int]:
+    """(net, tax) of an invoice or a credit note: its goods and shipping, and its groups'
+    tax; documents from before tax and shipping have neither."""
+    net = goods_of(lines) + (int(shipping["amount"]) if shipping else 0)
+    return net, sum(int(group["tax"]) for group in groups)
+
+
+def tax_rows(groups: list[TaxGroup]) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": g.code,
+            "rate_bps": g.rate_bps,
+            "taxable": g.taxable,
+            "tax": g.tax,
+            "exemption_note": g.exemption_note,
+        }
+        for g in groups
+    ]
+
+
+def commission_on(amount: int, goods: int, gross: int, rate_bps: int) -> int:
+    """The commission on `amount` paid (or refunded) of a document: charged on net goods
+    only, so on the goods' share of what was paid; all of it when the document is untaxed
+    and unshipped."""
+    if gross == goods or gross == 0:
+        return commission(amount, rate_bps)
+    return round_half_up(amount * goods * rate_bps, gross * 10_000)
+
+
+class Invoice(Aggregate):
+    """What a buyer owes a seller for one shipment, at the order's frozen prices, with its
+    share of the seller order's shipping (all of it on the first) and its tax."""
+
+    class Issued(Aggregate.Created):
+        number: int
+        seller_id: UUID
+        buyer_id: UUID
+        seller_order_id: UUID
+        order_id: UUID
+        payment_method: str
+        po_number: str | None
+        issued_on: str
+        currency: str
+        commission_bps: int
+        lines: list[dict[str, Any]]
+        shipping: dict[str, Any] | None
+        tax_breakdown: list[dict[str, Any]]
+        seller: dict[str, Any] | None
+        buyer: dict[str, Any] | None
+        # Version 2 added shipping, tax and the parties; earlier invoices have none.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(shipping=None, tax_breakdown=[], seller=None, buyer=None)
+
+    @event(Issued)
     def __init__(
         self,
         id: UUID,
@@ -108,7 +170,15 @@ class Invoice(Aggregate):
         currency: str,
         commission_bps: int,
         lines: list[dict[str, Any]],
+        shipping: dict[str, Any] | None = None,
+        tax_breakdown: list[dict[str, Any]] | None = None,
+        seller: dict[str, Any] | None = None,
+        buyer: dict[str, Any] | None = None,
     ) -> None:
+        self.shipping = shipping
+        self.tax_breakdown = list(tax_breakdown or [])
+        self.seller = seller
+        self.buyer = buyer
         self.number = number
         self.seller_id = seller_id
         self.buyer_id = buyer_id
@@ -127,8 +197,17 @@ class Invoice(Aggregate):
         self.credit_notes: dict[str, int] = {}
 
     @property
+    def goods(self) -> int:
+        return goods_of(self.lines)
+
+    @property
     def total(self) -> int:
-        return sum(int(line["quantity"]) * int(line["unit_price"]) for line in self.lines)
+        """What the buyer owes on it, gross."""
+        net, tax = document_totals(self.lines, self.shipping, self.tax_breakdown)
+        return net + tax
+
+    def commission_on(self, amount: int) -> int:
+        return commission_on(amount, self.goods, self.total, self.commission_bps)
 
     @property
     def balance(self) -> int:
@@ -325,18 +404,26 @@ class SellerLedger(Aggregate):
         self.paid_out_through = ""
 
     def add(
-        self, entry_id: str, invoice: Invoice, on: str, paid: int = 0, refunded: int = 0
+        self,
+        entry_id: str,
+        invoice: Invoice,
+        on: str,
+        paid: int = 0,
+        refunded: int = 0,
+        reversed_commission: int | None = None,
     ) -> None:
-        """A payment on one of its invoices, or a credit note refunding one; once each."""
+        """A payment on one of its invoices, or a credit note refunding one (with the
+        commission it reverses, the invoice's share when not said); once each."""
         if entry_id in self.pending or (paid == 0 and refunded == 0):
             return
+        if reversed_commission is None:
+            reversed_commission = invoice.commission_on(refunded)
         self._entry_added(
             entry_id=entry_id,
             invoice_id=str(invoice.id),
             on=on,
             paid=paid,
-            commission=commission(paid, invoice.commission_bps)
-            - commission(refunded, invoice.commission_bps),
+            commission=invoice.commission_on(paid) - reversed_commission,
             credit_notes=refunded,
         )
 
@@ -355,12 +442,16 @@ class SellerLedger(Aggregate):
     def due_through(self, up_to: str) -> list[str]:
         return sorted(k for k, e in self.pending.items() if e["on"] <= up_to)
 
-    def pay_out(self, payout_id: UUID, up_to: str) -> list[dict[str, Any]] | None:
+    def pay_out(
+        self, payout_id: UUID, up_to: str, commission_tax: Callable[[int], int] = lambda _: 0
+    ) -> list[dict[str, Any]] | None:
         """The statement lines of a payout of every entry up to a date, per invoice; None when
-        nothing is due (or what is due is not positive: it waits for more)."""
+        nothing is due (or what is due, less the tax on its commission, is not positive: it
+        waits for more)."""
         entries = self.due_through(up_to)
         lines = statement(self.pending[k] for k in entries)
-        if not lines or sum(net(line) for line in lines) <= 0:
+        tax = commission_tax(sum(int(line["commission"]) for line in lines))
+        if not lines or payout_amount(lines, tax) <= 0:
             return None
         self._paid_out(payout_id=payout_id, entry_ids=entries, up_to=up_to)
         return lines
@@ -393,18 +484,87 @@ class Payout(Aggregate):
     """One transfer to a seller: what buyers paid on its invoices, less commission and
     credit notes, with the statement lines that add up to it."""
 
-    @event("Made")
+    class Made(Aggregate.Created):
+        seller_id: UUID
+        currency: str
+        up_to: str
+        lines: list[dict[str, Any]]
+        commission_tax: int
+        commission_invoice_id: UUID | None
+        # Version 2 added the commission invoice and the tax on the commission.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(commission_tax=0, commission_invoice_id=None)
+
+    @event(Made)
     def __init__(
-        self, id: UUID, seller_id: UUID, currency: str, up_to: str, lines: list[dict[str, Any]]
+        self,
+        id: UUID,
+        seller_id: UUID,
+        currency: str,
+        up_to: str,
+        lines: list[dict[str, Any]],
+        commission_tax: int = 0,
+        commission_invoice_id: UUID | None = None,
     ) -> None:
         self.seller_id = seller_id
         self.currency = currency
         self.up_to = up_to
         self.lines = lines
+        self.commission_tax = commission_tax
+        self.commission_invoice_id = commission_invoice_id
 
     @property
     def amount(self) -> int:
-        return sum(net(line) for line in self.lines)
+        """What buyers paid, less the commission invoice's gross and the credit notes."""
+        return payout_amount(self.lines, self.commission_tax)
+
+
+def payout_amount(lines: list[dict[str, Any]], commission_tax: int) -> int:
+    return sum(net(line) for line in lines) - commission_tax
+
+
+def commission_invoice_id(payout_id: UUID) -> UUID:
+    return uuid5(payout_id, "commission-invoice")
+
+
+class CommissionInvoice(Aggregate):
+    """The operator's invoice to a seller for the commission a payout keeps: charged on
+    net goods, taxed by where the operator and the seller are (api.md v1.2)."""
+
+    @event("Issued")
+    def __init__(
+        self,
+        id: UUID,
+        number: int,
+        payout_id: UUID,
+        seller_id: UUID,
+        currency: str,
+        issued_on: str,
+        net_total: int,
+        tax_breakdown: list[dict[str, Any]],
+        operator: dict[str, Any] | None,
+        seller: dict[str, Any] | None,
+    ) -> None:
+        self.number = number
+        self.payout_id = payout_id
+        self.seller_id = seller_id
+        self.currency = currency
+        self.issued_on = issued_on
+        self.net_total = net_total
+        self.tax_breakdown = tax_breakdown
+        self.operator = operator
+        self.seller = seller
+
+    @property
+    def tax_total(self) -> int:
+        return sum(int(group["tax"]) for group in self.tax_breakdown)
+
+    @property
+    def gross_total(self) -> int:
+        return self.net_total + self.tax_total
 
 
 class SellerOrderBook(Aggregate):
@@ -506,8 +666,25 @@ class Return(Aggregate):
         self.refusal: str | None = None
 
     @property
+    def net(self) -> int:
+        return goods_of(self.lines)
+
+    @property
+    def tax_breakdown(self) -> list[TaxGroup]:
+        """The credit note's tax: each returned line at the treatment it was sold with,
+        rounded per group (no shipping comes back)."""
+        return breakdown(
+            [
+                (treatment, int(line["quantity"]) * int(line["unit_price"]))
+                for line in self.lines
+                if (treatment := treatment_from(line.get("tax"))) is not None
+            ]
+        )
+
+    @property
     def amount(self) -> int:
-        return sum(int(line["quantity"]) * int(line["unit_price"]) for line in self.lines)
+        """What the credit note gives back, gross."""
+        return self.net + sum(group.tax for group in self.tax_breakdown)
 
     def check_requested(self) -> None:
         if self.status != "requested":
@@ -540,3 +717,64 @@ class Return(Aggregate):
     def _refused(self, reason: str) -> None:
         self.status = "refused"
         self.refusal = reason
+
+
+def _money(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": int(amount), "currency": currency}
+
+
+def charges_answer(charges: dict[str, Any], gross: int, currency: str) -> dict[str, Any]:
+    """An invoice's shipping, tax and parties as answers show them (api.md v1.2); an invoice
+    from before them shows its total as net, no tax, no shipping."""
+    shipping = charges.get("shipping")
+    tax = int(charges.get("tax_total", 0))
+    return {
+        "seller": charges.get("seller"),
+        "buyer": charges.get("buyer"),
+        "shipping": None
+        if not shipping
+        else {
+            "method": shipping["method"],
+            "name": shipping.get("name", ""),
+            "amount": _money(shipping["amount"], currency),
+        },
+        "tax_breakdown": [
+            {
+                "category": g["category"],
+                "rate_bps": g["rate_bps"],
+                "taxable": _money(g["taxable"], currency),
+                "tax": _money(g["tax"], currency),
+                "exemption_note": g.get("exemption_note"),
+            }
+            for g in charges.get("tax_breakdown", [])
+        ],
+        "net_total": _money(gross - tax, currency),
+        "tax_total": _money(tax, currency),
+        "gross_total": _money(gross, currency),
+    }
+
+
+def commission_invoice_answer(data: dict[str, Any]) -> dict[str, Any]:
+    """A commission invoice as answers show it, from its `Issued` event's data."""
+    currency = data["currency"]
+    tax = sum(int(group["tax"]) for group in data["tax_breakdown"])
+    return {
+        "commission_invoice_id": str(data["id"]),
+        "number": data["number"],
+        "payout_id": str(data["payout_id"]),
+        "reseller_id": str(data["seller_id"]),
+        "issued_on": data["issued_on"],
+        "operator": data["operator"],
+        "seller": data["seller"],
+        "net_total": _money(data["net_total"], currency),
+        "tax_breakdown": [
+            {
+                **group,
+                "taxable": _money(group["taxable"], currency),
+                "tax": _money(group["tax"], currency),
+            }
+            for group in data["tax_breakdown"]
+        ],
+        "tax_total": _money(tax, currency),
+        "gross_total": _money(int(data["net_total"]) + tax, currency),
+    }

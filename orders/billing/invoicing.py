@@ -7,10 +7,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from marketplace.adapters.eventstore import retrying
+from marketplace.taxes.application import Party, Taxes
 from offers.holds import CreditHold, Holds
 from orders.application import Orders
 from orders.billing.application import Billing
-from orders.billing.domain import BuyerAccount, Invoice, invoice_id
+from orders.billing.domain import BuyerAccount, Invoice, invoice_id, tax_rows
 from orders.domain import SellerOrder
 
 Today = Callable[[], str]
@@ -31,7 +32,15 @@ def pay_from_balance(billing: Billing, account: BuyerAccount, invoice: Invoice) 
 
 
 class Invoicing:
-    def __init__(self, billing: Billing, orders: Orders, holds: Holds, today: Today) -> None:
+    def __init__(
+        self,
+        billing: Billing,
+        orders: Orders,
+        holds: Holds,
+        today: Today,
+        taxes: Taxes | None = None,
+    ) -> None:
+        self.taxes = taxes
         self.billing = billing
         self.orders = orders
         self.holds = holds
@@ -44,6 +53,18 @@ class Invoicing:
         iid = invoice_id(so.id, version)
         order = self.orders.order(so.order_id)
         prices = {str(line.product_id): line.unit_price.amount for line in so.lines}
+        versions = [shipment["version"] for shipment in self.orders.shipments(so.id)]
+        index = versions.index(version) if version in versions else len(so.shipments) - 1
+        charged = so.shipping is not None or bool(so.taxes)
+        lines = [
+            {
+                "product_id": pid,
+                "quantity": quantity,
+                "unit_price": prices[pid],
+                **({"tax": so.taxes[pid]} if pid in so.taxes else {}),
+            }
+            for pid, quantity in shipped.items()
+        ]
 
         def attempt() -> Invoice:
             existing = self.billing.find(iid, Invoice)
@@ -63,10 +84,11 @@ class Invoicing:
                 issued_on=today,
                 currency=so.currency,
                 commission_bps=so.commission_bps,
-                lines=[
-                    {"product_id": pid, "quantity": quantity, "unit_price": prices[pid]}
-                    for pid, quantity in shipped.items()
-                ],
+                lines=lines,
+                shipping=so.shipping if index == 0 else None,
+                tax_breakdown=tax_rows(so.shipment_breakdown(index)) if charged else [],
+                seller=self._party("seller", so.reseller_id) if charged else None,
+                buyer=self._party("buyer", so.buyer_id) if charged else None,
             )
             book = self.billing.book(so.id)
             book.invoiced(iid)
@@ -87,6 +109,11 @@ class Invoicing:
         invoice = retrying(attempt)
         self.settle_credit([so.id])
         return invoice
+
+    def _party(self, kind: Party, party_id: UUID) -> dict[str, Any] | None:
+        """Who the party is on the invoice, as its tax profile says on the day of issue."""
+        found = self.taxes.profile(kind, party_id) if self.taxes else None
+        return None if found is None else found.describe()
 
     def invoice_missing(self, seller_order_id: UUID) -> int:
         """Issues the invoices of a seller order's shipments that have none (a crash came
@@ -109,8 +136,8 @@ class Invoicing:
                 continue
             settled = sum(i.paid + i.credited for i in self.billing.invoices_of(so.id))
             self.holds.settle(
-                CreditHold(str(so.id), so.reseller_id, so.buyer_id, so.total),
-                so.total.amount - settled,
+                CreditHold(str(so.id), so.reseller_id, so.buyer_id, so.gross_total),
+                so.gross_total.amount - settled,
             )
 
     def overdue(self, buyer_id: UUID, seller_id: UUID, currency: str) -> dict[str, Any] | None:

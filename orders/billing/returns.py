@@ -10,7 +10,7 @@ from marketplace.kernel.errors import Conflict, Invalid, NotFound
 from offers.holds import Holds
 from orders.application import Orders
 from orders.billing.application import Billing
-from orders.billing.domain import Invoice, Return, SellerLedger
+from orders.billing.domain import Invoice, Return, SellerLedger, commission_on
 from orders.billing.invoicing import Invoicing, Today
 from orders.budgeting import Budgeting
 
@@ -63,7 +63,12 @@ class Returns:
                 seller_id=so.reseller_id,
                 currency=so.currency,
                 lines=[
-                    {"product_id": str(pid), "quantity": q, "unit_price": prices[pid]}
+                    {
+                        "product_id": str(pid),
+                        "quantity": q,
+                        "unit_price": prices[pid],
+                        **({"tax": so.taxes[str(pid)]} if str(pid) in so.taxes else {}),
+                    }
                     for pid, q in lines.items()
                 ],
                 reason=reason,
@@ -91,16 +96,16 @@ class Returns:
             ledger = self.billing.ledger(seller_id, found.currency, ledgers)
             touched: list[Aggregate] = [found, series, account, ledgers, ledger]
             parts = _parts(found, invoices)
-            if sum(part for _, part in parts) != found.amount:
+            if sum(part for _, part in parts) != found.net:
                 raise Conflict(
                     "the invoices of these goods are not all issued yet; accept it again in a "
                     "minute"
                 )
-            for invoice, part in parts:
+            for invoice, part in _gross(parts, found.net, found.amount):
                 taken = invoice.credit(note_id, part)
                 refunded = part - taken
                 account.add_balance(refunded, f"credit_note:{note_id}")
-                _refund(ledger, invoice, note_id, today, refunded)
+                _refund(ledger, invoice, note_id, today, refunded, found)
                 account.track(invoice)
                 touched.append(invoice)
             self.billing.save(*touched)
@@ -118,9 +123,7 @@ class Returns:
         found = self.billing.a_return(return_id)
         note = found.credit_note
         if self.budgeting is not None and note is not None:
-            self.budgeting.give_back(
-                found.order_id, UUID(note["credit_note_id"]), int(note["amount"])
-            )
+            self.budgeting.give_back(found.order_id, UUID(note["credit_note_id"]), found.net)
         if found.status != "accepted" or not found.restock:
             return
         for line in found.lines:
@@ -157,5 +160,28 @@ def _parts(found: Return, invoices: list[Invoice]) -> list[tuple[Invoice, int]]:
     return parts
 
 
-def _refund(ledger: SellerLedger, invoice: Invoice, note_id: UUID, on: str, amount: int) -> None:
-    ledger.add(f"credit_note:{note_id}:{invoice.id}", invoice, on, refunded=amount)
+def _gross(parts: list[tuple[Invoice, int]], net: int, gross: int) -> list[tuple[Invoice, int]]:
+    """The credit note's gross shared over the invoices in proportion to their net parts,
+    in whole minor units that add up to it (the last takes what rounding leaves)."""
+    shared: list[tuple[Invoice, int]] = []
+    left = gross
+    for index, (invoice, part) in enumerate(parts):
+        share = left if index == len(parts) - 1 else part * gross // net if net else 0
+        shared.append((invoice, share))
+        left -= share
+    return shared
+
+
+def _refund(
+    ledger: SellerLedger, invoice: Invoice, note_id: UUID, on: str, amount: int, note: Return
+) -> None:
+    """What the credit note refunds of a paid invoice comes off the seller's payout, with
+    the commission on the returned goods' share of it."""
+    reversed_commission = commission_on(amount, note.net, note.amount, invoice.commission_bps)
+    ledger.add(
+        f"credit_note:{note_id}:{invoice.id}",
+        invoice,
+        on,
+        refunded=amount,
+        reversed_commission=reversed_commission,
+    )

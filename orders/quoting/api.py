@@ -20,7 +20,17 @@ from marketplace.web.auth import (
 )
 from marketplace.web.buying_answers import QuoteCreated, QuoteOffered, QuotePublic
 from marketplace.web.idempotent import idempotent
-from marketplace.web.schemas import Cursor, Limit, MoneyIn, Quantity, Reason, Strict, page
+from marketplace.web.schemas import (
+    Cursor,
+    Limit,
+    MoneyIn,
+    Quantity,
+    Reason,
+    ShippingAddress,
+    ShippingMethods,
+    Strict,
+    page,
+)
 from marketplace.web.waiting import OrdersReady
 from orders.quoting.application import describe_quote
 from orders.quoting.domain import Quote, QuoteStatus
@@ -63,6 +73,8 @@ class QuoteAccept(Strict):
     payment_method: PaymentMethod
     po_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     cost_centre_id: UUID | None = None
+    shipping_address: ShippingAddress | None = None
+    shipping_methods: ShippingMethods | None = None
 
 
 def _now(market: Marketplace) -> str:
@@ -167,6 +179,8 @@ def accept_quote(
             body.payment_method,
             body.po_number,
             body.cost_centre_id,
+            body.shipping_address,
+            body.shipping_methods,
         )
         return 201, market.orders.describe(order)
 

@@ -1,7 +1,7 @@
 """Quotes between a buyer and one seller: asked, offered in versions, accepted into an order
 at the quoted prices through the same placement as any order."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -126,6 +126,8 @@ class Quoting:
         payment_method: str,
         po_number: str | None,
         cost_centre_id: UUID | None,
+        shipping_address: dict[str, str] | None = None,
+        shipping_methods: Mapping[UUID, str] | None = None,
     ) -> Order:
         quote = self.quote(quote_id, buyer_id=buyer_id)
         now = self.now()
@@ -141,8 +143,9 @@ class Quoting:
             ],
             payment_method,
             po_number,
-            None,
+            shipping_address,
             cost_centre_id=cost_centre_id,
+            shipping_methods=shipping_methods,
             quoted=Quoted(
                 quote.id,
                 {

@@ -1,0 +1,78 @@
+"""The operator's commission invoices to sellers (api.md v1.2): one with each payout, read
+by the seller it is addressed to and by the operator."""
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from marketplace.web.answers import Page, errors
+from marketplace.web.auth import CurrentOperator, CurrentReseller, MarketplaceDep
+from marketplace.web.billing_answers import CommissionInvoicePublic
+from marketplace.web.schemas import Cursor, Limit, page
+from marketplace.web.waiting import BillingReady
+from orders.billing.application import describe_commission_invoice
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get(
+    "/reseller/commission-invoices",
+    response_model=Page[CommissionInvoicePublic],
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 408),
+)
+def reseller_commission_invoices(
+    reseller: CurrentReseller,
+    market: MarketplaceDep,
+    _ready: BillingReady,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The operator's invoices for the commission your payouts kept, newest first."""
+    found = market.billing_lists.commission_invoices(limit, cursor, seller_id=str(reseller.id))
+    return page(*found)
+
+
+@router.get(
+    "/reseller/commission-invoices/{invoice_id}",
+    response_model=CommissionInvoicePublic,
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 404),
+)
+def reseller_commission_invoice(
+    invoice_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
+) -> dict[str, Any]:
+    found = market.billing.commission_invoice(invoice_id, seller_id=reseller.id)
+    return describe_commission_invoice(found)
+
+
+@router.get(
+    "/operator/commission-invoices",
+    response_model=Page[CommissionInvoicePublic],
+    tags=["operator"],
+    responses=errors(401, 403, 422, 400, 408),
+)
+def operator_commission_invoices(
+    _: CurrentOperator,
+    market: MarketplaceDep,
+    _ready: BillingReady,
+    reseller_id: UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Every commission invoice, newest first; `reseller_id` keeps one seller's."""
+    seller = str(reseller_id) if reseller_id else None
+    return page(*market.billing_lists.commission_invoices(limit, cursor, seller_id=seller))
+
+
+@router.get(
+    "/operator/commission-invoices/{invoice_id}",
+    response_model=CommissionInvoicePublic,
+    tags=["operator"],
+    responses=errors(401, 403, 422, 404),
+)
+def operator_commission_invoice(
+    invoice_id: UUID, _: CurrentOperator, market: MarketplaceDep
+) -> dict[str, Any]:
+    return describe_commission_invoice(market.billing.commission_invoice(invoice_id))
