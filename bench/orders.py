@@ -12,9 +12,12 @@ import psycopg
 from bench import crud
 from bench.measure import latency_row, percentile
 from bench.server import serve
+from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.kernel.accounts import ApiKey, hash_key
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
+from offers.shipping import ShippingRate
 
 ORDERS = 150
 LINES = 10
@@ -54,6 +57,26 @@ def market(marketplace: Marketplace) -> tuple[str, list[str]]:
                 reseller, uuid.UUID(pid), OfferDetails(Money(price, "EUR"), [], 1_000_000, 2, 1)
             )
     return "mk_b_ord", product_ids
+
+
+def _taxed(marketplace: Marketplace) -> None:
+    address = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+    parcel = ShippingRate(
+        "std", "Parcel", ("DE", "AT"), Money(490, "EUR"), Money(100, "EUR"), None, 1, 3
+    )
+    taxes = marketplace.taxes
+
+    def owner(app: MarketplaceApplication, key: str) -> uuid.UUID:
+        found = app.find(ApiKey.create_id(hash_key(key)), ApiKey)
+        assert found is not None
+        return found.account_id
+
+    for i in range(3):
+        seller = owner(marketplace.sellers, f"mk_s_ord_r{i}")
+        taxes.set_profile("seller", seller, "Seller", "DE", None, None, dict(address))
+        taxes.set_grid(seller, [parcel])
+    buyer = owner(marketplace.buyers, "mk_b_ord")
+    taxes.set_profile("buyer", buyer, "Buyer", "DE", None, None, dict(address))
 
 
 Place = Callable[[httpx2.Client], None]
@@ -134,8 +157,22 @@ def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, 
 
     with serve(marketplace) as base:
         ours = _measure(base, place)
+        # The same orders once every seller has a tax profile and a grid and the buyer a
+        # profile: three seller orders charged shipping and VAT each.
+        _taxed(marketplace)
+        taxed = _measure(base, place)
     theirs = _crud(url, marketplace, products)
-    rows = []
+    rows = [
+        {
+            "name": f"order_placement_taxed_{name}",
+            "value": round(taxed[name], 1),
+            "unit": "orders/s",
+            "baseline": round(ours[name], 1),
+            "ratio": round(taxed[name] / ours[name], 3),
+            "scale": scale,
+        }
+        for name in ("throughput", "contended_throughput")
+    ]
     for name in ("throughput", "contended_throughput"):
         rows.append(
             {
