@@ -82,7 +82,18 @@ def test_a_net_30_buyer_is_invoiced_pays_returns_and_its_seller_is_paid_out(worl
     assert first["due_on"] == "2027-03-31"
     assert second["due_on"] == "2027-04-10"
     assert {i["status"] for i in issued} == {"open"}
-    assert first["lines"] == [{"product_id": drill, "quantity": 10, "unit_price": eur(400_00)}]
+    # A seller with no tax profile invoices untaxed lines, as before tax and shipping.
+    assert first["lines"] == [
+        {
+            "product_id": drill,
+            "quantity": 10,
+            "unit_price": eur(400_00),
+            "tax_category": None,
+            "tax_rate_bps": 0,
+        }
+    ]
+    assert (first["tax_breakdown"], first["shipping"]) == ([], None)
+    assert first["gross_total"] == first["net_total"] == first["total"]
 
     # Invoices hold the credit until paid: an order of 3,000 is refused.
     refused = order(world, m.muster, [(saw, 15)], "invoice_net_30")

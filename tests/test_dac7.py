@@ -53,7 +53,8 @@ def test_each_sellers_quarters_hold_what_was_paid_on_its_invoices(world: World) 
     )
     world.catalog(m.muster)
 
-    # Q1: two on invoice from Rhine, paid by bank in February (20.00 at 10 %: 2.00).
+    # Q1: two on invoice from Rhine, which has a tax profile: 20.00 + 19 % = 23.80, paid by
+    # bank in February; the commission is on the goods only (20.00 at 10 %: 2.00).
     _shipped(world, m.muster, m.rhine, drill, 2, "invoice_net_30")
     world.ok(
         "POST",
@@ -61,12 +62,13 @@ def test_each_sellers_quarters_hold_what_was_paid_on_its_invoices(world: World) 
         world.operator,
         json={
             "buyer_id": m.muster.id,
-            "amount": eur(2_000),
+            "amount": eur(2_380),
             "reference": "BANK-1",
             "received_on": "2026-02-10",
         },
     )
-    # Q2: one by card from Rhine and three by card from Danube (no commission), invoiced in May.
+    # Q2: one by card from Rhine (11.90 gross) and three by card from Danube (untaxed, no
+    # commission), invoiced in May.
     _at(world, "2026-05-05")
     _shipped(world, m.muster, m.rhine, drill, 1, "card")
     _shipped(world, m.muster, m.danube, drill, 3, "card")
@@ -92,7 +94,7 @@ def test_each_sellers_quarters_hold_what_was_paid_on_its_invoices(world: World) 
     quarters = [
         (q["quarter"], q["activities"], q["consideration"], q["fees"]) for q in rhine["quarters"]
     ]
-    assert quarters == [(1, 1, eur(2_000), eur(200)), (2, 1, eur(1_000), eur(100))]
+    assert quarters == [(1, 1, eur(2_380), eur(200)), (2, 1, eur(1_190), eur(100))]
     danube: dict[str, Any] = sellers[m.danube.id]
     assert danube["vat_id"] is None
     assert [(q["quarter"], q["consideration"], q["fees"]) for q in danube["quarters"]] == [
@@ -109,8 +111,8 @@ def test_each_sellers_quarters_hold_what_was_paid_on_its_invoices(world: World) 
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert sorted((r["legal_name"], r["quarter"], r["consideration"], r["fees"]) for r in rows) == [
         ("Danube Distribution", "2", "33.00", "0.00"),
-        ("Rhine Supply GmbH", "1", "20.00", "2.00"),
-        ("Rhine Supply GmbH", "2", "10.00", "1.00"),
+        ("Rhine Supply GmbH", "1", "23.80", "2.00"),
+        ("Rhine Supply GmbH", "2", "11.90", "1.00"),
     ]
     assert world.ok("GET", "/v1/operator/reports/dac7", world.operator, params={"year": 2025}) == {
         "year": 2025,

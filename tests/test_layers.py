@@ -136,6 +136,7 @@ SERVICES = {
     "orders.billing.returns",
     "orders.billing.statements",
     "orders.budgeting",
+    "orders.charging",
     "orders.choosing",
     "orders.fulfilment",
     "orders.holding",

@@ -334,6 +334,7 @@ def test_an_order_a_crash_left_half_placed_is_finished_on_start(
         None,
         [LineRequest(UUID(drill), 4, None)],
         {UUID(m.rhine.id): [choice]},
+        {},
     )
     assert marketplace.orders.order(order.id).stage == "placing"
     # On the next start, the marketplace finishes what it began: stock held, order placed.
