@@ -30,7 +30,8 @@ TABLES = {
     "returns": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, seller_id TEXT NOT NULL, "
     "seller_order_id TEXT NOT NULL, order_id TEXT NOT NULL, status TEXT NOT NULL, "
     "currency TEXT NOT NULL, lines TEXT NOT NULL, reason TEXT NOT NULL, refusal TEXT, "
-    "restock INTEGER NOT NULL, credit_note TEXT, requested_at TEXT NOT NULL, decided_at TEXT",
+    "restock INTEGER NOT NULL, credit_note TEXT, requested_at TEXT NOT NULL, decided_at TEXT, "
+    "credit_note_id TEXT",
     "payouts": "id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, currency TEXT NOT NULL, "
     "up_to TEXT NOT NULL, amount BIGINT NOT NULL, lines TEXT NOT NULL, made_at TEXT NOT NULL, "
     "commission_tax BIGINT NOT NULL DEFAULT 0, commission_invoice_id TEXT",
@@ -50,6 +51,7 @@ INDEXES = {
     "shipments_open": "shipments (invoiced, shipped_at)",
     "invoices_changed": "invoices (changed_at)",
     "returns_decided": "returns (decided_at)",
+    "returns_credit_note": "returns (credit_note_id)",
 }
 
 
@@ -61,6 +63,7 @@ class BillingProjection(TableProjection):
     # parties, `goods` its net goods (what commission is charged on).
     ADDED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {
         "invoices": {"charges": "TEXT NOT NULL DEFAULT '{}'", "goods": "BIGINT"},
+        "returns": {"credit_note_id": "TEXT"},
         "payouts": {
             "commission_tax": "BIGINT NOT NULL DEFAULT 0",
             "commission_invoice_id": "TEXT",
@@ -183,11 +186,12 @@ class BillingProjection(TableProjection):
         }
         cur.execute(
             f"UPDATE {self._t('returns')} SET status = 'accepted', restock = %s, "
-            "credit_note = %s, decided_at = %s WHERE id = %s",
+            "credit_note = %s, decided_at = %s, credit_note_id = %s WHERE id = %s",
             [
                 int(bool(data["restock"])),
                 json.dumps(note),
                 event["occurred_at"],
+                str(data["credit_note_id"]),
                 event["aggregate_id"],
             ],
         )

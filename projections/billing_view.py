@@ -234,6 +234,13 @@ class BillingView:
         )
         return [commission_invoice_answer(json.loads(r["body"])) for r in rows], next_cursor
 
+    def return_of_credit_note(self, credit_note_id: str) -> str | None:
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(f"SELECT id FROM {p}returns WHERE credit_note_id = %s", [credit_note_id])
+            row = cur.fetchone()
+        return None if row is None else str(row["id"])
+
     def receivables(self, seller_id: str, today: str) -> list[dict[str, Any]]:
         """What each buyer owes the seller, per currency, by how long it is overdue."""
         with self.projections.db.transaction() as cur:

@@ -300,6 +300,21 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
         "POST", f"/v1/reseller/returns/{asked['return_id']}/accept", m.rhine, json={}
     )
     assert accepted["credit_note"]["amount"] == eur(5_350)
+    note_id = accepted["credit_note"]["credit_note_id"]
+    note = world.view(f"/v1/buyer/credit-notes/{note_id}", m.muster).json()
+    assert note["tax_breakdown"] == [_group("S", 700, 5_000, 350)]
+    assert (note["net_total"], note["tax_total"], note["gross_total"]) == (
+        eur(5_000),
+        eur(350),
+        eur(5_350),
+    )
+    # It corrects the second invoice, the one the manual was shipped on, and names both.
+    assert note["invoice_ids"] == [second["invoice_id"]]
+    assert (note["seller"]["vat_id"], note["buyer"]["legal_name"]) == ("DE136695976", "Muster")
+    assert note["lines"][0]["tax_category"] == "reduced"
+    assert world.view(f"/v1/reseller/credit-notes/{note_id}", m.rhine).json() == note
+    assert world.view(f"/v1/reseller/credit-notes/{note_id}", m.danube).status_code == 404
+    assert world.view(f"/v1/buyer/credit-notes/{note_id}", m.bolt).status_code == 404
     assert world.ok("GET", "/v1/buyer/credit", m.muster)["credit_balance"] == [eur(5_350)]
 
     # The payout: paid gross, less 10 % commission on the goods only (150.00 -> 15.00 ...

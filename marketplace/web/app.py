@@ -29,7 +29,7 @@ from marketplace.web.operator import router as operator_router
 from offers.api import router as offers_router
 from orders.api import router as orders_router
 from orders.billing.api import router as billing_router
-from orders.billing.commissions.api import router as commission_router
+from orders.billing.documents.api import router as documents_router
 from orders.quoting.api import router as quotes_router
 from projections.api import router as projections_router
 from sellers.api import router as sellers_router
@@ -131,7 +131,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         projections_router,
         orders_router,
         billing_router,
-        commission_router,
+        documents_router,
         quotes_router,
         taxes_router,
     ):

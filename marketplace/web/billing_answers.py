@@ -8,6 +8,8 @@ class PricedLine(Answer):
     product_id: str
     quantity: int
     unit_price: MoneyPublic
+    tax_category: str | None = None
+    tax_rate_bps: int = 0
 
 
 class TaxParty(Answer):
@@ -143,3 +145,23 @@ class CreditAnswer(Page[CreditLine]):
 
 class ClockAnswer(Answer):
     now: str
+
+
+class CreditNoteDocument(Answer):
+    credit_note_id: str
+    number: int
+    issued_on: str
+    return_id: str
+    reseller_id: str
+    buyer_id: str
+    seller_order_id: str
+    invoice_id: str | None
+    invoice_ids: list[str]
+    lines: list[PricedLine]
+    seller: TaxParty | None = None
+    buyer: TaxParty | None = None
+    tax_breakdown: list[TaxGroupPublic] = []
+    total: MoneyPublic
+    net_total: MoneyPublic
+    tax_total: MoneyPublic
+    gross_total: MoneyPublic

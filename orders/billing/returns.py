@@ -1,6 +1,7 @@
 """Returns of delivered lines: the buyer asks, the seller accepts (a credit note, the stock
 back if it says so, the commission on those lines reversed) or refuses."""
 
+from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -10,7 +11,14 @@ from marketplace.kernel.errors import Conflict, Invalid, NotFound
 from offers.holds import Holds
 from orders.application import Orders
 from orders.billing.application import Billing
-from orders.billing.domain import Invoice, Return, SellerLedger, commission_on
+from orders.billing.domain import (
+    Invoice,
+    Return,
+    SellerLedger,
+    charges_answer,
+    commission_on,
+    tax_rows,
+)
 from orders.billing.invoicing import Invoicing, Today
 from orders.budgeting import Budgeting
 
@@ -130,6 +138,52 @@ class Returns:
             self.holds.restock(
                 f"return:{found.id}", found.seller_id, UUID(line["product_id"]), line["quantity"]
             )
+
+    def credit_note(self, found: Return) -> dict[str, Any]:
+        """An accepted return's credit note as answers show it (api.md v1.2): the returned
+        lines at the treatments they were sold with, its tax, and the invoices it corrects,
+        whose parties it carries."""
+        note = found.credit_note
+        if note is None:
+            raise NotFound("the return has no credit note")
+        invoices = [i for i, _ in _parts(found, self.billing.invoices_of(found.seller_order_id))]
+        parties = invoices[0] if invoices else None
+        currency = found.currency
+        groups = tax_rows(found.tax_breakdown)
+        return {
+            "credit_note_id": note["credit_note_id"],
+            "number": note["number"],
+            "issued_on": note["issued_on"],
+            "return_id": str(found.id),
+            "reseller_id": str(found.seller_id),
+            "buyer_id": str(found.buyer_id),
+            "seller_order_id": str(found.seller_order_id),
+            "order_id": str(found.order_id),
+            "invoice_id": str(invoices[0].id) if invoices else None,
+            "invoice_ids": [str(i.id) for i in invoices],
+            "currency": currency,
+            "lines": [
+                {
+                    "product_id": line["product_id"],
+                    "quantity": line["quantity"],
+                    "unit_price": {"amount": int(line["unit_price"]), "currency": currency},
+                    "tax_category": (line.get("tax") or {}).get("tax_category"),
+                    "tax_rate_bps": (line.get("tax") or {}).get("rate_bps", 0),
+                }
+                for line in found.lines
+            ],
+            "total": {"amount": found.amount, "currency": currency},
+            **charges_answer(
+                {
+                    "tax_breakdown": groups,
+                    "seller": parties.seller if parties else None,
+                    "buyer": parties.buyer if parties else None,
+                    "tax_total": sum(int(g["tax"]) for g in groups),
+                },
+                found.amount,
+                currency,
+            ),
+        }
 
     def refuse(self, seller_id: UUID, return_id: UUID, reason: str) -> Return:
         def attempt() -> Return:

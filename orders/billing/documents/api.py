@@ -1,14 +1,22 @@
-"""The operator's commission invoices to sellers (api.md v1.2): one with each payout, read
-by the seller it is addressed to and by the operator."""
+"""Billing documents read on their own (api.md v1.2): credit notes, by the buyer and the
+seller of their return, and the operator's commission invoices to sellers, one with each
+payout, by the seller they are addressed to and by the operator."""
 
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
 
+from marketplace.kernel.errors import NotFound
+from marketplace.platform import Marketplace
 from marketplace.web.answers import Page, errors
-from marketplace.web.auth import CurrentOperator, CurrentReseller, MarketplaceDep
-from marketplace.web.billing_answers import CommissionInvoicePublic
+from marketplace.web.auth import (
+    CurrentBuyerUser,
+    CurrentOperator,
+    CurrentReseller,
+    MarketplaceDep,
+)
+from marketplace.web.billing_answers import CommissionInvoicePublic, CreditNoteDocument
 from marketplace.web.schemas import Cursor, Limit, page
 from marketplace.web.waiting import BillingReady
 from orders.billing.application import describe_commission_invoice
@@ -76,3 +84,42 @@ def operator_commission_invoice(
     invoice_id: UUID, _: CurrentOperator, market: MarketplaceDep
 ) -> dict[str, Any]:
     return describe_commission_invoice(market.billing.commission_invoice(invoice_id))
+
+
+def _credit_note(
+    market: Marketplace,
+    credit_note_id: UUID,
+    buyer_id: UUID | None = None,
+    seller_id: UUID | None = None,
+) -> dict[str, Any]:
+    return_id = market.billing_lists.return_of_credit_note(str(credit_note_id))
+    if return_id is None:
+        raise NotFound(f"unknown credit note {credit_note_id}")
+    found = market.billing.a_return(UUID(return_id), buyer_id=buyer_id, seller_id=seller_id)
+    return market.returns.credit_note(found)
+
+
+@router.get(
+    "/buyer/credit-notes/{credit_note_id}",
+    response_model=CreditNoteDocument,
+    tags=["buyer"],
+    responses=errors(401, 403, 422, 400, 404, 408),
+)
+def buyer_credit_note(
+    credit_note_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep, _ready: BillingReady
+) -> dict[str, Any]:
+    """A credit note of one of your returns, with its tax and the invoices it corrects."""
+    return _credit_note(market, credit_note_id, buyer_id=session.buyer.id)
+
+
+@router.get(
+    "/reseller/credit-notes/{credit_note_id}",
+    response_model=CreditNoteDocument,
+    tags=["reseller"],
+    responses=errors(401, 403, 422, 400, 404, 408),
+)
+def reseller_credit_note(
+    credit_note_id: UUID, reseller: CurrentReseller, market: MarketplaceDep, _ready: BillingReady
+) -> dict[str, Any]:
+    """A credit note you issued on accepting a return."""
+    return _credit_note(market, credit_note_id, seller_id=reseller.id)
