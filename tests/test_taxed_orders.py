@@ -2,10 +2,12 @@
 case, through the API in both runtime modes; every figure is worked out here from the rules:
 rates DE 19 % / 7 %, FR 20 % / 5.5 %, tax per group = half-up(taxable x rate / 10,000)."""
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from tests.world import Actor, Market, World, eur, small_market
 
@@ -313,6 +315,21 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
     assert (note["seller"]["vat_id"], note["buyer"]["legal_name"]) == ("DE136695976", "Muster")
     assert note["lines"][0]["tax_category"] == "reduced"
     assert world.view(f"/v1/reseller/credit-notes/{note_id}", m.rhine).json() == note
+    # Both documents as PDFs a person reads: the parties' VAT IDs, each line's rate, the
+    # shipping, the breakdown and the totals.
+    invoice_text = _pdf_text(world, f"/v1/buyer/invoices/{first['invoice_id']}", m.muster)
+    for shown in (
+        "VAT ID DE136695976",
+        "19 %",
+        "7 %",
+        "Shipping: Parcel",
+        "VAT S 19 % on 54.60 EUR",
+        "10.37 EUR",
+        "67.43 EUR",
+    ):
+        assert shown in invoice_text, shown
+    note_text = _pdf_text(world, f"/v1/reseller/credit-notes/{note_id}", m.rhine)
+    assert "Credit note No." in note_text and "53.50 EUR" in note_text
     assert world.view(f"/v1/reseller/credit-notes/{note_id}", m.danube).status_code == 404
     assert world.view(f"/v1/buyer/credit-notes/{note_id}", m.bolt).status_code == 404
     assert world.ok("GET", "/v1/buyer/credit", m.muster)["credit_balance"] == [eur(5_350)]
@@ -342,6 +359,20 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
     listed = world.view("/v1/operator/commission-invoices", world.operator).json()["items"]
     assert [i["payout_id"] for i in listed] == [payout["payout_id"]]
     assert world.view("/v1/reseller/commission-invoices", m.danube).json()["items"] == []
+
+
+def _pdf_text(world: World, path: str, actor: Actor) -> str:
+    answer = world.call(
+        "GET",
+        path,
+        actor,
+        headers={"Accept": "application/pdf"},
+        params={"min_position": world.position},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(answer.content))
+    return " ".join(page.extract_text() for page in reader.pages)
 
 
 def _payout(world: World, seller: Actor) -> Any:

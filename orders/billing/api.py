@@ -24,7 +24,7 @@ from marketplace.web.billing_answers import (
     ReturnPublic,
 )
 from marketplace.web.idempotent import idempotent
-from marketplace.web.invoice_pdf import invoice_pdf
+from marketplace.web.invoice_pdf import PDF, invoice_pdf
 from marketplace.web.schemas import (
     Amount,
     Cursor,
@@ -52,7 +52,6 @@ from orders.billing.statements import parse_statement
 router = APIRouter(prefix="/v1")
 InvoiceStatusFilter = Annotated[Literal["open", "overdue", "paid"] | None, Query()]
 ReturnStatusFilter = Annotated[Literal["requested", "accepted", "refused"] | None, Query()]
-PDF = "application/pdf"
 MAX_STATEMENT_LINES = 100_000
 
 

@@ -5,7 +5,8 @@ payout, by the seller they are addressed to and by the operator."""
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
 from marketplace.kernel.errors import NotFound
 from marketplace.platform import Marketplace
@@ -17,6 +18,7 @@ from marketplace.web.auth import (
     MarketplaceDep,
 )
 from marketplace.web.billing_answers import CommissionInvoicePublic, CreditNoteDocument
+from marketplace.web.invoice_pdf import PDF, invoice_pdf
 from marketplace.web.schemas import Cursor, Limit, page
 from marketplace.web.waiting import BillingReady
 from orders.billing.application import describe_commission_invoice
@@ -99,6 +101,17 @@ def _credit_note(
     return market.returns.credit_note(found)
 
 
+def _answer(market: Marketplace, request: Request, note: dict[str, Any]) -> Response:
+    if PDF in request.headers.get("accept", ""):
+        name = f"credit-note-{note['number']}.pdf"
+        return Response(
+            invoice_pdf(market, note, "Credit note"),
+            media_type=PDF,
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+    return JSONResponse(note)
+
+
 @router.get(
     "/buyer/credit-notes/{credit_note_id}",
     response_model=CreditNoteDocument,
@@ -106,10 +119,16 @@ def _credit_note(
     responses=errors(401, 403, 422, 400, 404, 408),
 )
 def buyer_credit_note(
-    credit_note_id: UUID, session: CurrentBuyerUser, market: MarketplaceDep, _ready: BillingReady
-) -> dict[str, Any]:
-    """A credit note of one of your returns, with its tax and the invoices it corrects."""
-    return _credit_note(market, credit_note_id, buyer_id=session.buyer.id)
+    credit_note_id: UUID,
+    request: Request,
+    session: CurrentBuyerUser,
+    market: MarketplaceDep,
+    _ready: BillingReady,
+) -> Response:
+    """A credit note of one of your returns, with its tax and the invoices it corrects;
+    `Accept: application/pdf` for the document."""
+    found = _credit_note(market, credit_note_id, buyer_id=session.buyer.id)
+    return _answer(market, request, found)
 
 
 @router.get(
@@ -119,7 +138,12 @@ def buyer_credit_note(
     responses=errors(401, 403, 422, 400, 404, 408),
 )
 def reseller_credit_note(
-    credit_note_id: UUID, reseller: CurrentReseller, market: MarketplaceDep, _ready: BillingReady
-) -> dict[str, Any]:
-    """A credit note you issued on accepting a return."""
-    return _credit_note(market, credit_note_id, seller_id=reseller.id)
+    credit_note_id: UUID,
+    request: Request,
+    reseller: CurrentReseller,
+    market: MarketplaceDep,
+    _ready: BillingReady,
+) -> Response:
+    """A credit note you issued on accepting a return; `Accept: application/pdf` for the
+    document."""
+    return _answer(market, request, _credit_note(market, credit_note_id, seller_id=reseller.id))
