@@ -44,7 +44,12 @@ TAXES: dict[str, tuple[Treatment, Treatment] | None] = {
     "intra_community": (Treatment("K", 0, "Intra-community supply"),) * 2,
     "export": (Treatment("G", 0, "Export outside the EU"),) * 2,
 }
-ADDRESS = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+ADDRESS: dict[str, str | None] = {
+    "line1": "Weg 1",
+    "postcode": "10115",
+    "city": "Berlin",
+    "country": "DE",
+}
 
 
 class Books:
@@ -64,7 +69,7 @@ class Books:
         taxes = Taxes(Sellers(env=env), Buyers(env=env), Offers(env=env))
         taxes.set_profile("operator", OPERATOR, "Op", "DE", None, None, dict(ADDRESS))
         taxes.set_profile("seller", SELLERS[0], "S0", "DE", None, None, dict(ADDRESS))
-        vienna = {**ADDRESS, "country": "AT"}
+        vienna: dict[str, str | None] = {**ADDRESS, "country": "AT"}
         taxes.set_profile("seller", SELLERS[1], "S1", "AT", "ATU13585627", None, vienna)
         self.payouts = Payouts(self.billing, taxes, self.today)
         self.invoices: list[UUID] = []
