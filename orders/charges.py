@@ -163,3 +163,53 @@ def group_from(row: Mapping[str, Any]) -> TaxGroup:
         int(row["tax"]["amount"]),
         row.get("exemption_note"),
     )
+
+
+# A seller order's line as billing reads it: (product id, quantity, unit price).
+Billed = tuple[str, int, int]
+
+
+def _basis(lines: Sequence[Billed], taxes: Mapping[str, Mapping[str, Any]]) -> dict[Treatment, int]:
+    basis: dict[Treatment, int] = {}
+    for pid, quantity, price in lines:
+        treatment = treatment_from(taxes.get(pid))
+        if treatment is not None:
+            basis[treatment] = basis.get(treatment, 0) + quantity * price
+    return basis
+
+
+def shipment_breakdown(
+    lines: Sequence[Billed],
+    shipping: int,
+    taxes: Mapping[str, Mapping[str, Any]],
+    units: Mapping[str, int],
+    with_shipping: bool,
+) -> list[TaxGroup]:
+    """The tax of one of a seller order's documents: `units` of its lines, and its shipping
+    when `with_shipping` (the first shipment's, or the whole order's before any)."""
+    prices = {pid: price for pid, _, price in lines}
+    goods: list[Taxed] = [
+        (treatment_from(taxes.get(pid)), quantity * prices[pid]) for pid, quantity in units.items()
+    ]
+    return document_breakdown(goods, shipping if with_shipping else 0, _basis(lines, taxes))
+
+
+def seller_order_breakdown(
+    lines: Sequence[Billed],
+    shipping: int,
+    taxes: Mapping[str, Mapping[str, Any]],
+    shipments: Sequence[Mapping[str, int]],
+) -> list[TaxGroup]:
+    """A seller order's tax: its shipments' invoices, and what is not shipped yet, each
+    rounded by the rule; before the first shipment, the rule applied to the whole order."""
+    documents = [
+        shipment_breakdown(lines, shipping, taxes, units, index == 0)
+        for index, units in enumerate(shipments)
+    ]
+    rest = {pid: quantity for pid, quantity, _ in lines}
+    for units in shipments:
+        for pid, quantity in units.items():
+            rest[pid] = rest.get(pid, 0) - quantity
+    left = {pid: quantity for pid, quantity in rest.items() if quantity}
+    documents.append(shipment_breakdown(lines, shipping, taxes, left, not shipments))
+    return merged(group for document in documents for group in document)

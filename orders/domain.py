@@ -11,7 +11,7 @@ from marketplace.kernel.errors import Conflict, Invalid
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import INVOICE_METHODS
 from marketplace.taxes.domain import TaxGroup, Treatment
-from orders.charges import Taxed, document_breakdown, merged, treatment_from
+from orders.charges import Billed, seller_order_breakdown, shipment_breakdown, treatment_from
 
 # The statuses buyers see (api.md); placing and failed are the saga's own, never shown.
 PublicOrderStatus = Literal[
@@ -269,36 +269,22 @@ class SellerOrder(Aggregate):
     def shipping_amount(self) -> int:
         return int(self.shipping["amount"]) if self.shipping else 0
 
-    def _basis(self) -> dict[Treatment, int]:
-        basis: dict[Treatment, int] = {}
-        for line in self.lines:
-            treatment = self.treatment(line.product_id)
-            if treatment is not None:
-                basis[treatment] = basis.get(treatment, 0) + line.total
-        return basis
-
-    def _document(self, units: dict[UUID, int], with_shipping: bool) -> list[TaxGroup]:
-        prices = {line.product_id: line.unit_price.amount for line in self.lines}
-        goods: list[Taxed] = [
-            (self.treatment(pid), quantity * prices[pid]) for pid, quantity in units.items()
-        ]
-        return document_breakdown(
-            goods, self.shipping_amount if with_shipping else 0, self._basis()
-        )
+    def _billed(self) -> list[Billed]:
+        return [(str(ln.product_id), ln.quantity, ln.unit_price.amount) for ln in self.lines]
 
     def shipment_breakdown(self, index: int) -> list[TaxGroup]:
         """The tax of its `index`th shipment's invoice: the first carries the shipping."""
-        units = {UUID(pid): quantity for pid, quantity in self.shipments[index].items()}
-        return self._document(units, index == 0)
+        return shipment_breakdown(
+            self._billed(), self.shipping_amount, self.taxes, self.shipments[index], index == 0
+        )
 
     @property
     def tax_breakdown(self) -> list[TaxGroup]:
         """Its invoices' tax and the tax of what is not shipped yet, each rounded by the rule:
         before the first shipment, the rule applied to the whole seller order."""
-        documents = [self.shipment_breakdown(i) for i in range(len(self.shipments))]
-        rest = {line.product_id: line.quantity - line.shipped for line in self.lines}
-        documents.append(self._document({k: v for k, v in rest.items() if v}, not self.shipments))
-        return merged(group for document in documents for group in document)
+        return seller_order_breakdown(
+            self._billed(), self.shipping_amount, self.taxes, self.shipments
+        )
 
     @property
     def net_total(self) -> Money:
