@@ -10,8 +10,8 @@ from eventsourcing.domain import Aggregate, event
 from marketplace.kernel.errors import Conflict, Invalid
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import INVOICE_METHODS
-from marketplace.taxes.domain import TaxGroup, Treatment
-from orders.charges import Billed, seller_order_breakdown, shipment_breakdown, treatment_from
+from marketplace.taxes.domain import TaxGroup
+from orders.charges import Billed, seller_order_breakdown, shipment_breakdown
 
 # The statuses buyers see (api.md); placing and failed are the saga's own, never shown.
 PublicOrderStatus = Literal[
@@ -261,9 +261,6 @@ class SellerOrder(Aggregate):
         and each line's tax (`{tax_category, code, rate_bps, exemption_note}` by product)."""
         self.shipping = shipping
         self.taxes = taxes
-
-    def treatment(self, product_id: UUID) -> Treatment | None:
-        return treatment_from(self.taxes.get(str(product_id)))
 
     @property
     def shipping_amount(self) -> int:

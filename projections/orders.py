@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from marketplace.adapters.envelope import Envelope
 from marketplace.adapters.sql import Cursor
+from orders.charges import seller_order_breakdown
 from orders.domain import commission, order_status
 from projections.tables import Handler, TableProjection
 
@@ -23,7 +24,8 @@ TABLES = {
     "reseller_id TEXT NOT NULL, status TEXT NOT NULL, released INTEGER NOT NULL, "
     "payment_method TEXT NOT NULL, commission_bps INTEGER NOT NULL, currency TEXT NOT NULL, "
     "total BIGINT NOT NULL, commission BIGINT NOT NULL, lines TEXT NOT NULL, "
-    "placed_at TEXT NOT NULL",
+    "placed_at TEXT NOT NULL, charges TEXT NOT NULL DEFAULT '{}', "
+    "shipments TEXT NOT NULL DEFAULT '[]', net_total BIGINT, tax_total BIGINT",
     # Reroutes started and not yet finished, for finishing them after a crash.
     "reroutes": "refused_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, started_at TEXT NOT NULL",
     # Quotes, for each side's lists; `expired` is read from valid_to, not stored.
@@ -56,6 +58,16 @@ class OrdersProjection(TableProjection):
     # `lists` was a second name in use (the catalog's price lists).
     RENAMED_TABLES: ClassVar[dict[str, str]] = {"lists": "shopping_lists"}
     RETIRED_INDEXES = ("lists_buyer",)
+    # Tax and shipping (v1.2): a seller order's charges and shipments, and the net and tax
+    # worked out from them as the aggregate does (NULL: untaxed and unshipped).
+    ADDED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {
+        "seller_orders": {
+            "charges": "TEXT NOT NULL DEFAULT '{}'",
+            "shipments": "TEXT NOT NULL DEFAULT '[]'",
+            "net_total": "BIGINT",
+            "tax_total": "BIGINT",
+        }
+    }
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -68,6 +80,7 @@ class OrdersProjection(TableProjection):
             "Order.RerouteStarted": self._reroute_started,
             "Order.RerouteFinished": self._reroute_finished,
             "SellerOrder.Opened": self._opened,
+            "SellerOrder.Charged": self._charged,
             "SellerOrder.Released": self._released,
             "SellerOrder.Accepted": self._seller_status("accepted"),
             "SellerOrder.Refused": self._seller_status("refused"),
@@ -253,6 +266,44 @@ class OrdersProjection(TableProjection):
         )
         self._restatus_for(cur, event["aggregate_id"])
 
+    def _charged(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        charges = {"shipping": data["shipping"], "taxes": data["taxes"]}
+        cur.execute(
+            f"UPDATE {self._t('seller_orders')} SET charges = %s WHERE id = %s",
+            [json.dumps(charges), event["aggregate_id"]],
+        )
+        self._figures(cur, event["aggregate_id"])
+
+    def _figures(self, cur: Cursor, seller_order_id: str) -> None:
+        """Its net and tax, from its lines, charges and shipments."""
+        cur.execute(
+            f"SELECT lines, charges, shipments FROM {self._t('seller_orders')} WHERE id = %s",
+            [seller_order_id],
+        )
+        row = cur.fetchone()
+        if row is None:
+            return
+        charges = json.loads(row["charges"] or "{}")
+        if not charges:
+            return
+        lines = [
+            (ln["product_id"], int(ln["quantity"]), int(ln["unit_price"]["amount"]))
+            for ln in json.loads(row["lines"])
+        ]
+        shipping = int((charges.get("shipping") or {}).get("amount", 0))
+        groups = seller_order_breakdown(
+            lines, shipping, charges.get("taxes") or {}, json.loads(row["shipments"] or "[]")
+        )
+        cur.execute(
+            f"UPDATE {self._t('seller_orders')} SET net_total = %s, tax_total = %s WHERE id = %s",
+            [
+                sum(q * price for _, q, price in lines) + shipping,
+                sum(g.tax for g in groups),
+                seller_order_id,
+            ],
+        )
+
     def _released(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
             f"UPDATE {self._t('seller_orders')} SET released = 1 WHERE id = %s",
@@ -271,7 +322,8 @@ class OrdersProjection(TableProjection):
 
     def _shipped(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
-            f"SELECT lines FROM {self._t('seller_orders')} WHERE id = %s", [event["aggregate_id"]]
+            f"SELECT lines, shipments FROM {self._t('seller_orders')} WHERE id = %s",
+            [event["aggregate_id"]],
         )
         row = cur.fetchone()
         if row is None:
@@ -281,10 +333,18 @@ class OrdersProjection(TableProjection):
         for line in lines:
             line["shipped"] += shipped.get(line["product_id"], 0)
         done = all(line["shipped"] == line["quantity"] for line in lines)
+        shipments = [*json.loads(row["shipments"] or "[]"), shipped]
         cur.execute(
-            f"UPDATE {self._t('seller_orders')} SET lines = %s, status = %s WHERE id = %s",
-            [json.dumps(lines), "shipped" if done else "partially_shipped", event["aggregate_id"]],
+            f"UPDATE {self._t('seller_orders')} SET lines = %s, status = %s, shipments = %s "
+            "WHERE id = %s",
+            [
+                json.dumps(lines),
+                "shipped" if done else "partially_shipped",
+                json.dumps(shipments),
+                event["aggregate_id"],
+            ],
         )
+        self._figures(cur, event["aggregate_id"])
         self._restatus_for(cur, event["aggregate_id"])
 
     def _delivered(self, cur: Cursor, event: Envelope) -> None:
@@ -334,6 +394,23 @@ def seller_order_row(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "payment_method": row["payment_method"],
         "total": {"amount": int(row["total"]), "currency": row["currency"]},
+        **_figures_of(row),
         "lines": json.loads(row["lines"]),
         "placed_at": row["placed_at"],
+    }
+
+
+def _figures_of(row: dict[str, Any]) -> dict[str, Any]:
+    currency = row["currency"]
+    charges = json.loads(row.get("charges") or "{}")
+    shipping = charges.get("shipping")
+    net = int(row["total"]) if row.get("net_total") is None else int(row["net_total"])
+    tax = int(row.get("tax_total") or 0)
+    return {
+        "shipping": None
+        if not shipping
+        else {**shipping, "amount": {"amount": int(shipping["amount"]), "currency": currency}},
+        "net_total": {"amount": net, "currency": currency},
+        "tax_total": {"amount": tax, "currency": currency},
+        "gross_total": {"amount": net + tax, "currency": currency},
     }

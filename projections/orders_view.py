@@ -79,15 +79,23 @@ class OrdersView:
         items = []
         for row in rows:
             sos = seller_orders.get(row["id"], [])
-            total = order_total(
-                row["stage"], [(so["status"], Money.from_dict(so["total"])) for so in sos]
-            )
+
+            def summed(figure: str) -> list[dict[str, Any]]:
+                found = order_total(
+                    row["stage"],  # noqa: B023
+                    [(so["status"], Money.from_dict(so[figure])) for so in sos],  # noqa: B023
+                )
+                return [money.as_dict() for money in found]
+
             items.append(
                 {
                     "order_id": row["id"],
                     "buyer_id": row["buyer_id"],
                     "status": row["status"],
-                    "total": [money.as_dict() for money in total],
+                    "total": summed("total"),
+                    "net_total": summed("net_total"),
+                    "tax_total": summed("tax_total"),
+                    "gross_total": summed("gross_total"),
                     "payment_method": row["payment_method"],
                     "po_number": row["po_number"],
                     "placed_by": json.loads(row["placed_by"]),

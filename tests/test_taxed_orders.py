@@ -124,6 +124,11 @@ def test_a_domestic_order_is_taxed_at_the_sellers_rates_with_shipping_following_
     )
     again = world.ok("GET", f"/v1/buyer/orders/{order['order_id']}", m.muster)
     assert again["seller_orders"][0]["tax_breakdown"] == so["tax_breakdown"]
+    # The lists read the same figures from the orders view.
+    [listed] = world.view("/v1/buyer/orders", m.muster).json()["items"]
+    assert (listed["net_total"], listed["gross_total"]) == ([eur(15_690)], [eur(18_043)])
+    [row] = world.view("/v1/reseller/orders", m.rhine).json()["items"]
+    assert (row["shipping"]["amount"], row["tax_total"]) == (eur(690), eur(2_353))
 
 
 def test_an_eu_buyer_with_a_valid_vat_id_gets_an_intra_community_supply(world: World) -> None:
@@ -271,6 +276,8 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
     assert first["gross_total"]["amount"] + second["gross_total"]["amount"] == 18_043
     so = world.ok("GET", f"/v1/buyer/orders/{placed.json()['order_id']}", m.muster)
     assert so["gross_total"] == [eur(18_043)]
+    [row] = world.view("/v1/reseller/orders", m.rhine).json()["items"]
+    assert row["gross_total"] == so["seller_orders"][0]["gross_total"]
 
     # The buyer pays both: what is owed is gross.
     world.ok(
