@@ -14,6 +14,7 @@ from marketplace.web.app import create_app
 from tests.test_operator_office import operator_person
 from tests.test_people import TOKEN, buyer_with_person, sign_in
 from tests.test_seller_orders_pages import person
+from tests.test_taxed_orders import HAMBURG, buyer_profile, pay_out, place, taxed_seller
 from tests.world import Market, World, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
@@ -149,3 +150,44 @@ def test_the_operator_reads_the_dac7_report_and_downloads_it(office: Office) -> 
     assert download.headers["content-disposition"] == 'attachment; filename="dac7-2026.csv"'
     assert download.text.splitlines()[0].startswith("reseller_id,legal_name,country,vat_id")
     assert office.web[EMAILS[0]].get("/operator/reports/dac7").status_code == 403
+
+
+def test_finance_and_the_operator_read_the_commission_invoice_of_a_payout(
+    office: Office,
+) -> None:
+    world, m = office.world, office.market
+    valve, _ = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
+    world.ok(
+        "PUT",
+        f"/v1/operator/resellers/{m.rhine.id}/commission",
+        world.operator,
+        json={"rate_bps": 1000},
+    )
+    world.ok(
+        "PUT",
+        "/v1/operator/tax-profile",
+        world.operator,
+        json={"legal_name": "Marketplace GmbH", "country": "DE", "address": HAMBURG},
+    )
+    placed = place(world, m.muster, [(valve, 2)]).json()
+    so_id = placed["seller_orders"][0]["seller_order_id"]
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", m.rhine)
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/ship", m.rhine, json={})
+    payout = pay_out(world, m.rhine)
+    finance = office.web[EMAILS[0]]
+    # 10 % of the 100.00 goods: 10.00, and 19 % VAT on it: 1.90.
+    listed = finance.get("/reseller/commission-invoices").text
+    assert "No. 1" in listed
+    for figure in ("10.00", "1.90", "11.90"):
+        assert figure in listed, figure
+    shown = finance.get(f"/reseller/commission-invoices/{payout['commission_invoice_id']}")
+    assert "Marketplace GmbH" in shown.text
+    assert "VAT ID DE136695976" in shown.text
+    statement = finance.get(f"/reseller/payouts/{payout['payout_id']}").text
+    assert "VAT on the commission" in statement
+    assert payout["commission_invoice_id"] in statement
+    operator = office.web[EMAILS[3]].get("/operator/commission-invoices").text
+    assert "Rhine Supply" in operator
+    # The seller's orders person is not finance: the page is not theirs.
+    assert office.web[EMAILS[1]].get("/reseller/commission-invoices").status_code == 403

@@ -38,7 +38,7 @@ EXPRESS = {
 LEAD_DAYS = 2
 
 
-def _taxed_seller(world: World, m: Market) -> tuple[str, str]:
+def taxed_seller(world: World, m: Market) -> tuple[str, str]:
     """Rhine, a German seller with a grid, offering a valve (standard) and a manual
     (reduced) at 50.00 each."""
     world.ok(
@@ -61,12 +61,12 @@ def _taxed_seller(world: World, m: Market) -> tuple[str, str]:
     return valve, manual
 
 
-def _buyer_profile(world: World, buyer: Actor, address: dict[str, str], vat_id: str | None) -> None:
+def buyer_profile(world: World, buyer: Actor, address: dict[str, str], vat_id: str | None) -> None:
     body = {"legal_name": "Muster", "country": address["country"], "address": address}
     world.ok("PUT", "/v1/buyer/tax-profile", buyer, json={**body, "vat_id": vat_id})
 
 
-def _order(world: World, buyer: Actor, lines: list[tuple[str, int]], **more: Any) -> Any:
+def place(world: World, buyer: Actor, lines: list[tuple[str, int]], **more: Any) -> Any:
     body = {
         "lines": [{"product_id": p, "quantity": q} for p, q in lines],
         "payment_method": "card",
@@ -89,9 +89,9 @@ def test_a_domestic_order_is_taxed_at_the_sellers_rates_with_shipping_following_
     world: World,
 ) -> None:
     m = small_market(world)
-    valve, manual = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
-    answer = _order(world, m.muster, [(valve, 2), (manual, 1)])
+    valve, manual = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
+    answer = place(world, m.muster, [(valve, 2), (manual, 1)])
     assert answer.status_code == 201, answer.text
     so = answer.json()["seller_orders"][0]
     # Parcel, the cheapest to DE: 4.90 + 2 x 1.00 = 6.90, shared 100 : 50 over the groups.
@@ -133,9 +133,9 @@ def test_a_domestic_order_is_taxed_at_the_sellers_rates_with_shipping_following_
 
 def test_an_eu_buyer_with_a_valid_vat_id_gets_an_intra_community_supply(world: World) -> None:
     m = small_market(world)
-    valve, manual = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, LYON, "FR40303265045")
-    so = _order(world, m.muster, [(valve, 1), (manual, 1)]).json()["seller_orders"][0]
+    valve, manual = taxed_seller(world, m)
+    buyer_profile(world, m.muster, LYON, "FR40303265045")
+    so = place(world, m.muster, [(valve, 1), (manual, 1)]).json()["seller_orders"][0]
     # Parcel to FR: 4.90 + 1.00 = 5.90, exempt like the goods it follows.
     note = "Intra-community supply"
     assert so["tax_breakdown"] == [_group("K", 0, 10_590, 0, note)]
@@ -144,9 +144,9 @@ def test_an_eu_buyer_with_a_valid_vat_id_gets_an_intra_community_supply(world: W
 
 def test_an_eu_buyer_without_a_vat_id_pays_the_destinations_rates(world: World) -> None:
     m = small_market(world)
-    valve, manual = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, LYON, None)
-    so = _order(world, m.muster, [(valve, 1), (manual, 1)]).json()["seller_orders"][0]
+    valve, manual = taxed_seller(world, m)
+    buyer_profile(world, m.muster, LYON, None)
+    so = place(world, m.muster, [(valve, 1), (manual, 1)]).json()["seller_orders"][0]
     # 5.90 shared 50 : 50 -> 2.95 each; FR 20 %: 52.95 -> 10.59; FR 5.5 %: 2.91225 -> 2.91.
     assert so["tax_breakdown"] == [_group("S", 2000, 5_295, 1_059), _group("S", 550, 5_295, 291)]
     assert so["gross_total"] == eur(10_590 + 1_059 + 291)
@@ -154,10 +154,10 @@ def test_an_eu_buyer_without_a_vat_id_pays_the_destinations_rates(world: World) 
 
 def test_a_shipment_outside_the_eu_is_an_export(world: World) -> None:
     m = small_market(world)
-    valve, _ = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
+    valve, _ = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
     # The shipping address wins over the profile's: the goods go to Basel.
-    placed = _order(world, m.muster, [(valve, 1)], shipping_address=BASEL)
+    placed = place(world, m.muster, [(valve, 1)], shipping_address=BASEL)
     so = placed.json()["seller_orders"][0]
     assert so["tax_breakdown"] == [_group("G", 0, 5_490, 0, "Export outside the EU")]
 
@@ -166,15 +166,15 @@ def test_a_country_or_method_the_grid_does_not_serve_is_refused_and_nothing_is_p
     world: World,
 ) -> None:
     m = small_market(world)
-    valve, _ = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
+    valve, _ = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
     usa = {**BASEL, "country": "US"}
-    refused = _order(world, m.muster, [(valve, 1)], shipping_address=usa)
+    refused = place(world, m.muster, [(valve, 1)], shipping_address=usa)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["msg"] == "Rhine Supply does not ship to US"
     lyon = {**LYON}
     express = {m.rhine.id: "exp"}
-    refused = _order(world, m.muster, [(valve, 1)], shipping_address=lyon, shipping_methods=express)
+    refused = place(world, m.muster, [(valve, 1)], shipping_address=lyon, shipping_methods=express)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["msg"] == "Rhine Supply has no shipping method exp to FR"
     assert world.ok("GET", "/v1/buyer/orders", m.muster)["items"] == []
@@ -186,13 +186,13 @@ def test_the_buyer_picks_a_method_and_free_shipping_starts_at_the_threshold(
     world: World,
 ) -> None:
     m = small_market(world)
-    valve, _ = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
-    express = _order(world, m.muster, [(valve, 3)], shipping_methods={m.rhine.id: "exp"})
+    valve, _ = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
+    express = place(world, m.muster, [(valve, 3)], shipping_methods={m.rhine.id: "exp"})
     so = express.json()["seller_orders"][0]
     assert (so["shipping"]["method"], so["shipping"]["amount"]) == ("exp", eur(1_500))
     # 10 x 50.00 = 500.00 reaches free_over: the parcel costs nothing.
-    free = _order(world, m.muster, [(valve, 10)]).json()["seller_orders"][0]
+    free = place(world, m.muster, [(valve, 10)]).json()["seller_orders"][0]
     assert (free["shipping"]["method"], free["shipping"]["amount"]) == ("std", eur(0))
     assert free["tax_breakdown"] == [_group("S", 1900, 50_000, 9_500)]
 
@@ -202,8 +202,8 @@ def test_a_seller_with_no_profile_and_no_grid_charges_as_before(world: World) ->
     valve = world.product(m.acme, "VALVE", 5_000)
     world.offer(m.danube, valve, 4_000)
     world.terms(m.danube, m.muster)
-    _buyer_profile(world, m.muster, LYON, None)
-    so = _order(world, m.muster, [(valve, 2)]).json()["seller_orders"][0]
+    buyer_profile(world, m.muster, LYON, None)
+    so = place(world, m.muster, [(valve, 2)]).json()["seller_orders"][0]
     assert so["shipping"] is None
     assert so["tax_breakdown"] == []
     assert (so["total"], so["net_total"], so["tax_total"], so["gross_total"]) == (
@@ -219,15 +219,15 @@ def test_credit_is_held_on_the_gross_while_the_spending_limit_reads_the_net(
     world: World,
 ) -> None:
     m = small_market(world)
-    valve, _ = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
+    valve, _ = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
     world.terms(m.rhine, m.muster, credit_limit=6_000)
     # 50.00 + 4.90 shipping = 54.90 net, + 10.43 tax = 65.33 gross: over the 60.00 limit.
-    over = _order(world, m.muster, [(valve, 1)], payment_method="invoice_net_30")
+    over = place(world, m.muster, [(valve, 1)], payment_method="invoice_net_30")
     assert over.status_code == 402, over.text
     world.terms(m.rhine, m.muster, credit_limit=6_533)
     clerk = world.user(m.muster, "buyer", spending_limit=5_000)
-    placed = _order(world, clerk, [(valve, 1)], payment_method="invoice_net_30")
+    placed = place(world, clerk, [(valve, 1)], payment_method="invoice_net_30")
     assert placed.status_code == 201, placed.text
     # The clerk's limit of 50.00 covers the goods' 50.00 net: no approval is needed.
     assert placed.json()["status"] == "placed"
@@ -238,8 +238,8 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
     world: World,
 ) -> None:
     m = small_market(world)
-    valve, manual = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
+    valve, manual = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
     world.ok(
         "PUT",
         f"/v1/operator/resellers/{m.rhine.id}/commission",
@@ -247,7 +247,7 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
         json={"rate_bps": 1000},
     )
     world.terms(m.rhine, m.muster, credit_limit=100_000)
-    placed = _order(world, m.muster, [(valve, 2), (manual, 1)], payment_method="invoice_net_30")
+    placed = place(world, m.muster, [(valve, 2), (manual, 1)], payment_method="invoice_net_30")
     so_id = placed.json()["seller_orders"][0]["seller_order_id"]
     world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", m.rhine)
     world.ok(
@@ -351,7 +351,7 @@ def test_invoices_per_shipment_add_up_to_the_gross_and_a_return_credits_its_tax(
         world.operator,
         json={"legal_name": "Marketplace GmbH", "country": "DE", "address": HAMBURG},
     )
-    payout = _payout(world, m.rhine)
+    payout = pay_out(world, m.rhine)
     commission = 500 + 1_000 - 500
     assert payout["commission_tax"] == eur(190)
     assert payout["amount"] == eur(18_043 - commission - 190 - 5_350)
@@ -383,7 +383,7 @@ def _pdf_text(world: World, path: str, actor: Actor) -> str:
     return " ".join(page.extract_text() for page in reader.pages)
 
 
-def _payout(world: World, seller: Actor) -> Any:
+def pay_out(world: World, seller: Actor) -> Any:
     cycle = world.ok(
         "POST", "/v1/operator/payouts", world.operator, json={"up_to": date.today().isoformat()}
     )
@@ -395,8 +395,8 @@ def test_a_seller_in_another_member_state_gets_its_commission_reverse_charged(
     world: World,
 ) -> None:
     m = small_market(world)
-    valve, _ = _taxed_seller(world, m)
-    _buyer_profile(world, m.muster, HAMBURG, None)
+    valve, _ = taxed_seller(world, m)
+    buyer_profile(world, m.muster, HAMBURG, None)
     world.ok(
         "PUT",
         f"/v1/operator/resellers/{m.rhine.id}/commission",
@@ -415,12 +415,12 @@ def test_a_seller_in_another_member_state_gets_its_commission_reverse_charged(
             "address": amsterdam,
         },
     )
-    placed = _order(world, m.muster, [(valve, 2)]).json()
+    placed = place(world, m.muster, [(valve, 2)]).json()
     so_id = placed["seller_orders"][0]["seller_order_id"]
     world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", m.rhine)
     world.ok("POST", f"/v1/reseller/orders/{so_id}/ship", m.rhine, json={})
     # Paid by card at the invoice: 100.00 + 5.90 shipping + 19 % = 126.02; commission 10.00.
-    payout = _payout(world, m.rhine)
+    payout = pay_out(world, m.rhine)
     assert payout["commission_tax"] == eur(0)
     assert payout["amount"] == eur(12_602 - 1_000)
     invoice = world.ok(

@@ -14,6 +14,7 @@ from marketplace.pages import (
     budgets,
     cart,
     catalog,
+    commission_invoices,
     lists,
     manufacturer,
     operator,
@@ -77,6 +78,7 @@ def add_pages(app: FastAPI) -> None:
         reseller,
         operator,
         billing_office,
+        commission_invoices,
         tax,
         team,
     ):
