@@ -438,6 +438,10 @@ def test_checkout_shows_each_sellers_shipping_tax_and_gross_before_placing(
     assert "42.84" in again.text
     placed = shop.post("/checkout", action="place", **form)
     assert "Split into 1 seller order" in placed.text
+    # The order page shows what it charges: the method, the tax and the gross.
+    assert "Express: EUR 16.00" in placed.text
+    assert "VAT S 19 %" in placed.text
+    assert "42.84" in placed.text
     order_id = str(placed.url).split("/orders/")[1].split("?")[0]
     order = shop.world.ok("GET", f"/v1/buyer/orders/{order_id}", shop.muster)
     assert order["gross_total"] == [{"amount": 4_284, "currency": "EUR"}]

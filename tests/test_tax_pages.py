@@ -175,6 +175,10 @@ def test_finance_and_the_operator_read_the_commission_invoice_of_a_payout(
     world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", m.rhine)
     world.ok("POST", f"/v1/reseller/orders/{so_id}/ship", m.rhine, json={})
     payout = pay_out(world, m.rhine)
+    # The orders person sees what the seller order charges: 2 x 50.00 + 5.90 shipping, 19 %.
+    seller_order = office.web[EMAILS[1]].get(f"/reseller/orders/{so_id}").text
+    assert "Parcel" in seller_order
+    assert "126.02" in seller_order
     finance = office.web[EMAILS[0]]
     # 10 % of the 100.00 goods: 10.00, and 19 % VAT on it: 1.90.
     listed = finance.get("/reseller/commission-invoices").text

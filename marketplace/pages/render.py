@@ -54,6 +54,8 @@ templates.env.filters["sentence"] = sentence
 templates.env.filters["money"] = money
 templates.env.filters["moneys"] = moneys
 templates.env.filters["short"] = lambda text: str(text)[:8]
+# A rate in basis points as people write it: 1900 -> "19 %", 550 -> "5.5 %".
+templates.env.filters["rate"] = lambda bps: f"{int(bps) / 100:g} %"
 templates.env.filters["when"] = lambda iso: str(iso)[:16].replace("T", " ")
 templates.env.tests["returnable"] = lambda status: status in SHIPPED
 

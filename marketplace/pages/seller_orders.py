@@ -18,6 +18,7 @@ from marketplace.pages.session import CsrfChecked
 from marketplace.pages.staff import Staff, staff
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
+from orders.application import describe_seller_order
 from orders.domain import SellerOrderStatus
 
 router = APIRouter(include_in_schema=False)
@@ -186,6 +187,7 @@ def _seller_order(
         {
             "staff": clerk,
             "so": so,
+            "charges": describe_seller_order(so),
             "order": order,
             "buyer": market.buyers.buyer(so.buyer_id),
             "names": names,
