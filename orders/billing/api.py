@@ -23,6 +23,7 @@ from marketplace.web.billing_answers import (
     Receivable,
     ReturnPublic,
 )
+from marketplace.web.einvoices import invoice_document, wants_xml, xml_response
 from marketplace.web.idempotent import idempotent
 from marketplace.web.invoice_pdf import PDF, invoice_pdf
 from marketplace.web.schemas import (
@@ -125,6 +126,10 @@ class ClockSet(Strict):
 
 
 def _invoice_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
+    if wants_xml(request.headers.get("accept", "")):
+        return xml_response(
+            lambda: invoice_document(market, invoice), f"invoice-{invoice['number']}"
+        )
     if PDF in request.headers.get("accept", ""):
         body = invoice_pdf(market, invoice)
         name = f"invoice-{invoice['number']}.pdf"

@@ -18,6 +18,12 @@ from marketplace.web.auth import (
     MarketplaceDep,
 )
 from marketplace.web.billing_answers import CommissionInvoicePublic, CreditNoteDocument
+from marketplace.web.einvoices import (
+    commission_document,
+    credit_note_document,
+    wants_xml,
+    xml_response,
+)
 from marketplace.web.invoice_pdf import PDF, invoice_pdf
 from marketplace.web.schemas import Cursor, Limit, page
 from marketplace.web.waiting import BillingReady
@@ -51,10 +57,19 @@ def reseller_commission_invoices(
     responses=errors(401, 403, 422, 404),
 )
 def reseller_commission_invoice(
-    invoice_id: UUID, reseller: CurrentReseller, market: MarketplaceDep
-) -> dict[str, Any]:
+    invoice_id: UUID, request: Request, reseller: CurrentReseller, market: MarketplaceDep
+) -> Response:
+    """One commission invoice; `Accept: application/xml` for its UBL e-invoice."""
     found = market.billing.commission_invoice(invoice_id, seller_id=reseller.id)
-    return describe_commission_invoice(found)
+    return _commission_answer(request, describe_commission_invoice(found))
+
+
+def _commission_answer(request: Request, invoice: dict[str, Any]) -> Response:
+    if wants_xml(request.headers.get("accept", "")):
+        return xml_response(
+            lambda: commission_document(invoice), f"commission-invoice-{invoice['number']}"
+        )
+    return JSONResponse(invoice)
 
 
 @router.get(
@@ -83,9 +98,11 @@ def operator_commission_invoices(
     responses=errors(401, 403, 422, 404),
 )
 def operator_commission_invoice(
-    invoice_id: UUID, _: CurrentOperator, market: MarketplaceDep
-) -> dict[str, Any]:
-    return describe_commission_invoice(market.billing.commission_invoice(invoice_id))
+    invoice_id: UUID, request: Request, _: CurrentOperator, market: MarketplaceDep
+) -> Response:
+    """One commission invoice; `Accept: application/xml` for its UBL e-invoice."""
+    found = market.billing.commission_invoice(invoice_id)
+    return _commission_answer(request, describe_commission_invoice(found))
 
 
 def _credit_note(
@@ -102,6 +119,10 @@ def _credit_note(
 
 
 def _answer(market: Marketplace, request: Request, note: dict[str, Any]) -> Response:
+    if wants_xml(request.headers.get("accept", "")):
+        return xml_response(
+            lambda: credit_note_document(market, note), f"credit-note-{note['number']}"
+        )
     if PDF in request.headers.get("accept", ""):
         name = f"credit-note-{note['number']}.pdf"
         return Response(

@@ -1,0 +1,195 @@
+"""The e-invoice of each billing document (api.md v1.2 "E-invoices"): its answer read as an
+EN 16931 document, served as UBL on `Accept: application/xml`. Only a document whose seller
+has a tax profile has one (409 otherwise): without it there is no seller to name."""
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from fastapi.responses import Response
+
+from marketplace.kernel.errors import Conflict
+from marketplace.platform import Marketplace
+from marketplace.web.ubl import Charge, Document, Group, Line, Party, ubl
+from offers.domain import Product
+
+XML = "application/xml"
+NO_PROFILE = "the seller has no tax profile on this document: it has no e-invoice"
+
+
+def wants_xml(accept: str) -> bool:
+    return XML in accept or "text/xml" in accept
+
+
+def xml_response(document: Callable[[], Document], name: str) -> Response:
+    return Response(
+        ubl(document()),
+        media_type=XML,
+        headers={"Content-Disposition": f'inline; filename="{name}.xml"'},
+    )
+
+
+def _party(found: dict[str, Any] | None) -> Party | None:
+    if not found:
+        return None
+    return Party(
+        found["legal_name"],
+        found["country"],
+        found.get("vat_id"),
+        found.get("tax_id"),
+        dict(found.get("address") or {}),
+    )
+
+
+def _buyer(market: Marketplace, found: dict[str, Any] | None, buyer_id: str) -> Party:
+    """The buyer's tax profile, else its account: its legal name and country."""
+    party = _party(found)
+    if party is not None:
+        return party
+    buyer = market.buyers.buyer(UUID(buyer_id))
+    return Party(buyer.legal_name, buyer.country, None, None, {"country": buyer.country})
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[Group]:
+    return [
+        Group(
+            g["category"],
+            int(g["rate_bps"]),
+            int(g["taxable"]["amount"]),
+            int(g["tax"]["amount"]),
+            g.get("exemption_note"),
+        )
+        for g in rows
+    ]
+
+
+def _lines(market: Marketplace, rows: list[dict[str, Any]], groups: list[Group]) -> list[Line]:
+    products = market.offers.get_many([UUID(r["product_id"]) for r in rows], Product)
+    rates = {g.rate_bps: g.code for g in groups}
+    lines = []
+    for row in rows:
+        product = products.get(UUID(row["product_id"]))
+        rate = int(row.get("tax_rate_bps") or 0)
+        lines.append(
+            Line(
+                product.name if product else row["product_id"],
+                product.sku if product else None,
+                int(row["quantity"]),
+                int(row["unit_price"]["amount"]),
+                _code_of(row, rates, groups),
+                rate,
+            )
+        )
+    return lines
+
+
+def _code_of(row: dict[str, Any], rates: dict[int, str], groups: list[Group]) -> str:
+    """The EN 16931 category of a line: its group's (exempt groups all have rate 0)."""
+    rate = int(row.get("tax_rate_bps") or 0)
+    if rate:
+        return rates.get(rate, "S")
+    zero = [g.code for g in groups if g.rate_bps == 0]
+    return zero[0] if zero else "Z"
+
+
+def _shipping(lines: list[Line], groups: list[Group], name: str) -> list[Charge]:
+    """The shipping as one charge per tax group: what a group is taxed on beyond its lines."""
+    charges = []
+    for group in groups:
+        goods = sum(
+            ln.quantity * ln.unit_price
+            for ln in lines
+            if (ln.code, ln.rate_bps) == (group.code, group.rate_bps)
+        )
+        if group.taxable > goods:
+            charges.append(Charge(name, group.taxable - goods, group.code, group.rate_bps))
+    return charges
+
+
+def _delivered(
+    market: Marketplace, order_id: str, issued_on: str, buyer: Party, groups: list[Group]
+) -> tuple[str, str] | None:
+    """Where and when the goods went, which an exempt supply must state (BR-IC-11, -12)."""
+    if not any(g.code in ("K", "G") for g in groups):
+        return None
+    address = market.orders.order(UUID(order_id)).shipping_address or {}
+    country = str(address.get("country") or buyer.address.get("country") or buyer.country)
+    return issued_on, country.strip().upper()
+
+
+def invoice_document(market: Marketplace, invoice: dict[str, Any]) -> Document:
+    seller = _party(invoice.get("seller"))
+    if seller is None:
+        raise Conflict(NO_PROFILE)
+    buyer = _buyer(market, invoice.get("buyer"), invoice["buyer_id"])
+    groups = _groups(invoice["tax_breakdown"])
+    lines = _lines(market, invoice["lines"], groups)
+    shipping = invoice.get("shipping")
+    reason = f"Shipping: {shipping.get('name') or shipping['method']}" if shipping else ""
+    return Document(
+        kind="Invoice",
+        number=str(invoice["number"]),
+        issued_on=invoice["issued_on"],
+        currency=invoice["currency"],
+        seller=seller,
+        buyer=buyer,
+        lines=lines,
+        groups=groups,
+        charges=_shipping(lines, groups, reason) if shipping else [],
+        due_on=invoice["due_on"],
+        buyer_reference=invoice.get("po_number") or invoice["order_id"],
+        order_reference=invoice.get("po_number"),
+        payment_method=invoice["payment_method"],
+        delivered=_delivered(market, invoice["order_id"], invoice["issued_on"], buyer, groups),
+    )
+
+
+def credit_note_document(market: Marketplace, note: dict[str, Any]) -> Document:
+    seller = _party(note.get("seller"))
+    if seller is None:
+        raise Conflict(NO_PROFILE)
+    buyer = _buyer(market, note.get("buyer"), note["buyer_id"])
+    groups = _groups(note["tax_breakdown"])
+    corrected = [market.billing.invoice(UUID(i)) for i in note["invoice_ids"]]
+    return Document(
+        kind="CreditNote",
+        number=str(note["number"]),
+        issued_on=note["issued_on"],
+        currency=note["currency"],
+        seller=seller,
+        buyer=buyer,
+        lines=_lines(market, note["lines"], groups),
+        groups=groups,
+        buyer_reference=note["order_id"],
+        corrects=[(str(i.number), i.issued_on) for i in corrected],
+        delivered=_delivered(market, note["order_id"], note["issued_on"], buyer, groups),
+    )
+
+
+def commission_document(invoice: dict[str, Any]) -> Document:
+    """The operator's invoice for a payout's commission: one line, the commission."""
+    operator = _party(invoice.get("operator"))
+    seller = _party(invoice.get("seller"))
+    if operator is None or seller is None:
+        raise Conflict(
+            "the operator or the seller has no tax profile on this commission invoice: "
+            "it has no e-invoice"
+        )
+    groups = _groups(invoice["tax_breakdown"])
+    group = groups[0] if groups else Group("O", 0, 0, 0, "Not subject to VAT")
+    net = int(invoice["net_total"]["amount"])
+    name = f"Commission on payout {invoice['payout_id']}"
+    line = Line(name, None, 1, net, group.code, group.rate_bps)
+    return Document(
+        kind="Invoice",
+        number=f"C-{invoice['number']}",
+        issued_on=invoice["issued_on"],
+        currency=invoice["net_total"]["currency"],
+        seller=operator,
+        buyer=seller,
+        lines=[line],
+        groups=groups or [Group(group.code, 0, net, 0, group.exemption_note)],
+        due_on=invoice["issued_on"],
+        buyer_reference=invoice["payout_id"],
+        payment_method="netted",
+    )
