@@ -3,12 +3,15 @@ rates, shipping, exemptions K and G, credit notes, commission invoices S and AE)
 UBL 2.1 and checked by the official rules (tests/einvoice_rules.py): the UBL XSD and the CEN
 EN 16931 Schematron, with no failed rule of error level."""
 
+import io
 from typing import Any
 
+import facturx
 import pytest
 from lxml import etree
+from pypdf import PdfReader
 
-from tests.einvoice_rules import check, failed_rules
+from tests.einvoice_rules import check, check_cii, failed_rules, figures
 from tests.test_taxed_orders import (
     BASEL,
     HAMBURG,
@@ -29,6 +32,18 @@ def _xml(world: World, path: str, actor: Actor) -> bytes:
     answer = world.call("GET", path, actor, headers=XML, params={"min_position": world.position})
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/xml")
+    return answer.content
+
+
+def _pdf(world: World, path: str, actor: Actor) -> bytes:
+    answer = world.call(
+        "GET",
+        path,
+        actor,
+        headers={"Accept": "application/pdf"},
+        params={"min_position": world.position},
+    )
+    assert answer.status_code == 200, answer.text
     return answer.content
 
 
@@ -76,8 +91,8 @@ def test_every_taxed_document_passes_the_en16931_rules(world: World) -> None:
     # Two rates and shipping shared over them, at home.
     buyer_profile(world, m.muster, HAMBURG, None)
     domestic = place(world, m.muster, [(valve, 2), (manual, 1)]).json()
-    [invoice] = _shipped_invoices(world, m.rhine, m.muster, domestic)
-    documents["domestic"] = _xml(world, f"/v1/buyer/invoices/{invoice}", m.muster)
+    [domestic_invoice] = _shipped_invoices(world, m.rhine, m.muster, domestic)
+    documents["domestic"] = _xml(world, f"/v1/buyer/invoices/{domestic_invoice}", m.muster)
     # An intra-community supply (K) to a French VAT ID, and an export (G) to Basel.
     buyer_profile(world, m.muster, LYON, "FR40303265045")
     eu = place(world, m.muster, [(valve, 1)]).json()
@@ -107,11 +122,26 @@ def test_every_taxed_document_passes_the_en16931_rules(world: World) -> None:
     path = f"/v1/reseller/commission-invoices/{payout['commission_invoice_id']}"
     documents["commission"] = _xml(world, path, m.rhine)
 
+    paths = {
+        "domestic": (f"/v1/buyer/invoices/{domestic_invoice}", m.muster),
+        "credit_note": (f"/v1/reseller/credit-notes/{note_id}", m.rhine),
+        "commission": (path, m.rhine),
+    }
     for name, document in documents.items():
         try:
             check(document)
         except AssertionError as broken:
             raise AssertionError(f"{name}:\n{broken}") from None
+    # The Factur-X PDFs: their factur-x.xml passes the Factur-X EN 16931 rules and holds the
+    # UBL's figures; their pages still show the document.
+    for name, (where, actor) in paths.items():
+        pdf = _pdf(world, where, actor)
+        filename, embedded = facturx.get_xml_from_pdf(pdf, check_xsd=True)
+        assert filename == "factur-x.xml", name
+        check_cii(embedded)
+        assert figures(embedded) == figures(documents[name]), name
+        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+        assert "No. " in text, name
     assert etree.fromstring(documents["credit_note"]).tag.endswith("CreditNote")
     assert _value(documents["credit_note"], "PayableAmount") == "53.50"
     assert _value(documents["intra_community"], "TaxExemptionReason") == "Intra-community supply"

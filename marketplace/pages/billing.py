@@ -18,7 +18,8 @@ from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from marketplace.web.invoice_pdf import invoice_pdf
+from marketplace.web.einvoices import document_pdf, invoice_document
+from marketplace.web.einvoices import pdf_response as download
 from orders.billing.application import describe_invoice
 
 router = APIRouter(include_in_schema=False)
@@ -133,14 +134,9 @@ def invoice_csv(
 
 
 def pdf_response(market: Marketplace, invoice: dict[str, Any]) -> Response:
-    return Response(
-        invoice_pdf(market, invoice),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="invoice-{invoice["number"]}.pdf"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    """The invoice's PDF to download: a Factur-X one where its seller has a tax profile."""
+    body = document_pdf(market, invoice, lambda: invoice_document(market, invoice), "Invoice")
+    return download(body, f"invoice-{invoice['number']}", "attachment")
 
 
 def _who(shopper: Any) -> dict[str, str | None]:

@@ -1,16 +1,22 @@
 """The e-invoice of each billing document (api.md v1.2 "E-invoices"): its answer read as an
-EN 16931 document, served as UBL on `Accept: application/xml`. Only a document whose seller
-has a tax profile has one (409 otherwise): without it there is no seller to name."""
+EN 16931 document, served as UBL on `Accept: application/xml` and as a Factur-X PDF (the
+PDF/A-3 people read, `factur-x.xml` in CII embedded by the factur-x package) on
+`Accept: application/pdf`. Only a document whose seller has a tax profile has one (409 for
+the XML; the PDF is then the plain one, as before): without it there is no seller to name."""
 
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import facturx
 from fastapi.responses import Response
 
 from marketplace.kernel.errors import Conflict
 from marketplace.platform import Marketplace
-from marketplace.web.ubl import Charge, Document, Group, Line, Party, ubl
+from marketplace.web.cii import cii
+from marketplace.web.edocument import Charge, Document, Group, Line, Party
+from marketplace.web.invoice_pdf import PDF, invoice_pdf
+from marketplace.web.ubl import ubl
 from offers.domain import Product
 
 XML = "application/xml"
@@ -27,6 +33,42 @@ def xml_response(document: Callable[[], Document], name: str) -> Response:
         media_type=XML,
         headers={"Content-Disposition": f'inline; filename="{name}.xml"'},
     )
+
+
+def facturx_pdf(pdf: bytes, document: Document) -> bytes:
+    """The PDF with the document's CII embedded as `factur-x.xml`, profile EN 16931."""
+    made = facturx.generate_from_binary(
+        pdf,
+        cii(document),
+        flavor="factur-x",
+        level="en16931",
+        check_xsd=True,
+        lang="en-GB",
+    )
+    return bytes(made)
+
+
+def pdf_response(pdf: bytes, name: str, disposition: str = "inline") -> Response:
+    return Response(
+        pdf,
+        media_type=PDF,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def document_pdf(
+    market: Marketplace, answer: dict[str, Any], document: Callable[[], Document], title: str
+) -> bytes:
+    """The document as people read it, with its e-invoice inside when it has one."""
+    pdf = invoice_pdf(market, answer, title)
+    try:
+        found = document()
+    except Conflict:
+        return pdf
+    return facturx_pdf(pdf, found)
 
 
 def _party(found: dict[str, Any] | None) -> Party | None:
@@ -193,3 +235,26 @@ def commission_document(invoice: dict[str, Any]) -> Document:
         buyer_reference=invoice["payout_id"],
         payment_method="netted",
     )
+
+
+def commission_pdf_answer(invoice: dict[str, Any]) -> dict[str, Any]:
+    """A commission invoice as the PDF renders documents: one line, the commission."""
+    return {
+        **invoice,
+        "number": f"C-{invoice['number']}",
+        "currency": invoice["net_total"]["currency"],
+        "buyer": invoice["seller"],
+        "seller": invoice["operator"],
+        "buyer_id": invoice["reseller_id"],
+        "lines": [
+            {
+                "name": f"Commission on payout {invoice['payout_id']}",
+                "quantity": 1,
+                "unit_price": invoice["net_total"],
+                "tax_rate_bps": invoice["tax_breakdown"][0]["rate_bps"]
+                if invoice["tax_breakdown"]
+                else 0,
+            }
+        ],
+        "total": invoice["gross_total"],
+    }

@@ -1,6 +1,9 @@
 """An invoice as a PDF a person would accept: seller, buyer, number, dates, PO number, lines,
-totals. Made with fpdf2 (pure Python, no system libraries)."""
+totals. Made with fpdf2 (pure Python, no system libraries) as PDF/A-3B, its font (DejaVu
+Sans, shipped in `fonts/`) embedded so every character prints and the file can carry a
+Factur-X XML."""
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -12,9 +15,8 @@ from offers.domain import Product
 PDF = "application/pdf"
 
 
-def _latin(text: str) -> str:
-    # The PDF core fonts hold Latin-1; other characters print as "?" rather than fail.
-    return text.encode("latin-1", "replace").decode("latin-1")
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT = "DejaVu"
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -54,24 +56,27 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
     and its totals."""
     currency = invoice["currency"]
     products = market.offers.get_many(
-        [UUID(line["product_id"]) for line in invoice["lines"]], Product
+        [UUID(line["product_id"]) for line in invoice["lines"] if "product_id" in line], Product
     )
     taxed = bool(invoice.get("tax_breakdown"))
-    pdf = FPDF(format="A4")
+    pdf = FPDF(format="A4", enforce_compliance="PDFA_3B")
+    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.add_font(FONT, "I", str(FONTS / "DejaVuSans.ttf"))
     pdf.set_title(f"{title} {invoice['number']}")
     pdf.set_author("marketplace")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 18)
+    pdf.set_font(FONT, "B", 18)
     pdf.cell(0, 10, f"{title} No. {invoice['number']}", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
+    pdf.set_font(FONT, size=10)
     for label, party in (
         ("Seller", _party(market, invoice.get("seller"), invoice["reseller_id"])),
         ("Bill to", _party(market, invoice.get("buyer"), invoice["buyer_id"])),
     ):
-        pdf.set_font("Helvetica", "B", 10)
+        pdf.set_font(FONT, "B", 10)
         pdf.cell(35, 6, label)
-        pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(0, 5, _latin("\n".join(party)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, size=10)
+        pdf.multi_cell(0, 5, str("\n".join(party)), new_x="LMARGIN", new_y="NEXT")
     rows = [("Issued on", invoice["issued_on"])]
     if "due_on" in invoice:
         rows += [
@@ -82,12 +87,15 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
         ]
     if invoice.get("invoice_ids"):
         rows.append(("Corrects invoice", ", ".join(invoice["invoice_ids"])))
-    rows.append(("Order", invoice["order_id"]))
+    if invoice.get("order_id"):
+        rows.append(("Order", invoice["order_id"]))
+    if invoice.get("payout_id"):
+        rows.append(("Payout", invoice["payout_id"]))
     for label, value in rows:
-        pdf.set_font("Helvetica", "B", 10)
+        pdf.set_font(FONT, "B", 10)
         pdf.cell(35, 6, label)
-        pdf.set_font("Helvetica", size=10)
-        pdf.cell(0, 6, _latin(str(value)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(FONT, size=10)
+        pdf.cell(0, 6, str(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     widths = (20, 60, 18, 34, 18, 40) if taxed else (20, 70, 20, 40, 40)
     align = ("LEFT", "LEFT", *(["RIGHT"] * (len(widths) - 2)))
@@ -96,13 +104,13 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
             ["SKU", "Product", "Quantity", "Unit price", *(["VAT"] if taxed else []), "Amount"]
         )
         for line in invoice["lines"]:
-            product = products.get(UUID(line["product_id"]))
+            product = products.get(UUID(line["product_id"])) if "product_id" in line else None
             unit = int(line["unit_price"]["amount"])
             rate = int(line.get("tax_rate_bps") or 0)
             table.row(
                 [
-                    _latin(product.sku if product else "-"),
-                    _latin(product.name if product else line["product_id"]),
+                    str(product.sku if product else "-"),
+                    str(product.name if product else line.get("name") or line.get("product_id")),
                     str(line["quantity"]),
                     _amount(unit, currency),
                     *([f"{rate / 100:g} %"] if taxed else []),
@@ -116,7 +124,7 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
             table.row(
                 [
                     "",
-                    _latin(name),
+                    str(name),
                     "1",
                     _amount(amount, currency),
                     *([""] if taxed else []),
@@ -129,7 +137,7 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
         label += _amount(int(group["taxable"]["amount"]), currency)
         if group.get("exemption_note"):
             label += f" ({group['exemption_note']})"
-        pdf.cell(150, 6, _latin(label), align="R")
+        pdf.cell(150, 6, str(label), align="R")
         pdf.cell(
             0,
             6,
@@ -152,11 +160,11 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
             ("Balance due", invoice["balance"]["amount"]),
         ]
     for label, minor in totals:
-        pdf.set_font("Helvetica", "B" if label in ("Balance due", "Total") else "", 10)
+        pdf.set_font(FONT, "B" if label in ("Balance due", "Total") else "", 10)
         pdf.cell(150, 6, label, align="R")
         pdf.cell(0, 6, _amount(int(minor), currency), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
-    pdf.set_font("Helvetica", "I", 9)
+    pdf.set_font(FONT, "I", 9)
     wording = "" if taxed else "Prices exclusive of tax. "
     pdf.multi_cell(
         0,

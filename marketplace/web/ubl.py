@@ -3,12 +3,16 @@ with the Peppol BIS Billing 3.0 identifiers (api.md v1.2 "E-invoices"): a render
 stored facts, the same bytes for the same document every time. Built with lxml; the element
 order is the UBL schema's."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, Literal
-
 from lxml import etree
+
+from marketplace.web.edocument import (
+    Document,
+    Party,
+    amount,
+    payment_means,
+    payment_terms,
+    percent,
+)
 
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
@@ -18,78 +22,6 @@ NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
 }
-# UNCL 4461 payment means: card for card orders; for orders on terms "instrument not
-# defined", since a credit transfer (30, 58) must name the payee's account (BR-61) and the
-# operator's bank account is not yet a setting.
-PAYMENT_MEANS = {"card": "54"}
-NOT_DEFINED = "1"
-
-
-@dataclass(frozen=True)
-class Party:
-    legal_name: str
-    country: str
-    vat_id: str | None
-    tax_id: str | None
-    address: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Line:
-    name: str
-    sku: str | None
-    quantity: int
-    unit_price: int
-    code: str
-    rate_bps: int
-
-
-@dataclass(frozen=True)
-class Charge:
-    """A document-level charge (shipping), in one tax group."""
-
-    reason: str
-    amount: int
-    code: str
-    rate_bps: int
-
-
-@dataclass(frozen=True)
-class Group:
-    code: str
-    rate_bps: int
-    taxable: int
-    tax: int
-    exemption_note: str | None
-
-
-@dataclass(frozen=True)
-class Document:
-    kind: Literal["Invoice", "CreditNote"]
-    number: str
-    issued_on: str
-    currency: str
-    seller: Party
-    buyer: Party
-    lines: Sequence[Line]
-    groups: Sequence[Group]
-    charges: Sequence[Charge] = ()
-    due_on: str | None = None
-    buyer_reference: str | None = None
-    order_reference: str | None = None
-    payment_method: str | None = None
-    corrects: Sequence[tuple[str, str]] = ()  # (invoice number, issued on)
-    delivered: tuple[str, str] | None = None  # (date, country)
-    notes: Sequence[str] = field(default_factory=tuple)
-
-
-def amount(minor: int) -> str:
-    sign = "-" if minor < 0 else ""
-    return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
-
-
-def percent(rate_bps: int) -> str:
-    return format(Decimal(rate_bps) / 100, "f").rstrip("0").rstrip(".") or "0"
 
 
 class _Builder:
@@ -177,10 +109,9 @@ def ubl(doc: Document) -> bytes:
         b.cbc(b.cac(location, "Country"), "IdentificationCode", doc.delivered[1])
     if doc.payment_method is not None:
         means = b.cac(root, "PaymentMeans")
-        b.cbc(means, "PaymentMeansCode", PAYMENT_MEANS.get(doc.payment_method, NOT_DEFINED))
+        b.cbc(means, "PaymentMeansCode", payment_means(doc.payment_method))
         b.cbc(means, "PaymentID", doc.number)
-    terms = f"Due on {doc.due_on}" if doc.due_on else "Settled against the invoices it corrects"
-    b.cbc(b.cac(root, "PaymentTerms"), "Note", terms)
+    b.cbc(b.cac(root, "PaymentTerms"), "Note", payment_terms(doc))
     for charge in doc.charges:
         element = b.cac(root, "AllowanceCharge")
         b.cbc(element, "ChargeIndicator", "true")

@@ -23,9 +23,15 @@ from marketplace.web.billing_answers import (
     Receivable,
     ReturnPublic,
 )
-from marketplace.web.einvoices import invoice_document, wants_xml, xml_response
+from marketplace.web.einvoices import (
+    document_pdf,
+    invoice_document,
+    pdf_response,
+    wants_xml,
+    xml_response,
+)
 from marketplace.web.idempotent import idempotent
-from marketplace.web.invoice_pdf import PDF, invoice_pdf
+from marketplace.web.invoice_pdf import PDF
 from marketplace.web.schemas import (
     Amount,
     Cursor,
@@ -131,11 +137,8 @@ def _invoice_answer(market: Marketplace, request: Request, invoice: dict[str, An
             lambda: invoice_document(market, invoice), f"invoice-{invoice['number']}"
         )
     if PDF in request.headers.get("accept", ""):
-        body = invoice_pdf(market, invoice)
-        name = f"invoice-{invoice['number']}.pdf"
-        return Response(
-            body, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{name}"'}
-        )
+        body = document_pdf(market, invoice, lambda: invoice_document(market, invoice), "Invoice")
+        return pdf_response(body, f"invoice-{invoice['number']}")
     return JSONResponse(invoice)
 
 

@@ -20,7 +20,11 @@ from marketplace.web.auth import (
 from marketplace.web.billing_answers import CommissionInvoicePublic, CreditNoteDocument
 from marketplace.web.einvoices import (
     commission_document,
+    commission_pdf_answer,
     credit_note_document,
+    document_pdf,
+    facturx_pdf,
+    pdf_response,
     wants_xml,
     xml_response,
 )
@@ -61,14 +65,17 @@ def reseller_commission_invoice(
 ) -> Response:
     """One commission invoice; `Accept: application/xml` for its UBL e-invoice."""
     found = market.billing.commission_invoice(invoice_id, seller_id=reseller.id)
-    return _commission_answer(request, describe_commission_invoice(found))
+    return _commission_answer(market, request, describe_commission_invoice(found))
 
 
-def _commission_answer(request: Request, invoice: dict[str, Any]) -> Response:
+def _commission_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
+    name = f"commission-invoice-{invoice['number']}"
     if wants_xml(request.headers.get("accept", "")):
-        return xml_response(
-            lambda: commission_document(invoice), f"commission-invoice-{invoice['number']}"
-        )
+        return xml_response(lambda: commission_document(invoice), name)
+    if PDF in request.headers.get("accept", ""):
+        document = commission_document(invoice)
+        shown = invoice_pdf(market, commission_pdf_answer(invoice), "Commission invoice")
+        return pdf_response(facturx_pdf(shown, document), name)
     return JSONResponse(invoice)
 
 
@@ -102,7 +109,7 @@ def operator_commission_invoice(
 ) -> Response:
     """One commission invoice; `Accept: application/xml` for its UBL e-invoice."""
     found = market.billing.commission_invoice(invoice_id)
-    return _commission_answer(request, describe_commission_invoice(found))
+    return _commission_answer(market, request, describe_commission_invoice(found))
 
 
 def _credit_note(
@@ -124,12 +131,8 @@ def _answer(market: Marketplace, request: Request, note: dict[str, Any]) -> Resp
             lambda: credit_note_document(market, note), f"credit-note-{note['number']}"
         )
     if PDF in request.headers.get("accept", ""):
-        name = f"credit-note-{note['number']}.pdf"
-        return Response(
-            invoice_pdf(market, note, "Credit note"),
-            media_type=PDF,
-            headers={"Content-Disposition": f'inline; filename="{name}"'},
-        )
+        body = document_pdf(market, note, lambda: credit_note_document(market, note), "Credit note")
+        return pdf_response(body, f"credit-note-{note['number']}")
     return JSONResponse(note)
 
 
