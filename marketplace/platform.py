@@ -320,6 +320,16 @@ class Marketplace:
             )
         return report
 
+    def credit_note(
+        self, credit_note_id: UUID, buyer_id: UUID | None = None, seller_id: UUID | None = None
+    ) -> dict[str, Any]:
+        """A credit note as answers show it, for its buyer or its seller (None: anyone's)."""
+        return_id = self.billing_lists.return_of_credit_note(str(credit_note_id))
+        if return_id is None:
+            raise NotFound(f"unknown credit note {credit_note_id}")
+        found = self.billing.a_return(UUID(return_id), buyer_id=buyer_id, seller_id=seller_id)
+        return self.returns.credit_note(found)
+
     def credit_balances(self, buyer_id: UUID) -> list[dict[str, Any]]:
         """What overpayments and credit notes left the buyer, per currency; its next
         invoices are paid from it first."""

@@ -182,3 +182,23 @@ def test_a_seller_without_a_tax_profile_has_no_e_invoice(world: World) -> None:
     assert "no tax profile" in answer.json()["detail"]
     # The JSON and the PDF stay as they were.
     assert world.ok("GET", f"/v1/buyer/invoices/{invoice}", m.muster)["total"] == eur(4_000)
+
+
+def test_a_seller_profile_without_vat_id_or_tax_number_cannot_issue_one(world: World) -> None:
+    m = small_market(world)
+    valve = world.product(m.acme, "VALVE", 5_000)
+    world.offer(m.danube, valve, 4_000)
+    world.terms(m.danube, m.muster)
+    world.ok(
+        "PUT",
+        "/v1/reseller/tax-profile",
+        m.danube,
+        json={"legal_name": "Danube GmbH", "country": "DE", "address": HAMBURG},
+    )
+    placed = place(world, m.muster, [(valve, 1)]).json()
+    [invoice] = _shipped_invoices(world, m.danube, m.muster, placed)
+    answer = world.call("GET", f"/v1/reseller/invoices/{invoice}", m.danube, headers=XML)
+    assert answer.status_code == 409
+    assert "neither a VAT ID nor a tax number" in answer.json()["detail"]
+    # Its PDF is still there, without an e-invoice inside.
+    assert _pdf(world, f"/v1/buyer/invoices/{invoice}", m.muster).startswith(b"%PDF")

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from marketplace.pages.catalog import PAGE_SIZE
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
+from tests.einvoice_rules import check
 from tests.test_people import PASSWORD, TOKEN, sign_in
 from tests.world import Actor, World, small_market
 
@@ -390,7 +391,12 @@ def test_checkout_shows_each_sellers_shipping_tax_and_gross_before_placing(
         "PUT",
         "/v1/reseller/tax-profile",
         shop.rhine,
-        json={"legal_name": "Rhine GmbH", "country": "DE", "address": berlin},
+        json={
+            "legal_name": "Rhine GmbH",
+            "country": "DE",
+            "vat_id": "DE136695976",
+            "address": berlin,
+        },
     )
     parcel = {
         "method": "std",
@@ -446,3 +452,14 @@ def test_checkout_shows_each_sellers_shipping_tax_and_gross_before_placing(
     order = shop.world.ok("GET", f"/v1/buyer/orders/{order_id}", shop.muster)
     assert order["gross_total"] == [{"amount": 4_284, "currency": "EUR"}]
     assert order["seller_orders"][0]["shipping"]["method"] == "exp"
+    # Shipped and invoiced: the order page offers the invoice as PDF and as e-invoice.
+    so_id = order["seller_orders"][0]["seller_order_id"]
+    shop.world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", shop.rhine)
+    shop.world.ok("POST", f"/v1/reseller/orders/{so_id}/ship", shop.rhine, json={})
+    shop.settle(marketplace)
+    shown = shop.web.get(f"/orders/{order_id}").text
+    found = re.search(r'href="/invoices/([0-9a-f-]{36})\.xml"', shown)
+    assert found, "no e-invoice link"
+    xml = shop.web.get(f"/invoices/{found.group(1)}.xml")
+    assert xml.status_code == 200
+    check(xml.content)

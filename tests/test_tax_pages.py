@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import facturx
 import pytest
 from fastapi.testclient import TestClient
 
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
+from tests.einvoice_rules import check, check_cii
 from tests.test_operator_office import operator_person
 from tests.test_people import TOKEN, buyer_with_person, sign_in
 from tests.test_seller_orders_pages import person
@@ -168,7 +170,12 @@ def test_finance_and_the_operator_read_the_commission_invoice_of_a_payout(
         "PUT",
         "/v1/operator/tax-profile",
         world.operator,
-        json={"legal_name": "Marketplace GmbH", "country": "DE", "address": HAMBURG},
+        json={
+            "legal_name": "Marketplace GmbH",
+            "country": "DE",
+            "tax_id": "22/815/08150",
+            "address": HAMBURG,
+        },
     )
     placed = place(world, m.muster, [(valve, 2)]).json()
     so_id = placed["seller_orders"][0]["seller_order_id"]
@@ -188,6 +195,14 @@ def test_finance_and_the_operator_read_the_commission_invoice_of_a_payout(
     shown = finance.get(f"/reseller/commission-invoices/{payout['commission_invoice_id']}")
     assert "Marketplace GmbH" in shown.text
     assert "VAT ID DE136695976" in shown.text
+    # Its e-invoice and its Factur-X PDF, downloaded from the page.
+    base = f"/reseller/commission-invoices/{payout['commission_invoice_id']}"
+    assert f'href="{base}.xml"' in shown.text
+    xml = finance.get(f"{base}.xml")
+    assert xml.headers["content-type"].startswith("application/xml")
+    check(xml.content)
+    _, embedded = facturx.get_xml_from_pdf(finance.get(f"{base}.pdf").content)
+    check_cii(embedded)
     statement = finance.get(f"/reseller/payouts/{payout['payout_id']}").text
     assert "VAT on the commission" in statement
     assert payout["commission_invoice_id"] in statement

@@ -18,8 +18,7 @@ from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentShopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from marketplace.web.einvoices import document_pdf, invoice_document
-from marketplace.web.einvoices import pdf_response as download
+from marketplace.web.einvoices import FileKind, credit_note_file, invoice_file
 from orders.billing.application import describe_invoice
 
 router = APIRouter(include_in_schema=False)
@@ -133,10 +132,7 @@ def invoice_csv(
     return csv_response(filename, INVOICE_CSV, pages())
 
 
-def pdf_response(market: Marketplace, invoice: dict[str, Any]) -> Response:
-    """The invoice's PDF to download: a Factur-X one where its seller has a tax profile."""
-    body = document_pdf(market, invoice, lambda: invoice_document(market, invoice), "Invoice")
-    return download(body, f"invoice-{invoice['number']}", "attachment")
+ATTACHED = "attachment"
 
 
 def _who(shopper: Any) -> dict[str, str | None]:
@@ -165,12 +161,31 @@ def invoices_csv(market: MarketplaceDep, shopper: CurrentShopper, status: Filter
     return invoice_csv(market, _who(shopper), status, "invoices.csv")
 
 
-@router.get("/invoices/{invoice_id}.pdf")
-def invoice_file(invoice_id: UUID, market: MarketplaceDep, shopper: CurrentShopper) -> Response:
+@router.get("/invoices/{invoice_id}.{kind}")
+def invoice_download(
+    invoice_id: UUID, kind: FileKind, market: MarketplaceDep, shopper: CurrentShopper
+) -> Response:
+    """The invoice as a PDF (Factur-X where the seller has a tax profile) or UBL XML."""
     invoice = market.billing.invoice(invoice_id, buyer_id=shopper.buyer_id)
     if shopper.rep is not None and invoice.seller_id != shopper.rep.reseller_id:
         raise Forbidden("a sales rep sees only its own reseller's invoices")
-    return pdf_response(market, describe_invoice(invoice, market.clock.today()))
+    return invoice_file(market, describe_invoice(invoice, market.clock.today()), kind, ATTACHED)
+
+
+@router.get("/credit-notes/{credit_note_id}.{kind}")
+def credit_note_download(
+    request: Request,
+    credit_note_id: UUID,
+    kind: FileKind,
+    market: MarketplaceDep,
+    shopper: CurrentShopper,
+) -> Response:
+    """A credit note of the organisation's returns, as a PDF or UBL XML."""
+    caught_up(market, request, "billing")
+    note = market.credit_note(credit_note_id, buyer_id=shopper.buyer_id)
+    if shopper.rep is not None and note["reseller_id"] != shopper.reseller_filter:
+        raise Forbidden("a sales rep sees only its own reseller's credit notes")
+    return credit_note_file(market, note, kind, ATTACHED)
 
 
 @router.get("/credit")

@@ -13,12 +13,7 @@ from fastapi.responses import Response
 
 from marketplace.kernel.errors import Invalid
 from marketplace.kernel.money import Money
-from marketplace.pages.billing import (
-    Filter,
-    invoice_csv,
-    invoice_page,
-    pdf_response,
-)
+from marketplace.pages.billing import ATTACHED, Filter, invoice_csv, invoice_page
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.names import names_of
@@ -28,6 +23,7 @@ from marketplace.pages.staff import Staff, staff
 from marketplace.pages.uploads import PageImport, import_form, imported, job_page
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
+from marketplace.web.einvoices import FileKind, credit_note_file, invoice_file
 from marketplace.web.uploads import Upload
 from orders.billing.application import describe_invoice, describe_payout
 from orders.billing.payments import PaymentIn
@@ -73,10 +69,12 @@ def seller_invoices_csv(market: MarketplaceDep, seller: Finance, status: Filter 
     return invoice_csv(market, {"seller_id": str(seller.seller_id)}, status, "invoices.csv")
 
 
-@router.get("/reseller/invoices/{invoice_id}.pdf")
-def seller_invoice_file(invoice_id: UUID, market: MarketplaceDep, seller: Finance) -> Response:
+@router.get("/reseller/invoices/{invoice_id}.{kind}")
+def seller_invoice_file(
+    invoice_id: UUID, kind: FileKind, market: MarketplaceDep, seller: Finance
+) -> Response:
     invoice = market.billing.invoice(invoice_id, seller_id=seller.seller_id)
-    return pdf_response(market, describe_invoice(invoice, market.clock.today()))
+    return invoice_file(market, describe_invoice(invoice, market.clock.today()), kind, ATTACHED)
 
 
 @router.get("/reseller/receivables")
@@ -123,6 +121,15 @@ def _seller_returns(
         status=code,
         visitor=seller.visitor,
     )
+
+
+@router.get("/reseller/credit-notes/{credit_note_id}.{kind}")
+def seller_credit_note_file(
+    request: Request, credit_note_id: UUID, kind: FileKind, market: MarketplaceDep, seller: Returns
+) -> Response:
+    caught_up(market, request, "billing")
+    note = market.credit_note(credit_note_id, seller_id=seller.seller_id)
+    return credit_note_file(market, note, kind, ATTACHED)
 
 
 @router.get("/reseller/returns")
@@ -245,10 +252,12 @@ def operator_invoices_csv(market: MarketplaceDep, staff: Operator, status: Filte
     return invoice_csv(market, {}, status, "invoices.csv")
 
 
-@router.get("/operator/invoices/{invoice_id}.pdf")
-def operator_invoice_file(invoice_id: UUID, market: MarketplaceDep, staff: Operator) -> Response:
+@router.get("/operator/invoices/{invoice_id}.{kind}")
+def operator_invoice_file(
+    invoice_id: UUID, kind: FileKind, market: MarketplaceDep, staff: Operator
+) -> Response:
     invoice = market.billing.invoice(invoice_id)
-    return pdf_response(market, describe_invoice(invoice, market.clock.today()))
+    return invoice_file(market, describe_invoice(invoice, market.clock.today()), kind, ATTACHED)
 
 
 def _payments_page(

@@ -14,6 +14,7 @@ from marketplace.pages.render import render
 from marketplace.pages.staff import Staff, staff
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
+from marketplace.web.einvoices import FileKind, commission_file
 from orders.billing.application import describe_commission_invoice
 
 router = APIRouter(include_in_schema=False)
@@ -57,6 +58,14 @@ def seller_list(request: Request, market: MarketplaceDep, seller: Finance) -> Re
     return _listed(request, market, seller, str(seller.seller_id))
 
 
+@router.get("/reseller/commission-invoices/{invoice_id}.{kind}")
+def seller_file(
+    invoice_id: UUID, kind: FileKind, market: MarketplaceDep, seller: Finance
+) -> Response:
+    found = market.billing.commission_invoice(invoice_id, seller_id=seller.seller_id)
+    return commission_file(market, describe_commission_invoice(found), kind, "attachment")
+
+
 @router.get("/reseller/commission-invoices/{invoice_id}")
 def seller_one(
     request: Request, invoice_id: UUID, market: MarketplaceDep, seller: Finance
@@ -68,6 +77,14 @@ def seller_one(
 @router.get("/operator/commission-invoices")
 def operator_list(request: Request, market: MarketplaceDep, staff: Operator) -> Response:
     return _listed(request, market, staff, None)
+
+
+@router.get("/operator/commission-invoices/{invoice_id}.{kind}")
+def operator_file(
+    invoice_id: UUID, kind: FileKind, market: MarketplaceDep, staff: Operator
+) -> Response:
+    found = market.billing.commission_invoice(invoice_id)
+    return commission_file(market, describe_commission_invoice(found), kind, "attachment")
 
 
 @router.get("/operator/commission-invoices/{invoice_id}")

@@ -205,7 +205,12 @@ def order(
         so["reseller_name"] = sellers[so["reseller_id"]]
         so["shipments"] = market.orders.shipments(UUID(so["seller_order_id"]))
         so["invoices"] = [
-            {"invoice_id": str(i.id), "number": i.number, "status": i.status(today)}
+            {
+                "invoice_id": str(i.id),
+                "number": i.number,
+                "status": i.status(today),
+                "seller": i.seller,
+            }
             for i in market.billing.invoices_of(UUID(so["seller_order_id"]))
         ]
     return render(

@@ -40,6 +40,8 @@ def _date(parent: etree._Element, name: str, iso: str, prefix: str = "udt") -> N
 
 def _party(parent: etree._Element, role: str, who: Party) -> None:
     party = _ram(parent, role)
+    if who.tax_id and not who.vat_id:
+        _ram(party, "ID", who.tax_id)
     _ram(party, "Name", who.legal_name)
     address = _ram(party, "PostalTradeAddress")
     for name, key in (("PostcodeCode", "postcode"), ("LineOne", "line1"), ("LineTwo", "line2")):

@@ -5,7 +5,8 @@ PDF/A-3 people read, `factur-x.xml` in CII embedded by the factur-x package) on
 the XML; the PDF is then the plain one, as before): without it there is no seller to name."""
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 from uuid import UUID
 
 import facturx
@@ -27,11 +28,16 @@ def wants_xml(accept: str) -> bool:
     return XML in accept or "text/xml" in accept
 
 
-def xml_response(document: Callable[[], Document], name: str) -> Response:
+def xml_response(
+    document: Callable[[], Document], name: str, disposition: str = "inline"
+) -> Response:
     return Response(
         ubl(document()),
         media_type=XML,
-        headers={"Content-Disposition": f'inline; filename="{name}.xml"'},
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}.xml"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -69,6 +75,19 @@ def document_pdf(
     except Conflict:
         return pdf
     return facturx_pdf(pdf, found)
+
+
+def _seller(found: dict[str, Any] | None, who: str = "seller") -> Party:
+    """The party that issues the document: EN 16931 wants its VAT ID or its tax number."""
+    party = _party(found)
+    if party is None:
+        raise Conflict(NO_PROFILE if who == "seller" else f"the {who} has no tax profile")
+    if not party.vat_id and not party.tax_id:
+        raise Conflict(
+            f"the {who}'s tax profile has neither a VAT ID nor a tax number, which an "
+            "e-invoice must name"
+        )
+    return party
 
 
 def _party(found: dict[str, Any] | None) -> Party | None:
@@ -160,9 +179,7 @@ def _delivered(
 
 
 def invoice_document(market: Marketplace, invoice: dict[str, Any]) -> Document:
-    seller = _party(invoice.get("seller"))
-    if seller is None:
-        raise Conflict(NO_PROFILE)
+    seller = _seller(invoice.get("seller"))
     buyer = _buyer(market, invoice.get("buyer"), invoice["buyer_id"])
     groups = _groups(invoice["tax_breakdown"])
     lines = _lines(market, invoice["lines"], groups)
@@ -187,9 +204,7 @@ def invoice_document(market: Marketplace, invoice: dict[str, Any]) -> Document:
 
 
 def credit_note_document(market: Marketplace, note: dict[str, Any]) -> Document:
-    seller = _party(note.get("seller"))
-    if seller is None:
-        raise Conflict(NO_PROFILE)
+    seller = _seller(note.get("seller"))
     buyer = _buyer(market, note.get("buyer"), note["buyer_id"])
     groups = _groups(note["tax_breakdown"])
     corrected = [market.billing.invoice(UUID(i)) for i in note["invoice_ids"]]
@@ -210,13 +225,10 @@ def credit_note_document(market: Marketplace, note: dict[str, Any]) -> Document:
 
 def commission_document(invoice: dict[str, Any]) -> Document:
     """The operator's invoice for a payout's commission: one line, the commission."""
-    operator = _party(invoice.get("operator"))
+    operator = _seller(invoice.get("operator"), "operator")
     seller = _party(invoice.get("seller"))
-    if operator is None or seller is None:
-        raise Conflict(
-            "the operator or the seller has no tax profile on this commission invoice: "
-            "it has no e-invoice"
-        )
+    if seller is None:
+        raise Conflict("the seller has no tax profile on this commission invoice")
     groups = _groups(invoice["tax_breakdown"])
     group = groups[0] if groups else Group("O", 0, 0, 0, "Not subject to VAT")
     net = int(invoice["net_total"]["amount"])
@@ -258,3 +270,39 @@ def commission_pdf_answer(invoice: dict[str, Any]) -> dict[str, Any]:
         ],
         "total": invoice["gross_total"],
     }
+
+
+FileKind = Literal["pdf", "xml"]
+
+
+def invoice_file(
+    market: Marketplace, invoice: dict[str, Any], kind: FileKind, disposition: str = "inline"
+) -> Response:
+    """An invoice as UBL, or as its PDF (Factur-X where its seller has a tax profile)."""
+    name = f"invoice-{invoice['number']}"
+    document = partial(invoice_document, market, invoice)
+    if kind == "xml":
+        return xml_response(document, name, disposition)
+    return pdf_response(document_pdf(market, invoice, document, "Invoice"), name, disposition)
+
+
+def credit_note_file(
+    market: Marketplace, note: dict[str, Any], kind: FileKind, disposition: str = "inline"
+) -> Response:
+    name = f"credit-note-{note['number']}"
+    document = partial(credit_note_document, market, note)
+    if kind == "xml":
+        return xml_response(document, name, disposition)
+    return pdf_response(document_pdf(market, note, document, "Credit note"), name, disposition)
+
+
+def commission_file(
+    market: Marketplace, invoice: dict[str, Any], kind: FileKind, disposition: str = "inline"
+) -> Response:
+    """A commission invoice as UBL or Factur-X; 409 while a party has no tax profile."""
+    name = f"commission-invoice-{invoice['number']}"
+    document = partial(commission_document, invoice)
+    if kind == "xml":
+        return xml_response(document, name, disposition)
+    shown = invoice_pdf(market, commission_pdf_answer(invoice), "Commission invoice")
+    return pdf_response(facturx_pdf(shown, document()), name, disposition)

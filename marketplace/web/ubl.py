@@ -51,6 +51,9 @@ class _Builder:
 
     def party(self, parent: etree._Element, role: str, who: Party) -> None:
         party = self.cac(self.cac(parent, role), "Party")
+        if who.tax_id and not who.vat_id:
+            # Without a VAT ID, the tax number is how a buyer's system tells who it is.
+            self.cbc(self.cac(party, "PartyIdentification"), "ID", who.tax_id)
         address = self.cac(party, "PostalAddress")
         parts = (
             ("StreetName", "line1"),

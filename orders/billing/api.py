@@ -23,13 +23,7 @@ from marketplace.web.billing_answers import (
     Receivable,
     ReturnPublic,
 )
-from marketplace.web.einvoices import (
-    document_pdf,
-    invoice_document,
-    pdf_response,
-    wants_xml,
-    xml_response,
-)
+from marketplace.web.einvoices import invoice_file, wants_xml
 from marketplace.web.idempotent import idempotent
 from marketplace.web.invoice_pdf import PDF
 from marketplace.web.schemas import (
@@ -132,13 +126,11 @@ class ClockSet(Strict):
 
 
 def _invoice_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
-    if wants_xml(request.headers.get("accept", "")):
-        return xml_response(
-            lambda: invoice_document(market, invoice), f"invoice-{invoice['number']}"
-        )
-    if PDF in request.headers.get("accept", ""):
-        body = document_pdf(market, invoice, lambda: invoice_document(market, invoice), "Invoice")
-        return pdf_response(body, f"invoice-{invoice['number']}")
+    accept = request.headers.get("accept", "")
+    if wants_xml(accept):
+        return invoice_file(market, invoice, "xml")
+    if PDF in accept:
+        return invoice_file(market, invoice, "pdf")
     return JSONResponse(invoice)
 
 

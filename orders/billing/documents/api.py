@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from marketplace.kernel.errors import NotFound
 from marketplace.platform import Marketplace
 from marketplace.web.answers import Page, errors
 from marketplace.web.auth import (
@@ -18,17 +17,8 @@ from marketplace.web.auth import (
     MarketplaceDep,
 )
 from marketplace.web.billing_answers import CommissionInvoicePublic, CreditNoteDocument
-from marketplace.web.einvoices import (
-    commission_document,
-    commission_pdf_answer,
-    credit_note_document,
-    document_pdf,
-    facturx_pdf,
-    pdf_response,
-    wants_xml,
-    xml_response,
-)
-from marketplace.web.invoice_pdf import PDF, invoice_pdf
+from marketplace.web.einvoices import commission_file, credit_note_file, wants_xml
+from marketplace.web.invoice_pdf import PDF
 from marketplace.web.schemas import Cursor, Limit, page
 from marketplace.web.waiting import BillingReady
 from orders.billing.application import describe_commission_invoice
@@ -69,13 +59,11 @@ def reseller_commission_invoice(
 
 
 def _commission_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
-    name = f"commission-invoice-{invoice['number']}"
-    if wants_xml(request.headers.get("accept", "")):
-        return xml_response(lambda: commission_document(invoice), name)
-    if PDF in request.headers.get("accept", ""):
-        document = commission_document(invoice)
-        shown = invoice_pdf(market, commission_pdf_answer(invoice), "Commission invoice")
-        return pdf_response(facturx_pdf(shown, document), name)
+    accept = request.headers.get("accept", "")
+    if wants_xml(accept):
+        return commission_file(market, invoice, "xml")
+    if PDF in accept:
+        return commission_file(market, invoice, "pdf")
     return JSONResponse(invoice)
 
 
@@ -112,27 +100,12 @@ def operator_commission_invoice(
     return _commission_answer(market, request, describe_commission_invoice(found))
 
 
-def _credit_note(
-    market: Marketplace,
-    credit_note_id: UUID,
-    buyer_id: UUID | None = None,
-    seller_id: UUID | None = None,
-) -> dict[str, Any]:
-    return_id = market.billing_lists.return_of_credit_note(str(credit_note_id))
-    if return_id is None:
-        raise NotFound(f"unknown credit note {credit_note_id}")
-    found = market.billing.a_return(UUID(return_id), buyer_id=buyer_id, seller_id=seller_id)
-    return market.returns.credit_note(found)
-
-
 def _answer(market: Marketplace, request: Request, note: dict[str, Any]) -> Response:
-    if wants_xml(request.headers.get("accept", "")):
-        return xml_response(
-            lambda: credit_note_document(market, note), f"credit-note-{note['number']}"
-        )
-    if PDF in request.headers.get("accept", ""):
-        body = document_pdf(market, note, lambda: credit_note_document(market, note), "Credit note")
-        return pdf_response(body, f"credit-note-{note['number']}")
+    accept = request.headers.get("accept", "")
+    if wants_xml(accept):
+        return credit_note_file(market, note, "xml")
+    if PDF in accept:
+        return credit_note_file(market, note, "pdf")
     return JSONResponse(note)
 
 
@@ -151,7 +124,7 @@ def buyer_credit_note(
 ) -> Response:
     """A credit note of one of your returns, with its tax and the invoices it corrects;
     `Accept: application/pdf` for the document."""
-    found = _credit_note(market, credit_note_id, buyer_id=session.buyer.id)
+    found = market.credit_note(credit_note_id, buyer_id=session.buyer.id)
     return _answer(market, request, found)
 
 
@@ -170,4 +143,4 @@ def reseller_credit_note(
 ) -> Response:
     """A credit note you issued on accepting a return; `Accept: application/pdf` for the
     document."""
-    return _answer(market, request, _credit_note(market, credit_note_id, seller_id=reseller.id))
+    return _answer(market, request, market.credit_note(credit_note_id, seller_id=reseller.id))
