@@ -55,6 +55,7 @@ def invoice_row(row: Row, today: str) -> dict[str, Any]:
                 "unit_price": _money(line["unit_price"], currency),
                 "tax_category": (line.get("tax") or {}).get("tax_category"),
                 "tax_rate_bps": (line.get("tax") or {}).get("rate_bps", 0),
+                **{k: line[k] for k in ("name", "sku") if k in line},
             }
             for line in json.loads(row["lines"])
         ],

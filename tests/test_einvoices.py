@@ -148,8 +148,14 @@ def test_every_taxed_document_passes_the_en16931_rules(world: World) -> None:
     assert _value(documents["commission"], "TaxExemptionReason") == "Reverse charge"
     # 10 % of the goods paid: 150.00 + 50.00 + 50.00 less the returned 50.00.
     assert _value(documents["commission"], "PayableAmount") == "20.00"
-    # A rendering of stored facts: the same document, the same bytes.
+    # A rendering of stored facts: the same document, the same bytes, whatever the catalog
+    # and the buyer's profile become.
     assert _xml(world, path, m.rhine) == documents["commission"]
+    world.product(m.acme, "VALVE", 5_000, name="Valve, renamed")
+    buyer_profile(world, m.muster, BASEL, None)
+    again = _xml(world, f"/v1/buyer/invoices/{domestic_invoice}", m.muster)
+    assert again == documents["domestic"]
+    assert b"Product VALVE" in again
 
 
 def test_the_rules_catch_totals_that_do_not_add_up(world: World) -> None:

@@ -133,8 +133,8 @@ def _lines(market: Marketplace, rows: list[dict[str, Any]], groups: list[Group])
         rate = int(row.get("tax_rate_bps") or 0)
         lines.append(
             Line(
-                product.name if product else row["product_id"],
-                product.sku if product else None,
+                row.get("name") or (product.name if product else row["product_id"]),
+                row.get("sku") or (product.sku if product else None),
                 int(row["quantity"]),
                 int(row["unit_price"]["amount"]),
                 _code_of(row, rates, groups),

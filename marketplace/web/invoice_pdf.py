@@ -109,8 +109,8 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
             rate = int(line.get("tax_rate_bps") or 0)
             table.row(
                 [
-                    str(product.sku if product else "-"),
-                    str(product.name if product else line.get("name") or line.get("product_id")),
+                    str(line.get("sku") or (product.sku if product else "-")),
+                    str(line.get("name") or (product.name if product else line.get("product_id"))),
                     str(line["quantity"]),
                     _amount(unit, currency),
                     *([f"{rate / 100:g} %"] if taxed else []),

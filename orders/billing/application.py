@@ -147,6 +147,7 @@ def describe_invoice(invoice: Invoice, today: str) -> dict[str, Any]:
                 "unit_price": money(int(line["unit_price"]), invoice.currency),
                 "tax_category": (line.get("tax") or {}).get("tax_category"),
                 "tax_rate_bps": (line.get("tax") or {}).get("rate_bps", 0),
+                **{k: line[k] for k in ("name", "sku") if k in line},
             }
             for line in invoice.lines
         ],

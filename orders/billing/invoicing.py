@@ -8,6 +8,7 @@ from eventsourcing.domain import Aggregate
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.taxes.application import Party, Taxes
+from offers.domain import Product
 from offers.holds import CreditHold, Holds
 from orders.application import Orders
 from orders.billing.application import Billing
@@ -56,12 +57,14 @@ class Invoicing:
         versions = [shipment["version"] for shipment in self.orders.shipments(so.id)]
         index = versions.index(version) if version in versions else len(so.shipments) - 1
         charged = so.shipping is not None or bool(so.taxes)
+        described = self._products(list(shipped)) if charged else {}
         lines = [
             {
                 "product_id": pid,
                 "quantity": quantity,
                 "unit_price": prices[pid],
                 **({"tax": so.taxes[pid]} if pid in so.taxes else {}),
+                **described.get(pid, {}),
             }
             for pid, quantity in shipped.items()
         ]
@@ -111,9 +114,31 @@ class Invoicing:
         return invoice
 
     def _party(self, kind: Party, party_id: UUID) -> dict[str, Any] | None:
-        """Who the party is on the invoice, as its tax profile says on the day of issue."""
-        found = self.taxes.profile(kind, party_id) if self.taxes else None
-        return None if found is None else found.describe()
+        """Who the party is on the invoice, as its tax profile says on the day of issue; a
+        buyer without one is named by its account (its legal name and country)."""
+        if self.taxes is None:
+            return None
+        found = self.taxes.profile(kind, party_id)
+        if found is not None:
+            return found.describe()
+        if kind != "buyer":
+            return None
+        buyer = self.taxes.buyers.buyer(party_id)
+        return {
+            "legal_name": buyer.legal_name,
+            "country": buyer.country,
+            "vat_id": None,
+            "tax_id": None,
+            "address": {"country": buyer.country},
+        }
+
+    def _products(self, product_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each product's name and SKU on the day of issue: the invoice keeps them, so that
+        it renders the same whatever the catalog becomes."""
+        if self.taxes is None:
+            return {}
+        found = self.taxes.offers.get_many([UUID(p) for p in product_ids], Product)
+        return {str(k): {"name": v.name, "sku": v.sku} for k, v in found.items()}
 
     def invoice_missing(self, seller_order_id: UUID) -> int:
         """Issues the invoices of a seller order's shipments that have none (a crash came

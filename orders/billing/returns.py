@@ -147,6 +147,12 @@ class Returns:
         if note is None:
             raise NotFound("the return has no credit note")
         invoices = [i for i, _ in _parts(found, self.billing.invoices_of(found.seller_order_id))]
+        # Each product as its invoices named it on the day they were issued.
+        named = {
+            line["product_id"]: {k: line[k] for k in ("name", "sku") if k in line}
+            for invoice in invoices
+            for line in invoice.lines
+        }
         parties = invoices[0] if invoices else None
         currency = found.currency
         groups = tax_rows(found.tax_breakdown)
@@ -169,6 +175,7 @@ class Returns:
                     "unit_price": {"amount": int(line["unit_price"]), "currency": currency},
                     "tax_category": (line.get("tax") or {}).get("tax_category"),
                     "tax_rate_bps": (line.get("tax") or {}).get("rate_bps", 0),
+                    **named.get(line["product_id"], {}),
                 }
                 for line in found.lines
             ],
