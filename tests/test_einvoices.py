@@ -117,6 +117,8 @@ def test_every_taxed_document_passes_the_en16931_rules(world: World) -> None:
     )
     note_id = accepted["credit_note"]["credit_note_id"]
     documents["credit_note"] = _xml(world, f"/v1/buyer/credit-notes/{note_id}", m.muster)
+    operator_copy = _xml(world, f"/v1/operator/credit-notes/{note_id}", world.operator)
+    assert operator_copy == documents["credit_note"]
     # The commission invoice, reverse charged from the Dutch operator to the German seller.
     payout = pay_out(world, m.rhine)
     path = f"/v1/reseller/commission-invoices/{payout['commission_invoice_id']}"

@@ -144,3 +144,20 @@ def reseller_credit_note(
     """A credit note you issued on accepting a return; `Accept: application/pdf` for the
     document."""
     return _answer(market, request, market.credit_note(credit_note_id, seller_id=reseller.id))
+
+
+@router.get(
+    "/operator/credit-notes/{credit_note_id}",
+    response_model=CreditNoteDocument,
+    tags=["operator"],
+    responses=errors(401, 403, 422, 400, 404, 408, 409),
+)
+def operator_credit_note(
+    credit_note_id: UUID,
+    request: Request,
+    _: CurrentOperator,
+    market: MarketplaceDep,
+    _ready: BillingReady,
+) -> Response:
+    """Any credit note; `Accept: application/pdf` or `application/xml` for the document."""
+    return _answer(market, request, market.credit_note(credit_note_id))
