@@ -37,6 +37,8 @@ TABLES = {
     "commission_tax BIGINT NOT NULL DEFAULT 0, commission_invoice_id TEXT",
     "commission_invoices": "id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, "
     "issued_at TEXT NOT NULL, body TEXT NOT NULL",
+    # The buyer's credit balance applied to an invoice (at its issue): paid like a payment.
+    "balance_uses": "id TEXT PRIMARY KEY, invoice_id TEXT NOT NULL, amount BIGINT NOT NULL",
     "shipments": "invoice_id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, "
     "shipped_at TEXT NOT NULL, invoiced INTEGER NOT NULL",
 }
@@ -81,6 +83,7 @@ class BillingProjection(TableProjection):
             "Return.Refused": self._return_refused,
             "Payout.Made": self._payout,
             "CommissionInvoice.Issued": self._commission_invoice,
+            "BuyerAccount.BalanceUsed": self._balance_used,
             "SellerOrder.Shipped": self._shipped,
         }
 
@@ -218,6 +221,17 @@ class BillingProjection(TableProjection):
                 event["occurred_at"],
                 int(data.get("commission_tax") or 0),
                 data.get("commission_invoice_id"),
+            ],
+        )
+
+    def _balance_used(self, cur: Cursor, event: Envelope) -> None:
+        cur.execute(
+            f"INSERT INTO {self._t('balance_uses')} (id, invoice_id, amount) VALUES "
+            "(%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            [
+                f"{event['aggregate_id']}:{event['aggregate_version']}",
+                event["data"]["invoice_id"],
+                int(event["data"]["amount"]),
             ],
         )
 

@@ -1,7 +1,8 @@
 """What DAC7 asks a platform to report of each seller for a year, read from the billing view:
 per quarter, the consideration buyers paid on the seller's invoices (bank payments by the day
-they were received, card orders paid when invoiced), how many seller orders it paid for, and
-the commission charged on it (net)."""
+they were received, card orders paid when invoiced, a credit balance left by an overpayment
+or a credit note by the day it paid an invoice at its issue), how many seller orders it paid
+for, and the commission charged on it (net)."""
 
 import json
 from collections import defaultdict
@@ -49,6 +50,15 @@ class Dac7:
                 [first, last],
             )
             received += [(r["issued_on"], r["id"], int(r["total"])) for r in cur.fetchall()]
+            cur.execute(
+                f"SELECT i.issued_on, b.invoice_id, b.amount FROM {p}balance_uses b "
+                f"JOIN {p}invoices i ON i.id = b.invoice_id "
+                "WHERE i.issued_on >= %s AND i.issued_on <= %s",
+                [first, last],
+            )
+            received += [
+                (r["issued_on"], r["invoice_id"], int(r["amount"])) for r in cur.fetchall()
+            ]
             ids = sorted({invoice_id for _, invoice_id, _ in received})
             invoices = {}
             for start in range(0, len(ids), 500):

@@ -128,3 +128,46 @@ def test_each_sellers_quarters_hold_what_was_paid_on_its_invoices(world: World) 
         == 403
     )
     assert world.call("GET", "/v1/operator/reports/dac7", world.operator).status_code == 422
+
+
+def test_an_overpayment_counts_in_the_quarter_it_pays_an_invoice(world: World) -> None:
+    m = small_market(world)
+    _at(world, "2026-01-05")
+    world.ok(
+        "PUT",
+        f"/v1/operator/resellers/{m.rhine.id}/commission",
+        world.operator,
+        json={"rate_bps": 1_000},
+    )
+    drill = world.product(m.acme, "DRILL")
+    world.offer(m.rhine, drill, 1_000, stock=100)
+    world.terms(m.rhine, m.muster, payment_methods=["card", "invoice_net_30"])
+    world.catalog(m.muster)
+    # January: an invoice of 10.00; February: 30.00 arrives for it. 10.00 pays it (Q1), 20.00
+    # stays as the buyer's credit balance, which pays no seller yet.
+    _shipped(world, m.muster, m.rhine, drill, 1, "invoice_net_30")
+    world.ok(
+        "POST",
+        "/v1/operator/payments",
+        world.operator,
+        json={
+            "buyer_id": m.muster.id,
+            "amount": eur(3_000),
+            "reference": "BANK-9",
+            "received_on": "2026-02-10",
+        },
+    )
+    # May: an invoice of 20.00 is paid from that balance when it is issued (10 %: 2.00).
+    _at(world, "2026-05-05")
+    _shipped(world, m.muster, m.rhine, drill, 2, "invoice_net_30")
+    report = world.ok(
+        "GET",
+        "/v1/operator/reports/dac7",
+        world.operator,
+        params={"year": 2026, "min_position": world.position},
+    )
+    [rhine] = report["items"]
+    assert [(q["quarter"], q["consideration"], q["fees"]) for q in rhine["quarters"]] == [
+        (1, eur(1_000), eur(100)),
+        (2, eur(2_000), eur(200)),
+    ]
