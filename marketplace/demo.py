@@ -6,6 +6,7 @@ though only their hashes are stored.
 
 import random
 from dataclasses import dataclass
+from functools import partial
 from uuid import UUID
 
 from marketplace.buyers.domain import Role
@@ -13,8 +14,10 @@ from marketplace.kernel.keys import KeyContext, mint
 from marketplace.kernel.money import Money
 from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
+from marketplace.taxes.profiles import OPERATOR as OPERATOR_ID
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.pricing import Tier
+from offers.shipping import ShippingRate
 from orders.billing.payments import PaymentIn
 from orders.choosing import LineRequest
 from projections.catalog_view import CatalogFilter
@@ -294,6 +297,7 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
     sellers.assign_accounts(
         resellers["EuroDist"], rep_id, [buyer_ids["Muster GmbH"], buyer_ids["Paper Palace SARL"]]
     )
+    _taxes(marketplace, resellers["Rhine Supply"], buyer_ids["Muster GmbH"])
     if marketplace.in_process:
         _money_history(
             marketplace,
@@ -303,6 +307,38 @@ def load(marketplace: Marketplace, seed: int = 7) -> None:
         )
     with marketplace.db.transaction() as cur:
         cur.execute("INSERT INTO marketplace_meta (key, value) VALUES ('demo', 'loaded')")
+
+
+def _taxes(marketplace: Marketplace, rhine: UUID, muster: UUID) -> None:
+    """Tax and shipping where a German operator, seller and buyer would have them: the
+    operator's and Rhine Supply's tax profiles, Rhine Supply's grid (parcel or express at
+    home, parcel to its neighbours), Muster GmbH's profile. EuroDist and BulkHouse keep none:
+    they still sell untaxed and ship free, as every seller did before."""
+    taxes = marketplace.taxes
+    hamburg = {"line1": "Hafenstrasse 1", "postcode": "20457", "city": "Hamburg", "country": "DE"}
+    cologne = {"line1": "Rheinufer 5", "postcode": "50668", "city": "Köln", "country": "DE"}
+    berlin = {"line1": "Marktplatz 1", "postcode": "10117", "city": "Berlin", "country": "DE"}
+    taxes.set_profile("operator", OPERATOR_ID, OPERATOR, "DE", "DE812345673", None, berlin)
+    taxes.set_profile("seller", rhine, "Rhine Supply GmbH", "DE", "DE298765435", None, cologne)
+    taxes.set_profile("buyer", muster, "Muster GmbH", "DE", "DE112233446", None, hamburg)
+    eur = partial(Money, currency="EUR")
+    taxes.set_grid(
+        rhine,
+        [
+            ShippingRate("parcel", "Parcel", ("DE",), eur(590), eur(50), eur(25_000), 1, 3),
+            ShippingRate("express", "Express", ("DE",), eur(1_490), eur(100), None, 0, 1),
+            ShippingRate(
+                "parcel",
+                "Parcel",
+                ("AT", "NL", "BE", "FR"),
+                eur(1_290),
+                eur(100),
+                eur(50_000),
+                2,
+                5,
+            ),
+        ],
+    )
 
 
 def _money_history(

@@ -2,7 +2,7 @@
 sellers' by sellers), the operator's tax rates, and sellers' shipping grids (kept with their
 offers). What orders and invoices will read to tax and ship."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 from uuid import UUID
 
@@ -48,8 +48,9 @@ class Taxes:
         country: str,
         vat_id: str | None,
         tax_id: str | None,
-        address: dict[str, str | None],
+        given: Mapping[str, str | None],
     ) -> TaxProfile:
+        address = dict(given)
         problems = profile_problems(country, vat_id, address)
         if problems:
             raise refused(problems)
