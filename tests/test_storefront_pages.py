@@ -463,3 +463,64 @@ def test_checkout_shows_each_sellers_shipping_tax_and_gross_before_placing(
     xml = shop.web.get(f"/invoices/{found.group(1)}.xml")
     assert xml.status_code == 200
     check(xml.content)
+
+
+def test_a_quote_is_accepted_to_the_address_and_by_the_method_chosen(shop: Shop) -> None:
+    berlin = {"line1": "Weg 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+    world = shop.world
+    world.ok(
+        "PUT",
+        "/v1/buyer/tax-profile",
+        shop.muster,
+        json={"legal_name": "Muster GmbH", "country": "DE", "address": berlin},
+    )
+    parcel = {
+        "method": "std",
+        "name": "Parcel",
+        "countries": ["DE"],
+        "first_item": {"amount": 490, "currency": "EUR"},
+        "additional_item": {"amount": 0, "currency": "EUR"},
+        "min_days": 1,
+        "max_days": 3,
+    }
+    express = {**parcel, "method": "exp", "name": "Express"}
+    express["first_item"] = {"amount": 1_500, "currency": "EUR"}
+    world.ok("PUT", "/v1/reseller/shipping-rates", shop.rhine, json={"rates": [parcel, express]})
+    product = shop.products[3]
+    asked = world.ok(
+        "POST",
+        "/v1/buyer/quotes",
+        shop.muster,
+        json={"reseller_id": shop.rhine.id, "lines": [{"product_id": product, "quantity": 5}]},
+    )["quote_id"]
+    world.ok(
+        "POST",
+        f"/v1/reseller/quotes/{asked}/offer",
+        shop.rhine,
+        json={
+            "lines": [
+                {
+                    "product_id": product,
+                    "quantity": 5,
+                    "unit_price": {"amount": 700, "currency": "EUR"},
+                    "lead_time_days": 2,
+                }
+            ],
+            "valid_to": "2100-01-01T00:00:00+00:00",
+        },
+    )
+    page = shop.web.get(f"/quotes/{asked}").text
+    assert '<option value="exp">Express</option>' in page
+    assert "Berlin, DE" in page
+    placed = shop.post(
+        f"/quotes/{asked}/accept",
+        payment_method="card",
+        address_choice="0",
+        shipping_method="exp",
+    )
+    assert "Split into 1 seller order" in placed.text
+    order_id = str(placed.url).split("/orders/")[1].split("?")[0]
+    order = world.ok("GET", f"/v1/buyer/orders/{order_id}", shop.muster)
+    shipping = order["seller_orders"][0]["shipping"]
+    assert (shipping["method"], shipping["amount"]["amount"]) == ("exp", 1_500)
+    assert order["shipping_address"]["city"] == "Berlin"

@@ -13,6 +13,7 @@ from marketplace.kernel.errors import Forbidden, Invalid
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import PAYMENT_METHODS
 from marketplace.pages.accounts import rep_of
+from marketplace.pages.cart import known_addresses
 from marketplace.pages.names import names_of
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn
@@ -121,7 +122,19 @@ def quote(
 ) -> Response:
     _user(shopper)
     found = market.quoting.quote(quote_id, buyer_id=shopper.buyer_id)
-    return _thread(request, market, found, {"side": "buyer"}, shopper=shopper)
+    shipping = {
+        "addresses": known_addresses(market, shopper),
+        "shipping_methods": _methods(market, found.reseller_id),
+    }
+    return _thread(request, market, found, {"side": "buyer", **shipping}, shopper=shopper)
+
+
+def _methods(market: Marketplace, reseller_id: UUID) -> list[tuple[str, str]]:
+    """The seller's shipping methods by code, each once (where they go, the order says)."""
+    seen: dict[str, str] = {}
+    for rate in market.taxes.grid(reseller_id):
+        seen.setdefault(rate.method, rate.name)
+    return list(seen.items())
 
 
 @router.post("/quotes/{quote_id}/accept", dependencies=[CsrfChecked])
@@ -130,9 +143,15 @@ async def accept(
 ) -> Response:
     _user(shopper)
     assert shopper.user is not None
-    method = str((await request.form()).get("payment_method", ""))
+    form = await request.form()
+    method = str(form.get("payment_method", ""))
     if method not in PAYMENT_METHODS:
         raise Invalid("choose how you pay")
+    found = market.quoting.quote(quote_id, buyer_id=shopper.buyer_id)
+    addresses = known_addresses(market, shopper)
+    chosen = str(form.get("address_choice", "0"))
+    address = addresses[int(chosen)] if chosen.isdigit() and int(chosen) < len(addresses) else None
+    shipping = str(form.get("shipping_method", ""))[:100]
     order = market.quoting.accept(
         shopper.buyer_id,
         {"kind": "buyer_user", "user_id": str(shopper.user.id), "name": shopper.user.name},
@@ -141,6 +160,8 @@ async def accept(
         method,
         None,
         None,
+        address,
+        {found.reseller_id: shipping} if shipping else None,
     )
     return redirect(f"/orders/{order.id}?placed=1")
 
