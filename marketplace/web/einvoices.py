@@ -10,7 +10,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import facturx
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from marketplace.kernel.errors import Conflict
 from marketplace.platform import Marketplace
@@ -306,3 +306,17 @@ def commission_file(
         return xml_response(document, name, disposition)
     shown = invoice_pdf(market, commission_pdf_answer(invoice), "Commission invoice")
     return pdf_response(facturx_pdf(shown, document()), name, disposition)
+
+
+DocumentFile = Callable[[Marketplace, dict[str, Any], FileKind], Response]
+
+
+def negotiated(
+    market: Marketplace, accept: str, answer: dict[str, Any], file: DocumentFile
+) -> Response:
+    """The document as its JSON answer, or as the file `Accept` asks for (XML or PDF)."""
+    if wants_xml(accept):
+        return file(market, answer, "xml")
+    if PDF in accept:
+        return file(market, answer, "pdf")
+    return JSONResponse(answer)

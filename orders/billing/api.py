@@ -23,7 +23,7 @@ from marketplace.web.billing_answers import (
     Receivable,
     ReturnPublic,
 )
-from marketplace.web.einvoices import invoice_file, wants_xml
+from marketplace.web.einvoices import invoice_file, negotiated
 from marketplace.web.idempotent import idempotent
 from marketplace.web.invoice_pdf import PDF
 from marketplace.web.schemas import (
@@ -126,12 +126,7 @@ class ClockSet(Strict):
 
 
 def _invoice_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
-    accept = request.headers.get("accept", "")
-    if wants_xml(accept):
-        return invoice_file(market, invoice, "xml")
-    if PDF in accept:
-        return invoice_file(market, invoice, "pdf")
-    return JSONResponse(invoice)
+    return negotiated(market, request.headers.get("accept", ""), invoice, invoice_file)
 
 
 # Buyers

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from marketplace.platform import Marketplace
 from marketplace.web.answers import Page, errors
@@ -17,8 +17,7 @@ from marketplace.web.auth import (
     MarketplaceDep,
 )
 from marketplace.web.billing_answers import CommissionInvoicePublic, CreditNoteDocument
-from marketplace.web.einvoices import commission_file, credit_note_file, wants_xml
-from marketplace.web.invoice_pdf import PDF
+from marketplace.web.einvoices import commission_file, credit_note_file, negotiated
 from marketplace.web.schemas import Cursor, Limit, page
 from marketplace.web.waiting import BillingReady
 from orders.billing.application import describe_commission_invoice
@@ -59,12 +58,7 @@ def reseller_commission_invoice(
 
 
 def _commission_answer(market: Marketplace, request: Request, invoice: dict[str, Any]) -> Response:
-    accept = request.headers.get("accept", "")
-    if wants_xml(accept):
-        return commission_file(market, invoice, "xml")
-    if PDF in accept:
-        return commission_file(market, invoice, "pdf")
-    return JSONResponse(invoice)
+    return negotiated(market, request.headers.get("accept", ""), invoice, commission_file)
 
 
 @router.get(
@@ -101,12 +95,7 @@ def operator_commission_invoice(
 
 
 def _answer(market: Marketplace, request: Request, note: dict[str, Any]) -> Response:
-    accept = request.headers.get("accept", "")
-    if wants_xml(accept):
-        return credit_note_file(market, note, "xml")
-    if PDF in accept:
-        return credit_note_file(market, note, "pdf")
-    return JSONResponse(note)
+    return negotiated(market, request.headers.get("accept", ""), note, credit_note_file)
 
 
 @router.get(
