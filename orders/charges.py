@@ -155,16 +155,6 @@ def group_row(group: TaxGroup, currency: str) -> dict[str, Any]:
     }
 
 
-def group_from(row: Mapping[str, Any]) -> TaxGroup:
-    return TaxGroup(
-        row["category"],
-        int(row["rate_bps"]),
-        int(row["taxable"]["amount"]),
-        int(row["tax"]["amount"]),
-        row.get("exemption_note"),
-    )
-
-
 # A seller order's line as billing reads it: (product id, quantity, unit price).
 Billed = tuple[str, int, int]
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from marketplace.kernel.errors import Refusal
 from marketplace.taxes.application import Taxes
-from marketplace.taxes.domain import TaxCategory
+from marketplace.taxes.domain import RateOf, TaxCategory
 from orders.charges import Charges, Goods, NotShipped, seller_order_charges, treatment_row
 from orders.choosing import Choice, problem
 from orders.domain import SellerOrder
@@ -59,12 +59,13 @@ class Charger:
         )
         self.buyer_vat_id = buyer.vat_id if buyer is not None else None
         self.today = date.fromisoformat(today)
-        self._rates: dict[str, int] | None = None
+        self._rate_of: RateOf | None = None
 
     def rate_of(self, country: str, category: TaxCategory) -> int:
-        if self._rates is None:
-            self._rates = self.taxes.rates()
-        return self._rates.get(f"{country}:{category}", 0)
+        # Read when a seller order is first taxed: an order of untaxed sellers reads none.
+        if self._rate_of is None:
+            self._rate_of = self.taxes.rate_of()
+        return self._rate_of(country, category)
 
     def charge(
         self,

@@ -114,6 +114,7 @@ class Preview:
 
     charged: Charged | NotShipped | None
     methods: list[tuple[str, str]]
+    currency: str
 
 
 class Placement:
@@ -160,24 +161,8 @@ class Placement:
         user_id = placed_by.get("user_id") if placed_by.get("kind") == "buyer_user" else None
         cost_centre = buyer.cost_centre_for(UUID(user_id) if user_id else None, cost_centre_id)
         self.catch_up()
-        asked: set[tuple[UUID, UUID | None]] = set()
         lookups = self.chooser.lookups()
-        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller)
-        problems: list[dict[str, Any]] = []
-        choices: list[Choice] = []
-        for index, request in enumerate(lines):
-            key = (request.product_id, request.reseller_id)
-            if key in asked:
-                problems.append(twice(index, request.product_id))
-                continue
-            asked.add(key)
-            choice = self.chooser.choose(
-                buyer_id, index, request, payment_method, only_reseller, set(), lookups
-            )
-            if isinstance(choice, Choice):
-                choices.append(choice)
-            else:
-                problems.append(choice)
+        choices, problems = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
         if payment_method in INVOICE_METHODS:
             problems += self._overdue(buyer_id, choices)
         if problems:
@@ -226,20 +211,10 @@ class Placement:
         """What each seller's part of the order would be charged if placed now, by the same
         choice of offers and the same rules as `place`, with the shipping methods each
         seller offers to the destination; nothing is saved."""
-        lookups = self.chooser.lookups()
-        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller)
-        choices = [
-            c
-            for i, r in enumerate(lines)
-            if isinstance(
-                c := self.chooser.choose(
-                    buyer_id, i, r, payment_method, only_reseller, set(), lookups
-                ),
-                Choice,
-            )
-        ]
         if self.charging is None:
             return {}
+        lookups = self.chooser.lookups()
+        choices, _ = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
         charger = self.charging.charger(buyer_id, shipping_address)
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         found: dict[UUID, Preview] = {}
@@ -248,8 +223,38 @@ class Placement:
                 reseller_id, group, quantities, shipping_methods.get(reseller_id)
             )
             currency = group[0].price.currency
-            found[reseller_id] = Preview(charged, charger.methods(reseller_id, currency))
+            methods = charger.methods(reseller_id, currency)
+            found[reseller_id] = Preview(charged, methods, currency)
         return found
+
+    def _choose(
+        self,
+        buyer_id: UUID,
+        lines: list[LineRequest],
+        payment_method: str,
+        only_reseller: UUID | None,
+        lookups: Lookups,
+    ) -> tuple[list[Choice], list[dict[str, Any]]]:
+        """The offer each line goes to, and the lines that cannot be placed with why (a
+        product asked twice of the same seller, or no offer that fits)."""
+        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller)
+        asked: set[tuple[UUID, UUID | None]] = set()
+        problems: list[dict[str, Any]] = []
+        choices: list[Choice] = []
+        for index, request in enumerate(lines):
+            key = (request.product_id, request.reseller_id)
+            if key in asked:
+                problems.append(twice(index, request.product_id))
+                continue
+            asked.add(key)
+            choice = self.chooser.choose(
+                buyer_id, index, request, payment_method, only_reseller, set(), lookups
+            )
+            if isinstance(choice, Choice):
+                choices.append(choice)
+            else:
+                problems.append(choice)
+        return choices, problems
 
     def _overdue(self, buyer_id: UUID, choices: list[Choice]) -> list[dict[str, Any]]:
         """Lines going to a seller the buyer has an overdue invoice with: no more orders on

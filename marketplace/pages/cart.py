@@ -279,8 +279,7 @@ def charges_by_seller(
             )
         elif charged is not None:
             c = charged.charges
-            currency = next(g for g in groups if g["reseller_id"] == str(reseller_id))
-            row["currency"] = currency["totals"][0]["currency"] if currency["totals"] else "EUR"
+            row["currency"] = preview.currency
             row.update(shipping=c.shipping, net=c.net_total, tax=c.tax_total, gross=c.gross_total)
         shown[str(reseller_id)] = row
     return shown

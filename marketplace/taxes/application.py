@@ -11,7 +11,7 @@ import pycountry
 from marketplace.adapters.eventstore import MarketplaceApplication, retrying
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.errors import Invalid
-from marketplace.taxes.domain import TAX_CATEGORIES, TaxRates
+from marketplace.taxes.domain import TAX_CATEGORIES, RateOf, TaxRates
 from marketplace.taxes.profiles import TaxProfile, profile_problems
 from marketplace.taxes.rates import EU_RATES
 from offers.application import Offers
@@ -71,6 +71,11 @@ class Taxes:
         """Every rate by "country:category": those shipped, with the operator's over them."""
         found = self.sellers.find(TaxRates.create_id(), TaxRates)
         return {**EU_RATES, **(found.rates if found else {})}
+
+    def rate_of(self) -> RateOf:
+        """The rates as they are now, read once, as the tax rules ask for them."""
+        rates = self.rates()
+        return lambda country, category: rates.get(f"{country}:{category}", 0)
 
     def set_rates(self, rates: Sequence[tuple[str, str, int]]) -> dict[str, int]:
         problems = []

@@ -76,7 +76,7 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
         pdf.set_font(FONT, "B", 10)
         pdf.cell(35, 6, label)
         pdf.set_font(FONT, size=10)
-        pdf.multi_cell(0, 5, str("\n".join(party)), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, "\n".join(party), new_x="LMARGIN", new_y="NEXT")
     rows = [("Issued on", invoice["issued_on"])]
     if "due_on" in invoice:
         rows += [
@@ -124,7 +124,7 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
             table.row(
                 [
                     "",
-                    str(name),
+                    name,
                     "1",
                     _amount(amount, currency),
                     *([""] if taxed else []),
@@ -137,7 +137,7 @@ def invoice_pdf(market: Marketplace, invoice: dict[str, Any], title: str = "Invo
         label += _amount(int(group["taxable"]["amount"]), currency)
         if group.get("exemption_note"):
             label += f" ({group['exemption_note']})"
-        pdf.cell(150, 6, str(label), align="R")
+        pdf.cell(150, 6, label, align="R")
         pdf.cell(
             0,
             6,

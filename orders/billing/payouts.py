@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.taxes.application import Taxes
-from marketplace.taxes.domain import Treatment, commission_treatment, round_half_up
-from marketplace.taxes.profiles import OPERATOR
+from marketplace.taxes.domain import RateOf, Treatment, commission_treatment, round_half_up
+from marketplace.taxes.profiles import OPERATOR, TaxProfile
 from orders.billing.application import Billing
 from orders.billing.domain import (
     CommissionInvoice,
@@ -28,13 +28,12 @@ class Payouts:
         self.today = today
 
     def _commission_terms(
-        self, seller_id: UUID
+        self, seller_id: UUID, operator: TaxProfile | None, rate_of: RateOf
     ) -> tuple[Treatment | None, dict[str, Any] | None, dict[str, Any] | None]:
         """How the commission is taxed (None: the operator has no tax profile), and who the
         operator and the seller are on its invoice."""
         if self.taxes is None:
             return None, None, None
-        operator = self.taxes.profile("operator", OPERATOR)
         seller = self.taxes.profile("seller", seller_id)
         parties = (
             operator.describe() if operator else None,
@@ -44,14 +43,8 @@ class Payouts:
             return None, *parties
         account = self.taxes.sellers.account(seller_id)
         country = seller.country if seller else getattr(account, "country", operator.country)
-        rates = self.taxes.rates()
-        treatment = commission_treatment(
-            operator.country,
-            country,
-            seller.vat_id if seller else None,
-            lambda c, k: rates.get(f"{c}:{k}", 0),
-        )
-        return treatment, *parties
+        vat_id = seller.vat_id if seller else None
+        return commission_treatment(operator.country, country, vat_id, rate_of), *parties
 
     def run(self, up_to: str) -> list[Payout]:
         """Pays every seller what is due up to `up_to`. Each ledger is paid out in one save
@@ -59,11 +52,16 @@ class Payouts:
         cut off by a crash and run again pays each entry once."""
         made: list[Payout] = []
         today = self.today() if self.today else up_to
+        # The operator and the rates, read once for the whole cycle.
+        operator_profile = self.taxes.profile("operator", OPERATOR) if self.taxes else None
+        rate_of = self.taxes.rate_of() if self.taxes else (lambda country, category: 0)
         for ledger_id in self.billing.ledgers().ledger_ids:
 
             def attempt() -> Payout | None:
                 ledger = self.billing.load(ledger_id, SellerLedger, "ledger")  # noqa: B023
-                treatment, operator, seller = self._commission_terms(ledger.seller_id)
+                treatment, operator, seller = self._commission_terms(
+                    ledger.seller_id, operator_profile, rate_of
+                )
 
                 def tax_of(commission: int) -> int:
                     if treatment is None:
