@@ -54,9 +54,10 @@ class Invoicing:
         iid = invoice_id(so.id, version)
         order = self.orders.order(so.order_id)
         prices = {str(line.product_id): line.unit_price.amount for line in so.lines}
-        versions = [shipment["version"] for shipment in self.orders.shipments(so.id)]
-        index = versions.index(version) if version in versions else len(so.shipments) - 1
         charged = so.shipping is not None or bool(so.taxes)
+        # Which shipment this is (the first carries the shipping) matters only when charged:
+        # an untaxed, unshipped seller order reads no more of its history than before.
+        index = self._shipment_index(so, version) if charged else 0
         described = self._products(list(shipped)) if charged else {}
         lines = [
             {
@@ -112,6 +113,10 @@ class Invoicing:
         invoice = retrying(attempt)
         self.settle_credit([so.id])
         return invoice
+
+    def _shipment_index(self, so: SellerOrder, version: int) -> int:
+        versions = [shipment["version"] for shipment in self.orders.shipments(so.id)]
+        return versions.index(version) if version in versions else len(so.shipments) - 1
 
     def _party(self, kind: Party, party_id: UUID) -> dict[str, Any] | None:
         """Who the party is on the invoice, as its tax profile says on the day of issue; a
