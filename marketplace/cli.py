@@ -2,6 +2,7 @@
 
 import signal
 import threading
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -17,6 +18,7 @@ from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from marketplace.web.asyncapi import DOCUMENT, render
+from marketplace.web.einvoices import invoice_attachment
 from projections.consumer import KafkaProjector
 
 cli = typer.Typer(help="An open-source B2B marketplace.", no_args_is_help=True)
@@ -136,6 +138,9 @@ def project(
         raise typer.BadParameter("set MARKETPLACE_KAFKA_BOOTSTRAP to run projections")
     _serve_metrics(metrics_port)
     marketplace = Marketplace(settings, process="project")
+    # The notifier is one of the projections; its outbox is delivered from here too.
+    marketplace.mail_attachments = partial(invoice_attachment, marketplace)
+    marketplace.start_sending()
     stop = _until_signalled()
     threads = [
         threading.Thread(

@@ -4,7 +4,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -25,6 +25,11 @@ from marketplace.kernel.accounts import Account, StatusAction
 from marketplace.kernel.errors import Invalid, NotFound, NotYet
 from marketplace.kernel.money import Money
 from marketplace.kernel.position import BadToken, Positions, reached
+from marketplace.mail.letters import Letters
+from marketplace.mail.notifier import NAME as NOTIFICATIONS
+from marketplace.mail.notifier import Notifications
+from marketplace.mail.outbox import Outbox
+from marketplace.mail.sender import Attachments, Sender
 from marketplace.people.application import People
 from marketplace.taxes.application import Taxes
 from offers.application import Offers
@@ -34,6 +39,7 @@ from orders.application import Orders
 from orders.approval import Approvals
 from orders.billing.application import Billing
 from orders.billing.domain import BuyerAccount
+from orders.billing.incidents import Incidents
 from orders.billing.invoicing import Invoicing
 from orders.billing.payments import Payments
 from orders.billing.payouts import Payouts
@@ -145,7 +151,16 @@ class Marketplace:
         self.web_sessions = WebSessions(self.db)
         self.carts = Carts(self.db)
         self.events = EventLog(self.contexts)
-        self.projections = ProjectionRunner(self.db, self.events, PROJECTIONS)
+        self.outbox = Outbox(self.db)
+        self.letters = Letters(self.settings, self.people.invitation_path, self.people.reset_path)
+        # Set by the entry point that can make PDFs (the web edge, the `project` command).
+        self.mail_attachments: Attachments = lambda _: None
+        self.sender: Sender | None = None
+        views: dict[str, ProjectionFactory] = {
+            **PROJECTIONS,
+            NOTIFICATIONS: partial(Notifications, letters=self.letters),
+        }
+        self.projections = ProjectionRunner(self.db, self.events, views)
         if not self.settings.is_sqlite:
             self.projections.replay_parts = partial(replay_part, self.settings)
         self.catalog = CatalogView(self.projections)
@@ -165,6 +180,8 @@ class Marketplace:
             self.billing, self.orders, holds, self.invoicing, self.clock.today, self.budgeting
         )
         self.payouts = Payouts(self.billing, self.taxes, self.clock.today)
+        self.incidents = Incidents(self.billing, lambda: self.clock.now().isoformat())
+        self.payouts.held = self.incidents.held_invoices
         charging = Charging(self.taxes, self.clock.today)
         self.statements = StatementImports(self.offers, self.imports, self.payments)
         self.placement = Placement(
@@ -194,6 +211,7 @@ class Marketplace:
         )
         self._closed = threading.Event()
         self._stopping = threading.Event()
+        self._overdue_noticed_on = ""
 
     def _meta_table(self) -> None:
         with self.db.transaction() as cur:
@@ -374,10 +392,17 @@ class Marketplace:
         ):
             self.projections.wait("catalog", heads, VIEW_WAIT_S, deliver=self.in_process)
 
+    def start_sending(self) -> None:
+        """Delivers the outbox over SMTP from this process, when a server is set."""
+        if self.settings.smtp_url and self.sender is None:
+            self.sender = Sender(self.settings, self.outbox, lambda ref: self.mail_attachments(ref))
+            self.sender.start()
+
     def start(self) -> None:
         if self.in_process:
             self.projections.catch_up()
             self.projections.start()
+            self.start_sending()
         self._housekeep()
         threading.Thread(target=self._housekeeping, daemon=True, name="housekeeping").start()
 
@@ -385,6 +410,19 @@ class Marketplace:
         self.recover_orders(self.settings.recover_after_s)
         if cut_off := self.imports.fail_cut_off():
             log.info("marked %d import jobs cut off by a restart as failed", cut_off)
+        self.notice_overdue()
+
+    def notice_overdue(self) -> int:
+        """Records each invoice that fell overdue in the last week, once, for its buyer's
+        admins to hear of; done once a day by each process."""
+        today = self.clock.today()
+        if self._overdue_noticed_on == today:
+            return 0
+        since = (date.fromisoformat(today) - timedelta(days=7)).isoformat()
+        ids = self.billing_lists.overdue_since(since, today)
+        noticed = self.invoicing.notice_overdue([UUID(i) for i in ids])
+        self._overdue_noticed_on = today
+        return noticed
 
     def _housekeeping(self) -> None:
         """What a crashed peer process left half-done, the processes still running finish
@@ -444,6 +482,8 @@ class Marketplace:
     def stop(self) -> None:
         self._stopping.set()
         self.projections.stop()
+        if self.sender is not None:
+            self.sender.stop()
 
     def close(self) -> None:
         if self._closed.is_set():
@@ -451,6 +491,8 @@ class Marketplace:
         self._closed.set()
         self._stopping.set()
         self.projections.stop()
+        if self.sender is not None:
+            self.sender.stop()
         for app in self.contexts.values():
             app.close()
         self.db.close()

@@ -226,8 +226,15 @@ def order_status(stage: str, seller_statuses: Iterable[str]) -> str:
     return "placed"
 
 
+MAX_MESSAGES = 500
+
+
 class SellerOrder(Aggregate):
     """One reseller's part of an order, fulfilled by that reseller."""
+
+    # The conversation about it between the buyer's people, the seller's and the operator
+    # (api.md v1.2); seller orders stored before it have none.
+    messages: tuple[dict[str, Any], ...] = ()
 
     @event("Opened")
     def __init__(
@@ -385,6 +392,18 @@ class SellerOrder(Aggregate):
             self.tracking.append(tracking)
         done = all(line.shipped == line.quantity for line in self.lines)
         self.status = "shipped" if done else "partially_shipped"
+
+    def post_message(self, message_id: UUID, author: dict[str, str], body: str, at: str) -> None:
+        if not self.released:
+            raise Conflict("the order is still awaiting the buyer's approval")
+        if len(self.messages) >= MAX_MESSAGES:
+            raise Conflict(f"a seller order takes at most {MAX_MESSAGES} messages")
+        self._message_posted(message_id=str(message_id), author=author, body=body, at=at)
+
+    @event("MessagePosted")
+    def _message_posted(self, message_id: str, author: dict[str, str], body: str, at: str) -> None:
+        posted = {"message_id": message_id, "author": author, "body": body, "at": at}
+        self.messages = (*self.messages, posted)
 
     def deliver(self) -> None:
         self.check("deliver")

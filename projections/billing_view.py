@@ -108,6 +108,7 @@ def payout_row(row: Row) -> dict[str, Any]:
                 "commission": _money(line["commission"], currency),
                 "credit_notes": _money(line["credit_notes"], currency),
                 "net": _money(net(line), currency),
+                "held": bool(line.get("held")),
             }
             for line in json.loads(row["lines"])
         ],
@@ -170,6 +171,17 @@ class BillingView:
                 [*params, limit + 1],
             )
             return cut(cur.fetchall(), limit, lambda r: [str(r[at]), r["id"]])
+
+    def overdue_since(self, since: str, today: str) -> list[str]:
+        """Invoices unpaid past a due date between `since` and today."""
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            cur.execute(
+                f"SELECT id FROM {p}invoices i WHERE {INVOICE_STATUS['overdue']} "
+                "AND i.due_on >= %s ORDER BY i.due_on, i.id",
+                [today, since],
+            )
+            return [r["id"] for r in cur.fetchall()]
 
     def invoices(
         self,

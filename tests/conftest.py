@@ -150,6 +150,7 @@ def start_workers(
     # Tests start once every projection's consumer has joined its group.
     for projector in projectors:
         assert projector.ready.wait(60), f"{projector.name} never joined its group"
+    mp.start_sending()  # as `project` does, beside the notifier
     return workers
 
 

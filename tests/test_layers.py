@@ -23,7 +23,7 @@ LAYERS = [
             "marketplace.taxes",
         ],
     ),
-    ("projections", ["projections"]),
+    ("projections", ["projections", "marketplace.mail"]),
     ("composition", ["marketplace.platform"]),
     ("edge", ["marketplace.web", "marketplace.pages"]),
     ("entry", ["marketplace.cli", "marketplace.demo", "marketplace.__main__"]),

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
     # Aggregates each context keeps in memory between commands (twice: the library's cache
     # and the one that reads many at once); what a process's memory grows to under load.
     aggregate_cache_size: int = Field(10_000, ge=1, le=1_000_000)
+    # Where people reach the pages: the links in mail start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    # `smtp://[user:password@]host:port[?starttls=1]`; unset, mail is kept for the operator.
+    smtp_url: str | None = None
+    mail_from: str = "Marketplace <no-reply@marketplace.example>"
+    # A failed send waits this long, doubling with each failure up to `mail_retry_max_s`.
+    mail_retry_s: float = Field(30.0, gt=0)
+    mail_retry_max_s: float = Field(900.0, gt=0)
+    # A sender claims mail for this long; a sender killed meanwhile leaves it to the next.
+    mail_lease_s: float = Field(120.0, gt=0)
+    mail_poll_s: float = Field(1.0, gt=0)
     # Tests and demos only: `PUT /v1/operator/clock` then moves the platform's time.
     controllable_clock: bool = False
 

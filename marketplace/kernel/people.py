@@ -6,6 +6,7 @@ fact that one was set is. The hash lives in the credentials store.
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -17,6 +18,9 @@ PEOPLE_NAMESPACE = uuid5(NAMESPACE_URL, "marketplace:people")
 PersonKind = Literal["operator", "manufacturer", "reseller", "buyer_user", "sales_rep"]
 SellerRole = Literal["admin", "catalog", "orders", "finance"]
 OperatorRole = Literal["admin", "support"]
+# What people may stop hearing of by mail; invitations and password resets always go.
+MAIL_CATEGORIES = ("orders", "approvals", "invoices", "returns", "quotes", "payouts", "messages")
+RESET_VALID_S = 3600
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 # Saves the people of an account with it: (account_id, user_id) -> aggregates to save.
@@ -38,6 +42,11 @@ def check_password(password: str) -> None:
 
 class Person(Aggregate):
     """Whom a person acts as (the same principal an API key names) and whether it may."""
+
+    # Added after the first people were stored: their histories have no such events.
+    reset_nonce: str | None = None
+    reset_asked_at: str | None = None
+    mail_off: tuple[str, ...] = ()
 
     @staticmethod
     def create_id(email: str) -> UUID:
@@ -65,6 +74,40 @@ class Person(Aggregate):
     @event("PasswordSet")
     def password_set(self) -> None:
         self.has_password = True
+
+    def ask_reset(self, nonce: str, at: datetime) -> None:
+        """A password reset link was asked for; only the latest one asked works."""
+        self._reset_asked(nonce=nonce, at=at.isoformat())
+
+    @event("PasswordResetAsked")
+    def _reset_asked(self, nonce: str, at: str) -> None:
+        self.reset_nonce = nonce
+        self.reset_asked_at = at
+
+    def reset(self, nonce: str, now: datetime) -> None:
+        if self.disabled or self.reset_nonce is None or nonce != self.reset_nonce:
+            raise Invalid("this link was used already or a newer one was sent; ask again")
+        asked = datetime.fromisoformat(self.reset_asked_at or "1970-01-01T00:00:00+00:00")
+        if (now - asked).total_seconds() > RESET_VALID_S:
+            raise Invalid("this link has expired (it is valid one hour); ask again")
+        self._password_reset()
+
+    @event("PasswordReset")
+    def _password_reset(self) -> None:
+        self.reset_nonce = None
+        self.has_password = True
+
+    def set_mail_off(self, off: list[str]) -> None:
+        unknown = sorted(set(off) - set(MAIL_CATEGORIES))
+        if unknown:
+            raise Invalid(f"unknown mail categories: {', '.join(unknown)}")
+        chosen = tuple(c for c in MAIL_CATEGORIES if c in off)
+        if chosen != tuple(self.mail_off):
+            self._mail_off_set(off=list(chosen))
+
+    @event("MailPreferencesSet")
+    def _mail_off_set(self, off: list[str]) -> None:
+        self.mail_off = tuple(off)
 
     def disable(self) -> None:
         if not self.disabled:

@@ -5,11 +5,13 @@ buyer users, sellers for everyone else), saved in the same transaction as that a
 """
 
 import logging
+import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from marketplace.adapters.credentials import Credentials
 from marketplace.adapters.eventstore import MarketplaceApplication
@@ -58,6 +60,9 @@ class People:
         self.buyers = buyers
         self.credentials = credentials
         self._invitations = URLSafeTimedSerializer(secret, salt="invitation")
+        # A reset link names a person and the nonce its latest request recorded; its age
+        # and its one use are checked against the person's events.
+        self._resets = URLSafeSerializer(secret, salt="password-reset")
 
     def _app(self, principal: PersonKind) -> MarketplaceApplication:
         return self.buyers if principal == "buyer_user" else self.sellers
@@ -112,6 +117,63 @@ class People:
             raise SignInRefused("the email or the password is not right")
         self.credentials.succeeded(account)
         return person
+
+    def ask_reset(self, email: str, address: str) -> None:
+        """Records a reset request for a known, enabled person (the notifier mails the
+        link); for anyone else it does nothing, and the caller says the same either way.
+        Asking is throttled as failed sign-ins are, per email and per address."""
+        account = email.strip().lower()[:254]
+        subject = f"reset:{account}"
+        wait = self.credentials.locked_for(subject, address)
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        self.credentials.failed(subject, address)
+        person = self.find(account)
+        if person is None or person.disabled:
+            return
+        person.ask_reset(secrets.token_urlsafe(16), datetime.now(UTC))
+        self.save(person)
+
+    def reset_path(self, person_id: str, nonce: str) -> str:
+        return "/reset-password?token=" + self._resets.dumps({"p": person_id, "n": nonce})
+
+    def resetting(self, token: str) -> tuple[Person, str]:
+        try:
+            found = self._resets.loads(token)
+            person = self.person(UUID(str(found["p"])))
+            nonce = str(found["n"])
+        except (BadSignature, KeyError, TypeError, ValueError) as error:
+            raise Invalid("this is not a password reset link from this marketplace") from error
+        if person is None:
+            raise Invalid("this is not a password reset link from this marketplace")
+        return person, nonce
+
+    def reset(self, token: str, password: str) -> Person:
+        """Sets a new password through a reset link: once, within the hour. The link's use
+        is saved first, so a crash before the new password leaves the old one and a link
+        that no longer works, never a link that works twice."""
+        person, nonce = self.resetting(token)
+        check_password(password)
+        person.reset(nonce, datetime.now(UTC))
+        self.save(person)
+        self.credentials.set_password(str(person.id), password)
+        self.credentials.succeeded(person.email)
+        return person
+
+    def set_mail_off(self, person_id: UUID, off: list[str]) -> Person:
+        person = self.person(person_id)
+        if person is None:
+            raise Invalid("unknown person")
+        person.set_mail_off(off)
+        self.save(person)
+        return person
+
+    def invitation_path(self, person_id: str) -> str | None:
+        """The link a newly registered person chooses a password with, while it has none."""
+        person = self.person(UUID(person_id))
+        if person is None or person.disabled or person.has_password:
+            return None
+        return f"/invitations/{self.invitation(person)}"
 
     def invitation(self, person: Person) -> str:
         token = self._invitations.dumps(str(person.id))

@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -22,6 +23,7 @@ from marketplace.taxes.api import router as taxes_router
 from marketplace.web.answers import EventContract, Health
 from marketplace.web.asyncapi import document
 from marketplace.web.docs import add_docs
+from marketplace.web.einvoices import invoice_attachment
 from marketplace.web.errors import detail_of, status_of, without_secrets
 from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
@@ -57,6 +59,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.marketplace = marketplace
+    marketplace.mail_attachments = partial(invoice_attachment, marketplace)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:

@@ -94,6 +94,8 @@ class PayoutLine(Answer):
     commission: MoneyPublic
     credit_notes: MoneyPublic
     net: MoneyPublic
+    # An open incident on its seller order keeps it for a later payout (api.md v1.2).
+    held: bool = False
 
 
 class PayoutPublic(Answer):

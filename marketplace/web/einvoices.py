@@ -19,6 +19,8 @@ from marketplace.web.edocument import Charge, Document, Group, Line, Party
 from marketplace.web.invoice_pdf import PDF, invoice_pdf
 from marketplace.web.ubl import ubl
 from offers.domain import Product
+from orders.billing.application import describe_invoice
+from orders.billing.domain import Invoice
 
 XML = "application/xml"
 NO_PROFILE = "the seller has no tax profile on this document: it has no e-invoice"
@@ -320,3 +322,15 @@ def negotiated(
     if PDF in accept:
         return file(market, answer, "pdf")
     return JSONResponse(answer)
+
+
+def invoice_attachment(market: Marketplace, ref: dict[str, str]) -> tuple[str, bytes] | None:
+    """The PDF a mail about an invoice carries (see marketplace.mail.sender)."""
+    if ref.get("kind") != "invoice":
+        return None
+    found = market.billing.find(UUID(ref["id"]), Invoice)
+    if found is None:
+        return None
+    invoice = describe_invoice(found, market.clock.today())
+    pdf = document_pdf(market, invoice, partial(invoice_document, market, invoice), "Invoice")
+    return ref.get("name") or f"invoice-{invoice['number']}.pdf", pdf

@@ -230,6 +230,7 @@ def describe_payout(payout: Payout) -> dict[str, Any]:
                 "commission": money(line["commission"], payout.currency),
                 "credit_notes": money(line["credit_notes"], payout.currency),
                 "net": money(net(line), payout.currency),
+                "held": bool(line.get("held")),
             }
             for line in payout.lines
         ],

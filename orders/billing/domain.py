@@ -248,6 +248,20 @@ class Invoice(Aggregate):
         self.credit_notes[credit_note_id] = amount
         self.credited += amount
 
+    # Set once its buyer was told it is overdue; invoices stored before have no such event.
+    overdue_noticed = False
+
+    def notice_overdue(self, today: str) -> bool:
+        """Records, once, that it is unpaid past its due date; whether it did now."""
+        if self.overdue_noticed or self.status(today) != "overdue":
+            return False
+        self._overdue(number=self.number, due_on=self.due_on, buyer_id=self.buyer_id, on=today)
+        return True
+
+    @event("Overdue")
+    def _overdue(self, number: int, due_on: str, buyer_id: UUID, on: str) -> None:
+        self.overdue_noticed = True
+
     def unit_price(self, product_id: UUID) -> int | None:
         for line in self.lines:
             if line["product_id"] == str(product_id):
@@ -443,18 +457,26 @@ class SellerLedger(Aggregate):
         return sorted(k for k, e in self.pending.items() if e["on"] <= up_to)
 
     def pay_out(
-        self, payout_id: UUID, up_to: str, commission_tax: Callable[[int], int] = lambda _: 0
+        self,
+        payout_id: UUID,
+        up_to: str,
+        commission_tax: Callable[[int], int] = lambda _: 0,
+        held: Callable[[list[str]], set[str]] = lambda _: set(),
     ) -> list[dict[str, Any]] | None:
         """The statement lines of a payout of every entry up to a date, per invoice; None when
         nothing is due (or what is due, less the tax on its commission, is not positive: it
-        waits for more)."""
+        waits for more). Entries on the invoices `held` names stay for a later payout; the
+        statement shows them as held lines that count for nothing."""
         entries = self.due_through(up_to)
-        lines = statement(self.pending[k] for k in entries)
+        kept = held(sorted({self.pending[k]["invoice_id"] for k in entries})) if entries else set()
+        paying = [k for k in entries if self.pending[k]["invoice_id"] not in kept]
+        lines = statement(self.pending[k] for k in paying)
         tax = commission_tax(sum(int(line["commission"]) for line in lines))
         if not lines or payout_amount(lines, tax) <= 0:
             return None
-        self._paid_out(payout_id=payout_id, entry_ids=entries, up_to=up_to)
-        return lines
+        self._paid_out(payout_id=payout_id, entry_ids=paying, up_to=up_to)
+        waiting = statement(self.pending[k] for k in entries if k not in paying)
+        return lines + [{**line, "held": True} for line in waiting]
 
     @event("PaidOut")
     def _paid_out(self, payout_id: UUID, entry_ids: list[str], up_to: str) -> None:
@@ -477,6 +499,8 @@ def statement(entries: Any) -> list[dict[str, Any]]:
 
 
 def net(line: dict[str, Any]) -> int:
+    if line.get("held"):
+        return 0
     return int(line["paid"]) - int(line["commission"]) - int(line["credit_notes"])
 
 
@@ -580,6 +604,30 @@ class SellerOrderBook(Aggregate):
         self.seller_order_id = seller_order_id
         self.invoice_ids: list[UUID] = []
         self.claims: dict[str, dict[str, int]] = {}
+
+    # Open incidents keep what buyers paid on the seller order out of payouts (api.md v1.2);
+    # books stored before incidents have none.
+    open_incidents: tuple[str, ...] = ()
+
+    @property
+    def held(self) -> bool:
+        return bool(self.open_incidents)
+
+    def hold(self, incident_id: UUID) -> None:
+        if str(incident_id) not in self.open_incidents:
+            self._held(incident_id=str(incident_id))
+
+    @event("Held")
+    def _held(self, incident_id: str) -> None:
+        self.open_incidents = (*self.open_incidents, incident_id)
+
+    def unhold(self, incident_id: UUID) -> None:
+        if str(incident_id) in self.open_incidents:
+            self._unheld(incident_id=str(incident_id))
+
+    @event("Unheld")
+    def _unheld(self, incident_id: str) -> None:
+        self.open_incidents = tuple(i for i in self.open_incidents if i != incident_id)
 
     def invoiced(self, invoice_id: UUID) -> None:
         if invoice_id not in self.invoice_ids:

@@ -170,6 +170,23 @@ class Invoicing:
                 so.gross_total.amount - settled,
             )
 
+    def notice_overdue(self, invoice_ids: list[UUID]) -> int:
+        """Records on each invoice, once, that it is overdue (its buyer's admins hear of
+        it); returns how many it recorded now."""
+        today = self.today()
+        noticed = 0
+        for found_id in invoice_ids:
+
+            def attempt() -> bool:
+                invoice = self.billing.find(found_id, Invoice)  # noqa: B023
+                if invoice is None or not invoice.notice_overdue(today):
+                    return False
+                self.billing.save(invoice)
+                return True
+
+            noticed += retrying(attempt)
+        return noticed
+
     def overdue(self, buyer_id: UUID, seller_id: UUID, currency: str) -> dict[str, Any] | None:
         """The buyer's oldest invoice with that seller past its due date, if any."""
         account = self.billing.find(BuyerAccount.create_id(buyer_id, currency), BuyerAccount)

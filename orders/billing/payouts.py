@@ -26,6 +26,8 @@ class Payouts:
         self.billing = billing
         self.taxes = taxes
         self.today = today
+        # (invoice ids) -> those an open incident holds; set where incidents exist.
+        self.held: Callable[[list[str]], set[str]] = lambda _: set()
 
     def _commission_terms(
         self, seller_id: UUID, operator: TaxProfile | None, rate_of: RateOf
@@ -69,10 +71,10 @@ class Payouts:
                     return round_half_up(commission * treatment.rate_bps, 10_000)
 
                 payout_id = uuid4()
-                lines = ledger.pay_out(payout_id, up_to, tax_of)
+                lines = ledger.pay_out(payout_id, up_to, tax_of, self.held)
                 if lines is None:
                     return None
-                commission = sum(int(line["commission"]) for line in lines)
+                commission = sum(int(line["commission"]) for line in lines if not line.get("held"))
                 invoice_id = commission_invoice_id(payout_id)
                 series = self.billing.series(OPERATOR, "commission_invoice")
                 invoice = CommissionInvoice(
