@@ -48,6 +48,7 @@ from orders.billing.statements import StatementImports
 from orders.budgeting import Budgeting
 from orders.charging import Charging
 from orders.choosing import LineRequest, OfferChooser
+from orders.conversation import Conversation
 from orders.domain import Order
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
@@ -181,6 +182,7 @@ class Marketplace:
         )
         self.payouts = Payouts(self.billing, self.taxes, self.clock.today)
         self.incidents = Incidents(self.billing, lambda: self.clock.now().isoformat())
+        self.conversation = Conversation(self.orders, lambda: self.clock.now().isoformat())
         self.payouts.held = self.incidents.held_invoices
         charging = Charging(self.taxes, self.clock.today)
         self.statements = StatementImports(self.offers, self.imports, self.payments)

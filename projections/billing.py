@@ -39,6 +39,9 @@ TABLES = {
     "issued_at TEXT NOT NULL, body TEXT NOT NULL",
     # The buyer's credit balance applied to an invoice (at its issue): paid like a payment.
     "balance_uses": "id TEXT PRIMARY KEY, invoice_id TEXT NOT NULL, amount BIGINT NOT NULL",
+    # Incidents (api.md v1.2): `body` is the incident as answers show it.
+    "incidents": "id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, buyer_id TEXT NOT NULL, "
+    "seller_id TEXT NOT NULL, status TEXT NOT NULL, opened_at TEXT NOT NULL, body TEXT NOT NULL",
     "shipments": "invoice_id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL, "
     "shipped_at TEXT NOT NULL, invoiced INTEGER NOT NULL",
 }
@@ -54,6 +57,10 @@ INDEXES = {
     "invoices_changed": "invoices (changed_at)",
     "returns_decided": "returns (decided_at)",
     "returns_credit_note": "returns (credit_note_id)",
+    "incidents_buyer": "incidents (buyer_id, opened_at)",
+    "incidents_seller": "incidents (seller_id, opened_at)",
+    "incidents_opened": "incidents (opened_at)",
+    "incidents_seller_order": "incidents (seller_order_id)",
 }
 
 
@@ -82,6 +89,9 @@ class BillingProjection(TableProjection):
             "Return.Accepted": self._return_accepted,
             "Return.Refused": self._return_refused,
             "Payout.Made": self._payout,
+            "Incident.Opened": self._incident,
+            "Incident.Resolved": self._incident_step("resolved"),
+            "Incident.Closed": self._incident_step("closed"),
             "CommissionInvoice.Issued": self._commission_invoice,
             "BuyerAccount.BalanceUsed": self._balance_used,
             "SellerOrder.Shipped": self._shipped,
@@ -178,6 +188,61 @@ class BillingProjection(TableProjection):
                 event["occurred_at"],
             ],
         )
+
+    def _incident(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        body = {
+            "incident_id": event["aggregate_id"],
+            "seller_order_id": data["seller_order_id"],
+            "order_id": data["order_id"],
+            "buyer_id": data["buyer_id"],
+            "reseller_id": data["seller_id"],
+            "reason": data["reason"],
+            "product_ids": data["product_ids"],
+            "comment": data["comment"],
+            "status": "open",
+            "opened_at": data["at"],
+            "history": [
+                {"status": "open", "comment": data["comment"], "by": data["by"], "at": data["at"]}
+            ],
+        }
+        cur.upsert(
+            self._t("incidents"),
+            ["id", "seller_order_id", "buyer_id", "seller_id", "status", "opened_at", "body"],
+            [
+                [
+                    event["aggregate_id"],
+                    data["seller_order_id"],
+                    data["buyer_id"],
+                    data["seller_id"],
+                    "open",
+                    data["at"],
+                    json.dumps(body),
+                ]
+            ],
+            "id",
+        )
+
+    def _incident_step(self, status: str) -> Handler:
+        def handle(cur: Cursor, event: Envelope) -> None:
+            data = event["data"]
+            cur.execute(
+                f"SELECT body FROM {self._t('incidents')} WHERE id = %s", [event["aggregate_id"]]
+            )
+            row = cur.fetchone()
+            if row is None:
+                return
+            body = json.loads(row["body"])
+            body["status"] = status
+            body["history"].append(
+                {"status": status, "comment": data["comment"], "by": data["by"], "at": data["at"]}
+            )
+            cur.execute(
+                f"UPDATE {self._t('incidents')} SET status = %s, body = %s WHERE id = %s",
+                [status, json.dumps(body), event["aggregate_id"]],
+            )
+
+        return handle
 
     def _return_accepted(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]

@@ -247,6 +247,35 @@ class BillingView:
         )
         return [commission_invoice_answer(json.loads(r["body"])) for r in rows], next_cursor
 
+    def incidents(
+        self,
+        limit: int,
+        cursor: str | None,
+        *,
+        buyer_id: str | None = None,
+        seller_id: str | None = None,
+        status: str | None = None,
+    ) -> Page:
+        rows, next_cursor = self._page(
+            "incidents",
+            "n",
+            "opened_at",
+            limit,
+            cursor,
+            {"buyer_id": buyer_id, "seller_id": seller_id, "status": status},
+        )
+        return [json.loads(r["body"]) for r in rows], next_cursor
+
+    def incidents_of(self, seller_order_ids: list[str]) -> list[dict[str, Any]]:
+        """The incidents on some seller orders, oldest first, for their order pages."""
+        if not seller_order_ids:
+            return []
+        with self.projections.db.transaction() as cur:
+            p = self._prefix(cur)
+            where, args = cur.one_of("seller_order_id", seller_order_ids)
+            cur.execute(f"SELECT body FROM {p}incidents WHERE {where} ORDER BY opened_at, id", args)
+            return [json.loads(r["body"]) for r in cur.fetchall()]
+
     def return_of_credit_note(self, credit_note_id: str) -> str | None:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)

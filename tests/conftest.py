@@ -32,6 +32,7 @@ LAST = {
     "test_serve",
     "test_billing_crash",
     "test_stall",
+    "test_mail_faults",
 }
 SERVICES = {"postgres_url", "kafka_bootstrap", "kafka_settings", "pg_schema", "store"}
 BROWSER = {"site", "tab"}

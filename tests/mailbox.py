@@ -1,6 +1,7 @@
 """A real SMTP server for the tests (aiosmtpd): it keeps what it receives, and can be told to
 refuse for a while (421) or be stopped and started again on the same port."""
 
+import asyncio
 import email
 import socket
 import threading
@@ -25,6 +26,8 @@ class Mailbox:
         self.received: list[EmailMessage] = []
         self.refusing = False
         self.refused = 0
+        # Seconds each message takes to be taken: a slow server, for killing a sender mid-batch.
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -33,6 +36,8 @@ class Mailbox:
         return f"smtp://127.0.0.1:{self.port}"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refusing:
             with self._lock:
                 self.refused += 1

@@ -2,14 +2,17 @@
 modes: who hears of what, with which subject, link and parts, and that a retried or
 redelivered send keeps its `Message-ID`."""
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from marketplace.platform import Marketplace
+from marketplace.web.app import create_app
 from tests.mailbox import Mailbox, html_of, text_of
 from tests.world import Actor, Market, World, eur, small_market
 
@@ -183,3 +186,281 @@ def test_an_order_from_placing_to_payout_mails_each_person_who_must_hear_of_it(
         assert "Test Market" in str(message["From"])
         assert message.get_body(preferencelist=("plain",)) is not None
         assert message.get_body(preferencelist=("html",)) is not None
+
+
+def shipped_order(world: World, m: Market, buyer: Actor) -> tuple[str, str, str]:
+    """An order of two valves by the buyer (under its limit), accepted and shipped by Rhine:
+    (order id, seller order id, product id)."""
+    valve = world.product(m.acme, "VALVE", 2_000)
+    world.offer(m.rhine, valve, 2_000)
+    world.terms(m.rhine, m.muster, payment_methods=["invoice_net_30"], credit_limit=1_000_000)
+    placed = order(world, m, buyer, valve, 2)
+    [so] = placed["seller_orders"]
+    so_id = so["seller_order_id"]
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", m.rhine)
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/ship", m.rhine, json={})
+    return placed["order_id"], so_id, valve
+
+
+def test_buyer_and_seller_talk_on_a_seller_order_and_an_incident_holds_its_payout(
+    world: World, mailbox: Mailbox
+) -> None:
+    m, buyer, _ = people(world)
+    order_id, so_id, valve = shipped_order(world, m, buyer)
+    short = order_id[:8].upper()
+
+    posted = world.ok(
+        "POST",
+        f"/v1/buyer/seller-orders/{so_id}/messages",
+        buyer,
+        json={"body": "Can you deliver before 9 am? <b>gate 3</b>"},
+    )
+    assert posted["message_id"]
+    note = arrives(mailbox, "orders@rhine.example", f"New message on order {so_id[:8].upper()}")
+    assert "Can you deliver before 9 am? <b>gate 3</b>" in text_of(note)
+    assert "&lt;b&gt;gate 3&lt;/b&gt;" in html_of(note)
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/messages", m.rhine, json={"body": "Yes, at 8."})
+    reply = arrives(mailbox, "buyer@muster.example", f"New message on order {short}")
+    assert "Yes, at 8." in text_of(reply)
+    world.ok(
+        "POST",
+        f"/v1/operator/seller-orders/{so_id}/messages",
+        world.operator,
+        json={"body": "Noted by the marketplace."},
+    )
+    for path, actor in (
+        (f"/v1/buyer/seller-orders/{so_id}/messages", buyer),
+        (f"/v1/reseller/orders/{so_id}/messages", m.rhine),
+        (f"/v1/operator/seller-orders/{so_id}/messages", world.operator),
+    ):
+        thread = world.ok("GET", path, actor)["items"]
+        assert [(t["author"]["kind"], t["body"]) for t in thread] == [
+            ("buyer_user", "Can you deliver before 9 am? <b>gate 3</b>"),
+            ("reseller", "Yes, at 8."),
+            ("operator", "Noted by the marketplace."),
+        ]
+        assert set(thread[0]["author"]) == {"kind", "name"}
+    # Nobody else's seller order, nothing empty, nothing unbounded.
+    other = world.buyer("Other Buyer")
+    assert world.call("GET", f"/v1/buyer/seller-orders/{so_id}/messages", other).status_code == 404
+    assert world.call("GET", f"/v1/reseller/orders/{so_id}/messages", m.danube).status_code == 404
+    for bad in ({"body": "   "}, {"body": "x" * 4001}, {"body": "hi", "extra": 1}):
+        refused = world.call("POST", f"/v1/buyer/seller-orders/{so_id}/messages", buyer, json=bad)
+        assert refused.status_code == 422, bad
+    assert len(world.ok("GET", f"/v1/buyer/seller-orders/{so_id}/messages", buyer)["items"]) == 3
+
+    # The buyer pays the invoice; an incident keeps the payment out of the payout.
+    [invoice] = world.ok("GET", "/v1/reseller/invoices", m.rhine)["items"]
+    today = date.today().isoformat()
+    world.ok(
+        "POST",
+        "/v1/operator/payments",
+        world.operator,
+        json={
+            "buyer_id": m.muster.id,
+            "amount": invoice["total"],
+            "reference": "b1",
+            "received_on": today,
+        },
+    )
+    wrong = world.call(
+        "POST",
+        f"/v1/buyer/seller-orders/{so_id}/incidents",
+        buyer,
+        json={"reason": "damaged", "product_ids": [m.rhine.id], "comment": "x"},
+    )
+    assert wrong.status_code == 422
+    opened = world.ok(
+        "POST",
+        f"/v1/buyer/seller-orders/{so_id}/incidents",
+        buyer,
+        json={"reason": "damaged", "product_ids": [valve], "comment": "One valve arrived cracked."},
+    )
+    assert opened["status"] == "open"
+    incident_id = opened["incident_id"]
+    told = arrives(mailbox, "orders@rhine.example", f"Incident on order {short}: damaged")
+    assert "One valve arrived cracked." in text_of(told)
+    for path, actor in (
+        ("/v1/buyer/incidents", buyer),
+        ("/v1/reseller/incidents", m.rhine),
+        ("/v1/operator/incidents", world.operator),
+    ):
+        [seen] = world.view(path, actor, status="open").json()["items"]
+        assert (seen["incident_id"], seen["reason"], seen["product_ids"]) == (
+            incident_id,
+            "damaged",
+            [valve],
+        )
+    assert world.view("/v1/reseller/incidents", m.danube).json()["items"] == []
+
+    # A second seller order, paid too, goes out; the first shows as held on its statement.
+    second = order(world, m, buyer, valve, 1)["seller_orders"][0]["seller_order_id"]
+    world.ok("POST", f"/v1/reseller/orders/{second}/accept", m.rhine)
+    world.ok("POST", f"/v1/reseller/orders/{second}/ship", m.rhine, json={})
+    [later] = [
+        i
+        for i in world.ok("GET", "/v1/reseller/invoices", m.rhine)["items"]
+        if i["invoice_id"] != invoice["invoice_id"]
+    ]
+    world.ok(
+        "POST",
+        "/v1/operator/payments",
+        world.operator,
+        json={
+            "buyer_id": m.muster.id,
+            "amount": later["total"],
+            "reference": "b2",
+            "received_on": today,
+        },
+    )
+    cycle = world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": today})
+    [first] = [p for p in cycle["payouts"] if p["reseller_id"] == m.rhine.id]
+    lines = world.ok("GET", f"/v1/reseller/payouts/{first['payout_id']}", m.rhine)["lines"]
+    assert {(line["invoice_id"], line["held"]) for line in lines} == {
+        (later["invoice_id"], False),
+        (invoice["invoice_id"], True),
+    }
+    [kept] = [line for line in lines if line["held"]]
+    assert kept["net"]["amount"] == 0
+    assert first["amount"]["amount"] == sum(line["net"]["amount"] for line in lines)
+
+    resolved = world.ok(
+        "POST",
+        f"/v1/reseller/incidents/{incident_id}/resolve",
+        m.rhine,
+        json={"comment": "A new valve is on its way."},
+    )
+    assert resolved["status"] == "resolved"
+    arrives(mailbox, "buyer@muster.example", f"Incident on order {short} resolved")
+    again = world.call(
+        "POST", f"/v1/reseller/incidents/{incident_id}/resolve", m.rhine, json={"comment": "x"}
+    )
+    assert again.status_code == 409
+    assert world.call("POST", f"/v1/buyer/incidents/{incident_id}/close", other).status_code in (
+        403,
+        404,
+    )
+    still = world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": today})
+    assert [p for p in still["payouts"] if p["reseller_id"] == m.rhine.id] == []
+
+    closed = world.ok("POST", f"/v1/buyer/incidents/{incident_id}/close", buyer, json={})
+    assert closed["status"] == "closed"
+    assert [h["status"] for h in closed["history"]] == ["open", "resolved", "closed"]
+    paid = world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": today})
+    [payout] = [p for p in paid["payouts"] if p["reseller_id"] == m.rhine.id]
+    statement = world.ok("GET", f"/v1/reseller/payouts/{payout['payout_id']}", m.rhine)
+    assert [line["invoice_id"] for line in statement["lines"]] == [invoice["invoice_id"]]
+    assert statement["lines"][0]["held"] is False
+    assert world.view("/v1/operator/incidents", world.operator, status="open").json()["items"] == []
+
+
+def test_invitations_resets_returns_quotes_refusals_and_rejections_are_mailed_as_chosen(
+    world: World, mailbox: Mailbox, marketplace: Marketplace
+) -> None:
+    m, buyer, approver = people(world)
+    # An invitation: a buyer user with an email and no password.
+    invited = world.ok(
+        "POST",
+        "/v1/buyer/users",
+        m.muster,
+        json={"name": "New Colleague", "role": "buyer", "email": "new@muster.example"},
+    )
+    invitation = arrives(mailbox, "new@muster.example", "You are invited")
+    token = invited["invitation_url"].rsplit("/", 1)[1]
+    assert "/invitations/" in text_of(invitation)
+    assert "New Colleague" in str(invitation["To"])
+    assert token  # the answer's link and the mailed one both work until a password is set
+
+    # A password reset: the same page for a known and an unknown email; the known gets a link.
+    with TestClient(create_app(marketplace, start=False)) as web:
+        for email in ("buyer@muster.example", "nobody@muster.example"):
+            page = web.get("/forgot-password")
+            sent = web.post(
+                "/forgot-password",
+                data={"csrf_token": csrf_of(page.text), "email": email},
+            )
+            assert sent.status_code == 200
+            assert "If an account has this email" in sent.text
+    reset = arrives(mailbox, "buyer@muster.example", "Reset your password")
+    assert "https://market.example/reset-password?token=" in text_of(reset)
+    assert not mailbox.messages("nobody@muster.example")
+
+    # A refused seller order and a rejected order reach their placer.
+    valve = world.product(m.acme, "VALVE", 2_000)
+    world.offer(m.rhine, valve, 2_000)
+    world.terms(m.rhine, m.muster, payment_methods=["invoice_net_30"], credit_limit=1_000_000)
+    refused = order(world, m, buyer, valve, 1)
+    so_id = refused["seller_orders"][0]["seller_order_id"]
+    world.ok(
+        "POST",
+        f"/v1/reseller/orders/{so_id}/refuse",
+        m.rhine,
+        json={"reason": "out of stock in the warehouse"},
+    )
+    no = arrives(
+        mailbox, "buyer@muster.example", f"Order {refused['order_id'][:8].upper()} refused"
+    )
+    assert "out of stock in the warehouse" in text_of(no)
+    over = order(world, m, buyer, valve, 9)
+    world.ok("POST", f"/v1/buyer/orders/{over['order_id']}/reject", approver)
+    arrives(mailbox, "buyer@muster.example", f"Order {over['order_id'][:8].upper()} rejected")
+
+    # A quote asked for reaches the seller's orders and admin people; offered, its requester.
+    asked = world.ok(
+        "POST",
+        "/v1/buyer/quotes",
+        buyer,
+        json={"reseller_id": m.rhine.id, "lines": [{"product_id": valve, "quantity": 50}]},
+    )
+    quote = asked["quote_id"][:8].upper()
+    for person in ("orders@rhine.example", "admin@rhine.example"):
+        arrives(mailbox, person, f"Quote {quote} asked for")
+    world.ok(
+        "POST",
+        f"/v1/reseller/quotes/{asked['quote_id']}/offer",
+        m.rhine,
+        json={
+            "lines": [
+                {"product_id": valve, "quantity": 50, "unit_price": eur(1_900), "lead_time_days": 3}
+            ],
+            "valid_to": f"{(date.today() + timedelta(days=14)).isoformat()}T00:00:00+00:00",
+        },
+    )
+    offered = arrives(mailbox, "buyer@muster.example", f"Quote {quote} offered")
+    assert f"/quotes/{asked['quote_id']}" in text_of(offered)
+
+    # The orders person turns order mail off; the admin still hears of returns.
+    orders_person = marketplace.people.find("orders@rhine.example")
+    assert orders_person is not None
+    marketplace.people.set_mail_off(orders_person.id, ["orders", "returns"])
+    _, shipped_so, _ = shipped_order_of(world, m, buyer, valve)
+    world.ok("POST", f"/v1/reseller/orders/{shipped_so}/deliver", m.rhine)
+    world.ok(
+        "POST",
+        "/v1/buyer/returns",
+        buyer,
+        json={
+            "seller_order_id": shipped_so,
+            "lines": [{"product_id": valve, "quantity": 1}],
+            "reason": "one too many",
+        },
+    )
+    back = arrives(mailbox, "admin@rhine.example", "Return asked for")
+    assert "one too many" in text_of(back)
+    arrives(mailbox, "admin@rhine.example", f"New order {shipped_so[:8].upper()}")
+    assert not to(mailbox.messages(), "orders@rhine.example", "Return asked for")
+    assert not to(mailbox.messages(), "orders@rhine.example", f"New order {shipped_so[:8].upper()}")
+
+
+def shipped_order_of(world: World, m: Market, buyer: Actor, valve: str) -> tuple[str, str, str]:
+    placed = order(world, m, buyer, valve, 2)
+    so_id = placed["seller_orders"][0]["seller_order_id"]
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/accept", m.rhine)
+    world.ok("POST", f"/v1/reseller/orders/{so_id}/ship", m.rhine, json={})
+    return placed["order_id"], so_id, valve
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)
+    assert found, page
+    return found.group(1)

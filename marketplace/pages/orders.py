@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError, NotFound
+from marketplace.pages.conversation import talk_of
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.names import names_of
@@ -19,7 +20,7 @@ from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentApprover, CurrentShopper, Shopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from orders.domain import PublicOrderStatus
+from orders.domain import PublicOrderStatus, SellerOrder
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -213,12 +214,25 @@ def order(
             }
             for i in market.billing.invoices_of(UUID(so["seller_order_id"]))
         ]
+    caught_up(market, request, "billing")
+    aggregates = market.orders.get_many(
+        [UUID(so["seller_order_id"]) for so in seller_orders], SellerOrder
+    )
+    talks = talk_of(market, list(aggregates.values()))
+    for so in seller_orders:
+        so["product_names"] = {
+            ln["product_id"]: names[ln["product_id"]]["name"]
+            if ln["product_id"] in names
+            else ln["product_id"]
+            for ln in so["lines"]
+        }
     return render(
         request,
         "order.html",
         {
             "order": found,
             "seller_orders": seller_orders,
+            "talks": talks,
             "names": names,
             "placed_by": _placed_by(found["placed_by"]),
             "by_rep": found["placed_by"].get("kind") == "sales_rep",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError, Invalid
+from marketplace.pages.conversation import talk_of
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.history import timeline
@@ -178,6 +179,7 @@ def _seller_order(
     code: int = 200,
 ) -> Response:
     so = market.orders.seller_order(seller_order_id, clerk.seller_id)
+    caught_up(market, request, "billing")
     names = market.catalog.names([str(line.product_id) for line in so.lines])
     short = {pid: n["name"] for pid, n in names.items()}
     order = market.orders.order(so.order_id)
@@ -192,6 +194,8 @@ def _seller_order(
             "buyer": market.buyers.buyer(so.buyer_id),
             "names": names,
             "history": timeline(market.orders, so.id, short),
+            "talk": talk_of(market, [so])[str(so.id)],
+            "can_write": clerk.role != "support",
             "error": error,
             "notice": _done(request.query_params.get("done")),
         },
@@ -207,6 +211,8 @@ def _done(action: str | None) -> str | None:
         "deliver": "The order is marked delivered.",
         "cancel": "The order is cancelled; its stock is back.",
         "refuse": "The order is refused; its lines go to the buyer's next best offers.",
+        "message": "Your message is sent.",
+        "resolve": "The incident is resolved; the buyer or the operator closes it.",
     }.get(action or "")
 
 

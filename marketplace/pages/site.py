@@ -15,7 +15,9 @@ from marketplace.pages import (
     cart,
     catalog,
     commission_invoices,
+    conversation,
     lists,
+    mail,
     manufacturer,
     operator,
     orders,
@@ -64,6 +66,8 @@ def add_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (
         signin,
+        conversation,
+        mail,
         catalog,
         cart,
         orders,

@@ -32,6 +32,7 @@ from offers.api import router as offers_router
 from orders.api import router as orders_router
 from orders.billing.api import router as billing_router
 from orders.billing.documents.api import router as documents_router
+from orders.conversation.api import router as conversation_router
 from orders.quoting.api import router as quotes_router
 from projections.api import router as projections_router
 from sellers.api import router as sellers_router
@@ -136,6 +137,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         billing_router,
         documents_router,
         quotes_router,
+        conversation_router,
         taxes_router,
     ):
         app.include_router(router)
