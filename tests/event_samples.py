@@ -356,6 +356,70 @@ def build(world: World, market: Marketplace) -> None:
     world.ok("POST", f"/v1/reseller/orders/{taxed_so}/accept", m.rhine)
     world.ok("POST", f"/v1/reseller/orders/{taxed_so}/ship", m.rhine, json={})
     world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": "2100-01-02"})
+    # Mail and messages (v1.2): a thread and an incident on a seller order, resolved and
+    # closed; an invoice noticed overdue; password resets and mail choices on both sides.
+    talk = f"/v1/buyer/seller-orders/{taxed_so}"
+    world.ok("POST", f"{talk}/messages", m.muster, json={"body": "When does it come?"})
+    world.ok("POST", f"/v1/reseller/orders/{taxed_so}/messages", m.rhine, json={"body": "Monday"})
+    opened = world.ok(
+        "POST", f"{talk}/incidents", m.muster, json={"reason": "damaged", "comment": "Dented"}
+    )
+    incident = opened["incident_id"]
+    world.ok("POST", f"/v1/reseller/incidents/{incident}/resolve", m.rhine, json={"comment": "ok"})
+    world.ok("POST", f"/v1/buyer/incidents/{incident}/close", m.muster, json={})
+    owing = world.buyer("Owing GmbH")
+    world.terms(m.rhine, owing)
+    address = {"line1": "Ring 1", "postcode": "10115", "city": "Berlin", "country": "DE"}
+    unpaid = world.ok(
+        "POST",
+        "/v1/buyer/orders",
+        owing,
+        json={
+            "lines": [{"product_id": drill, "quantity": 1}],
+            "payment_method": "invoice_net_30",
+            "shipping_address": address,
+        },
+    )["seller_orders"][0]
+    for step in ("accept", "ship"):
+        world.ok("POST", f"/v1/reseller/orders/{unpaid['seller_order_id']}/{step}", m.rhine)
+    # Net 30: the day after it falls due.
+    due_after = (datetime.now(UTC) + timedelta(days=31)).isoformat()
+    world.ok("PUT", "/v1/operator/clock", world.operator, json={"now": due_after})
+    market.projections.catch_up()
+    noticed = market.notice_overdue()
+    assert noticed >= 1
+    world.ok(
+        "POST",
+        "/v1/buyers",
+        json={
+            "legal_name": "Rosa AG",
+            "tax_id": "DE8",
+            "country": "DE",
+            "email": "rosa@rosa.example",
+            "password": password,
+        },
+    )
+    world.ok(
+        "POST",
+        "/v1/seller/users",
+        m.rhine,
+        json={
+            "name": "René",
+            "email": "rene@rhine.example",
+            "password": password,
+            "role": "orders",
+        },
+    )
+    for email in ("rosa@rosa.example", "rene@rhine.example"):
+        market.people.ask_reset(email, "127.0.0.1")
+        person = market.people.find(email)
+        assert person is not None
+        assert person.reset_nonce is not None
+        market.people.reset(
+            market.people.reset_path(str(person.id), person.reset_nonce).split("token=")[1],
+            password + "!",
+        )
+        market.people.set_mail_off(person.id, ["quotes"])
 
 
 def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:
@@ -374,7 +438,9 @@ def stored_forms(market: Marketplace) -> dict[str, list[dict[str, Any]]]:
 
 
 def generate(directory: Path) -> dict[str, list[dict[str, Any]]]:
-    settings = Settings(database_url=f"sqlite:///{directory}/samples.db", operator_key="op")
+    settings = Settings(
+        database_url=f"sqlite:///{directory}/samples.db", operator_key="op", controllable_clock=True
+    )
     market = Marketplace(settings)
     try:
         with TestClient(create_app(market)) as client:

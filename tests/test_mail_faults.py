@@ -10,8 +10,8 @@ from uuid import UUID
 import pytest
 
 from marketplace.adapters.settings import Settings
-from marketplace.platform import Marketplace
 from marketplace.people.application import NewPerson
+from marketplace.platform import Marketplace
 from tests.distributed import spawn, wait_until
 from tests.mailbox import Mailbox
 from tests.world import World

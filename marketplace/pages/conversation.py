@@ -17,7 +17,7 @@ from marketplace.pages.shopper import CurrentShopper, Shopper
 from marketplace.pages.staff import Staff, staff
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from orders.billing.incidents import REASONS
+from orders.billing.incident import REASONS
 from orders.conversation import MAX_BODY, Author, messages_of
 from orders.domain import SellerOrder
 

@@ -27,6 +27,7 @@ import marketplace.taxes.profiles
 import offers.domain
 import offers.shipping
 import orders.billing.domain
+import orders.billing.incident
 import orders.budgets
 import orders.domain
 import orders.quoting.domain
@@ -51,7 +52,7 @@ CONTEXT_MODULES: dict[str, list[ModuleType]] = {
         marketplace.taxes.profiles,
     ],
     "orders": [orders.domain, orders.budgets, orders.quoting.domain],
-    "billing": [orders.billing.domain],
+    "billing": [orders.billing.domain, orders.billing.incident],
 }
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
 

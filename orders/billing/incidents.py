@@ -3,85 +3,14 @@ buyer or the operator closes it. While one is open, what buyers paid on that sel
 stays out of payouts: the incident and its seller order's book are saved together."""
 
 from collections.abc import Callable
-from typing import Any, Literal
 from uuid import UUID, uuid4
-
-from eventsourcing.domain import Aggregate, event
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.kernel.errors import Conflict, Invalid, NotFound
 from orders.billing.application import Billing
 from orders.billing.domain import Invoice, SellerOrderBook, book_id
+from orders.billing.incident import REASONS, Incident
 from orders.domain import SellerOrder
-
-Reason = Literal["not_received", "damaged", "wrong_item", "other"]
-REASONS: tuple[str, ...] = ("not_received", "damaged", "wrong_item", "other")
-Status = Literal["open", "resolved", "closed"]
-
-
-class Incident(Aggregate):
-    @event("Opened")
-    def __init__(
-        self,
-        id: UUID,
-        seller_order_id: UUID,
-        order_id: UUID,
-        buyer_id: UUID,
-        seller_id: UUID,
-        reason: str,
-        product_ids: list[str],
-        comment: str,
-        by: dict[str, str],
-        at: str,
-    ) -> None:
-        self.seller_order_id = seller_order_id
-        self.order_id = order_id
-        self.buyer_id = buyer_id
-        self.seller_id = seller_id
-        self.reason = reason
-        self.product_ids = product_ids
-        self.comment = comment
-        self.opened_at = at
-        self.status: Status = "open"
-        self.history: list[dict[str, Any]] = [
-            {"status": "open", "comment": comment, "by": by, "at": at}
-        ]
-
-    def resolve(self, comment: str, by: dict[str, str], at: str) -> None:
-        if self.status != "open":
-            raise Conflict(f"an incident that is {self.status} cannot be resolved")
-        self._resolved(comment=comment, by=by, at=at)
-
-    @event("Resolved")
-    def _resolved(self, comment: str, by: dict[str, str], at: str) -> None:
-        self.status = "resolved"
-        self.history.append({"status": "resolved", "comment": comment, "by": by, "at": at})
-
-    def close(self, comment: str, by: dict[str, str], at: str) -> None:
-        if self.status == "closed":
-            raise Conflict("the incident is closed already")
-        self._closed(comment=comment, by=by, at=at)
-
-    @event("Closed")
-    def _closed(self, comment: str, by: dict[str, str], at: str) -> None:
-        self.status = "closed"
-        self.history.append({"status": "closed", "comment": comment, "by": by, "at": at})
-
-
-def describe_incident(incident: Incident) -> dict[str, Any]:
-    return {
-        "incident_id": str(incident.id),
-        "seller_order_id": str(incident.seller_order_id),
-        "order_id": str(incident.order_id),
-        "buyer_id": str(incident.buyer_id),
-        "reseller_id": str(incident.seller_id),
-        "reason": incident.reason,
-        "product_ids": incident.product_ids,
-        "comment": incident.comment,
-        "status": incident.status,
-        "opened_at": incident.opened_at,
-        "history": incident.history,
-    }
 
 
 class Incidents:

@@ -13,7 +13,7 @@ from marketplace.web.answers import Answer, Page, errors
 from marketplace.web.auth import CurrentBuyerUser, CurrentOperator, CurrentReseller, MarketplaceDep
 from marketplace.web.schemas import Cursor, Limit, Strict, page
 from marketplace.web.waiting import BillingReady
-from orders.billing.incidents import describe_incident
+from orders.billing.incident import describe_incident
 from orders.conversation import MAX_BODY, Author, messages_of
 
 router = APIRouter(prefix="/v1")
