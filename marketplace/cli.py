@@ -18,7 +18,7 @@ from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from marketplace.web.asyncapi import DOCUMENT, render
-from marketplace.web.einvoices import invoice_attachment
+from marketplace.web.einvoices import mail_attachment
 from projections.consumer import KafkaProjector
 
 cli = typer.Typer(help="An open-source B2B marketplace.", no_args_is_help=True)
@@ -139,7 +139,7 @@ def project(
     _serve_metrics(metrics_port)
     marketplace = Marketplace(settings, process="project")
     # The notifier is one of the projections; its outbox is delivered from here too.
-    marketplace.mail_attachments = partial(invoice_attachment, marketplace)
+    marketplace.mail_attachments = partial(mail_attachment, marketplace)
     marketplace.start_sending()
     stop = _until_signalled()
     threads = [

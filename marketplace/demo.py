@@ -390,3 +390,19 @@ def _money_history(
     by_card = place(picks[2:], "card", "PO-2042")
     marketplace.fulfilment.ship(seller_id, by_card, None, "UPS-1Z999")
     marketplace.payouts.run(today)
+    # A conversation on the first order and an incident open on the second.
+    buyer = {"kind": "buyer_user", "name": "Muster GmbH admin", "id": str(user_id)}
+    seller = {"kind": "reseller", "name": "Rhine Supply", "id": str(seller_id)}
+    marketplace.conversation.post(
+        on_invoice, buyer, "The second parcel came without a delivery note.", buyer_id=buyer_id
+    )
+    marketplace.conversation.post(
+        on_invoice, seller, "Sorry: it is on its way by mail today.", seller_id=seller_id
+    )
+    marketplace.incidents.open(
+        marketplace.orders.seller_order(by_card),
+        "wrong_item",
+        [picks[2]],
+        "We received a different size than ordered.",
+        buyer,
+    )

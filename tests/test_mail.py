@@ -174,6 +174,9 @@ def test_an_order_from_placing_to_payout_mails_each_person_who_must_hear_of_it(
     for person in ("finance@rhine.example", "admin@rhine.example"):
         paid = arrives(mailbox, person, f"Payout {payout['payout_id'][:8].upper()} made")
         assert f"/reseller/payouts/{payout['payout_id']}" in text_of(paid)
+        [commission] = list(paid.iter_attachments())
+        assert str(commission.get_filename()).startswith("commission-invoice-")
+        assert commission.get_content().startswith(b"%PDF")
     assert not to(mailbox.messages(), "orders@rhine.example", "Payout")
 
     # Each mail once, with its own Message-ID, however the events were delivered.

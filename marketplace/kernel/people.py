@@ -84,12 +84,16 @@ class Person(Aggregate):
         self.reset_nonce = nonce
         self.reset_asked_at = at
 
-    def reset(self, nonce: str, now: datetime) -> None:
+    def check_reset(self, nonce: str, now: datetime) -> None:
+        """Refuses a reset link used already, replaced by a newer one, or over an hour old."""
         if self.disabled or self.reset_nonce is None or nonce != self.reset_nonce:
             raise Invalid("this link was used already or a newer one was sent; ask again")
         asked = datetime.fromisoformat(self.reset_asked_at or "1970-01-01T00:00:00+00:00")
         if (now - asked).total_seconds() > RESET_VALID_S:
             raise Invalid("this link has expired (it is valid one hour); ask again")
+
+    def reset(self, nonce: str, now: datetime) -> None:
+        self.check_reset(nonce, now)
         self._password_reset()
 
     @event("PasswordReset")

@@ -461,8 +461,10 @@ class Notifications(TableProjection):
             f"A payout was made to you in {data['currency']} for what was paid up to "
             f"{data['up_to']}."
         ]
+        attachment = None
         if data.get("commission_invoice_id"):
-            said.append("Its commission invoice is on the payout's page.")
+            said.append("Its commission invoice is attached.")
+            attachment = {"kind": "commission_invoice", "id": data["commission_invoice_id"]}
         self._send(
             cur,
             event,
@@ -473,6 +475,7 @@ class Notifications(TableProjection):
                 said,
                 f"/reseller/payouts/{event['aggregate_id']}",
                 "Open the payout",
+                attachment,
             ),
             self._seller_people(cur, data["seller_id"], ("finance", "admin")),
         )

@@ -35,7 +35,7 @@ CursorParam = Annotated[str, Query(max_length=1000)]
 Finance = Annotated[Staff, Depends(staff("reseller", "finance"))]
 Returns = Annotated[Staff, Depends(staff("reseller", "orders", "finance"))]
 Operator = Annotated[Staff, Depends(staff("operator", "support"))]
-STATEMENT_CSV = ["invoice_id", "paid", "commission", "credit_notes", "net"]
+STATEMENT_CSV = ["invoice_id", "paid", "commission", "credit_notes", "net", "held"]
 
 
 def _staff_page(request: Request, who: Staff, template: str) -> Any:
@@ -210,6 +210,7 @@ def _statement_csv(payout: dict[str, Any]) -> Response:
             amount(line["commission"]),
             amount(line["credit_notes"]),
             amount(line["net"]),
+            "yes" if line.get("held") else "no",
         ]
         for line in payout["lines"]
     ]

@@ -2,7 +2,7 @@
 order page, the operator on a seller order's own page; and each side's list of incidents."""
 
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -41,6 +41,17 @@ def talk_of(market: Marketplace, seller_orders: list[SellerOrder]) -> dict[str, 
     }
 
 
+DONE = {
+    "message": "Your message is sent.",
+    "incident": "The incident is reported; the seller is told.",
+    "closed": "The incident is closed; what was paid on the order goes out with the next payout.",
+}
+
+
+def talk_notice(request: Request) -> str | None:
+    return DONE.get(request.query_params.get("done") or "")
+
+
 async def _text(request: Request, field: str, required: bool = True) -> str:
     form = await request.form()
     text = str(form.get(field) or "").strip()
@@ -75,7 +86,7 @@ async def buyer_message(
     market.conversation.post(
         seller_order_id, _buyer_author(shopper), body, buyer_id=shopper.buyer_id
     )
-    return redirect(f"/orders/{so.order_id}?notice=Your+message+is+sent#talk-{seller_order_id}")
+    return redirect(f"/orders/{so.order_id}?done=message#talk-{seller_order_id}")
 
 
 @router.post("/seller-orders/{seller_order_id}/incidents", dependencies=[CsrfChecked])
@@ -93,7 +104,7 @@ async def buyer_incident(
     comment = await _text(request, "comment")
     so = market.conversation.seller_order(seller_order_id, buyer_id=shopper.buyer_id)
     market.incidents.open(so, reason, products, comment, _buyer_author(shopper))
-    return redirect(f"/orders/{so.order_id}?notice=The+incident+is+reported#talk-{seller_order_id}")
+    return redirect(f"/orders/{so.order_id}?done=incident#talk-{seller_order_id}")
 
 
 @router.post("/incidents/{incident_id}/close", dependencies=[CsrfChecked])
@@ -104,7 +115,7 @@ async def buyer_close(
     incident = market.incidents.close(
         incident_id, shopper.buyer_id, comment, _buyer_author(shopper)
     )
-    return redirect(f"/orders/{incident.order_id}?notice=The+incident+is+closed")
+    return redirect(f"/orders/{incident.order_id}?done=closed")
 
 
 @router.get("/incidents")
@@ -194,7 +205,7 @@ def operator_seller_order(
             "buyer_name": names.get(str(so.buyer_id), ""),
             "talk": talk_of(market, [so])[str(so.id)],
             "can_write": clerk.role != "support",
-            "notice": request.query_params.get("notice"),
+            "notice": talk_notice(request),
         },
         visitor=clerk.visitor,
     )
@@ -206,7 +217,7 @@ async def operator_message(
 ) -> Response:
     body = await _text(request, "body")
     market.conversation.post(seller_order_id, _staff_author(clerk), body)
-    return redirect(f"/operator/seller-orders/{seller_order_id}?notice=Your+message+is+sent")
+    return redirect(f"/operator/seller-orders/{seller_order_id}?done=message")
 
 
 @router.post("/operator/incidents/{incident_id}/close", dependencies=[CsrfChecked])
@@ -215,8 +226,7 @@ async def operator_close(
 ) -> Response:
     comment = await _text(request, "comment", required=False)
     incident = market.incidents.close(incident_id, None, comment, _staff_author(clerk))
-    notice = quote("The incident is closed; its payments go out with the next payout")
-    return redirect(f"/operator/seller-orders/{incident.seller_order_id}?notice={notice}")
+    return redirect(f"/operator/seller-orders/{incident.seller_order_id}?done=closed")
 
 
 def _list(

@@ -11,7 +11,13 @@ from marketplace.kernel.errors import DomainError, NotFound
 from marketplace.kernel.people import MAIL_CATEGORIES
 from marketplace.mail.letters import CATEGORY_WORDS
 from marketplace.pages.render import redirect, render
-from marketplace.pages.session import CsrfChecked, MaybeVisitor, SignedIn, start_session
+from marketplace.pages.session import (
+    CsrfChecked,
+    CsrfOrProgram,
+    MaybeVisitor,
+    SignedIn,
+    start_session,
+)
 from marketplace.pages.signin import client_address
 from marketplace.pages.staff import Staff, staff
 from marketplace.people.application import TooManyAttempts
@@ -38,7 +44,7 @@ def forgot_page(request: Request, visitor: MaybeVisitor) -> Response:
     return render(request, "forgot_password.html", {"email": ""}, visitor=visitor)
 
 
-@router.post("/forgot-password", dependencies=[CsrfChecked])
+@router.post("/forgot-password", dependencies=[CsrfOrProgram])
 def forgot(request: Request, market: MarketplaceDep, email: FormText) -> Response:
     """The same answer whether the email is known or not."""
     try:
@@ -70,20 +76,22 @@ def reset_page(
     return render(request, "reset_password.html", {"person": person, "token": token})
 
 
-@router.post("/reset-password", dependencies=[CsrfChecked])
+@router.post("/reset-password", dependencies=[CsrfOrProgram])
 def reset(
     request: Request,
     market: MarketplaceDep,
-    token: Annotated[str, Form(max_length=500)],
     password: FormText,
-    password_again: FormText,
+    token: Annotated[str, Form(max_length=500)] = "",
+    password_again: Annotated[str | None, Form(max_length=1024)] = None,
 ) -> Response:
+    """The token comes from the form, or from the link's query when a program posts to it."""
+    token = token or request.query_params.get("token", "")[:500]
     try:
         person, _ = market.people.resetting(token)
     except DomainError as error:
         return render(request, "error.html", {"error": str(error.detail)}, status=410)
     problem = None
-    if password != password_again:
+    if password_again is not None and password != password_again:
         problem = "the two passwords are not the same"
     else:
         try:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from marketplace.kernel.errors import DomainError, NotFound
-from marketplace.pages.conversation import talk_of
+from marketplace.pages.conversation import talk_notice, talk_of
 from marketplace.pages.csvs import amount, csv_response
 from marketplace.pages.freshness import caught_up
 from marketplace.pages.names import names_of
@@ -236,7 +236,7 @@ def order(
             "names": names,
             "placed_by": _placed_by(found["placed_by"]),
             "by_rep": found["placed_by"].get("kind") == "sales_rep",
-            "notice": _placed_notice(request),
+            "notice": _placed_notice(request) or talk_notice(request),
         },
         shopper=shopper,
     )

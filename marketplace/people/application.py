@@ -146,6 +146,7 @@ class People:
             raise Invalid("this is not a password reset link from this marketplace") from error
         if person is None:
             raise Invalid("this is not a password reset link from this marketplace")
+        person.check_reset(nonce, datetime.now(UTC))
         return person, nonce
 
     def reset(self, token: str, password: str) -> Person:

@@ -23,7 +23,7 @@ from marketplace.taxes.api import router as taxes_router
 from marketplace.web.answers import EventContract, Health
 from marketplace.web.asyncapi import document
 from marketplace.web.docs import add_docs
-from marketplace.web.einvoices import invoice_attachment
+from marketplace.web.einvoices import mail_attachment
 from marketplace.web.errors import detail_of, status_of, without_secrets
 from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
@@ -60,7 +60,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.state.marketplace = marketplace
-    marketplace.mail_attachments = partial(invoice_attachment, marketplace)
+    marketplace.mail_attachments = partial(mail_attachment, marketplace)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:

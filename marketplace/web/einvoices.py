@@ -5,6 +5,7 @@ PDF/A-3 people read, `factur-x.xml` in CII embedded by the factur-x package) on
 the XML; the PDF is then the plain one, as before): without it there is no seller to name."""
 
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
 from typing import Any, Literal
 from uuid import UUID
@@ -19,8 +20,8 @@ from marketplace.web.edocument import Charge, Document, Group, Line, Party
 from marketplace.web.invoice_pdf import PDF, invoice_pdf
 from marketplace.web.ubl import ubl
 from offers.domain import Product
-from orders.billing.application import describe_invoice
-from orders.billing.domain import Invoice
+from orders.billing.application import describe_commission_invoice, describe_invoice
+from orders.billing.domain import CommissionInvoice, Invoice
 
 XML = "application/xml"
 NO_PROFILE = "the seller has no tax profile on this document: it has no e-invoice"
@@ -324,13 +325,23 @@ def negotiated(
     return JSONResponse(answer)
 
 
-def invoice_attachment(market: Marketplace, ref: dict[str, str]) -> tuple[str, bytes] | None:
-    """The PDF a mail about an invoice carries (see marketplace.mail.sender)."""
-    if ref.get("kind") != "invoice":
-        return None
-    found = market.billing.find(UUID(ref["id"]), Invoice)
-    if found is None:
-        return None
-    invoice = describe_invoice(found, market.clock.today())
-    pdf = document_pdf(market, invoice, partial(invoice_document, market, invoice), "Invoice")
-    return ref.get("name") or f"invoice-{invoice['number']}.pdf", pdf
+def mail_attachment(market: Marketplace, ref: dict[str, str]) -> tuple[str, bytes] | None:
+    """The PDF a mail carries (see marketplace.mail.sender): an invoice's, or a commission
+    invoice's (Factur-X where both parties have tax profiles, else the plain PDF)."""
+    if ref.get("kind") == "invoice":
+        found = market.billing.find(UUID(ref["id"]), Invoice)
+        if found is None:
+            return None
+        invoice = describe_invoice(found, market.clock.today())
+        pdf = document_pdf(market, invoice, partial(invoice_document, market, invoice), "Invoice")
+        return ref.get("name") or f"invoice-{invoice['number']}.pdf", pdf
+    if ref.get("kind") == "commission_invoice":
+        commission = market.billing.find(UUID(ref["id"]), CommissionInvoice)
+        if commission is None:
+            return None
+        answer = describe_commission_invoice(commission)
+        shown = invoice_pdf(market, commission_pdf_answer(answer), "Commission invoice")
+        with suppress(Conflict):
+            shown = facturx_pdf(shown, commission_document(answer))
+        return f"commission-invoice-{answer['number']}.pdf", shown
+    return None
