@@ -281,7 +281,8 @@ def test_buyer_and_seller_talk_on_a_seller_order_and_an_incident_holds_its_payou
     )
     assert opened["status"] == "open"
     incident_id = opened["incident_id"]
-    told = arrives(mailbox, "orders@rhine.example", f"Incident on order {short}: damaged")
+    seller_short = so_id[:8].upper()
+    told = arrives(mailbox, "orders@rhine.example", f"Incident on order {seller_short}: damaged")
     assert "One valve arrived cracked." in text_of(told)
     for path, actor in (
         ("/v1/buyer/incidents", buyer),
@@ -349,6 +350,7 @@ def test_buyer_and_seller_talk_on_a_seller_order_and_an_incident_holds_its_payou
     closed = world.ok("POST", f"/v1/buyer/incidents/{incident_id}/close", buyer, json={})
     assert closed["status"] == "closed"
     assert [h["status"] for h in closed["history"]] == ["open", "resolved", "closed"]
+    arrives(mailbox, "admin@rhine.example", f"Incident on order {seller_short} closed")
     paid = world.ok("POST", "/v1/operator/payouts", world.operator, json={"up_to": today})
     [payout] = [p for p in paid["payouts"] if p["reseller_id"] == m.rhine.id]
     statement = world.ok("GET", f"/v1/reseller/payouts/{payout['payout_id']}", m.rhine)
@@ -448,7 +450,9 @@ def test_invitations_resets_returns_quotes_refusals_and_rejections_are_mailed_as
             "reason": "one too many",
         },
     )
-    back = arrives(mailbox, "admin@rhine.example", "Return asked for")
+    back = arrives(
+        mailbox, "admin@rhine.example", f"Return asked for on order {shipped_so[:8].upper()}"
+    )
     assert "one too many" in text_of(back)
     arrives(mailbox, "admin@rhine.example", f"New order {shipped_so[:8].upper()}")
     assert not to(mailbox.messages(), "orders@rhine.example", "Return asked for")

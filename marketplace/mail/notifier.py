@@ -414,7 +414,8 @@ class Notifications(TableProjection):
 
     def _return(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]
-        name = short(data["order_id"])
+        # The seller knows its part of an order by the seller order's number.
+        name = short(data["seller_order_id"])
         self._send(
             cur,
             event,
@@ -488,7 +489,7 @@ class Notifications(TableProjection):
             [[event["aggregate_id"], data["seller_order_id"]]],
             "id",
         )
-        name = short(data["order_id"])
+        name = short(data["seller_order_id"])
         self._send(
             cur,
             event,
@@ -510,33 +511,35 @@ class Notifications(TableProjection):
             found = self._one(cur, "seller_orders", opened["seller_order_id"]) if opened else None
             if found is None:
                 return
-            name = short(found["order_id"])
+            said = incident.get("comment") or ""
+            if status == "resolved":
+                name = short(found["order_id"])
+                order = self._one(cur, "orders", found["order_id"])
+                letter = Letter(
+                    "incident_resolved",
+                    "messages",
+                    f"Incident on order {name} resolved",
+                    [f"The seller resolved the incident on order {name}.", said],
+                    f"/orders/{found['order_id']}",
+                    "Open the order",
+                )
+                self._send(cur, event, letter, self._placer(cur, order) if order else [])
+                return
+            name = short(found["id"])
             letter = Letter(
-                f"incident_{status}",
+                "incident_closed",
                 "messages",
-                f"Incident on order {name} {status}",
-                [f"The incident on order {name} was {status}.", incident.get("comment") or ""],
-                f"/orders/{found['order_id']}",
+                f"Incident on order {name} closed",
+                [f"The incident on order {name} was closed.", said],
+                f"/reseller/orders/{found['id']}",
                 "Open the order",
             )
-            if status == "resolved":
-                order = self._one(cur, "orders", found["order_id"])
-                self._send(cur, event, letter, self._placer(cur, order) if order else [])
-            else:
-                seller_letter = Letter(
-                    letter.kind,
-                    letter.category,
-                    letter.subject,
-                    letter.paragraphs,
-                    f"/reseller/orders/{found['id']}",
-                    letter.link_label,
-                )
-                self._send(
-                    cur,
-                    event,
-                    seller_letter,
-                    self._seller_people(cur, found["seller_id"], ("orders", "admin")),
-                )
+            self._send(
+                cur,
+                event,
+                letter,
+                self._seller_people(cur, found["seller_id"], ("orders", "admin")),
+            )
 
         return handle
 
