@@ -15,6 +15,7 @@ from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
 from projections.consumer import KafkaProjector
 from tests.kafka_broker import ApacheKafka
+from tests.mailbox import Mailbox
 from tests.services import ensure_postgres
 from tests.world import World
 
@@ -192,6 +193,15 @@ def client(marketplace: Marketplace) -> Iterator[TestClient]:
 @pytest.fixture
 def world(client: TestClient, marketplace: Marketplace) -> World:
     return World(client, marketplace.operator_key)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free port, for the mail tests."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
 
 
 # The browser tests' fixtures (tests/browsing.py), for every module that drives Chromium.

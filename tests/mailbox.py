@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -74,6 +75,15 @@ class Mailbox:
                 subjects = [str(m["Subject"]) for m in found]
                 raise AssertionError(f"mail did not arrive in {timeout} s; got {subjects}")
             time.sleep(0.1)
+
+
+def use_smtp(monkeypatch: pytest.MonkeyPatch, box: Mailbox) -> None:
+    """Points the processes a test starts at `box`, with retries quick enough to watch."""
+    monkeypatch.setenv("MARKETPLACE_SMTP_URL", box.url)
+    monkeypatch.setenv("MARKETPLACE_MAIL_RETRY_S", "0.2")
+    monkeypatch.setenv("MARKETPLACE_MAIL_RETRY_MAX_S", "1")
+    monkeypatch.setenv("MARKETPLACE_MAIL_POLL_S", "0.1")
+    monkeypatch.setenv("MARKETPLACE_MAIL_LEASE_S", "3")
 
 
 def text_of(message: EmailMessage) -> str:

@@ -3,7 +3,6 @@ modes: who hears of what, with which subject, link and parts, and that a retried
 redelivered send keeps its `Message-ID`."""
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -13,29 +12,18 @@ from fastapi.testclient import TestClient
 
 from marketplace.platform import Marketplace
 from marketplace.web.app import create_app
-from tests.mailbox import Mailbox, html_of, text_of
+from tests.mailbox import Mailbox, html_of, text_of, use_smtp
 from tests.world import Actor, Market, World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "kafka"], indirect=True)
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
 @pytest.fixture(autouse=True)
 def _smtp(mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MARKETPLACE_SMTP_URL", mailbox.url)
+    use_smtp(monkeypatch, mailbox)
     monkeypatch.setenv("MARKETPLACE_MAIL_FROM", "Test Market <mail@market.example>")
     monkeypatch.setenv("MARKETPLACE_PUBLIC_URL", "https://market.example")
-    monkeypatch.setenv("MARKETPLACE_MAIL_RETRY_S", "0.2")
-    monkeypatch.setenv("MARKETPLACE_MAIL_RETRY_MAX_S", "1")
-    monkeypatch.setenv("MARKETPLACE_MAIL_POLL_S", "0.1")
 
 
 def to(found: list[EmailMessage], address: str, kind_words: str) -> list[EmailMessage]:

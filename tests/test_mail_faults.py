@@ -3,7 +3,6 @@ gets every mail once it is back, none twice; a sending process killed with SIGKI
 middle of a batch loses none (a mail in flight may come again, with the same Message-ID)."""
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -13,27 +12,15 @@ from marketplace.adapters.settings import Settings
 from marketplace.people.application import NewPerson
 from marketplace.platform import Marketplace
 from tests.distributed import spawn, wait_until
-from tests.mailbox import Mailbox
+from tests.mailbox import Mailbox, use_smtp
 from tests.world import World
 
 INVITED = 30
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
 @pytest.fixture(autouse=True)
 def _smtp(mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MARKETPLACE_SMTP_URL", mailbox.url)
-    monkeypatch.setenv("MARKETPLACE_MAIL_RETRY_S", "0.2")
-    monkeypatch.setenv("MARKETPLACE_MAIL_RETRY_MAX_S", "1")
-    monkeypatch.setenv("MARKETPLACE_MAIL_POLL_S", "0.1")
-    monkeypatch.setenv("MARKETPLACE_MAIL_LEASE_S", "3")
+    use_smtp(monkeypatch, mailbox)
 
 
 def invite(marketplace: Marketplace, count: int) -> set[str]:
