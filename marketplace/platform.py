@@ -25,13 +25,18 @@ from marketplace.kernel.accounts import Account, StatusAction
 from marketplace.kernel.errors import Invalid, NotFound, NotYet
 from marketplace.kernel.money import Money
 from marketplace.kernel.position import BadToken, Positions, reached
-from marketplace.mail.letters import Letters
+from marketplace.mail import outbox
+from marketplace.mail.letters import Letter, Letters, Recipient
 from marketplace.mail.notifier import NAME as NOTIFICATIONS
 from marketplace.mail.notifier import Notifications
 from marketplace.mail.outbox import Outbox
 from marketplace.mail.sender import Attachments, Sender
 from marketplace.people.application import People
 from marketplace.taxes.application import Taxes
+from marketplace.webhooks.dispatcher import NAME as WEBHOOKS
+from marketplace.webhooks.dispatcher import WebhookDispatch
+from marketplace.webhooks.sender import WebhookSender
+from marketplace.webhooks.store import Subscription, Webhooks
 from offers.application import Offers
 from offers.holds import Holds
 from offers.imports import Imports
@@ -157,9 +162,12 @@ class Marketplace:
         # Set by the entry point that can make PDFs (the web edge, the `project` command).
         self.mail_attachments: Attachments = lambda _: None
         self.sender: Sender | None = None
+        self.webhooks = Webhooks(self.db)
+        self.webhook_sender: WebhookSender | None = None
         views: dict[str, ProjectionFactory] = {
             **PROJECTIONS,
             NOTIFICATIONS: partial(Notifications, letters=self.letters),
+            WEBHOOKS: partial(WebhookDispatch, webhooks=self.webhooks),
         }
         self.projections = ProjectionRunner(self.db, self.events, views)
         if not self.settings.is_sqlite:
@@ -395,10 +403,56 @@ class Marketplace:
             self.projections.wait("catalog", heads, VIEW_WAIT_S, deliver=self.in_process)
 
     def start_sending(self) -> None:
-        """Delivers the outbox over SMTP from this process, when a server is set."""
+        """Delivers the outbox over SMTP (when a server is set) and the webhooks from this
+        process."""
         if self.settings.smtp_url and self.sender is None:
             self.sender = Sender(self.settings, self.outbox, lambda ref: self.mail_attachments(ref))
             self.sender.start()
+        if self.webhook_sender is None:
+            self.webhook_sender = WebhookSender(
+                self.settings, self.webhooks, self.tell_webhook_disabled
+            )
+            self.webhook_sender.start()
+
+    def nudge_webhooks(self) -> None:
+        if self.webhook_sender is not None:
+            self.webhook_sender.nudge()
+
+    def tell_webhook_disabled(self, subscription: Subscription) -> None:
+        """Mails the admins of a disabled webhook's account (the operator's for its own)."""
+        principals = (
+            ["operator"]
+            if subscription.account_id is None
+            else ["manufacturer", "reseller", "buyer_user", "sales_rep"]
+        )
+        people = self.catalog.people_of(principals, subscription.account_id)
+        letter = Letter(
+            "webhook_disabled",
+            None,
+            f"Webhook to {subscription.url[:120]} disabled",
+            [
+                f"Deliveries to {subscription.url} have failed for five days, so it is "
+                "disabled. Fix the endpoint, then replay the events since it failed from "
+                "the API (POST /v1/webhooks/{id}/replay) or the webhooks page.",
+            ],
+            "/webhooks",
+            "Open the webhooks",
+        )
+        event_id = f"webhook-disabled:{subscription.id}:{subscription.failing_since}"
+        mails = [
+            mail
+            for p in people
+            if p["role"] in ("admin", None)
+            and p["state"] != "disabled"
+            and (
+                mail := self.letters.mail(
+                    event_id, letter, Recipient(p["id"], p["email"], p["name"])
+                )
+            )
+            is not None
+        ]
+        with self.db.transaction() as cur:
+            outbox.add(cur, mails, self.letters.keep)
 
     def start(self) -> None:
         if self.in_process:
@@ -486,6 +540,8 @@ class Marketplace:
         self.projections.stop()
         if self.sender is not None:
             self.sender.stop()
+        if self.webhook_sender is not None:
+            self.webhook_sender.stop()
 
     def close(self) -> None:
         if self._closed.is_set():
@@ -495,6 +551,8 @@ class Marketplace:
         self.projections.stop()
         if self.sender is not None:
             self.sender.stop()
+        if self.webhook_sender is not None:
+            self.webhook_sender.stop()
         for app in self.contexts.values():
             app.close()
         self.db.close()

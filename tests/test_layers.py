@@ -23,7 +23,7 @@ LAYERS = [
             "marketplace.taxes",
         ],
     ),
-    ("projections", ["projections", "marketplace.mail"]),
+    ("projections", ["projections", "marketplace.mail", "marketplace.webhooks"]),
     ("composition", ["marketplace.platform"]),
     ("edge", ["marketplace.web", "marketplace.pages"]),
     ("entry", ["marketplace.cli", "marketplace.demo", "marketplace.__main__"]),

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     # A sender claims mail for this long; a sender killed meanwhile leaves it to the next.
     mail_lease_s: float = Field(120.0, gt=0)
     mail_poll_s: float = Field(1.0, gt=0)
+    # Development and tests only: webhooks may then use `http` and local addresses.
+    webhooks_allow_private: bool = False
+    # A failed delivery waits this long, doubling to an hour; given up after
+    # `webhook_give_up_after_s`; an endpoint failing for `webhook_disable_after_s` is disabled.
+    webhook_retry_s: float = Field(5.0, gt=0)
+    webhook_give_up_after_s: float = Field(25 * 3600.0, gt=0)
+    webhook_disable_after_s: float = Field(5 * 86400.0, gt=0)
+    webhook_lease_s: float = Field(60.0, gt=0)
+    webhook_poll_s: float = Field(0.5, gt=0)
+    # Deliveries a process makes at once (each to its own endpoint and aggregate).
+    webhook_workers: int = Field(8, ge=1, le=64)
     # Tests and demos only: `PUT /v1/operator/clock` then moves the platform's time.
     controllable_clock: bool = False
 

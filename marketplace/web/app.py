@@ -28,6 +28,7 @@ from marketplace.web.errors import detail_of, status_of, without_secrets
 from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
 from marketplace.web.operator import router as operator_router
+from marketplace.webhooks.api import router as webhooks_router
 from offers.api import router as offers_router
 from orders.api import router as orders_router
 from orders.billing.api import router as billing_router
@@ -138,6 +139,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         documents_router,
         quotes_router,
         conversation_router,
+        webhooks_router,
         taxes_router,
     ):
         app.include_router(router)

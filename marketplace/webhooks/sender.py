@@ -1,0 +1,105 @@
+"""Delivers webhooks from their table: at least once, in order per aggregate for each
+subscription, several endpoints at a time. A failed attempt waits longer each time (from
+`webhook_retry_s`, doubling to an hour) and the delivery is given up after
+`webhook_give_up_after_s` (a day and more); a subscription failing for
+`webhook_disable_after_s` (five days) is disabled and its account's admins get a mail."""
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from marketplace.adapters.settings import Settings
+from marketplace.webhooks.post import Answer, post
+from marketplace.webhooks.store import Delivery, Subscription, Webhooks
+from marketplace.webhooks.urls import parse
+
+log = logging.getLogger(__name__)
+BATCH = 200
+MAX_DELAY_S = 3600.0
+# (the subscription disabled) -> None: tells its account's admins.
+Disabled = Callable[[Subscription], None]
+
+
+class WebhookSender:
+    def __init__(self, settings: Settings, webhooks: Webhooks, disabled: Disabled) -> None:
+        self.settings = settings
+        self.webhooks = webhooks
+        self.disabled = disabled
+        self.claim = uuid.uuid4().hex
+        self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="webhook-sender", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while self.send_due() and not self._stop.is_set():
+                    pass
+            except Exception:
+                log.exception("delivering webhooks failed; trying again shortly")
+            self._wake.wait(self.settings.webhook_poll_s)
+            self._wake.clear()
+
+    def send_due(self) -> int:
+        """Attempts one batch of due deliveries; returns how many it claimed."""
+        batch = self.webhooks.claim(self.claim, self.settings.webhook_lease_s, BATCH)
+        if not batch:
+            return 0
+        subscriptions: dict[str, Subscription] = {}
+        for delivery in batch:
+            if delivery.webhook_id not in subscriptions:
+                subscriptions[delivery.webhook_id] = self.webhooks.by_id(delivery.webhook_id)
+        list(self._pool.map(lambda d: self._attempt(d, subscriptions[d.webhook_id]), batch))
+        return len(batch)
+
+    def _attempt(self, delivery: Delivery, subscription: Subscription) -> None:
+        allow = self.settings.webhooks_allow_private
+        try:
+            answer = post(
+                parse(subscription.url, allow),
+                subscription.secret,
+                delivery.event_id,
+                delivery.body,
+                allow,
+            )
+        except Exception as error:
+            answer = Answer(None, str(getattr(error, "detail", error))[:300])
+        if answer.delivered:
+            assert answer.status is not None
+            self.webhooks.delivered(delivery, self.claim, answer.status)
+            return
+        age = time.time() - delivery.stored_at
+        retry_in: float | None = min(
+            self.settings.webhook_retry_s * 2 ** min(delivery.attempts, 30), MAX_DELAY_S
+        )
+        if age >= self.settings.webhook_give_up_after_s:
+            retry_in = None
+        failing_since = self.webhooks.attempt_failed(
+            delivery, self.claim, answer.status, answer.error, retry_in
+        )
+        failing_for = time.time() - failing_since
+        if failing_for >= self.settings.webhook_disable_after_s and self.webhooks.disable(
+            subscription.id
+        ):
+            log.warning(
+                "webhook %s disabled after failing for %.0f s", subscription.id, failing_for
+            )
+            self.disabled(subscription)
