@@ -28,7 +28,7 @@ from marketplace.kernel.position import BadToken, Positions, reached
 from marketplace.mail import outbox
 from marketplace.mail.letters import Letter, Letters, Recipient
 from marketplace.mail.notifier import NAME as NOTIFICATIONS
-from marketplace.mail.notifier import Notifications
+from marketplace.mail.notifier import Notifications, order_row
 from marketplace.mail.outbox import Outbox
 from marketplace.mail.sender import Attachments, Sender
 from marketplace.people.application import People
@@ -54,7 +54,7 @@ from orders.budgeting import Budgeting
 from orders.charging import Charging
 from orders.choosing import LineRequest, OfferChooser
 from orders.conversation import Conversation
-from orders.domain import Order
+from orders.domain import Order, SellerOrder
 from orders.fulfilment import Fulfilment
 from orders.placement import Placement
 from orders.quoting.application import Quoting
@@ -166,7 +166,7 @@ class Marketplace:
         self.webhook_sender: WebhookSender | None = None
         views: dict[str, ProjectionFactory] = {
             **PROJECTIONS,
-            NOTIFICATIONS: partial(Notifications, letters=self.letters),
+            NOTIFICATIONS: partial(Notifications, letters=self.letters, load=self._notifier_row),
             WEBHOOKS: partial(WebhookDispatch, webhooks=self.webhooks),
         }
         self.projections = ProjectionRunner(self.db, self.events, views)
@@ -401,6 +401,25 @@ class Marketplace:
             if positions.get(context, 0) < head
         ):
             self.projections.wait("catalog", heads, VIEW_WAIT_S, deliver=self.in_process)
+
+    def _notifier_row(self, table: str, some_id: str) -> dict[str, Any] | None:
+        """What the notifier keeps of an order or a seller order, from the event store."""
+        if table == "orders":
+            order = self.orders.find(UUID(some_id), Order)
+            if order is None:
+                return None
+            return order_row(some_id, str(order.buyer_id), order.placed_by)
+        if table == "seller_orders":
+            found = self.orders.find(UUID(some_id), SellerOrder)
+            if found is None:
+                return None
+            return {
+                "id": some_id,
+                "order_id": str(found.order_id),
+                "buyer_id": str(found.buyer_id),
+                "seller_id": str(found.reseller_id),
+            }
+        return None
 
     def start_sending(self) -> None:
         """Delivers the outbox over SMTP (when a server is set) and the webhooks from this

@@ -127,7 +127,7 @@ def test_an_order_from_placing_to_payout_mails_each_person_who_must_hear_of_it(
     assert pdf.get_content().startswith(b"%PDF")
     assert not to(mailbox.messages(), "buyer@muster.example", "Invoice")
 
-    invoices = world.ok("GET", "/v1/reseller/invoices", m.rhine)["items"]
+    invoices = world.view("/v1/reseller/invoices", m.rhine).json()["items"]
     [issued] = invoices
     due = date.fromisoformat(issued["due_on"])
     world.ok(
@@ -241,7 +241,7 @@ def test_buyer_and_seller_talk_on_a_seller_order_and_an_incident_holds_its_payou
     assert len(world.ok("GET", f"/v1/buyer/seller-orders/{so_id}/messages", buyer)["items"]) == 3
 
     # The buyer pays the invoice; an incident keeps the payment out of the payout.
-    [invoice] = world.ok("GET", "/v1/reseller/invoices", m.rhine)["items"]
+    [invoice] = world.view("/v1/reseller/invoices", m.rhine).json()["items"]
     today = date.today().isoformat()
     world.ok(
         "POST",
@@ -291,7 +291,7 @@ def test_buyer_and_seller_talk_on_a_seller_order_and_an_incident_holds_its_payou
     world.ok("POST", f"/v1/reseller/orders/{second}/ship", m.rhine, json={})
     [later] = [
         i
-        for i in world.ok("GET", "/v1/reseller/invoices", m.rhine)["items"]
+        for i in world.view("/v1/reseller/invoices", m.rhine).json()["items"]
         if i["invoice_id"] != invoice["invoice_id"]
     ]
     world.ok(

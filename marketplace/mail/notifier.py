@@ -9,18 +9,21 @@ mailed: a notifier started on an existing store, or rebuilt, does not mail the p
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from marketplace.adapters.envelope import Envelope
 from marketplace.adapters.sql import Cursor
+from marketplace.kernel.people import Person
 from marketplace.mail import outbox
 from marketplace.mail.letters import Letter, Letters, Recipient
 from projections.tables import Handler, TableProjection
 
 NAME = "notifications"
 HORIZON = timedelta(days=2)
+# (table, id) -> the row the table would hold, read from the event store; None if unknown.
+Load = Callable[[str, str], dict[str, Any] | None]
 SELLER_PRINCIPALS = ("reseller", "manufacturer")
 
 TABLES = {
@@ -34,11 +37,20 @@ TABLES = {
     "quotes": "id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, seller_id TEXT NOT NULL, "
     "requester_id TEXT NOT NULL",
     "incidents": "id TEXT PRIMARY KEY, seller_order_id TEXT NOT NULL",
+    "buyer_users": "buyer_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL, "
+    "name TEXT NOT NULL, email TEXT, disabled INTEGER NOT NULL, PRIMARY KEY (buyer_id, user_id)",
 }
 INDEXES = {
     "people_account": "people (account_id, principal)",
     "people_user": "people (user_id)",
 }
+
+
+def order_row(order_id: str, buyer_id: str, placed_by: dict[str, Any]) -> dict[str, Any]:
+    """Who placed an order: a buyer user, or a sales rep on the buyer's behalf."""
+    kind = placed_by.get("kind", "buyer_user")
+    placer = placed_by.get("sales_rep_id") if kind == "sales_rep" else placed_by.get("user_id")
+    return {"id": order_id, "buyer_id": buyer_id, "placer_kind": kind, "placer_id": placer or ""}
 
 
 def short(some_id: str) -> str:
@@ -50,9 +62,12 @@ class Notifications(TableProjection):
     TABLES: ClassVar[dict[str, str]] = TABLES
     INDEXES: ClassVar[dict[str, str]] = INDEXES
 
-    def __init__(self, prefix: str, letters: Letters | None = None) -> None:
+    def __init__(
+        self, prefix: str, letters: Letters | None = None, load: Load | None = None
+    ) -> None:
         super().__init__(prefix)
         self.letters = letters
+        self.load = load
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -61,7 +76,10 @@ class Notifications(TableProjection):
             "Person.Enabled": self._person_flag(0),
             "Person.MailPreferencesSet": self._preferences,
             "Person.PasswordResetAsked": self._reset_asked,
-            "Buyer.UserChanged": self._user_role,
+            "Buyer.Registered": self._buyer,
+            "Buyer.UserAdded": self._buyer_user,
+            "Buyer.UserChanged": self._buyer_user,
+            "Buyer.UserEmailSet": self._user_email,
             "Buyer.UserDisabled": self._user_flag(1),
             "Buyer.UserEnabled": self._user_flag(0),
             "Order.Drafted": self._order,
@@ -151,34 +169,56 @@ class Notifications(TableProjection):
             [json.dumps(event["data"]["off"]), event["aggregate_id"]],
         )
 
-    def _user_role(self, cur: Cursor, event: Envelope) -> None:
+    # A buyer's users (role, name, email, state) come from the buyer's own events, which
+    # arrive in order; a person's events (its preferences) may come before or after them,
+    # so the two are joined by email when recipients are looked up.
+
+    def _buyer(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        cur.upsert(
+            self._t("buyer_users"),
+            ["buyer_id", "user_id", "role", "name", "disabled"],
+            [[event["aggregate_id"], data["admin_id"], "admin", data["admin_name"], 0]],
+            "buyer_id, user_id",
+        )
+
+    def _buyer_user(self, cur: Cursor, event: Envelope) -> None:
+        data = event["data"]
+        if "name" in data:
+            cur.upsert(
+                self._t("buyer_users"),
+                ["buyer_id", "user_id", "role", "name", "disabled"],
+                [[event["aggregate_id"], data["user_id"], data["role"], data["name"], 0]],
+                "buyer_id, user_id",
+            )
+        else:
+            cur.execute(
+                f"UPDATE {self._t('buyer_users')} SET role = %s WHERE buyer_id = %s "
+                "AND user_id = %s",
+                [data["role"], event["aggregate_id"], data["user_id"]],
+            )
+
+    def _user_email(self, cur: Cursor, event: Envelope) -> None:
         cur.execute(
-            f"UPDATE {self._t('people')} SET role = %s WHERE principal = 'buyer_user' "
-            "AND account_id = %s AND user_id = %s",
-            [event["data"]["role"], event["aggregate_id"], event["data"]["user_id"]],
+            f"UPDATE {self._t('buyer_users')} SET email = %s WHERE buyer_id = %s AND user_id = %s",
+            [event["data"]["email"].lower(), event["aggregate_id"], event["data"]["user_id"]],
         )
 
     def _user_flag(self, disabled: int) -> Handler:
         def handle(cur: Cursor, event: Envelope) -> None:
             cur.execute(
-                f"UPDATE {self._t('people')} SET disabled = %s WHERE principal = 'buyer_user' "
-                "AND account_id = %s AND user_id = %s",
+                f"UPDATE {self._t('buyer_users')} SET disabled = %s WHERE buyer_id = %s "
+                "AND user_id = %s",
                 [disabled, event["aggregate_id"], event["data"]["user_id"]],
             )
 
         return handle
 
     def _order(self, cur: Cursor, event: Envelope) -> None:
-        data = event["data"]
-        placed_by = data["placed_by"]
-        kind = placed_by.get("kind", "buyer_user")
-        placer = placed_by.get("sales_rep_id") if kind == "sales_rep" else placed_by.get("user_id")
-        cur.upsert(
-            self._t("orders"),
-            ["id", "buyer_id", "placer_kind", "placer_id"],
-            [[event["aggregate_id"], data["buyer_id"], kind, placer or ""]],
-            "id",
+        row = order_row(
+            event["aggregate_id"], event["data"]["buyer_id"], event["data"]["placed_by"]
         )
+        cur.upsert(self._t("orders"), list(row), [list(row.values())], "id")
 
     def _seller_order(self, cur: Cursor, event: Envelope) -> None:
         data = event["data"]
@@ -449,11 +489,7 @@ class Notifications(TableProjection):
                 f"/quotes/{quote['id']}",
                 "Open the quote",
             ),
-            self._people_where(
-                cur,
-                "principal = 'buyer_user' AND account_id = %s AND user_id = %s",
-                [quote["buyer_id"], quote["requester_id"]],
-            ),
+            self._buyer_users(cur, quote["buyer_id"], "u.user_id = %s", [quote["requester_id"]]),
         )
 
     def _payout(self, cur: Cursor, event: Envelope) -> None:
@@ -546,28 +582,49 @@ class Notifications(TableProjection):
     # Finding people
 
     def _one(self, cur: Cursor, table: str, some_id: str) -> dict[str, Any] | None:
+        """A row this projection keeps; for another aggregate's, whose events may not have
+        arrived yet (Kafka orders events per aggregate only), read from the event store."""
         cur.execute(f"SELECT * FROM {self._t(table)} WHERE id = %s", [some_id])
         row = cur.fetchone()
-        return None if row is None else dict(row)
+        if row is not None:
+            return dict(row)
+        loaded = self.load(table, some_id) if self.load else None
+        if loaded is not None:
+            cur.upsert(self._t(table), list(loaded), [list(loaded.values())], "id")
+        return loaded
 
     def _placer(self, cur: Cursor, order: dict[str, Any]) -> list[Recipient]:
         if order["placer_kind"] == "sales_rep":
             return self._people_where(
                 cur, "principal = 'sales_rep' AND account_id = %s", [order["placer_id"]]
             )
-        return self._people_where(
-            cur,
-            "principal = 'buyer_user' AND account_id = %s AND user_id = %s",
-            [order["buyer_id"], order["placer_id"]],
-        )
+        return self._buyer_users(cur, order["buyer_id"], "u.user_id = %s", [order["placer_id"]])
 
     def _buyer_people(self, cur: Cursor, buyer_id: str, roles: Sequence[str]) -> list[Recipient]:
         marks = ", ".join(["%s"] * len(roles))
-        return self._people_where(
-            cur,
-            f"principal = 'buyer_user' AND account_id = %s AND role IN ({marks})",
-            [buyer_id, *roles],
+        return self._buyer_users(cur, buyer_id, f"u.role IN ({marks})", list(roles))
+
+    def _buyer_users(
+        self, cur: Cursor, buyer_id: str, where: str, params: list[Any]
+    ) -> list[Recipient]:
+        """A buyer's enabled users with an email, and their person's mail choices."""
+        cur.execute(
+            f"SELECT u.email, u.name, p.off, p.disabled FROM {self._t('buyer_users')} u "
+            f"LEFT JOIN {self._t('people')} p ON p.email = u.email "
+            f"WHERE u.buyer_id = %s AND u.disabled = 0 AND u.email IS NOT NULL AND {where} "
+            "ORDER BY u.email",
+            [buyer_id, *params],
         )
+        return [
+            Recipient(
+                str(Person.create_id(r["email"])),
+                r["email"],
+                r["name"],
+                tuple(json.loads(r["off"] or "[]")),
+            )
+            for r in cur.fetchall()
+            if not r["disabled"]
+        ]
 
     def _seller_people(
         self, cur: Cursor, seller_id: str, roles: Sequence[str], but: str | None = None

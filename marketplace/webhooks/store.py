@@ -273,14 +273,14 @@ class Webhooks:
                 for r in cur.fetchall()
             ]
 
-    def delivered(self, delivery: Delivery, claim: str, status_code: int) -> None:
+    def delivered(self, delivery: Delivery, claim: str, http_status: int) -> None:
         now = time.time()
         with self.db.transaction() as cur:
             cur.execute(
                 "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, "
                 "last_status_code = %s, last_error = NULL, delivered_at = %s, lease_until = NULL "
                 "WHERE id = %s AND claim = %s",
-                [DELIVERED, status_code, now, delivery.id, claim],
+                [DELIVERED, http_status, now, delivery.id, claim],
             )
             cur.execute(
                 "UPDATE webhooks SET failing_since = NULL WHERE id = %s", [delivery.webhook_id]
@@ -290,7 +290,7 @@ class Webhooks:
         self,
         delivery: Delivery,
         claim: str,
-        status_code: int | None,
+        http_status: int | None,
         error: str | None,
         retry_in: float | None,
     ) -> float:
@@ -304,7 +304,7 @@ class Webhooks:
                 "WHERE id = %s AND claim = %s",
                 [
                     PENDING if retry_in is not None else FAILED,
-                    status_code,
+                    http_status,
                     (error or "")[:300],
                     now + (retry_in or 0),
                     delivery.id,
