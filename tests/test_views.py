@@ -15,7 +15,13 @@ from tests.world import World, small_market
 
 def _status(world: World, name: str) -> dict[str, Any]:
     rows = world.ok("GET", "/v1/operator/projections", world.operator)
-    assert sorted(r["name"] for r in rows) == ["billing", "catalog", "notifications", "orders", "webhooks"]
+    assert sorted(r["name"] for r in rows) == [
+        "billing",
+        "catalog",
+        "notifications",
+        "orders",
+        "webhooks",
+    ]
     found: dict[str, Any] = next(r for r in rows if r["name"] == name)
     return found
 
