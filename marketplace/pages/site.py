@@ -28,6 +28,7 @@ from marketplace.pages import (
     tax,
     team,
     users,
+    webhooks,
 )
 from marketplace.pages.render import HERE, redirect, render
 from marketplace.pages.session import SignInNeeded, current_visitor, sign_in_url
@@ -85,6 +86,7 @@ def add_pages(app: FastAPI) -> None:
         commission_invoices,
         tax,
         team,
+        webhooks,
     ):
         app.include_router(module.router)
 

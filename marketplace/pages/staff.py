@@ -88,12 +88,14 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/reseller/shipping", "Shipping", ("orders",)),
         ("/tax-profile", "Tax profile", ("finance",)),
         ("/team", "People", ()),
+        ("/webhooks", "Webhooks", ()),
     ],
     "manufacturer": [
         ("/manufacturer/products", "Products", ("catalog",)),
         ("/manufacturer/imports", "Import", ("catalog",)),
         ("/manufacturer/authorizations", "Authorizations", ("catalog",)),
         ("/team", "People", ()),
+        ("/webhooks", "Webhooks", ()),
     ],
     "operator": [
         ("/operator", "Dashboard", ()),
@@ -111,6 +113,7 @@ OFFICE: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("/operator/reports/dac7", "DAC7", ()),
         ("/tax-profile", "Tax profile", ()),
         ("/team", "People", ()),
+        ("/webhooks", "Webhooks", ()),
     ],
 }
 
