@@ -71,6 +71,17 @@ class DeliveryList(Answer):
     items: list[DeliveryPublic]
 
 
+class RetryAnswer(Answer):
+    delivery_id: str
+    status: str
+
+
+class ReplayAnswer(Answer):
+    webhook_id: str
+    since: str
+    status: str
+
+
 def account_of(market: Marketplace, principal: Principal) -> str | None:
     """Whose events a key's webhooks get: the operator's all (None), anyone else its own
     account's; a buyer's users need the admin role."""
@@ -101,20 +112,22 @@ def subscribe(
     return {"webhook_id": made.id, "secret": made.secret}
 
 
-@router.get("/webhooks", response_model=WebhookList, responses=errors(401, 403))
+@router.get("/webhooks", response_model=WebhookList, responses=errors(401, 403, 422))
 def subscriptions(principal: CurrentPrincipal, market: MarketplaceDep) -> dict[str, Any]:
     account = account_of(market, principal)
     return {"items": [s.describe() for s in market.webhooks.of(account)]}
 
 
-@router.get("/webhooks/{webhook_id}", response_model=WebhookPublic, responses=errors(401, 403, 404))
+@router.get(
+    "/webhooks/{webhook_id}", response_model=WebhookPublic, responses=errors(401, 403, 404, 422)
+)
 def subscription(
     webhook_id: str, principal: CurrentPrincipal, market: MarketplaceDep
 ) -> dict[str, Any]:
     return market.webhooks.get(webhook_id, account_of(market, principal)).describe()
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, responses=errors(401, 403, 404))
+@router.delete("/webhooks/{webhook_id}", status_code=204, responses=errors(401, 403, 404, 422))
 def unsubscribe(webhook_id: str, principal: CurrentPrincipal, market: MarketplaceDep) -> None:
     """Stops deliveries at once; those pending are dropped."""
     market.webhooks.delete(webhook_id, account_of(market, principal))
@@ -141,7 +154,8 @@ def deliveries(
 @router.post(
     "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
     status_code=202,
-    responses=errors(401, 403, 404),
+    response_model=RetryAnswer,
+    responses=errors(401, 403, 404, 422),
 )
 def retry(
     webhook_id: str, delivery_id: str, principal: CurrentPrincipal, market: MarketplaceDep
@@ -152,7 +166,12 @@ def retry(
     return {"delivery_id": delivery_id, "status": "pending"}
 
 
-@router.post("/webhooks/{webhook_id}/replay", status_code=202, responses=errors(401, 403, 404, 422))
+@router.post(
+    "/webhooks/{webhook_id}/replay",
+    status_code=202,
+    response_model=ReplayAnswer,
+    responses=errors(401, 403, 404, 422),
+)
 async def replay_since(
     webhook_id: str, body: ReplayIn, principal: CurrentPrincipal, market: MarketplaceDep
 ) -> dict[str, Any]:
