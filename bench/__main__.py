@@ -13,7 +13,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from bench import billing, catalog, imports, kafka, orders, quick_order
+from bench import billing, catalog, imports, kafka, orders, quick_order, webhooks
 from bench.world import SCALES, generate
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
@@ -48,8 +48,9 @@ def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Market
 def main() -> None:
     scale_name = os.environ.get("BENCH_SCALE", "default")
     scale = SCALES[scale_name]
-    # BENCH_ONLY=append,catalog,kafka,orders,imports,billing,quick runs some (all by default).
-    default = "append,catalog,kafka,orders,imports,billing,quick"
+    # BENCH_ONLY=append,catalog,kafka,orders,imports,billing,quick,webhooks runs some (all by
+    # default).
+    default = "append,catalog,kafka,orders,imports,billing,quick,webhooks"
     only = set(os.environ.get("BENCH_ONLY", default).split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
@@ -84,6 +85,9 @@ def main() -> None:
     if "quick" in only:
         with console.status("quick order"), fresh(url) as (marketplace, _):
             rows += quick_order.run(marketplace, scale_name)
+    if "webhooks" in only:
+        with console.status("webhooks"), fresh(url) as (marketplace, _):
+            rows += webhooks.run(marketplace, scale_name)
     table = Table(title=f"Benchmarks ({scale_name} scale)")
     for column in ("name", "value", "unit", "baseline", "ratio"):
         table.add_column(column)

@@ -28,6 +28,7 @@ class Receiver:
         self.received: list[Received] = []
         self.failing: dict[str, int] = {}  # path -> how many more attempts to refuse
         self.always_failing: set[str] = set()
+        self.redirecting: set[str] = set()  # paths that answer 307 to /elsewhere
         self.attempts = 0
         self._lock = threading.Lock()
         receiver = self
@@ -46,6 +47,11 @@ class Receiver:
                         receiver.failing[self.path] -= 1
                 if failing:
                     self.send_response(503)
+                    self.end_headers()
+                    return
+                if self.path in receiver.redirecting:
+                    self.send_response(307)
+                    self.send_header("Location", "/elsewhere")
                     self.end_headers()
                     return
                 secret = receiver.secrets.get(self.path)

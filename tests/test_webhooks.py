@@ -223,7 +223,7 @@ def test_urls_to_private_addresses_are_refused_when_saved_and_when_delivered(
         assert refused.status_code == 422, url
     assert len(world.ok("GET", "/v1/webhooks", m.rhine)["items"]) == 1
     # Saved while allowed, refused at delivery once not: nothing reaches the receiver.
-    trade(world, m)
+    _, _, danube_so = trade(world, m)
     failed = wait_until_attempted(world, m.rhine, hook)
     assert "127.0.0.1" in str(failed["last_error"])
     assert receiver.attempts == 0
@@ -235,6 +235,14 @@ def test_urls_to_private_addresses_are_refused_when_saved_and_when_delivered(
         assert world.call("POST", "/v1/webhooks", m.rhine, json=bad).status_code == 422
     user = world.user(m.muster, "buyer")
     assert world.call("GET", "/v1/webhooks", user).status_code == 403
+    # A redirect is not followed: the delivery fails, and nothing reaches where it points.
+    marketplace.settings.webhooks_allow_private = True
+    receiver.redirecting.add("/moved")
+    moved = subscribe(world, receiver, m.danube, "/moved", ["SellerOrder.*"])
+    world.ok("POST", f"/v1/reseller/orders/{danube_so}/accept", m.danube)
+    tried = wait_until_attempted(world, m.danube, moved)
+    assert (tried["status"], tried["last_status_code"]) == ("pending", 307)
+    assert receiver.at("/elsewhere") == []
 
 
 def wait_until_attempted(world: World, actor: Actor, hook: str) -> dict[str, Any]:
