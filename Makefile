@@ -79,7 +79,7 @@ soak: $(STAMP) services
 
 # The screenshots under docs/ (storefront-*.png, backoffice-*.png), taken by the browser tests.
 screenshots: $(STAMP) browser
-	MARKETPLACE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_storefront.py tests/test_backoffice.py tests/test_billing_browser.py tests/test_lists_browser.py tests/test_budgets_browser.py tests/test_quotes_browser.py tests/test_mail_browser.py -k sqlite
+	MARKETPLACE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/test_storefront.py tests/test_backoffice.py tests/test_billing_browser.py tests/test_lists_browser.py tests/test_budgets_browser.py tests/test_quotes_browser.py tests/test_mail_browser.py tests/test_webhooks_browser.py -k sqlite
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
