@@ -4,8 +4,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What each kind of process holds at most by default: four `serve`, one `relay` and two
-# `project` take 56 of PostgreSQL's default 100.
-PROCESS_CONNECTIONS = {"serve": 10, "relay": 4, "project": 6, "rebuild-part": 2}
+# `project` take 60 of PostgreSQL's default 100. A `project` process runs five projections
+# and the mail and webhook senders.
+PROCESS_CONNECTIONS = {"serve": 10, "relay": 4, "project": 8, "rebuild-part": 2}
 
 
 @dataclass(frozen=True)
