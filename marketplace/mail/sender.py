@@ -5,7 +5,6 @@ is down. A refusal for good (5xx) is recorded and not retried."""
 import logging
 import smtplib
 import ssl
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from marketplace.adapters.polling import Poller
 from marketplace.adapters.settings import Settings
 from marketplace.mail.outbox import Mail, Outbox
 
@@ -79,32 +79,16 @@ class Sender:
         self.outbox = outbox
         self.attachments = attachments
         self.claim = uuid.uuid4().hex
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.poller = Poller("mail-sender", self.send_due, settings.mail_poll_s)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="mail-sender", daemon=True)
-        self._thread.start()
+        self.poller.start()
 
     def nudge(self) -> None:
-        self._wake.set()
+        self.poller.nudge()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=SMTP_TIMEOUT_S + 5)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.send_due() and not self._stop.is_set():
-                    pass
-            except Exception:
-                log.exception("sending mail failed; trying again shortly")
-            self._wake.wait(self.settings.mail_poll_s)
-            self._wake.clear()
+        self.poller.stop(SMTP_TIMEOUT_S + 5)
 
     def _delay(self, attempts: int) -> float:
         return float(

@@ -5,12 +5,12 @@ subscription, several endpoints at a time. A failed attempt waits longer each ti
 `webhook_disable_after_s` (five days) is disabled and its account's admins get a mail."""
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from marketplace.adapters.polling import Poller
 from marketplace.adapters.settings import Settings
 from marketplace.webhooks.post import Answer, post
 from marketplace.webhooks.store import Delivery, Subscription, Webhooks
@@ -30,33 +30,17 @@ class WebhookSender:
         self.disabled = disabled
         self.claim = uuid.uuid4().hex
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.poller = Poller("webhook-sender", self.send_due, settings.webhook_poll_s)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="webhook-sender", daemon=True)
-        self._thread.start()
+        self.poller.start()
 
     def nudge(self) -> None:
-        self._wake.set()
+        self.poller.nudge()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+        self.poller.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.send_due() and not self._stop.is_set():
-                    pass
-            except Exception:
-                log.exception("delivering webhooks failed; trying again shortly")
-            self._wake.wait(self.settings.webhook_poll_s)
-            self._wake.clear()
 
     def send_due(self) -> int:
         """Attempts one batch of due deliveries; returns how many it claimed."""
