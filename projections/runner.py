@@ -178,13 +178,27 @@ class ProjectionRunner:
         exclusively, so the same event is never applied twice."""
         read = 0
         with self._lock:
+            # Read once for every view: a context a view has reached is not read again, so
+            # an idle marketplace costs a query per context and one per view each round.
+            heads = self.events.heads()
             for name in names or self.names:
-                read += self._catch_up(name, exclusive=True)
+                read += self._catch_up(name, exclusive=True, heads=heads)
         return read
 
-    def _catch_up(self, name: str, prefix: str | None = None, exclusive: bool = False) -> int:
+    def _catch_up(
+        self,
+        name: str,
+        prefix: str | None = None,
+        exclusive: bool = False,
+        heads: Positions | None = None,
+    ) -> int:
         read = 0
+        if heads is not None:
+            with self.db.transaction() as cur:
+                reached_now = read_positions(cur, self.live(cur, name).prefix)
         for context in self.events.contexts:
+            if heads is not None and reached_now.get(context, 0) >= heads.get(context, 0):
+                continue
             while True:
                 with self.db.transaction() as cur:
                     projection = self.factories[name](prefix) if prefix else self.live(cur, name)
