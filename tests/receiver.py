@@ -22,6 +22,13 @@ class Received:
     at: float
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: several senders connecting at once
+    # would wait out SYN retries, as no real endpoint makes them.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self) -> None:
         self.secrets: dict[str, str] = {}  # path -> secret
@@ -78,7 +85,7 @@ class Receiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     webhook_give_up_after_s: float = Field(25 * 3600.0, gt=0)
     webhook_disable_after_s: float = Field(5 * 86400.0, gt=0)
     webhook_lease_s: float = Field(60.0, gt=0)
-    webhook_poll_s: float = Field(0.5, gt=0)
+    webhook_poll_s: float = Field(0.2, gt=0)
     # Deliveries a process makes at once (each to its own endpoint and aggregate).
     webhook_workers: int = Field(8, ge=1, le=64)
     # Tests and demos only: `PUT /v1/operator/clock` then moves the platform's time.

@@ -51,13 +51,21 @@ class WebhookSender:
         for delivery in batch:
             if delivery.webhook_id not in subscriptions:
                 subscriptions[delivery.webhook_id] = self.webhooks.by_id(delivery.webhook_id)
-        list(self._pool.map(lambda d: self._attempt(d, subscriptions[d.webhook_id]), batch))
+        answers = list(self._pool.map(lambda d: self._post(d, subscriptions[d.webhook_id]), batch))
+        # What went through is recorded in one transaction; each failure on its own.
+        self.webhooks.delivered(
+            [(d, a.status or 0) for d, a in zip(batch, answers, strict=True) if a.delivered],
+            self.claim,
+        )
+        for delivery, answer in zip(batch, answers, strict=True):
+            if not answer.delivered:
+                self._failed(delivery, subscriptions[delivery.webhook_id], answer)
         return len(batch)
 
-    def _attempt(self, delivery: Delivery, subscription: Subscription) -> None:
+    def _post(self, delivery: Delivery, subscription: Subscription) -> Answer:
         allow = self.settings.webhooks_allow_private
         try:
-            answer = post(
+            return post(
                 parse(subscription.url, allow),
                 subscription.secret,
                 delivery.event_id,
@@ -65,11 +73,9 @@ class WebhookSender:
                 allow,
             )
         except Exception as error:
-            answer = Answer(None, str(getattr(error, "detail", error))[:300])
-        if answer.delivered:
-            assert answer.status is not None
-            self.webhooks.delivered(delivery, self.claim, answer.status)
-            return
+            return Answer(None, str(getattr(error, "detail", error))[:300])
+
+    def _failed(self, delivery: Delivery, subscription: Subscription, answer: Answer) -> None:
         age = time.time() - delivery.stored_at
         retry_in: float | None = min(
             self.settings.webhook_retry_s * 2 ** min(delivery.attempts, 30), MAX_DELAY_S

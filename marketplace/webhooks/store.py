@@ -273,17 +273,24 @@ class Webhooks:
                 for r in cur.fetchall()
             ]
 
-    def delivered(self, delivery: Delivery, claim: str, http_status: int) -> None:
+    def delivered(self, done: Sequence[tuple[Delivery, int]], claim: str) -> None:
+        """Records deliveries that went through (with the receiver's status), and that
+        their subscriptions are no longer failing."""
+        if not done:
+            return
         now = time.time()
         with self.db.transaction() as cur:
-            cur.execute(
+            cur.executemany(
                 "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, "
                 "last_status_code = %s, last_error = NULL, delivered_at = %s, lease_until = NULL "
                 "WHERE id = %s AND claim = %s",
-                [DELIVERED, http_status, now, delivery.id, claim],
+                [[DELIVERED, code, now, d.id, claim] for d, code in done],
             )
+            where, args = cur.one_of("id", sorted({d.webhook_id for d, _ in done}))
             cur.execute(
-                "UPDATE webhooks SET failing_since = NULL WHERE id = %s", [delivery.webhook_id]
+                f"UPDATE webhooks SET failing_since = NULL WHERE {where} "
+                "AND failing_since IS NOT NULL",
+                args,
             )
 
     def attempt_failed(
