@@ -1,5 +1,6 @@
 """The orders context: orders and seller orders, load, command, save."""
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -53,9 +54,11 @@ class Orders(MarketplaceApplication):
             if type(e).__qualname__ == "SellerOrder.Shipped"
         ]
 
-    def describe(self, order: Order) -> dict[str, Any]:
-        """An order as its buyer sees it, with its seller orders."""
-        seller_orders = [describe_seller_order(so) for so in self.seller_orders(order)]
+    def describe(self, order: Order, read: Sequence[SellerOrder] | None = None) -> dict[str, Any]:
+        """An order as its buyer sees it, with its seller orders (those `read` already, when
+        the caller has them)."""
+        found = self.seller_orders(order) if read is None else read
+        seller_orders = [describe_seller_order(so) for so in found]
 
         def summed(figure: str) -> list[dict[str, Any]]:
             found = order_total(

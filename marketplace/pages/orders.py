@@ -20,7 +20,7 @@ from marketplace.pages.session import CsrfChecked
 from marketplace.pages.shopper import CurrentApprover, CurrentShopper, Shopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
-from orders.domain import PublicOrderStatus, SellerOrder
+from orders.domain import PublicOrderStatus
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -193,7 +193,9 @@ def _csv_row(o: dict[str, Any]) -> list[Any]:
 def order(
     request: Request, order_id: UUID, market: MarketplaceDep, shopper: CurrentShopper
 ) -> Response:
-    found = market.orders.describe(market.orders.order(order_id, shopper.buyer_id))
+    placed = market.orders.order(order_id, shopper.buyer_id)
+    aggregates = market.orders.seller_orders(placed)
+    found = market.orders.describe(placed, aggregates)
     seller_orders = found["seller_orders"]
     if shopper.rep is not None:
         seller_orders = [so for so in seller_orders if so["reseller_id"] == shopper.reseller_filter]
@@ -215,10 +217,8 @@ def order(
             for i in market.billing.invoices_of(UUID(so["seller_order_id"]))
         ]
     caught_up(market, request, "billing")
-    aggregates = market.orders.get_many(
-        [UUID(so["seller_order_id"]) for so in seller_orders], SellerOrder
-    )
-    talks = talk_of(market, list(aggregates.values()))
+    shown = {so["seller_order_id"] for so in seller_orders}
+    talks = talk_of(market, [so for so in aggregates if str(so.id) in shown])
     for so in seller_orders:
         so["product_names"] = {
             ln["product_id"]: names[ln["product_id"]]["name"]

@@ -76,7 +76,7 @@ class WebhookSender:
             return Answer(None, str(getattr(error, "detail", error))[:300])
 
     def _failed(self, delivery: Delivery, subscription: Subscription, answer: Answer) -> None:
-        age = time.time() - delivery.stored_at
+        age = time.time() - delivery.queued_at
         retry_in: float | None = min(
             self.settings.webhook_retry_s * 2 ** min(delivery.attempts, 30), MAX_DELAY_S
         )

@@ -68,7 +68,8 @@ class Delivery:
     event_id: str
     body: bytes
     attempts: int
-    stored_at: float
+    # When the delivery was queued: it is given up a while after that.
+    queued_at: float
 
 
 def _subscription(row: dict[str, Any]) -> Subscription:
