@@ -38,6 +38,7 @@ from marketplace.web.schemas import (
     MoneyIn,
     Name,
     Quantity,
+    SearchText,
     Strict,
     Text,
     money_or_none,
@@ -48,6 +49,7 @@ from marketplace.web.waiting import CatalogReady
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.domain import ImportJob
 from offers.pricing import Tier
+from projections.catalog_view import CatalogFilter
 
 router = APIRouter(prefix="/v1")
 Sku = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._\-/]+$")]
@@ -169,11 +171,14 @@ def list_products(
     manufacturer: CurrentManufacturer,
     market: MarketplaceDep,
     _ready: CatalogReady,
+    q: SearchText = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Your own products, by SKU."""
-    items, next_cursor = market.catalog.manufacturer_products(str(manufacturer.id), limit, cursor)
+    """Your own products, by SKU; with `q`, those it finds, by relevance as the catalog."""
+    items, next_cursor = market.catalog.manufacturer_products(
+        str(manufacturer.id), limit, cursor, CatalogFilter(q=q)
+    )
     return page(items, next_cursor)
 
 
@@ -455,11 +460,12 @@ def list_offers(
     reseller: CurrentReseller,
     market: MarketplaceDep,
     _ready: CatalogReady,
+    q: SearchText = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Your own offers."""
-    items, next_cursor = market.catalog.reseller_offers(str(reseller.id), limit, cursor)
+    """Your own offers; with `q`, on the products it finds, by relevance as the catalog."""
+    items, next_cursor = market.catalog.reseller_offers(str(reseller.id), limit, cursor, q)
     return page(items, next_cursor)
 
 

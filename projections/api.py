@@ -1,31 +1,75 @@
 """The buyer catalog view, for buyers and for the sales reps who serve them."""
 
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from marketplace.kernel.errors import Forbidden, NotFound
+from marketplace.kernel.errors import Forbidden, Invalid, NotFound
+from marketplace.kernel.money import MAX_AMOUNT
 from marketplace.platform import Marketplace
-from marketplace.web.answers import CatalogItem, Page, errors
+from marketplace.web.answers import CatalogItem, CatalogPage, errors
 from marketplace.web.auth import CurrentBuyerUser, CurrentSalesRep, MarketplaceDep
-from marketplace.web.schemas import Cursor, Limit, page
+from marketplace.web.schemas import Cursor, Limit, SearchText, page
 from marketplace.web.waiting import CatalogReady
-from projections.catalog_view import CatalogFilter
+from projections.catalog_view import FACETS, CatalogFilter
 
 router = APIRouter(prefix="/v1")
-Text = Annotated[str | None, Query(max_length=200)]
+MAX_VALUES = 50
+Values = Annotated[
+    list[Annotated[str, Query(max_length=200)]] | None,
+    Query(description=f"repeatable: any of them (at most {MAX_VALUES})"),
+]
+Sellers = Annotated[list[UUID] | None, Query(description="repeatable: any of them")]
+Amount = Annotated[int | None, Query(ge=0, le=MAX_AMOUNT, description="minor units")]
+FacetNames = Annotated[
+    str | None, Query(max_length=100, description="comma-separated: brand, category, seller")
+]
+
+
+class Narrowing:
+    """The search and filters both catalog routes take."""
+
+    def __init__(
+        self,
+        q: SearchText = None,
+        brand: Values = None,
+        category: Values = None,
+        in_stock: bool = False,
+        price_min: Amount = None,
+        price_max: Amount = None,
+        facets: FacetNames = None,
+    ) -> None:
+        for name, values in (("brand", brand), ("category", category)):
+            if values and len(values) > MAX_VALUES:
+                raise Invalid(f"{name} may be given at most {MAX_VALUES} times")
+        if price_min is not None and price_max is not None and price_min > price_max:
+            raise Invalid("price_min must not be above price_max")
+        self.facets = [n.strip() for n in (facets or "").split(",") if n.strip()]
+        unknown = sorted(set(self.facets) - set(FACETS))
+        if unknown:
+            raise Invalid(f"unknown facet {unknown[0]!r}: choose from {', '.join(FACETS)}")
+        self.filter = CatalogFilter(
+            q=q,
+            brands=tuple(brand or ()),
+            categories=tuple(category or ()),
+            in_stock=in_stock,
+            price_min=price_min,
+            price_max=price_max,
+        )
 
 
 def _catalog(
     market: Marketplace,
     buyer_id: UUID,
     f: CatalogFilter,
-    limit: int,
-    cursor: str | None,
+    facets: list[str],
+    window: tuple[int, str | None],
 ) -> dict[str, Any]:
-    items, next_cursor = market.catalog.page(str(buyer_id), f, limit, cursor)
-    return page(items, next_cursor)
+    found = market.catalog.search(str(buyer_id), f, *window, facets=facets)
+    answer = page(found.items, found.next_cursor)
+    return {**answer, "facets": found.facets, "suggestions": found.suggestions}
 
 
 def _item(market: Marketplace, buyer_id: UUID, f: CatalogFilter) -> dict[str, Any]:
@@ -38,23 +82,24 @@ def _item(market: Marketplace, buyer_id: UUID, f: CatalogFilter) -> dict[str, An
 @router.get(
     "/buyer/catalog",
     tags=["buyer"],
-    response_model=Page[CatalogItem],
+    response_model=CatalogPage,
     responses=errors(401, 403, 422, 400, 408),
 )
 def buyer_catalog(
     session: CurrentBuyerUser,
     market: MarketplaceDep,
     _ready: CatalogReady,
-    q: Text = None,
-    brand: Text = None,
-    category: Text = None,
-    reseller_id: UUID | None = None,
+    narrowing: Annotated[Narrowing, Depends()],
+    reseller_id: Sellers = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Your catalog: what your terms let you see, at your prices, offers best first."""
-    f = CatalogFilter(q, brand, category, str(reseller_id) if reseller_id else None)
-    return _catalog(market, session.buyer.id, f, limit, cursor)
+    """Your catalog: what your terms let you see, at your prices, offers best first. With
+    `q`, by relevance: exact SKU or GTIN, then SKU prefix, then every word, then one typo."""
+    if reseller_id and len(reseller_id) > MAX_VALUES:
+        raise Invalid(f"reseller_id may be given at most {MAX_VALUES} times")
+    f = replace(narrowing.filter, sellers=tuple(str(r) for r in reseller_id or ()))
+    return _catalog(market, session.buyer.id, f, narrowing.facets, (limit, cursor))
 
 
 @router.get(
@@ -82,7 +127,7 @@ def _assigned(rep: CurrentSalesRep, buyer_id: UUID) -> None:
 @router.get(
     "/sales-rep/accounts/{buyer_id}/catalog",
     tags=["sales rep"],
-    response_model=Page[CatalogItem],
+    response_model=CatalogPage,
     responses=errors(401, 403, 422, 400, 408),
 )
 def sales_rep_catalog(
@@ -90,16 +135,15 @@ def sales_rep_catalog(
     rep: CurrentSalesRep,
     market: MarketplaceDep,
     _ready: CatalogReady,
-    q: Text = None,
-    brand: Text = None,
-    category: Text = None,
+    narrowing: Annotated[Narrowing, Depends()],
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """An assigned buyer's catalog, limited to your reseller's offers."""
+    """An assigned buyer's catalog, limited to your reseller's offers; searched and
+    filtered as the buyer's own."""
     _assigned(rep, buyer_id)
-    f = CatalogFilter(q, brand, category, str(rep.reseller_id))
-    return _catalog(market, buyer_id, f, limit, cursor)
+    f = replace(narrowing.filter, reseller_id=str(rep.reseller_id))
+    return _catalog(market, buyer_id, f, narrowing.facets, (limit, cursor))
 
 
 @router.get(

@@ -20,6 +20,11 @@ import orjson
 
 from marketplace.adapters.envelope import Envelope
 from marketplace.adapters.sql import Cursor, Row
+from marketplace.kernel.money import Money
+from offers.pricing import Tier, tier_price
+from offers.search import code_key, gtin_key, index_words
+from projections import catalog_index as search_index
+from projections.catalog_index import SearchIndex
 from projections.tables import TableProjection
 from projections.tracking import Fold
 
@@ -33,11 +38,12 @@ TABLES = {
     "name TEXT NOT NULL, brand TEXT NOT NULL, category TEXT NOT NULL, gtin TEXT, unit TEXT, "
     "attributes TEXT NOT NULL, currency TEXT NOT NULL, list_amount BIGINT NOT NULL, "
     "map_amount BIGINT, discontinued INTEGER NOT NULL, search TEXT NOT NULL, "
-    "tax_category TEXT NOT NULL DEFAULT 'standard'",
+    "tax_category TEXT NOT NULL DEFAULT 'standard', sku_key TEXT NOT NULL DEFAULT '', "
+    "gtin_key TEXT NOT NULL DEFAULT '', words TEXT",
     "offers": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, product_id TEXT NOT NULL, "
     "currency TEXT NOT NULL, price_amount BIGINT NOT NULL, tiers TEXT NOT NULL, "
     "stock BIGINT NOT NULL, lead_time_days INTEGER NOT NULL, min_order_qty INTEGER NOT NULL, "
-    "withdrawn INTEGER NOT NULL",
+    "withdrawn INTEGER NOT NULL, moq_amount BIGINT",
     "authorizations": "id TEXT PRIMARY KEY, manufacturer_id TEXT NOT NULL, "
     "reseller_id TEXT NOT NULL, brands TEXT, categories TEXT, active INTEGER NOT NULL",
     "terms": "id TEXT PRIMARY KEY, reseller_id TEXT NOT NULL, buyer_id TEXT NOT NULL, "
@@ -59,11 +65,14 @@ TABLES = {
     "manufacturer_id TEXT NOT NULL, name TEXT NOT NULL, brand_key TEXT NOT NULL, "
     "category_key TEXT NOT NULL, search TEXT NOT NULL, "
     f"PRIMARY KEY ({LISTED_KEY})",
+    **search_index.TABLES,
 }
 INDEXES = {
     "products_name": "products (name, id)",
     "products_manufacturer": "products (manufacturer_id, sku)",
     "products_sku": "products (sku)",
+    "products_sku_key": "products (sku_key)",
+    "products_gtin_key": "products (gtin_key)",
     "offers_product": "offers (product_id)",
     "offers_reseller": "offers (reseller_id, product_id)",
     "authorizations_pair": "authorizations (manufacturer_id, reseller_id)",
@@ -255,7 +264,34 @@ def _product(row: Row | None, event: Envelope) -> Row:
         "map_amount": (data["map_price"] or {}).get("amount"),
         "discontinued": 0,
         "search": f"{data['name']} {base['sku']} {data['brand']}".lower(),
+        **_search_keys({**base, **data}),
     }
+
+
+def _search_keys(product: Row) -> Row:
+    attributes = product["attributes"]
+    if isinstance(attributes, str):
+        attributes = json.loads(attributes)
+    return {
+        "sku_key": code_key(product["sku"]),
+        "gtin_key": gtin_key(product["gtin"]),
+        "words": index_words(
+            product["sku"],
+            product["name"],
+            product["brand"],
+            product["category"],
+            product["gtin"],
+            attributes,
+        ),
+    }
+
+
+def _moq_amount(offer: Row) -> int:
+    """The offer's own price at its minimum quantity, before any buyer's terms."""
+    currency = offer["currency"]
+    tiers = [Tier(q, Money(a, currency)) for q, a in json.loads(offer["tiers"])]
+    price = Money(int(offer["price_amount"]), currency)
+    return tier_price(price, tiers, int(offer["min_order_qty"])).amount
 
 
 def _discontinued(row: Row | None, _: Envelope) -> Row | None:
@@ -273,7 +309,7 @@ def _offer(row: Row | None, event: Envelope) -> Row:
         "reseller_id": data["reseller_id"],
         "product_id": data["product_id"],
     }
-    return {
+    offer = {
         **base,
         "currency": data["price"]["currency"],
         "price_amount": data["price"]["amount"],
@@ -283,6 +319,7 @@ def _offer(row: Row | None, event: Envelope) -> Row:
         "min_order_qty": data["min_order_qty"],
         "withdrawn": 0,
     }
+    return {**offer, "moq_amount": _moq_amount(offer)}
 
 
 def _stock_set(row: Row | None, event: Envelope) -> Row | None:
@@ -375,8 +412,21 @@ class CatalogProjection(TableProjection):
     RENAMED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {"price_lists": {"terms": "buyer_count"}}
     RETIRED_INDEXES = ("lists_reseller",)
     ADDED_COLUMNS: ClassVar[dict[str, dict[str, str]]] = {
-        "products": {"tax_category": "TEXT NOT NULL DEFAULT 'standard'"}
+        "products": {
+            "tax_category": "TEXT NOT NULL DEFAULT 'standard'",
+            "sku_key": "TEXT NOT NULL DEFAULT ''",
+            "gtin_key": "TEXT NOT NULL DEFAULT ''",
+            "words": "TEXT",
+        },
+        "offers": {"moq_amount": "BIGINT"},
     }
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self.search = SearchIndex(prefix)
+
+    def tables(self) -> list[str]:
+        return [*super().tables(), search_index.FTS]
 
     def apply_many(self, cur: Cursor, events: Sequence[Envelope]) -> None:
         ours = [e for e in events if e["type"] in EVENTS]
@@ -395,6 +445,8 @@ class CatalogProjection(TableProjection):
                 relist[table].add(event["aggregate_id"])
         changed = {k: v for k, v in rows.items() if v is not None and before.get(k) != v}
         self._write_state(cur, changed)
+        if not self.deferred:
+            self.search.products_changed(cur, [i for t, i in changed if t == "products"])
         self._write_scopes(cur, [r for (t, _), r in changed.items() if t == "authorizations"])
         if not self.deferred:
             created = self._count_terms(cur, before, changed)
@@ -416,6 +468,9 @@ class CatalogProjection(TableProjection):
         # A deferred build finds rows by primary key only; its indexes come in `finish`.
         if not self.deferred:
             super().create(cur)
+            self._fill_added(cur)
+            self.search.create(cur)
+            self.search.fill_vocabulary(cur)
             return
         for table, columns in self.TABLES.items():
             if table == "listed" and cur.dialect == "postgresql":
@@ -444,8 +499,22 @@ class CatalogProjection(TableProjection):
             cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
             cur.execute(f"ALTER TABLE {self._t('listed')} ADD PRIMARY KEY ({LISTED_KEY})")
         super().create(cur)
+        self.search.create(cur)
+        self.search.fill_vocabulary(cur)
         if cur.dialect == "postgresql":
             cur.execute(f"ANALYZE {self._t('listed')}")
+            cur.execute(f"ANALYZE {self._t('products')}")
+
+    def _fill_added(self, cur: Cursor) -> None:
+        """Columns added by an upgrade, derived from the rows' own data."""
+        cur.execute(f"SELECT * FROM {self._t('products')} WHERE words IS NULL")
+        products = [{**row, **_search_keys(row)} for row in cur.fetchall()]
+        if products:
+            self._write_state(cur, {("products", row["id"]): row for row in products})
+        cur.execute(f"SELECT * FROM {self._t('offers')} WHERE moq_amount IS NULL")
+        offers = [{**row, "moq_amount": _moq_amount(row)} for row in cur.fetchall()]
+        if offers:
+            self._write_state(cur, {("offers", row["id"]): row for row in offers})
 
     # State rows
 

@@ -1,7 +1,9 @@
 """Reading the catalog projection: each buyer's catalog at its own prices."""
 
+import itertools
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -9,23 +11,44 @@ from marketplace.adapters.sql import Cursor, Row
 from marketplace.kernel.money import Money
 from offers.choice import Candidate, shelf_order
 from offers.pricing import Tier, unit_price
+from offers.search import SearchTerms, parse
+from projections import catalog_search
 from projections.catalog import NAME
-from projections.paging import cut, decode_cursor
+from projections.catalog_search import terms_for
+from projections.paging import BadCursor, cut, decode_cursor
 from projections.runner import ProjectionRunner
 
-
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+FACETS = ("brand", "category", "seller")
 
 
 @dataclass(frozen=True)
 class CatalogFilter:
+    """What a catalog page shows. `reseller_id` is the one seller a caller is limited to (a
+    sales rep's own); `sellers`, `brands` and `categories` are the buyer's filters, each
+    matching any of its values."""
+
     q: str | None = None
-    brand: str | None = None
-    category: str | None = None
+    brands: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
     reseller_id: str | None = None
     product_id: str | None = None
+    sellers: tuple[str, ...] = ()
+    in_stock: bool = False
+    price_min: int | None = None
+    price_max: int | None = None
+
+    @property
+    def priced(self) -> bool:
+        return self.price_min is not None or self.price_max is not None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    facets: dict[str, list[dict[str, Any]]] | None = None
+    # Queries one or two edits away that would find something, when nothing was found.
+    suggestions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -33,6 +56,7 @@ class PriceList:
     """One of a buyer's price lists, with that buyer's own terms on it."""
 
     id: str
+    reseller_id: str
     reseller_name: str
     discount_bps: int
     fixed_prices: str
@@ -40,7 +64,8 @@ class PriceList:
 
 
 def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[PriceList]:
-    sql = f"""SELECT t.list_id, t.discount_bps, t.fixed_prices, t.payment_methods, r.name
+    sql = f"""SELECT t.list_id, t.reseller_id, t.discount_bps, t.fixed_prices,
+            t.payment_methods, r.name
         FROM {p}terms t
         JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
         WHERE t.buyer_id = %s"""
@@ -52,6 +77,7 @@ def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[P
     return [
         PriceList(
             r["list_id"],
+            r["reseller_id"],
             r["name"],
             int(r["discount_bps"]),
             r["fixed_prices"],
@@ -61,25 +87,62 @@ def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[P
     ]
 
 
+def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def _keys(values: Sequence[str]) -> list[str]:
+    return sorted({v.strip().lower() for v in values if v.strip()})
+
+
+def _product_filters(f: CatalogFilter, skip: str | None = None) -> tuple[str, list[Any]]:
+    """Conditions on a list row's product: brands and categories (but `skip`'s own)."""
+    sql, params = "", []
+    for facet, column, values in (
+        ("brand", "x.brand_key", f.brands),
+        ("category", "x.category_key", f.categories),
+    ):
+        if values and facet != skip:
+            condition, args = _in(column, _keys(values))
+            sql += f" AND {condition}"
+            params += args
+    if f.product_id:
+        sql += " AND x.product_id = %s"
+        params.append(f.product_id)
+    return sql, params
+
+
 def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
     """FROM and WHERE clauses for one price list's visible rows (the list id comes first)."""
     sql = f"""FROM {p}listed x
         JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
         WHERE x.list_id = %s"""
-    params: list[Any] = []
-    if f.q:
-        sql += " AND x.search LIKE %s ESCAPE '\\'"
-        params.append(_like(f.q))
-    if f.brand:
-        sql += " AND x.brand_key = %s"
-        params.append(f.brand.lower())
-    if f.category:
-        sql += " AND x.category_key = %s"
-        params.append(f.category.lower())
-    if f.product_id:
-        sql += " AND x.product_id = %s"
-        params.append(f.product_id)
-    return sql, params
+    more, params = _product_filters(f)
+    return sql + more, params
+
+
+def _chosen(lists: list[PriceList], f: CatalogFilter) -> list[PriceList]:
+    wanted = set(f.sellers)
+    return [pl for pl in lists if not wanted or pl.reseller_id in wanted]
+
+
+def _price(lists: list[PriceList]) -> str:
+    """A list row's unit price for this buyer at the offer's minimum quantity, before the
+    product's minimum advertised price (offers.pricing, in SQL). Every number in it is the
+    projection's own integer."""
+    cases = []
+    for pl in lists:
+        own = f"(o.moq_amount * {10_000 - int(pl.discount_bps)} + 5000) / 10000"
+        fixed = json.loads(pl.fixed_prices)
+        if fixed:
+            whens = " ".join(
+                f"WHEN '{UUID(pid)}' THEN {int(amount)}" for pid, amount in sorted(fixed.items())
+            )
+            own = f"CASE x.product_id {whens} ELSE {own} END"
+        cases.append(f"WHEN '{UUID(pl.id)}' THEN {own}")
+    return f"CASE x.list_id {' '.join(cases)} END"
 
 
 def _money(amount: int, currency: str) -> dict[str, Any]:
@@ -172,29 +235,68 @@ class CatalogView:
     def page(
         self, buyer_id: str, f: CatalogFilter, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        after = decode_cursor(cursor, 2) if cursor else None
+        found = self.search(buyer_id, f, limit, cursor)
+        return found.items, found.next_cursor
+
+    def search(
+        self,
+        buyer_id: str,
+        f: CatalogFilter,
+        limit: int,
+        cursor: str | None,
+        facets: Sequence[str] = (),
+    ) -> SearchResult:
+        """A page of a buyer's catalog: by relevance when there is a query, else by name;
+        with the requested facets counted over the whole result."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             lists = _buyer_lists(p, cur, buyer_id, f)
-            if not lists:
-                return [], None
-            where, params = _listed(p, f)
-            if after:
-                where += " AND (x.name, x.product_id) > (%s, %s)"
-                params += after
-            # Each list is an index range scan in page order; the pages merge here.
-            one = (
-                f"SELECT * FROM (SELECT x.name, x.product_id {where} "
-                "ORDER BY x.name, x.product_id LIMIT %s) page"
-            )
-            cur.execute(
-                f"SELECT DISTINCT name, product_id FROM "
-                f"({' UNION ALL '.join([one] * len(lists))}) pages "
-                "ORDER BY name, product_id LIMIT %s",
-                [v for pl in lists for v in (pl.id, *params, limit + 1)] + [limit + 1],
-            )
-            keys, next_cursor = cut(cur.fetchall(), limit, lambda k: [k["name"], k["product_id"]])
-            items = self._items(cur, p, lists, [k["product_id"] for k in keys])
+            terms = terms_for(cur, p, f.q) if f.q else None
+            if terms is not None and terms.empty:
+                terms = None
+            if terms is None and not f.in_stock and not f.priced:
+                items, next_cursor = self._by_name(cur, p, _chosen(lists, f), f, limit, cursor)
+            else:
+                search = _Search(cur, p, lists, f, terms)
+                ids, next_cursor = search.page(limit, cursor)
+                items = self._items(cur, p, _chosen(lists, f), ids)
+            counted = None
+            if facets:
+                counted = _Search(cur, p, lists, f, terms).facets(facets)
+            suggestions: list[str] = []
+            if not items and not cursor and terms is not None and lists:
+                suggestions = _suggest(cur, p, lists, f, terms)
+        return SearchResult(items, next_cursor, counted, suggestions)
+
+    def _by_name(
+        self,
+        cur: Cursor,
+        p: str,
+        lists: list[PriceList],
+        f: CatalogFilter,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        after = decode_cursor(cursor, 2) if cursor else None
+        if not lists:
+            return [], None
+        where, params = _listed(p, f)
+        if after:
+            where += " AND (x.name, x.product_id) > (%s, %s)"
+            params += after
+        # Each list is an index range scan in page order; the pages merge here.
+        one = (
+            f"SELECT * FROM (SELECT x.name, x.product_id {where} "
+            "ORDER BY x.name, x.product_id LIMIT %s) page"
+        )
+        cur.execute(
+            f"SELECT DISTINCT name, product_id FROM "
+            f"({' UNION ALL '.join([one] * len(lists))}) pages "
+            "ORDER BY name, product_id LIMIT %s",
+            [v for pl in lists for v in (pl.id, *params, limit + 1)] + [limit + 1],
+        )
+        keys, next_cursor = cut(cur.fetchall(), limit, lambda k: [k["name"], k["product_id"]])
+        items = self._items(cur, p, lists, [k["product_id"] for k in keys])
         return items, next_cursor
 
     def item(self, buyer_id: str, f: CatalogFilter) -> dict[str, Any] | None:
@@ -309,23 +411,20 @@ class CatalogView:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             params: list[Any] = [reseller_id]
-            where = "WHERE o.reseller_id = %s"
-            if q:
-                where += " AND p.search LIKE %s ESCAPE '\\'"
-                params.append(_like(q))
+            where = "o.reseller_id = %s"
             if status:
                 where += " AND o.withdrawn = %s"
                 params.append(1 if status == "withdrawn" else 0)
-            if cursor:
-                where += " AND o.product_id > %s"
-                params.append(decode_cursor(cursor, 1)[0])
-            cur.execute(
-                f"""SELECT o.*, p.sku, p.name, p.discontinued FROM {p}offers o
-                JOIN {p}products p ON p.id = o.product_id {where}
-                ORDER BY o.product_id LIMIT %s""",
-                [*params, limit + 1],
+            rows, next_cursor = _ranked(
+                cur,
+                p,
+                f"""o.*, p.sku, p.name, p.discontinued FROM {p}offers o
+                JOIN {p}products p ON p.id = o.product_id""",
+                (where, params),
+                q,
+                "product_id",
+                (limit, cursor),
             )
-            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["product_id"]])
         items = [
             {
                 "offer_id": r["id"],
@@ -362,26 +461,18 @@ class CatalogView:
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
             params: list[Any] = [manufacturer_id]
-            where = "WHERE manufacturer_id = %s"
-            if f.q:
-                where += " AND search LIKE %s ESCAPE '\\'"
-                params.append(_like(f.q))
-            if f.brand:
-                where += " AND LOWER(brand) = %s"
-                params.append(f.brand.lower())
-            if f.category:
-                where += " AND LOWER(category) = %s"
-                params.append(f.category.lower())
+            where = "p.manufacturer_id = %s"
+            for column, values in (("p.brand", f.brands), ("p.category", f.categories)):
+                if values:
+                    condition, args = _in(f"LOWER({column})", _keys(values))
+                    where += f" AND {condition}"
+                    params += args
             if status:
-                where += " AND discontinued = %s"
+                where += " AND p.discontinued = %s"
                 params.append(1 if status == "discontinued" else 0)
-            if cursor:
-                where += " AND sku > %s"
-                params.append(decode_cursor(cursor, 1)[0])
-            cur.execute(
-                f"SELECT * FROM {p}products {where} ORDER BY sku LIMIT %s", [*params, limit + 1]
+            rows, next_cursor = _ranked(
+                cur, p, f"p.* FROM {p}products p", (where, params), f.q, "sku", (limit, cursor)
             )
-            rows, next_cursor = cut(cur.fetchall(), limit, lambda r: [r["sku"]])
         items = [
             {**product_fields(r), "status": "discontinued" if r["discontinued"] else "active"}
             for r in rows
@@ -506,3 +597,208 @@ class CatalogView:
                 }
                 for r in cur.fetchall()
             ]
+
+
+class _Search:
+    """One search's SQL over a buyer's price lists: the rows that match the query and the
+    filters, a page of their products by relevance, and facet counts."""
+
+    def __init__(
+        self,
+        cur: Cursor,
+        p: str,
+        lists: list[PriceList],
+        f: CatalogFilter,
+        terms: SearchTerms | None,
+    ) -> None:
+        self.cur, self.p, self.lists, self.f, self.terms = cur, p, lists, f, terms
+        self.names = {pl.id: (pl.reseller_id, pl.reseller_name) for pl in lists}
+
+    def _hits(self, skip: str | None = None, tiered: bool = False) -> tuple[str, list[Any]]:
+        """The buyer's list rows that match, under every filter but `skip`'s own."""
+        p, f = self.p, self.f
+        lists = self.lists if skip == "seller" else _chosen(self.lists, f)
+        within, params = _in("x.list_id", [pl.id for pl in lists])
+        offers = f.in_stock or f.priced
+        columns = (
+            "x.product_id, x.list_id, x.name, x.brand_key, p.brand, x.category_key, p.category"
+        )
+        if f.priced:
+            columns += f", {_price(lists) if lists else '0'} AS price, p.map_amount"
+        matched = ""
+        if self.terms is not None:
+            condition, args = catalog_search.condition(self.cur, p, self.terms)
+            matched = f" AND {condition}"
+            params += args
+            if tiered:
+                rank, rank_args = catalog_search.tier(self.cur, p, self.terms)
+                columns += f", {rank} AS tier"
+                params = rank_args + params
+        elif tiered:
+            columns += ", 0 AS tier"
+        more, more_args = _product_filters(f, skip)
+        sql = f"""SELECT {columns} FROM {p}listed x
+            JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
+            JOIN {p}products p ON p.id = x.product_id
+            {f"JOIN {p}offers o ON o.id = x.offer_id" if offers else ""}
+            WHERE {within}{matched}{more}"""
+        if f.in_stock:
+            sql += " AND o.stock > 0 AND o.stock >= o.min_order_qty"
+        return sql, params + more_args
+
+    def _having(self) -> tuple[str, list[Any]]:
+        f = self.f
+        best = "MIN(CASE WHEN h.map_amount > h.price THEN h.map_amount ELSE h.price END)"
+        conditions, params = [], []
+        if f.price_min is not None:
+            conditions.append(f"{best} >= %s")
+            params.append(f.price_min)
+        if f.price_max is not None:
+            conditions.append(f"{best} <= %s")
+            params.append(f.price_max)
+        return (" HAVING " + " AND ".join(conditions), params) if conditions else ("", [])
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+        """Product ids by tier, then name, then id."""
+        after = decode_cursor(cursor, 3) if cursor else None
+        if after is not None and after[0] not in {"0", "1", "2", "3"}:
+            raise BadCursor("cursor is not one this marketplace issued")
+        hits, params = self._hits(tiered=True)
+        having, having_args = self._having()
+        name = 'r.name COLLATE "C"' if self.cur.dialect == "postgresql" else "r.name"
+        sql = f"""SELECT r.product_id, r.name, r.tier FROM (
+                SELECT h.product_id, MIN(h.name) AS name, MIN(h.tier) AS tier
+                FROM ({hits}) h GROUP BY h.product_id{having}) r"""
+        params += having_args
+        if after is not None:
+            sql += f" WHERE (r.tier, {name}, r.product_id) > (%s, %s, %s)"
+            params += [int(after[0]), after[1], after[2]]
+        self.cur.execute(
+            f"{sql} ORDER BY r.tier, {name}, r.product_id LIMIT %s", [*params, limit + 1]
+        )
+        rows, next_cursor = cut(
+            self.cur.fetchall(), limit, lambda r: [str(r["tier"]), r["name"], r["product_id"]]
+        )
+        return [r["product_id"] for r in rows], next_cursor
+
+    def facets(self, wanted: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Each facet's values with how many products of the result hold them, counted
+        under every filter but the facet's own."""
+        counted: dict[str, list[dict[str, Any]]] = {}
+        having, having_args = self._having()
+        for facet in FACETS:
+            if facet not in wanted:
+                continue
+            hits, params = self._hits(skip=facet)
+            if facet == "seller":
+                self.cur.execute(
+                    f"""SELECT g.list_id, COUNT(*) AS n FROM (
+                        SELECT h.product_id, h.list_id FROM ({hits}) h
+                        GROUP BY h.product_id, h.list_id{having}) g GROUP BY g.list_id""",
+                    params + having_args,
+                )
+                sellers = [
+                    {
+                        "reseller_id": self.names[r["list_id"]][0],
+                        "name": self.names[r["list_id"]][1],
+                        "count": int(r["n"]),
+                    }
+                    for r in self.cur.fetchall()
+                ]
+                counted["seller"] = sorted(
+                    sellers, key=lambda v: (-v["count"], v["name"], v["reseller_id"])
+                )
+                continue
+            key, label = (
+                ("brand_key", "brand") if facet == "brand" else ("category_key", "category")
+            )
+            self.cur.execute(
+                f"""SELECT g.k, g.label, COUNT(*) AS n FROM (
+                    SELECT h.product_id, MIN(h.{key}) AS k, MIN(h.{label}) AS label
+                    FROM ({hits}) h GROUP BY h.product_id{having}) g GROUP BY g.k, g.label""",
+                params + having_args,
+            )
+            counted[facet] = _labelled(self.cur.fetchall())
+        return counted
+
+    def any(self) -> bool:
+        hits, params = self._hits()
+        having, having_args = self._having()
+        self.cur.execute(
+            f"SELECT h.product_id FROM ({hits}) h GROUP BY h.product_id{having} LIMIT 1",
+            params + having_args,
+        )
+        return self.cur.fetchone() is not None
+
+
+def _labelled(rows: list[Row]) -> list[dict[str, Any]]:
+    """Counts by key, each shown as its most common spelling (the same in both stores)."""
+    by_key: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by_key.setdefault(r["k"], {})[r["label"]] = int(r["n"])
+    values = [
+        {
+            "value": min(spellings, key=lambda s: (-spellings[s], s)),
+            "count": sum(spellings.values()),
+        }
+        for spellings in by_key.values()
+    ]
+    return sorted(values, key=lambda v: (-v["count"], v["value"]))
+
+
+def _suggest(
+    cur: Cursor, p: str, lists: list[PriceList], f: CatalogFilter, terms: SearchTerms
+) -> list[str]:
+    """Queries with each word that finds nothing here replaced by a near one that does, the
+    nearest first; only those that find something in this buyer's catalog."""
+
+    def finds(text: str) -> bool:
+        return _Search(cur, p, lists, f, parse(text)).any()
+
+    choices: list[list[str]] = []
+    for word in terms.words:
+        near = [w for w in catalog_search.nearest(cur, p, word, 8) if finds(w)][:3]
+        kept = [word] if finds(word) else []
+        if not kept + near:
+            return []
+        choices.append(kept + near)
+    found: list[str] = []
+    for combination in itertools.islice(itertools.product(*choices), 9):
+        text = " ".join(combination)
+        if text not in found and finds(text):
+            found.append(text)
+        if len(found) == 3:
+            break
+    return found
+
+
+def _ranked(
+    cur: Cursor,
+    p: str,
+    source: str,
+    where: tuple[str, list[Any]],
+    q: str | None,
+    key: str,
+    window: tuple[int, str | None],
+) -> tuple[list[Row], str | None]:
+    """A page of `SELECT source WHERE where` (products aliased `p`) by `key`; with a query,
+    only the products it matches, the best tier first."""
+    limit, cursor = window
+    condition, params = where
+    terms = terms_for(cur, p, q) if q else None
+    if terms is None or terms.empty:
+        rank, rank_args = "0", list[Any]()
+    else:
+        rank, rank_args = catalog_search.tier(cur, p, terms)
+        matched, matched_args = catalog_search.condition(cur, p, terms)
+        condition, params = f"{condition} AND {matched}", params + matched_args
+    sql = f"SELECT * FROM (SELECT {rank} AS tier, {source} WHERE {condition}) r"
+    params = rank_args + params
+    if cursor:
+        after = decode_cursor(cursor, 2)
+        if after[0] not in {"0", "1", "2", "3"}:
+            raise BadCursor("cursor is not one this marketplace issued")
+        sql += f" WHERE (r.tier, r.{key}) > (%s, %s)"
+        params += [int(after[0]), after[1]]
+    cur.execute(f"{sql} ORDER BY r.tier, r.{key} LIMIT %s", [*params, limit + 1])
+    return cut(cur.fetchall(), limit, lambda r: [str(r["tier"]), r[key]])

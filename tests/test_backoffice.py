@@ -107,7 +107,7 @@ def test_a_reseller_adds_offers_edits_stock_inline_and_sets_terms_the_buyer_sees
     item = next(i for i in listed if i["sku"] not in TAKEN)
     TAKEN.add(item["sku"])
     products, _ = market.catalog.manufacturer_products(
-        str(nordic), 500, None, CatalogFilter(category="paper")
+        str(nordic), 500, None, CatalogFilter(categories=("paper",))
     )
     fresh = next(
         p

@@ -1,5 +1,6 @@
 """The catalog and product pages: the buyer's own catalog, at its own prices."""
 
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlencode
 from uuid import UUID
@@ -9,6 +10,7 @@ from fastapi.responses import Response
 
 from marketplace.adapters.carts import CartLine
 from marketplace.kernel.errors import NotFound
+from marketplace.pages.amounts import cents
 from marketplace.pages.inbox import buyer_needs
 from marketplace.pages.render import clean_query, redirect, render
 from marketplace.pages.session import CsrfChecked
@@ -20,6 +22,8 @@ from projections.quick_order import MAX_QUANTITY, pick
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 Filter = Annotated[str, Query(max_length=200)]
+Many = Annotated[Sequence[str], Query(max_length=200)]
+MAX_VALUES = 50
 
 
 @router.get("/catalog")
@@ -28,9 +32,12 @@ def catalog(
     market: MarketplaceDep,
     shopper: CurrentShopper,
     q: Filter = "",
-    brand: Filter = "",
-    category: Filter = "",
-    reseller: Filter = "",
+    brand: Many = (),
+    category: Many = (),
+    reseller: Many = (),
+    in_stock: Filter = "",
+    price_min: Filter = "",
+    price_max: Filter = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     clean = clean_query(request)
@@ -40,30 +47,54 @@ def catalog(
     if shopper.rep is not None:
         resellers = [r for r in resellers if r["id"] == shopper.reseller_filter]
     reseller_ids = {r["id"] for r in resellers}
-    chosen = reseller if reseller in reseller_ids else None
+    chosen = [r for r in dict.fromkeys(reseller[:MAX_VALUES]) if r in reseller_ids]
+    prices = {"price_min": price_min, "price_max": price_max}
+    amounts = {k: cents(v) for k, v in prices.items() if v.strip()}
+    bad_price = [k for k, v in amounts.items() if not isinstance(v, int)]
     f = CatalogFilter(
         q.strip() or None,
-        brand.strip() or None,
-        category.strip() or None,
-        shopper.reseller_filter or chosen,
+        brands=tuple(b.strip() for b in brand[:MAX_VALUES] if b.strip()),
+        categories=tuple(c.strip() for c in category[:MAX_VALUES] if c.strip()),
+        reseller_id=shopper.reseller_filter,
+        sellers=tuple(chosen),
+        in_stock=in_stock == "true",
+        price_min=_amount(amounts.get("price_min")),
+        price_max=_amount(amounts.get("price_max")),
     )
-    items, next_cursor = market.catalog.page(str(shopper.buyer_id), f, PAGE_SIZE, cursor or None)
-    filters = {"q": q, "brand": brand, "category": category, "reseller": chosen or ""}
-    kept = {k: v for k, v in filters.items() if v}
+    facets = ["brand", "category"] + (["seller"] if len(resellers) > 1 else [])
+    found = market.catalog.search(str(shopper.buyer_id), f, PAGE_SIZE, cursor or None, facets)
+    kept = [
+        ("q", f.q or ""),
+        *(("brand", b) for b in f.brands),
+        *(("category", c) for c in f.categories),
+        *(("reseller", r) for r in chosen),
+        ("in_stock", "true" if f.in_stock else ""),
+        *((k, v) for k, v in prices.items() if k not in bad_price),
+    ]
+    kept = [(k, v) for k, v in kept if v]
     response = render(
         request,
         "catalog.html",
         {
-            "items": items,
-            "filters": filters,
-            "resellers": resellers,
-            "brands": sorted({i["brand"] for i in items}),
-            "categories": sorted({i["category"] for i in items}),
-            "next_url": f"/catalog?{urlencode({**kept, 'cursor': next_cursor})}"
-            if next_cursor
+            "items": found.items,
+            "facets": found.facets or {},
+            "chosen": {
+                "brand": {b.lower() for b in f.brands},
+                "category": {c.lower() for c in f.categories},
+                "seller": set(chosen),
+            },
+            "filters": {"q": q, "in_stock": f.in_stock, **prices},
+            "suggestions": [
+                (s, "/catalog?" + urlencode([("q", s), *(p for p in kept if p[0] != "q")]))
+                for s in found.suggestions
+            ],
+            "narrowed": len(kept) > (1 if f.q else 0),
+            "bad_price": bad_price,
+            "next_url": f"/catalog?{urlencode([*kept, ('cursor', found.next_cursor)])}"
+            if found.next_cursor
             else None,
             "first_url": f"/catalog?{urlencode(kept)}" if cursor else None,
-            "unknown_reseller": bool(reseller) and chosen is None,
+            "unknown_reseller": len(chosen) < len([r for r in reseller if r]),
             "needs": buyer_needs(market, shopper),
         },
         shopper=shopper,
@@ -71,6 +102,10 @@ def catalog(
     if clean is not None:
         response.headers["HX-Push-Url"] = clean
     return response
+
+
+def _amount(value: int | str | None) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def _item(market: MarketplaceDep, shopper: CurrentShopper, product_id: UUID) -> dict[str, object]:

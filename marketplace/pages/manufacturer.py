@@ -50,7 +50,10 @@ def product_json(row: dict[str, str]) -> dict[str, Any]:
 def _filters(q: str, brand: str, category: str, status: str) -> tuple[CatalogFilter, str | None]:
     if status and status not in ("active", "discontinued"):
         raise Invalid("status is active or discontinued")
-    return CatalogFilter(q or None, brand or None, category or None), status or None
+    f = CatalogFilter(
+        q or None, brands=(brand,) if brand else (), categories=(category,) if category else ()
+    )
+    return f, status or None
 
 
 @router.get("/manufacturer/products")

@@ -240,6 +240,26 @@ class CatalogItem(Answer):
     offers: list[CatalogOffer]
 
 
+class FacetValue(Answer):
+    value: str
+    count: int
+
+
+class SellerFacet(Answer):
+    reseller_id: str
+    name: str
+    count: int
+
+
+class CatalogPage(Page[CatalogItem]):
+    facets: dict[str, list[FacetValue | SellerFacet]] | None = Field(
+        None, description="with `facets=`: counts over the whole result, not the page"
+    )
+    suggestions: list[str] = Field(
+        default_factory=list, description="when nothing matched: near queries that would"
+    )
+
+
 class OrderLine(Answer):
     product_id: str
     quantity: int

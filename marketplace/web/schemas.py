@@ -92,6 +92,9 @@ def money_or_none(value: MoneyIn | None) -> Money | None:
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=1000, description="from next_cursor")]
+SearchText = Annotated[
+    str | None, Query(max_length=200, description="words, a SKU or a GTIN (see catalog search)")
+]
 
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
