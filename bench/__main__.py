@@ -13,7 +13,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from bench import billing, catalog, imports, kafka, orders, quick_order, webhooks
+from bench import billing, catalog, imports, kafka, orders, quick_order, search, webhooks
 from bench.world import SCALES, generate
 from marketplace.adapters.settings import Settings
 from marketplace.platform import Marketplace
@@ -48,9 +48,9 @@ def fresh(url: str, kafka_bootstrap: str | None = None) -> Iterator[tuple[Market
 def main() -> None:
     scale_name = os.environ.get("BENCH_SCALE", "default")
     scale = SCALES[scale_name]
-    # BENCH_ONLY=append,catalog,kafka,orders,imports,billing,quick,webhooks runs some (all by
-    # default).
-    default = "append,catalog,kafka,orders,imports,billing,quick,webhooks"
+    # BENCH_ONLY=append,catalog,search,kafka,orders,imports,billing,quick,webhooks runs some
+    # (all by default).
+    default = "append,catalog,search,kafka,orders,imports,billing,quick,webhooks"
     only = set(os.environ.get("BENCH_ONLY", default).split(","))
     url = ensure_postgres()
     rows: list[dict[str, Any]] = []
@@ -85,6 +85,9 @@ def main() -> None:
     if "quick" in only:
         with console.status("quick order"), fresh(url) as (marketplace, _):
             rows += quick_order.run(marketplace, scale_name)
+    if "search" in only:
+        with console.status("catalog search at scale"), fresh(url) as (marketplace, _):
+            rows += search.run(marketplace, generate(scale), scale_name)
     if "webhooks" in only:
         with console.status("webhooks"), fresh(url) as (marketplace, _):
             rows += webhooks.run(marketplace, scale_name)

@@ -63,7 +63,7 @@ class PriceList:
     payment_methods: str
 
 
-def _buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[PriceList]:
+def buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[PriceList]:
     sql = f"""SELECT t.list_id, t.reseller_id, t.discount_bps, t.fixed_prices,
             t.payment_methods, r.name
         FROM {p}terms t
@@ -250,19 +250,19 @@ class CatalogView:
         with the requested facets counted over the whole result."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            lists = _buyer_lists(p, cur, buyer_id, f)
+            lists = buyer_lists(p, cur, buyer_id, f)
             terms = terms_for(cur, p, f.q) if f.q else None
             if terms is not None and terms.empty:
                 terms = None
+            counted = None
             if terms is None and not f.in_stock and not f.priced:
                 items, next_cursor = self._by_name(cur, p, _chosen(lists, f), f, limit, cursor)
+                if facets:
+                    counted = _Search(cur, p, lists, f, terms).run(0, None, facets)[2]
             else:
                 search = _Search(cur, p, lists, f, terms)
-                ids, next_cursor = search.page(limit, cursor)
+                ids, next_cursor, counted = search.run(limit, cursor, facets)
                 items = self._items(cur, p, _chosen(lists, f), ids)
-            counted = None
-            if facets:
-                counted = _Search(cur, p, lists, f, terms).facets(facets)
             suggestions: list[str] = []
             if not items and not cursor and terms is not None and lists:
                 suggestions = _suggest(cur, p, lists, f, terms)
@@ -303,7 +303,7 @@ class CatalogView:
         assert f.product_id is not None
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            items = self._items(cur, p, _buyer_lists(p, cur, buyer_id, f), [f.product_id])
+            items = self._items(cur, p, buyer_lists(p, cur, buyer_id, f), [f.product_id])
         return items[0] if items else None
 
     def items(
@@ -312,7 +312,7 @@ class CatalogView:
         """The given products of a buyer's catalog that it lists, by id."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            lists = _buyer_lists(p, cur, buyer_id, CatalogFilter(reseller_id=reseller_id))
+            lists = buyer_lists(p, cur, buyer_id, CatalogFilter(reseller_id=reseller_id))
             found = self._items(cur, p, lists, list(dict.fromkeys(product_ids)))
         return {item["product_id"]: item for item in found}
 
@@ -365,7 +365,7 @@ class CatalogView:
         """For each product, the resellers whose offers on it this buyer's catalog lists."""
         with self.projections.db.transaction() as cur:
             p = self._prefix(cur)
-            lists = _buyer_lists(p, cur, str(buyer_id), CatalogFilter())
+            lists = buyer_lists(p, cur, str(buyer_id), CatalogFilter())
             items = self._items(cur, p, lists, [str(i) for i in dict.fromkeys(product_ids)])
         return {
             UUID(item["product_id"]): [UUID(o["reseller_id"]) for o in item["offers"]]
@@ -600,8 +600,8 @@ class CatalogView:
 
 
 class _Search:
-    """One search's SQL over a buyer's price lists: the rows that match the query and the
-    filters, a page of their products by relevance, and facet counts."""
+    """One search's SQL over a buyer's price lists. The rows the query and the stock filter
+    keep are gathered once; the page and each facet narrow them by the other filters."""
 
     def __init__(
         self,
@@ -614,42 +614,50 @@ class _Search:
         self.cur, self.p, self.lists, self.f, self.terms = cur, p, lists, f, terms
         self.names = {pl.id: (pl.reseller_id, pl.reseller_name) for pl in lists}
 
-    def _hits(self, skip: str | None = None, tiered: bool = False) -> tuple[str, list[Any]]:
-        """The buyer's list rows that match, under every filter but `skip`'s own."""
+    def _base(self) -> tuple[str, list[Any]]:
         p, f = self.p, self.f
-        lists = self.lists if skip == "seller" else _chosen(self.lists, f)
-        within, params = _in("x.list_id", [pl.id for pl in lists])
-        offers = f.in_stock or f.priced
+        within, params = _in("x.list_id", [pl.id for pl in self.lists])
         columns = (
             "x.product_id, x.list_id, x.name, x.brand_key, p.brand, x.category_key, p.category"
         )
         if f.priced:
-            columns += f", {_price(lists) if lists else '0'} AS price, p.map_amount"
-        matched = ""
+            columns += f", {_price(self.lists) if self.lists else '0'} AS price, p.map_amount"
+        rank, rank_args = "0", list[Any]()
         if self.terms is not None:
+            rank, rank_args = catalog_search.tier(self.cur, p, self.terms)
             condition, args = catalog_search.condition(self.cur, p, self.terms)
-            matched = f" AND {condition}"
+            within += f" AND {condition}"
             params += args
-            if tiered:
-                rank, rank_args = catalog_search.tier(self.cur, p, self.terms)
-                columns += f", {rank} AS tier"
-                params = rank_args + params
-        elif tiered:
-            columns += ", 0 AS tier"
-        more, more_args = _product_filters(f, skip)
-        sql = f"""SELECT {columns} FROM {p}listed x
+        sql = f"""SELECT {columns}, {rank} AS tier FROM {p}listed x
             JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
             JOIN {p}products p ON p.id = x.product_id
-            {f"JOIN {p}offers o ON o.id = x.offer_id" if offers else ""}
-            WHERE {within}{matched}{more}"""
+            {f"JOIN {p}offers o ON o.id = x.offer_id" if f.in_stock or f.priced else ""}
+            WHERE {within}"""
         if f.in_stock:
             sql += " AND o.stock > 0 AND o.stock >= o.min_order_qty"
-        return sql, params + more_args
+        if f.product_id:
+            sql += " AND x.product_id = %s"
+            params.append(f.product_id)
+        return sql, rank_args + params
+
+    def _narrowed(self, skip: str | None = None) -> tuple[str, list[Any]]:
+        """The gathered rows `h` under every filter but `skip`'s own."""
+        conditions, params = ["1 = 1"], list[Any]()
+        for facet, column, values in (
+            ("brand", "h.brand_key", _keys(self.f.brands)),
+            ("category", "h.category_key", _keys(self.f.categories)),
+            ("seller", "h.list_id", [pl.id for pl in _chosen(self.lists, self.f)]),
+        ):
+            if facet != skip and (values or (facet == "seller" and self.f.sellers)):
+                condition, args = _in(column, values)
+                conditions.append(condition)
+                params += args
+        return " AND ".join(conditions), params
 
     def _having(self) -> tuple[str, list[Any]]:
         f = self.f
         best = "MIN(CASE WHEN h.map_amount > h.price THEN h.map_amount ELSE h.price END)"
-        conditions, params = [], []
+        conditions, params = [], list[Any]()
         if f.price_min is not None:
             conditions.append(f"{best} >= %s")
             params.append(f.price_min)
@@ -658,75 +666,83 @@ class _Search:
             params.append(f.price_max)
         return (" HAVING " + " AND ".join(conditions), params) if conditions else ("", [])
 
-    def page(self, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
-        """Product ids by tier, then name, then id."""
+    def run(
+        self, limit: int, cursor: str | None, facets: Sequence[str]
+    ) -> tuple[list[str], str | None, dict[str, list[dict[str, Any]]] | None]:
+        """Product ids by tier, then name, then id; and the facets asked for."""
         after = decode_cursor(cursor, 3) if cursor else None
         if after is not None and after[0] not in {"0", "1", "2", "3"}:
             raise BadCursor("cursor is not one this marketplace issued")
-        hits, params = self._hits(tiered=True)
+        base, params = self._base()
         having, having_args = self._having()
-        name = 'r.name COLLATE "C"' if self.cur.dialect == "postgresql" else "r.name"
-        sql = f"""SELECT r.product_id, r.name, r.tier FROM (
-                SELECT h.product_id, MIN(h.name) AS name, MIN(h.tier) AS tier
-                FROM ({hits}) h GROUP BY h.product_id{having}) r"""
-        params += having_args
+        where, where_args = self._narrowed()
+        name = 'name COLLATE "C"' if self.cur.dialect == "postgresql" else "name"
+        page = f"""SELECT product_id, name, tier FROM (
+                SELECT h.product_id, MIN(h.name) AS name, MIN(h.tier) AS tier FROM h
+                WHERE {where} GROUP BY h.product_id{having}) r"""
+        branch_args = where_args + having_args
         if after is not None:
-            sql += f" WHERE (r.tier, {name}, r.product_id) > (%s, %s, %s)"
-            params += [int(after[0]), after[1], after[2]]
-        self.cur.execute(
-            f"{sql} ORDER BY r.tier, {name}, r.product_id LIMIT %s", [*params, limit + 1]
-        )
-        rows, next_cursor = cut(
-            self.cur.fetchall(), limit, lambda r: [str(r["tier"]), r["name"], r["product_id"]]
-        )
-        return [r["product_id"] for r in rows], next_cursor
-
-    def facets(self, wanted: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-        """Each facet's values with how many products of the result hold them, counted
-        under every filter but the facet's own."""
-        counted: dict[str, list[dict[str, Any]]] = {}
-        having, having_args = self._having()
-        for facet in FACETS:
-            if facet not in wanted:
-                continue
-            hits, params = self._hits(skip=facet)
+            page += f" WHERE (tier, {name}, product_id) > (%s, %s, %s)"
+            branch_args += [int(after[0]), after[1], after[2]]
+        page += f" ORDER BY tier, {name}, product_id LIMIT %s"
+        branch_args.append(limit + 1)
+        branches = [
+            f"SELECT 'page' AS kind, product_id AS k, name AS label, tier AS n FROM ({page}) pg"
+        ]
+        if limit < 1:  # the facets alone
+            branches, branch_args = [], []
+        for facet in (f for f in FACETS if f in facets):
+            where, where_args = self._narrowed(skip=facet)
             if facet == "seller":
-                self.cur.execute(
-                    f"""SELECT g.list_id, COUNT(*) AS n FROM (
-                        SELECT h.product_id, h.list_id FROM ({hits}) h
-                        GROUP BY h.product_id, h.list_id{having}) g GROUP BY g.list_id""",
-                    params + having_args,
-                )
-                sellers = [
-                    {
-                        "reseller_id": self.names[r["list_id"]][0],
-                        "name": self.names[r["list_id"]][1],
-                        "count": int(r["n"]),
-                    }
-                    for r in self.cur.fetchall()
-                ]
-                counted["seller"] = sorted(
-                    sellers, key=lambda v: (-v["count"], v["name"], v["reseller_id"])
-                )
-                continue
-            key, label = (
-                ("brand_key", "brand") if facet == "brand" else ("category_key", "category")
+                inner = f"""SELECT h.product_id, h.list_id AS k, '' AS label FROM h WHERE {where}
+                    GROUP BY h.product_id, h.list_id{having}"""
+            else:
+                inner = f"""SELECT h.product_id, MIN(h.{facet}_key) AS k, MIN(h.{facet}) AS label
+                    FROM h WHERE {where} GROUP BY h.product_id{having}"""
+            branches.append(
+                f"SELECT '{facet}' AS kind, g.k, g.label, COUNT(*) AS n FROM ({inner}) g "
+                "GROUP BY g.k, g.label"
             )
-            self.cur.execute(
-                f"""SELECT g.k, g.label, COUNT(*) AS n FROM (
-                    SELECT h.product_id, MIN(h.{key}) AS k, MIN(h.{label}) AS label
-                    FROM ({hits}) h GROUP BY h.product_id{having}) g GROUP BY g.k, g.label""",
-                params + having_args,
-            )
-            counted[facet] = _labelled(self.cur.fetchall())
-        return counted
+            branch_args += where_args + having_args
+        self.cur.execute(
+            f"WITH h AS MATERIALIZED ({base}) {' UNION ALL '.join(branches)}",
+            params + branch_args,
+        )
+        rows = self.cur.fetchall()
+        ranked = sorted(
+            ([str(r["n"]), r["label"], r["k"]] for r in rows if r["kind"] == "page"),
+            key=lambda key: (int(key[0]), key[1], key[2]),
+        )
+        shown: list[dict[str, Any]] = []
+        next_cursor = None
+        if ranked:
+            shown, next_cursor = cut([{"key": k} for k in ranked], limit, lambda r: r["key"])
+        counted = None
+        if facets:
+            counted = {f: self._counts(f, [r for r in rows if r["kind"] == f]) for f in facets}
+        return [r["key"][2] for r in shown], next_cursor, counted
+
+    def _counts(self, facet: str, rows: list[Row]) -> list[dict[str, Any]]:
+        if facet != "seller":
+            return _labelled(rows)
+        sellers = [
+            {
+                "reseller_id": self.names[r["k"]][0],
+                "name": self.names[r["k"]][1],
+                "count": int(r["n"]),
+            }
+            for r in rows
+        ]
+        return sorted(sellers, key=lambda v: (-v["count"], v["name"], v["reseller_id"]))
 
     def any(self) -> bool:
-        hits, params = self._hits()
+        base, params = self._base()
         having, having_args = self._having()
+        where, where_args = self._narrowed()
         self.cur.execute(
-            f"SELECT h.product_id FROM ({hits}) h GROUP BY h.product_id{having} LIMIT 1",
-            params + having_args,
+            f"WITH h AS ({base}) SELECT h.product_id FROM h WHERE {where} "
+            f"GROUP BY h.product_id{having} LIMIT 1",
+            params + where_args + having_args,
         )
         return self.cur.fetchone() is not None
 

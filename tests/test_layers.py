@@ -166,6 +166,7 @@ def test_the_rule_modules_are_the_ones_expected() -> None:
         "offers.choice",
         "offers.domain",
         "offers.pricing",
+        "offers.search",
         "offers.shipping",
         "offers.visibility",
         "orders.billing.domain",

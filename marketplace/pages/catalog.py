@@ -1,7 +1,7 @@
 """The catalog and product pages: the buyer's own catalog, at its own prices."""
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -77,7 +77,7 @@ def catalog(
         "catalog.html",
         {
             "items": found.items,
-            "facets": found.facets or {},
+            "facets": _with_chosen(found.facets or {}, f, resellers),
             "chosen": {
                 "brand": {b.lower() for b in f.brands},
                 "category": {c.lower() for c in f.categories},
@@ -102,6 +102,25 @@ def catalog(
     if clean is not None:
         response.headers["HX-Push-Url"] = clean
     return response
+
+
+def _with_chosen(
+    facets: dict[str, list[dict[str, Any]]], f: CatalogFilter, resellers: list[dict[str, str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The facets, with every chosen value among them (at 0 when the other filters leave it
+    nothing), so that each can be unchosen."""
+    shown = {k: list(v) for k, v in facets.items()}
+    for facet, values in (("brand", f.brands), ("category", f.categories)):
+        if facet in shown:
+            have = {v["value"].lower() for v in shown[facet]}
+            shown[facet] += [{"value": v, "count": 0} for v in values if v.lower() not in have]
+    if "seller" in shown:
+        have = {v["reseller_id"] for v in shown["seller"]}
+        names = {r["id"]: r["name"] for r in resellers}
+        shown["seller"] += [
+            {"reseller_id": r, "name": names[r], "count": 0} for r in f.sellers if r not in have
+        ]
+    return shown
 
 
 def _amount(value: int | str | None) -> int | None:
