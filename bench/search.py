@@ -51,8 +51,15 @@ def _like_page_and_facets(cur: Cursor, p: str, buyer_id: str, word: str) -> int:
 def run(marketplace: Marketplace, world: World, scale: str) -> list[dict[str, Any]]:
     ids = load(marketplace, world)
     marketplace.projections.rebuild("catalog")
+    skus = [p["sku"] for p in world.products]
+    return measure(marketplace, [str(b) for b in ids["buyers"]], skus, scale)
+
+
+def measure(
+    marketplace: Marketplace, buyer_ids: list[str], skus: list[str], scale: str
+) -> list[dict[str, Any]]:
     rng = random.Random(17)
-    buyers = [str(ids["buyers"][rng.randrange(len(world.buyers))]) for _ in range(QUERIES)]
+    buyers = [rng.choice(buyer_ids) for _ in range(QUERIES)]
     words = [rng.choice(WORDS).lower() for _ in range(QUERIES)]
     catalog = marketplace.catalog
     for buyer, word in zip(buyers[:10], words[:10], strict=True):  # warm the caches
@@ -82,14 +89,20 @@ def run(marketplace: Marketplace, world: World, scale: str) -> list[dict[str, An
     # A typo in every query, and two words: the tiers the `LIKE` search never had.
     typos = [(b, w[:2] + w[3] + w[2] + w[4:] if len(w) >= 5 else w + "s") for b, w in pairs]
     two = [(b, f"{w} {rng.choice(WORDS).lower()}") for b, w in pairs]
-    skus = [(b, world.products[rng.randrange(len(world.products))]["sku"][:9]) for b in buyers]
+    prefixes = [(b, rng.choice(skus)[:9]) for b in buyers]
     rows = [
         latency_row("search_word_3_facets_p50", percentile(new, 50), percentile(old, 50), scale),
         latency_row("search_word_3_facets_p99", percentile(new, 99), percentile(old, 99), scale),
     ]
-    for name, queries in (("typo", typos), ("two_words", two), ("sku_prefix", skus)):
+    browse = [(b, "") for b in buyers]
+    for name, queries in (
+        ("typo", typos),
+        ("two_words", two),
+        ("sku_prefix", prefixes),
+        ("no_query", browse),
+    ):
         samples = timed(
-            queries, lambda b, q: catalog.search(b, CatalogFilter(q=q), 50, None, FACETS)
+            queries, lambda b, q: catalog.search(b, CatalogFilter(q=q or None), 50, None, FACETS)
         )
         rows.append(
             latency_row(f"search_{name}_3_facets_p99", percentile(samples, 99), None, scale)

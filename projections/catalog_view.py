@@ -617,8 +617,10 @@ class _Search:
     def _base(self) -> tuple[str, list[Any]]:
         p, f = self.p, self.f
         within, params = _in("x.list_id", [pl.id for pl in self.lists])
+        # The list rows give only their key, so their primary key index alone can answer.
         columns = (
-            "x.product_id, x.list_id, x.name, x.brand_key, p.brand, x.category_key, p.category"
+            "x.product_id, x.list_id, p.name, LOWER(p.brand) AS brand_key, p.brand, "
+            "LOWER(p.category) AS category_key, p.category"
         )
         if f.priced:
             columns += f", {_price(self.lists) if self.lists else '0'} AS price, p.map_amount"
@@ -629,8 +631,8 @@ class _Search:
             within += f" AND {condition}"
             params += args
         sql = f"""SELECT {columns}, {rank} AS tier FROM {p}listed x
-            JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
             JOIN {p}products p ON p.id = x.product_id
+            JOIN {p}accounts m ON m.id = p.manufacturer_id AND m.status = 'approved'
             {f"JOIN {p}offers o ON o.id = x.offer_id" if f.in_stock or f.priced else ""}
             WHERE {within}"""
         if f.in_stock:
@@ -704,6 +706,9 @@ class _Search:
                 "GROUP BY g.k, g.label"
             )
             branch_args += where_args + having_args
+        if self.cur.dialect == "postgresql":
+            # The counts group a whole catalog's rows; at PostgreSQL's 4 MB they spill to disk.
+            self.cur.execute("SET LOCAL work_mem = '32MB'")
         self.cur.execute(
             f"WITH h AS MATERIALIZED ({base}) {' UNION ALL '.join(branches)}",
             params + branch_args,
