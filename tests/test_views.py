@@ -253,6 +253,14 @@ def test_a_view_built_under_the_old_table_names_and_columns_is_changed_in_place_
         cur.execute("ALTER TABLE catalog_g1_price_lists RENAME TO catalog_g1_lists")
         cur.execute("ALTER TABLE orders_g1_shopping_lists RENAME TO orders_g1_lists")
         cur.execute("ALTER TABLE catalog_g1_products DROP COLUMN tax_category")
+        # Before search: no words, keys or vocabulary, and offers without their base price.
+        for index in ("products_sku_key", "products_gtin_key", "products_sku_prefix"):
+            cur.execute(f"DROP INDEX IF EXISTS catalog_g1_{index}")
+        for column in ("sku_key", "gtin_key", "words"):
+            cur.execute(f"ALTER TABLE catalog_g1_products DROP COLUMN {column}")
+        cur.execute("ALTER TABLE catalog_g1_offers DROP COLUMN moq_amount")
+        for table in ("vocabulary", "near_words", "product_words"):
+            cur.execute(f"DROP TABLE IF EXISTS catalog_g1_{table}")
     upgraded = Marketplace(settings)
     try:
         with upgraded.db.transaction() as cur:
@@ -272,5 +280,10 @@ def test_a_view_built_under_the_old_table_names_and_columns_is_changed_in_place_
         assert upgraded.catalog.page(m.muster.id, CatalogFilter(), 50, None)[0] == [
             {k: v for k, v in item.items() if k != "position"} for item in before
         ]
+        # The search index is derived from the rows kept: a typo and a price filter work.
+        found = upgraded.catalog.search(
+            m.muster.id, CatalogFilter(q="prodcut drill", price_min=1_000), 50, None
+        )
+        assert [item["sku"] for item in found.items] == ["DRILL-1"]
     finally:
         upgraded.close()
