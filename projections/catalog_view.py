@@ -19,6 +19,7 @@ from projections.paging import BadCursor, cut, decode_cursor
 from projections.runner import ProjectionRunner
 
 FACETS = ("brand", "category", "seller")
+SUGGESTING_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -776,9 +777,11 @@ def _suggest(
     def finds(text: str) -> bool:
         return _Search(cur, p, lists, f, parse(text)).any()
 
+    if len(terms.words) > SUGGESTING_WORDS:
+        return []  # each word costs a few reads; a long query is not worth them
     choices: list[list[str]] = []
     for word in terms.words:
-        near = [w for w in catalog_search.nearest(cur, p, word, 8) if finds(w)][:3]
+        near = [w for w in catalog_search.nearest(cur, p, word, 4) if finds(w)][:3]
         kept = [word] if finds(word) else []
         if not kept + near:
             return []
