@@ -98,14 +98,14 @@ def _keys(values: Sequence[str]) -> list[str]:
     return sorted({v.strip().lower() for v in values if v.strip()})
 
 
-def _product_filters(f: CatalogFilter, skip: str | None = None) -> tuple[str, list[Any]]:
-    """Conditions on a list row's product: brands and categories (but `skip`'s own)."""
-    sql, params = "", []
-    for facet, column, values in (
-        ("brand", "x.brand_key", f.brands),
-        ("category", "x.category_key", f.categories),
-    ):
-        if values and facet != skip:
+def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
+    """FROM and WHERE clauses for one price list's visible rows (the list id comes first)."""
+    sql = f"""FROM {p}listed x
+        JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
+        WHERE x.list_id = %s"""
+    params: list[Any] = []
+    for column, values in (("x.brand_key", f.brands), ("x.category_key", f.categories)):
+        if values:
             condition, args = _in(column, _keys(values))
             sql += f" AND {condition}"
             params += args
@@ -113,15 +113,6 @@ def _product_filters(f: CatalogFilter, skip: str | None = None) -> tuple[str, li
         sql += " AND x.product_id = %s"
         params.append(f.product_id)
     return sql, params
-
-
-def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
-    """FROM and WHERE clauses for one price list's visible rows (the list id comes first)."""
-    sql = f"""FROM {p}listed x
-        JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
-        WHERE x.list_id = %s"""
-    more, params = _product_filters(f)
-    return sql + more, params
 
 
 def _chosen(lists: list[PriceList], f: CatalogFilter) -> list[PriceList]:
