@@ -65,11 +65,12 @@ def terms_for(cur: Cursor, p: str, text: str) -> SearchTerms:
     for word, forms in wanted.items():
         short = sorted({d for f in forms for d in deletions(f)})
         keys = sorted({*forms, *short})
+        near, near_args = cur.one_of("variant", keys)
+        known, known_args = cur.one_of("word", short)
         cur.execute(
-            f"SELECT word FROM {p}near_words WHERE variant IN ({', '.join(['%s'] * len(keys))}) "
-            f"UNION SELECT word FROM {p}vocabulary WHERE word IN "
-            f"({', '.join(['%s'] * len(short))})",
-            [*keys, *short],
+            f"SELECT word FROM {p}near_words WHERE {near} "
+            f"UNION SELECT word FROM {p}vocabulary WHERE {known}",
+            near_args + known_args,
         )
         candidates[word] = {r["word"] for r in cur.fetchall()}
     return with_near(terms, candidates)
@@ -82,15 +83,10 @@ def nearest(cur: Cursor, p: str, word: str, limit: int) -> list[str]:
     once = deletions(word)
     twice = {d for w in once for d in deletions(w)} if len(word) > 3 else set()
     keys = sorted({word, *once, *twice})
-    cur.execute(
-        f"SELECT DISTINCT word FROM {p}near_words WHERE variant IN "
-        f"({', '.join(['%s'] * len(keys))})",
-        keys,
-    )
+    near, near_args = cur.one_of("variant", keys)
+    cur.execute(f"SELECT DISTINCT word FROM {p}near_words WHERE {near}", near_args)
     found = {r["word"] for r in cur.fetchall()} - {word}
-    cur.execute(
-        f"SELECT word FROM {p}vocabulary WHERE word IN ({', '.join(['%s'] * len(once))})",
-        sorted(once),
-    )
+    known, known_args = cur.one_of("word", sorted(once))
+    cur.execute(f"SELECT word FROM {p}vocabulary WHERE {known}", known_args)
     found |= {r["word"] for r in cur.fetchall()}
     return sorted(found, key=lambda w: (0 if one_edit_apart(word, w) else 1, w))[:limit]

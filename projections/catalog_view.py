@@ -88,17 +88,11 @@ def buyer_lists(p: str, cur: Cursor, buyer_id: str, f: CatalogFilter) -> list[Pr
     ]
 
 
-def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
-
-
 def _keys(values: Sequence[str]) -> list[str]:
     return sorted({v.strip().lower() for v in values if v.strip()})
 
 
-def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
+def _listed(cur: Cursor, p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
     """FROM and WHERE clauses for one price list's visible rows (the list id comes first)."""
     sql = f"""FROM {p}listed x
         JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
@@ -106,7 +100,7 @@ def _listed(p: str, f: CatalogFilter) -> tuple[str, list[Any]]:
     params: list[Any] = []
     for column, values in (("x.brand_key", f.brands), ("x.category_key", f.categories)):
         if values:
-            condition, args = _in(column, _keys(values))
+            condition, args = cur.one_of(column, _keys(values))
             sql += f" AND {condition}"
             params += args
     if f.product_id:
@@ -272,7 +266,7 @@ class CatalogView:
         after = decode_cursor(cursor, 2) if cursor else None
         if not lists:
             return [], None
-        where, params = _listed(p, f)
+        where, params = _listed(cur, p, f)
         if after:
             where += " AND (x.name, x.product_id) > (%s, %s)"
             params += after
@@ -456,7 +450,7 @@ class CatalogView:
             where = "p.manufacturer_id = %s"
             for column, values in (("p.brand", f.brands), ("p.category", f.categories)):
                 if values:
-                    condition, args = _in(f"LOWER({column})", _keys(values))
+                    condition, args = cur.one_of(f"LOWER({column})", _keys(values))
                     where += f" AND {condition}"
                     params += args
             if status:
@@ -608,7 +602,7 @@ class _Search:
 
     def _base(self) -> tuple[str, list[Any]]:
         p, f = self.p, self.f
-        within, params = _in("x.list_id", [pl.id for pl in self.lists])
+        within, params = self.cur.one_of("x.list_id", [pl.id for pl in self.lists])
         # The list rows give only their key, so their primary key index alone can answer.
         columns = (
             "x.product_id, x.list_id, p.name, LOWER(p.brand) AS brand_key, p.brand, "
@@ -643,7 +637,7 @@ class _Search:
             ("seller", "h.list_id", [pl.id for pl in _chosen(self.lists, self.f)]),
         ):
             if facet != skip and (values or (facet == "seller" and self.f.sellers)):
-                condition, args = _in(column, values)
+                condition, args = self.cur.one_of(column, values)
                 conditions.append(condition)
                 params += args
         return " AND ".join(conditions), params

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.world import Actor, World, eur
+from tests.world import Actor, World, eur, small_market
 
 pytestmark = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 
@@ -74,13 +74,10 @@ def _put(world: World, maker: Actor, product: dict[str, Any]) -> str:
 
 @pytest.fixture
 def shop(world: World) -> Shop:
-    acme = world.manufacturer("Acme")
-    rhine = world.reseller("Rhine Supply")
-    danube = world.reseller("Danube Distribution", "distributor")
+    market = small_market(world)
+    acme, rhine, danube, buyer = market.acme, market.rhine, market.danube, market.muster
     hidden = world.reseller("Elsewhere Trading")
-    buyer = world.buyer("Muster GmbH")
-    for seller in (rhine, danube, hidden):
-        world.authorize(acme, seller)
+    world.authorize(acme, hidden)
     ids = {p["sku"]: _put(world, acme, p) for p in PRODUCTS}
     for n, product in enumerate(PRODUCTS):
         sku = product["sku"]
