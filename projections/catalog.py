@@ -446,7 +446,9 @@ class CatalogProjection(TableProjection):
         changed = {k: v for k, v in rows.items() if v is not None and before.get(k) != v}
         self._write_state(cur, changed)
         if not self.deferred:
-            self.search.products_changed(cur, [i for t, i in changed if t == "products"])
+            self.search.products_changed(
+                cur, [r for (t, _), r in changed.items() if t == "products"]
+            )
         self._write_scopes(cur, [r for (t, _), r in changed.items() if t == "authorizations"])
         if not self.deferred:
             created = self._count_terms(cur, before, changed)

@@ -7,7 +7,7 @@ vocabulary and its deletion keys find the words one typo away from a query's.
 
 from collections.abc import Iterable
 
-from marketplace.adapters.sql import Cursor
+from marketplace.adapters.sql import Cursor, Row
 from offers.search import near_keys
 
 CHUNK = 500
@@ -72,12 +72,12 @@ class SearchIndex:
             found.update(row["words"].split())
         self._add_words(cur, found)
 
-    def products_changed(self, cur: Cursor, product_ids: Iterable[str]) -> None:
-        """Indexes the words of products just written."""
-        found: set[str] = set()
-        for chunk in _chunks(product_ids):
-            where, args = cur.one_of("id", chunk)
-            if cur.dialect == "sqlite":
+    def products_changed(self, cur: Cursor, products: list[Row]) -> None:
+        """Indexes the words of product rows just written."""
+        found = {w for row in products for w in (row["words"] or "").split()}
+        if cur.dialect == "sqlite":
+            for chunk in _chunks(row["id"] for row in products):
+                where, args = cur.one_of("id", chunk)
                 rows = f"SELECT rowid FROM {self._t('products')} WHERE {where}"
                 cur.execute(f"DELETE FROM {self._t(FTS)} WHERE rowid IN ({rows})", args)
                 cur.execute(
@@ -85,9 +85,6 @@ class SearchIndex:
                     f"FROM {self._t('products')} WHERE {where}",
                     args,
                 )
-            cur.execute(f"SELECT words FROM {self._t('products')} WHERE {where}", args)
-            for row in cur.fetchall():
-                found.update(row["words"].split())
         known: set[str] = set()
         for chunk in _chunks(found):
             where, args = cur.one_of("word", chunk)
