@@ -13,7 +13,12 @@ from marketplace.adapters.carts import Carts
 from marketplace.adapters.clock import Clock
 from marketplace.adapters.credentials import Credentials
 from marketplace.adapters.eventlog import EventLog
-from marketplace.adapters.eventstore import MarketplaceApplication, persistence_env
+from marketplace.adapters.eventstore import (
+    MarketplaceApplication,
+    persistence_env,
+    save_together,
+    shared_datastore,
+)
 from marketplace.adapters.idempotency import IdempotencyStore
 from marketplace.adapters.jobs import JobTable
 from marketplace.adapters.settings import Settings
@@ -204,6 +209,7 @@ class Marketplace:
             self.invoicing.overdue,
             self.budgeting,
             charging,
+            save_together if shared_datastore([self.orders, self.offers]) else None,
         )
         self.approvals = Approvals(self.orders, holds, self.budgeting)
         self.quoting = Quoting(
@@ -393,13 +399,9 @@ class Marketplace:
         """Placing chooses among the offers the buyer's catalog lists, so it waits for the
         view when events that change what is listed have not reached it; stock moves alone
         do not make it wait (the chooser reads stock from the offers themselves)."""
-        heads = self.heads()
         positions = self.projections.positions("catalog")
-        if any(
-            self.events.contains_any(context, positions.get(context, 0), head, LISTING_EVENTS)
-            for context, head in heads.items()
-            if positions.get(context, 0) < head
-        ):
+        heads, news = self.events.heads_and_news(positions, LISTING_EVENTS)
+        if news:
             self.projections.wait("catalog", heads, VIEW_WAIT_S, deliver=self.in_process)
 
     def _notifier_row(self, table: str, some_id: str) -> dict[str, Any] | None:

@@ -2,10 +2,12 @@
 
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.kernel.errors import Conflict, DomainError, NotFound, Refusal
@@ -67,65 +69,56 @@ class Holds:
 
     def take(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
         """Takes every hold or none; each ref is taken at most once, however often asked."""
+        with self.turns(self._keys(stock, credit)):
+            retrying(lambda: self.offers.save(*self.held(stock, credit)))
 
-        def attempt() -> None:
-            problems: list[dict[str, Any]] = []
-            # Every offer and terms the holds touch, read with a query per kind.
-            touched: dict[UUID, Offer | CustomerTerms] = {
-                **self.offers.get_many(
-                    [offer_id(h.reseller_id, h.product_id) for h in stock], Offer
-                ),
-                **self.offers.get_many(
-                    [terms_id(h.reseller_id, h.buyer_id) for h in credit], CustomerTerms
-                ),
-            }
-            for hold in stock:
-                offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
-                offer = (
-                    offer
-                    if isinstance(offer, Offer)
-                    else self.offers.offer(hold.reseller_id, hold.product_id)
-                )
-                try:
-                    offer.reserve(hold.ref, hold.quantity)
-                except Conflict as error:
-                    problems.append(
-                        {
-                            "line": hold.line,
-                            "product_id": str(hold.product_id),
-                            "reseller_id": str(hold.reseller_id),
-                            "msg": str(error.detail),
-                            "type": "stock",
-                        }
-                    )
-                touched[offer.id] = offer
-            for credit_hold in credit:
-                terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
-                terms = (
-                    terms
-                    if isinstance(terms, CustomerTerms)
-                    else self.offers.terms(credit_hold.reseller_id, credit_hold.buyer_id)
-                )
-                if terms is None:
-                    raise NotFound("no terms with that reseller")
-                try:
-                    terms.use_credit(credit_hold.ref, credit_hold.amount)
-                except DomainError as error:
-                    problems.append(
-                        {
-                            "reseller_id": str(credit_hold.reseller_id),
-                            "msg": str(error.detail),
-                            "type": "credit",
-                        }
-                    )
-                touched[terms.id] = terms
-            if problems:
-                credit_only = all(p["type"] == "credit" for p in problems)
-                raise HoldsRefused(problems, Refusal.CREDIT if credit_only else Refusal.CONFLICT)
-            self.offers.save(*touched.values())
+    @staticmethod
+    def turns(keys: Iterable[UUID]) -> AbstractContextManager[None]:
+        """Holds on the same offers and terms in this process take turns instead of racing."""
+        return _stripes(keys)
 
-        with _stripes(self._keys(stock, credit)):
-            retrying(attempt)
+    def held(self, stock: list[StockHold], credit: list[CreditHold]) -> list[Offer | CustomerTerms]:
+        """The offers and terms with every hold taken, to be saved by the caller (with other
+        changes, when it must be all or none); HoldsRefused if any cannot be taken."""
+        problems: list[dict[str, Any]] = []
+        # Every offer and terms the holds touch, read with one query.
+        ids = [offer_id(h.reseller_id, h.product_id) for h in stock]
+        ids += [terms_id(h.reseller_id, h.buyer_id) for h in credit]
+        touched: dict[UUID, Aggregate] = self.offers.get_many(ids, Aggregate)
+        for hold in stock:
+            offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
+            if not isinstance(offer, Offer):
+                raise NotFound(f"no offer on product {hold.product_id} from that reseller")
+            try:
+                offer.reserve(hold.ref, hold.quantity)
+            except Conflict as error:
+                problems.append(
+                    {
+                        "line": hold.line,
+                        "product_id": str(hold.product_id),
+                        "reseller_id": str(hold.reseller_id),
+                        "msg": str(error.detail),
+                        "type": "stock",
+                    }
+                )
+        for credit_hold in credit:
+            terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
+            if not isinstance(terms, CustomerTerms):
+                raise NotFound("no terms with that reseller")
+            try:
+                terms.use_credit(credit_hold.ref, credit_hold.amount)
+            except DomainError as error:
+                problems.append(
+                    {
+                        "reseller_id": str(credit_hold.reseller_id),
+                        "msg": str(error.detail),
+                        "type": "credit",
+                    }
+                )
+        if problems:
+            credit_only = all(p["type"] == "credit" for p in problems)
+            raise HoldsRefused(problems, Refusal.CREDIT if credit_only else Refusal.CONFLICT)
+        return [a for a in touched.values() if isinstance(a, Offer | CustomerTerms)]
 
     def give_back(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
         def attempt() -> None:

@@ -99,7 +99,7 @@ def _place(
     only_reseller: UUID | None,
 ) -> JSONResponse:
     def run(_: str | None) -> tuple[int, dict[str, Any]]:
-        order = market.placement.place(
+        order, seller_orders = market.placement.placed(
             buyer_id,
             placed_by,
             session.user.spending_limit if session else None,
@@ -111,7 +111,7 @@ def _place(
             body.cost_centre_id,
             shipping_methods=body.shipping_methods,
         )
-        return 201, market.orders.describe(order)
+        return 201, market.orders.describe(order, seller_orders)
 
     return idempotent(market, request, scope, body.model_dump(mode="json"), run)
 

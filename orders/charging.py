@@ -2,7 +2,7 @@
 seller's and the buyer's tax profiles, the operator's rates and the seller's shipping grid;
 and what it records on each seller order it opens."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +11,8 @@ from uuid import UUID
 from marketplace.kernel.errors import Refusal
 from marketplace.taxes.application import Taxes
 from marketplace.taxes.domain import RateOf, TaxCategory
+from marketplace.taxes.profiles import TaxProfile
+from offers.shipping import ShippingRate
 from orders.charges import Charges, Goods, NotShipped, seller_order_charges, treatment_row
 from orders.choosing import Choice, problem
 from orders.domain import SellerOrder
@@ -51,9 +53,17 @@ class Charger:
     """Charges the seller orders of one order: the buyer, its destination and the rates are
     read once."""
 
-    def __init__(self, taxes: Taxes, buyer_id: UUID, destination: str | None, today: str) -> None:
+    def __init__(
+        self,
+        taxes: Taxes,
+        buyer_id: UUID,
+        destination: str | None,
+        today: str,
+        seller_ids: Sequence[UUID] = (),
+    ) -> None:
         self.taxes = taxes
-        buyer = taxes.profile("buyer", buyer_id)
+        buyer, self._profiles, self._grids = taxes.of_order(buyer_id, seller_ids)
+        self._read = set(seller_ids)
         self.destination = destination or (
             destination_of(buyer.address) if buyer is not None else None  # type: ignore[arg-type]
         )
@@ -76,8 +86,7 @@ class Charger:
     ) -> Charged | NotShipped | None:
         """The group's charges; None when its seller has neither a tax profile nor a grid
         (its seller order is charged as before: untaxed, shipped free)."""
-        seller = self.taxes.profile("seller", reseller_id)
-        grid = self.taxes.grid(reseller_id)
+        seller, grid = self._seller(reseller_id)
         if seller is None and not grid:
             return None
         goods = [
@@ -105,13 +114,18 @@ class Charger:
             return found
         return Charged(found, {str(c.product.id): c.product.tax_category for c in group})
 
+    def _seller(self, reseller_id: UUID) -> tuple[TaxProfile | None, list[ShippingRate]]:
+        if reseller_id not in self._read:
+            return self.taxes.profile("seller", reseller_id), self.taxes.grid(reseller_id)
+        return self._profiles.get(reseller_id), self._grids.get(reseller_id, [])
+
     def methods(self, reseller_id: UUID, currency: str) -> list[tuple[str, str]]:
         """(method, name) of each way the seller ships to the destination in `currency`."""
         if self.destination is None:
             return []
         return [
             (rate.method, rate.name)
-            for rate in self.taxes.grid(reseller_id)
+            for rate in self._seller(reseller_id)[1]
             if self.destination in rate.countries and rate.first_item.currency == currency
         ]
 
@@ -133,5 +147,13 @@ class Charging:
         self.taxes = taxes
         self.today = today
 
-    def charger(self, buyer_id: UUID, shipping_address: Mapping[str, str] | None) -> Charger:
-        return Charger(self.taxes, buyer_id, destination_of(shipping_address), self.today())
+    def charger(
+        self,
+        buyer_id: UUID,
+        shipping_address: Mapping[str, str] | None,
+        seller_ids: Sequence[UUID] = (),
+    ) -> Charger:
+        """A charger for one order, having read at once what charging these sellers needs."""
+        return Charger(
+            self.taxes, buyer_id, destination_of(shipping_address), self.today(), seller_ids
+        )

@@ -3,9 +3,10 @@ quantity and stock, then the lowest contract price and the shortest lead time.""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from marketplace.adapters.eventstore import read_together
 from marketplace.kernel.accounts import Account
 from marketplace.kernel.errors import DomainError, NotFound, Refusal
 from marketplace.kernel.money import Money
@@ -15,6 +16,8 @@ from offers.domain import CustomerTerms, Offer, Product, contract_price, offer_i
 from offers.visibility import visible
 from sellers.application import Sellers
 from sellers.domain import Authorization, Reseller, authorization_id
+
+T = TypeVar("T")
 
 # Offer candidates for products, as the buyer's catalog view lists them: product id ->
 # reseller ids.
@@ -98,18 +101,37 @@ class Lookups:
             self._candidates.update(self._candidates_of(buyer_id, product_ids))
         pairs = {(r, p) for p in product_ids for r in self.candidates(buyer_id, p, only)}
         resellers = {r for r, _ in pairs}
-        products = self.offers.get_many(product_ids, Product)
-        self._products.update({p: products.get(p) for p in product_ids})
-        offers = self.offers.get_many([offer_id(r, p) for r, p in pairs], Offer)
-        self._offers.update({offer_id(r, p): offers.get(offer_id(r, p)) for r, p in pairs})
-        terms = self.offers.get_many([terms_id(r, buyer_id) for r in resellers], CustomerTerms)
-        self._terms.update({(r, buyer_id): terms.get(terms_id(r, buyer_id)) for r in resellers})
-        manufacturers = {p.manufacturer_id for p in products.values()}
-        accounts = self.sellers.get_many([*resellers, *manufacturers], Account)
-        self._accounts.update({a: accounts.get(a) for a in [*resellers, *manufacturers]})
+        offer_ids = [offer_id(r, p) for r, p in pairs]
+        # Two reads where the logs share a database: what the products and offers name
+        # (and the products' makers) is known only after the first.
+        products, offers, terms, accounts = read_together(
+            [
+                (self.offers, product_ids, Product),
+                (self.offers, offer_ids, Offer),
+                (self.offers, [terms_id(r, buyer_id) for r in resellers], CustomerTerms),
+                (self.sellers, resellers, Account),
+            ]
+        )
+        self._products.update({p: _of(products.get(p), Product) for p in product_ids})
+        self._offers.update(
+            {offer_id(r, p): _of(offers.get(offer_id(r, p)), Offer) for r, p in pairs}
+        )
+        self._terms.update(
+            {(r, buyer_id): _of(terms.get(terms_id(r, buyer_id)), CustomerTerms) for r in resellers}
+        )
+        self._accounts.update({a: _of(accounts.get(a), Account) for a in resellers})
+        manufacturers = {p.manufacturer_id for p in self._products.values() if p is not None}
         keys = [(m, r) for m in manufacturers for r in resellers]
-        found = self.sellers.get_many([authorization_id(*k) for k in keys], Authorization)
-        self._authorizations.update({k: found.get(authorization_id(*k)) for k in keys})
+        makers, found = read_together(
+            [
+                (self.sellers, manufacturers, Account),
+                (self.sellers, [authorization_id(*k) for k in keys], Authorization),
+            ]
+        )
+        self._accounts.update({m: _of(makers.get(m), Account) for m in manufacturers})
+        self._authorizations.update(
+            {k: _of(found.get(authorization_id(*k)), Authorization) for k in keys}
+        )
 
     def candidates(self, buyer_id: UUID, product_id: UUID, only: UUID | None) -> list[UUID]:
         if only is not None:
@@ -250,3 +272,7 @@ def by_seller(choices: list[Choice]) -> dict[UUID, list[Choice]]:
             raise PlacementRefused([twice(choice.line, choice.product.id)])
         group.append(choice)
     return groups
+
+
+def _of(found: object, cls: type[T]) -> T | None:
+    return found if isinstance(found, cls) else None

@@ -6,7 +6,7 @@ a crash left in between.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID, uuid4
@@ -16,9 +16,11 @@ from marketplace.buyers.application import Buyers
 from marketplace.kernel.errors import Forbidden, Refusal
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import INVOICE_METHODS
+from offers.domain import offer_id, terms_id
 from offers.holds import CreditHold, Holds, HoldsRefused, StockHold
 from orders.application import Orders
 from orders.budgeting import Budgeting
+from orders.budgets import Budget
 from orders.charges import NotShipped
 from orders.charging import Charged, Charger, Charging, not_shipped
 from orders.choosing import (
@@ -50,6 +52,39 @@ class Quoted:
 
 # (buyer, seller, currency) -> the buyer's oldest overdue invoice with that seller, if any.
 Overdue = Callable[[UUID, UUID, str], dict[str, Any] | None]
+
+# Records several contexts' aggregates in one transaction, all or none.
+SaveTogether = Callable[[Sequence[tuple[Any, Sequence[Any]]]], None]
+
+
+@dataclass
+class Draft:
+    """An order and its seller orders before they are saved, with the cost centre's budget
+    and the accepted quote they change, and whether the budget wants an approval."""
+
+    order: Order
+    seller_orders: list[SellerOrder]
+    budget: Budget | None
+    quote: Quote | None
+    over_budget: bool
+
+    def needs_approval(self, spending_limit: Money | None) -> bool:
+        return self.over_budget or over_limit(spending_limit, _totals(self.seller_orders))
+
+    def holds(self) -> tuple[list[StockHold], list[CreditHold]]:
+        stock: list[StockHold] = []
+        credit: list[CreditHold] = []
+        for so in self.seller_orders:
+            more_stock, more_credit = holds_of(so)
+            stock += more_stock
+            credit += more_credit
+        return stock, credit
+
+    def placed(self, needs_approval: bool) -> None:
+        self.order.placed(needs_approval)
+        if not needs_approval:
+            for so in self.seller_orders:
+                so.release()
 
 
 def open_seller_order(
@@ -129,7 +164,9 @@ class Placement:
         overdue: Overdue,
         budgeting: Budgeting | None = None,
         charging: Charging | None = None,
+        save_together: SaveTogether | None = None,
     ) -> None:
+        self.save_together = save_together
         self.charging = charging
         self.orders = orders
         self.sellers = sellers
@@ -155,6 +192,37 @@ class Placement:
         quoted: Quoted | None = None,
         shipping_methods: Mapping[UUID, str] | None = None,
     ) -> Order:
+        """Places an order across resellers: one seller order per reseller, stock and credit
+        held, approval asked where a limit or a budget wants it."""
+        return self.placed(
+            buyer_id,
+            placed_by,
+            spending_limit,
+            lines,
+            payment_method,
+            po_number,
+            shipping_address,
+            only_reseller,
+            cost_centre_id,
+            quoted,
+            shipping_methods,
+        )[0]
+
+    def placed(
+        self,
+        buyer_id: UUID,
+        placed_by: dict[str, str],
+        spending_limit: Money | None,
+        lines: list[LineRequest],
+        payment_method: str,
+        po_number: str | None,
+        shipping_address: dict[str, str] | None,
+        only_reseller: UUID | None = None,
+        cost_centre_id: UUID | None = None,
+        quoted: Quoted | None = None,
+        shipping_methods: Mapping[UUID, str] | None = None,
+    ) -> tuple[Order, list[SellerOrder]]:
+        """As `place`, with the seller orders the order was split into."""
         buyer = self.buyers.buyer(buyer_id)
         if not buyer.is_approved:
             raise Forbidden("the buyer organisation is not approved")
@@ -171,17 +239,20 @@ class Placement:
             choices = [replace(c, price=quoted.prices[c.product.id]) for c in choices]
             placed_by = {**placed_by, "quote_id": str(quoted.quote_id)}
         groups = by_seller(choices)
-        charger = self.charging.charger(buyer_id, shipping_address) if self.charging else None
+        charger = (
+            self.charging.charger(buyer_id, shipping_address, list(groups))
+            if self.charging
+            else None
+        )
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         charged, problems = charge_groups(
             charger, lookups, groups, quantities, shipping_methods or {}
         )
         if problems:
             raise PlacementRefused(problems)
-        # A budget changed by a concurrent order makes the draft's save fail: it is drafted
-        # again against the budget as it is now.
-        order, seller_orders, over = retrying(
-            lambda: self._draft(
+
+        def drafted() -> Draft:
+            return self._drafted(
                 lookups,
                 buyer_id,
                 placed_by,
@@ -194,10 +265,52 @@ class Placement:
                 cost_centre,
                 quoted,
             )
-        )
-        needs_approval = over or over_limit(spending_limit, _totals(seller_orders))
-        self._hold_and_place(order, seller_orders, needs_approval)
-        return order
+
+        if self.save_together is not None:
+            return self._place_at_once(drafted, spending_limit, groups, buyer_id, payment_method)
+        # Without one transaction for both logs: a saga (draft, holds, placed) that `recover`
+        # finishes after a crash. A budget changed by a concurrent order makes the draft's
+        # save fail: it is drafted again against the budget as it is now.
+        draft = retrying(lambda: self._saved(drafted()))
+        self._hold_and_place(draft.order, draft.seller_orders, draft.needs_approval(spending_limit))
+        return draft.order, draft.seller_orders
+
+    def _place_at_once(
+        self,
+        drafted: Callable[[], Draft],
+        spending_limit: Money | None,
+        groups: dict[UUID, list[Choice]],
+        buyer_id: UUID,
+        payment_method: str,
+    ) -> tuple[Order, list[SellerOrder]]:
+        """Drafts, holds and places the order in one transaction of both event logs: a
+        crash at any instant leaves all of it or none. Placements on the same offers and
+        terms in this process take turns; a concurrent change anywhere else (another
+        process, a budget, a seller's stock update) fails the save, which is tried again on
+        fresh state."""
+        assert self.save_together is not None
+        save_together = self.save_together
+        keys = [offer_id(r, c.product.id) for r, group in groups.items() for c in group]
+        if payment_method in INVOICE_METHODS:
+            keys += [terms_id(r, buyer_id) for r in groups]
+
+        def attempt() -> tuple[Order, list[SellerOrder]]:
+            draft = drafted()
+            held = self.holds.held(*draft.holds())
+            draft.placed(draft.needs_approval(spending_limit))
+            save_together(
+                [
+                    (
+                        self.orders,
+                        [draft.order, *draft.seller_orders, draft.budget, draft.quote],
+                    ),
+                    (self.holds.offers, held),
+                ]
+            )
+            return draft.order, draft.seller_orders
+
+        with self.holds.turns(keys):
+            return retrying(attempt)
 
     def preview(
         self,
@@ -215,10 +328,11 @@ class Placement:
             return {}
         lookups = self.chooser.lookups()
         choices, _ = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
-        charger = self.charging.charger(buyer_id, shipping_address)
+        groups = by_seller(choices)
+        charger = self.charging.charger(buyer_id, shipping_address, list(groups))
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         found: dict[UUID, Preview] = {}
-        for reseller_id, group in by_seller(choices).items():
+        for reseller_id, group in groups.items():
             charged = charger.charge(
                 reseller_id, group, quantities, shipping_methods.get(reseller_id)
             )
@@ -284,7 +398,7 @@ class Placement:
                 )
         return problems
 
-    def _draft(
+    def _drafted(
         self,
         lookups: Lookups,
         buyer_id: UUID,
@@ -297,10 +411,10 @@ class Placement:
         charged: dict[UUID, Charged],
         cost_centre_id: UUID | None = None,
         quoted: Quoted | None = None,
-    ) -> tuple[Order, list[SellerOrder], bool]:
-        """Drafts the order and its seller orders, and reserves their amount of the cost
-        centre's budget in the same save; returns whether the order needs approval for the
-        budget (a `block` budget refuses it instead)."""
+    ) -> Draft:
+        """The order and its seller orders, with their amount reserved of the cost centre's
+        budget and the quote accepted; nothing is saved. Whether the order needs approval
+        for the budget is in the draft (a `block` budget refuses it instead)."""
         order_id = uuid4()
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         seller_orders = [
@@ -343,18 +457,21 @@ class Placement:
             # Ordered in the same save as the draft: two acceptances at once place one order.
             quote = self.orders.load(quoted.quote_id, Quote, "quote")
             quote.accept(order_id, quoted.now)
-        self.orders.save(order, *seller_orders, budget, quote)
-        return order, seller_orders, over
+        return Draft(order, seller_orders, budget, quote, over)
+
+    def _saved(self, draft: Draft) -> Draft:
+        self.orders.save(draft.order, *draft.seller_orders, draft.budget, draft.quote)
+        return draft
+
+    def _draft(self, *args: Any, **kwargs: Any) -> tuple[Order, list[SellerOrder], bool]:
+        """The saga's first step: the draft saved, the order in `placing`."""
+        draft = self._saved(self._drafted(*args, **kwargs))
+        return draft.order, draft.seller_orders, draft.over_budget
 
     def _hold_and_place(
         self, order: Order, seller_orders: list[SellerOrder], needs_approval: bool
     ) -> None:
-        stock: list[StockHold] = []
-        credit: list[CreditHold] = []
-        for so in seller_orders:
-            more_stock, more_credit = holds_of(so)
-            stock += more_stock
-            credit += more_credit
+        stock, credit = Draft(order, seller_orders, None, None, False).holds()
         try:
             self.holds.take(stock, credit)
         except HoldsRefused as refused:

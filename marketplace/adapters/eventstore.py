@@ -4,7 +4,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from copy import deepcopy
 from pathlib import Path
 from typing import Any, ClassVar, LiteralString, TypeVar
@@ -136,31 +136,39 @@ class MarketplaceApplication(Application[UUID]):
         before are fast-forwarded by the events recorded since, the others folded from
         their histories. For commands on hot aggregates (an order's offers, terms and
         accounts), whose histories grow with every order."""
-        wanted = list(dict.fromkeys(ids))
-        recorder: Any = self.recorder
-        if not wanted:
-            return {}
-        if not isinstance(recorder, PostgresAggregateRecorder):
-            return {i: a for i in wanted if (a := self.find(i, cls)) is not None}
-        with self._many_lock:
-            known = {i: self._many[i] for i in wanted if i in self._many}
-        after = [known[i].version if i in known else 0 for i in wanted]
+        found: dict[UUID, Any] = read_together([(self, ids, cls)])[0]
+        return found
+
+    def _fold(
+        self,
+        wanted: list[UUID],
+        known: dict[UUID, Aggregate],
+        records: list[StoredEvent],
+        cls: type[A],
+    ) -> dict[UUID, A]:
+        """Folds the records read since the versions `known` (see `_kept`) onto them."""
         newer: dict[UUID, list[StoredEvent]] = {}
-        for record in self._select_newer(recorder, wanted, after):
+        for record in records:
             newer.setdefault(UUID(str(record.originator_id)), []).append(record)
         found: dict[UUID, A] = {}
         for aggregate_id in wanted:
             base = known.get(aggregate_id)
-            records = newer.get(aggregate_id, [])
+            since = newer.get(aggregate_id, [])
             aggregate = base
-            if records:
-                events = [self.mapper.to_domain_event(e) for e in records]
+            if since:
+                events = [self.mapper.to_domain_event(e) for e in since]
                 aggregate = project_aggregate(deepcopy(base), events)
                 if aggregate is not None:
                     self._remember(aggregate_id, aggregate)
             if isinstance(aggregate, cls):
                 found[aggregate_id] = deepcopy(aggregate)
         return found
+
+    def _kept(self, wanted: list[UUID]) -> dict[UUID, Aggregate]:
+        """The aggregates kept of those wanted, to read only what came after them; never
+        mutated once kept (readers copy them)."""
+        with self._many_lock:
+            return {i: self._many[i] for i in wanted if i in self._many}
 
     def _remember(self, aggregate_id: UUID, aggregate: Aggregate) -> None:
         """Keeps the latest version read, never mutated once kept (readers copy it)."""
@@ -171,18 +179,6 @@ class MarketplaceApplication(Application[UUID]):
             self._many.move_to_end(aggregate_id)
             while len(self._many) > self._many_size:
                 self._many.popitem(last=False)
-
-    @staticmethod
-    def _select_newer(recorder: Any, ids: list[UUID], after: list[int]) -> list[StoredEvent]:
-        rows = _query(
-            recorder,
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM {schema}.{table} e JOIN unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
-            "ON e.originator_id = w.id AND e.originator_version > w.after "
-            "ORDER BY e.originator_id, e.originator_version",
-            [ids, after],
-        )
-        return [_stored(r) for r in rows]
 
     def find_many(self, ids: Iterable[UUID], cls: type[A]) -> dict[UUID, A]:
         """Aggregates of one class read with one query instead of one each, for bulk work.
@@ -350,6 +346,130 @@ class SharedPostgresFactory(PostgresFactory):
                 return
             del self._shared[self._key]
         datastore.close()
+
+
+Saves = Sequence[tuple[MarketplaceApplication, Sequence[Aggregate | None]]]
+
+
+def shared_datastore(apps: Iterable[MarketplaceApplication]) -> PostgresDatastore | None:
+    """The one PostgreSQL datastore these contexts' event logs share, if they do: their
+    events can then be recorded in one transaction."""
+    recorders = [app.recorder for app in apps]
+    if not all(isinstance(r, ArrayRecorder) for r in recorders):
+        return None
+    stores = {id(r.datastore): r.datastore for r in recorders}  # type: ignore[attr-defined]
+    return next(iter(stores.values())) if len(stores) == 1 else None
+
+
+def save_together(saves: Saves) -> None:
+    """Records the new events of aggregates of several contexts in one transaction: all of
+    them or none. A concurrent change to any of them fails it all (IntegrityError), as one
+    context's save does. Event tables are locked in name order, so two such saves touching
+    the same tables never deadlock."""
+    datastore = shared_datastore(app for app, _ in saves)
+    if datastore is None:
+        raise TypeError("these event logs cannot be written in one transaction")
+    batches: list[tuple[ArrayRecorder, list[StoredEvent]]] = []
+    for app, objs in saves:
+        events = [e for obj in objs if obj is not None for e in obj.collect_events()]
+        if events:
+            recorder: ArrayRecorder = app.recorder  # type: ignore[assignment]
+            batches.append((recorder, [app.mapper.to_stored_event(e) for e in events]))
+    batches.sort(key=lambda batch: batch[0].events_table_name)
+    failed: Exception | None = None
+    # As the library's own insert: pipelined, the error re-raised once the pipeline is closed.
+    with datastore.get_connection() as conn:
+        with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
+            try:
+                for recorder, stored in batches:
+                    recorder._insert_stored_events(curs, stored)
+                pipeline.sync()
+            except Exception as error:
+                failed = error
+        if failed is not None:
+            raise failed
+
+
+Read = tuple["MarketplaceApplication", Iterable[UUID], type[Aggregate]]
+
+
+def read_together(reads: Sequence[Read]) -> list[dict[UUID, Aggregate]]:
+    """What `find` gives for each id of each (context, ids, class), in one query where the
+    contexts' logs share a PostgreSQL datastore: aggregates read before are fast-forwarded
+    by the events recorded since, the others folded from their histories."""
+    wanted = [list(dict.fromkeys(ids)) for _, ids, _ in reads]
+    datastore = shared_datastore(app for app, _, _ in reads)
+    if datastore is None:
+        return [
+            {i: a for i in ids if (a := app.find(i, cls)) is not None}
+            for (app, _, cls), ids in zip(reads, wanted, strict=True)
+        ]
+    known = [app._kept(ids) for (app, _, _), ids in zip(reads, wanted, strict=True)]
+    parts = []
+    params: list[Any] = []
+    for index, ((app, _, _), ids) in enumerate(zip(reads, wanted, strict=True)):
+        if not ids:
+            continue
+        parts.append(
+            SQL(
+                "SELECT %s::int AS read, e.originator_id, e.originator_version, e.topic, "
+                "e.state FROM {schema}.{table} e JOIN unnest(%s::uuid[], %s::bigint[]) "
+                "AS w(id, after) ON e.originator_id = w.id AND e.originator_version > w.after"
+            ).format(
+                schema=Identifier(datastore.schema),
+                table=Identifier(app.recorder.events_table_name),  # type: ignore[attr-defined]
+            )
+        )
+        params += [index, ids, [known[index][i].version if i in known[index] else 0 for i in ids]]
+    records: list[list[StoredEvent]] = [[] for _ in reads]
+    if parts:
+        statement = SQL(" UNION ALL ").join(parts) + SQL(
+            " ORDER BY read, originator_id, originator_version"
+        )
+        with datastore.get_connection() as conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            for row in cur.fetchall():
+                records[row["read"]].append(_stored(row))
+    return [
+        app._fold(ids, kept, found, cls)
+        for (app, _, cls), ids, kept, found in zip(reads, wanted, known, records, strict=True)
+    ]
+
+
+def heads_and_news(
+    apps: Mapping[str, MarketplaceApplication],
+    after: Mapping[str, int],
+    kinds: frozenset[str],
+    most: int = 500,
+) -> tuple[dict[str, int], set[str]] | None:
+    """In one statement (so at one instant) over event logs sharing a PostgreSQL datastore:
+    each log's last position, and the logs holding events of these kinds (`Class.Event`)
+    after the given positions, past `most` of them without looking. None where the logs do
+    not share one."""
+    datastore = shared_datastore(apps.values())
+    if datastore is None:
+        return None
+    parts = []
+    params: list[Any] = []
+    for context, app in apps.items():
+        table = SQL("{schema}.{table}").format(
+            schema=Identifier(datastore.schema),
+            table=Identifier(app.recorder.events_table_name),  # type: ignore[attr-defined]
+        )
+        parts.append(
+            SQL(
+                "SELECT %s::text AS context, (SELECT max(notification_id) FROM {table}) AS head, "
+                "(SELECT count(*) > %s OR bool_or(split_part(topic, ':', 2) = ANY(%s)) FROM "
+                "(SELECT topic FROM {table} WHERE notification_id > %s "
+                "ORDER BY notification_id LIMIT %s) n) AS news"
+            ).format(table=table)
+        )
+        params += [context, most, list(kinds), after.get(context, 0), most + 1]
+    with datastore.get_connection() as conn, conn.cursor() as cur:
+        cur.execute(SQL(" UNION ALL ").join(parts), params)
+        rows = cur.fetchall()
+    heads = {r["context"]: int(r["head"] or 0) for r in rows}
+    return heads, {r["context"] for r in rows if r["news"]}
 
 
 def retrying(attempt: Callable[[], T]) -> T:

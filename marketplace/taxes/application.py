@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pycountry
 
-from marketplace.adapters.eventstore import MarketplaceApplication, retrying
+from marketplace.adapters.eventstore import MarketplaceApplication, read_together, retrying
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.errors import Invalid
 from marketplace.taxes.domain import TAX_CATEGORIES, RateOf, TaxRates
@@ -39,6 +39,33 @@ class Taxes:
 
     def profile(self, party: Party, party_id: UUID) -> TaxProfile | None:
         return self._app(party).find(TaxProfile.create_id(party_id), TaxProfile)
+
+    def of_order(
+        self, buyer_id: UUID, seller_ids: Sequence[UUID]
+    ) -> tuple[TaxProfile | None, dict[UUID, TaxProfile], dict[UUID, list[ShippingRate]]]:
+        """The buyer's tax profile, and the sellers' profiles and shipping grids (sellers
+        without one are left out), in one read where the logs share a database."""
+        buyer, profiles, grids = read_together(
+            [
+                (self.buyers, [TaxProfile.create_id(buyer_id)], TaxProfile),
+                (self.sellers, [TaxProfile.create_id(s) for s in seller_ids], TaxProfile),
+                (self.offers, [ShippingGrid.create_id(s) for s in seller_ids], ShippingGrid),
+            ]
+        )
+        found = next(iter(buyer.values()), None)
+        return (
+            found if isinstance(found, TaxProfile) else None,
+            {
+                s: p
+                for s in seller_ids
+                if isinstance(p := profiles.get(TaxProfile.create_id(s)), TaxProfile)
+            },
+            {
+                s: g.grid
+                for s in seller_ids
+                if isinstance(g := grids.get(ShippingGrid.create_id(s)), ShippingGrid)
+            },
+        )
 
     def set_profile(
         self,
