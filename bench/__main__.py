@@ -63,6 +63,9 @@ def main() -> None:
         if "catalog" in only:
             with console.status("catalog at scale"), fresh(url, broker.bootstrap) as (mp, schema):
                 rows += catalog.run(mp, url, schema, generate(scale), scale_name)
+        if "orders" in only:
+            with console.status("orders"), fresh(url, broker.bootstrap) as (marketplace, _):
+                rows += orders.placement(marketplace, url, scale_name)
         if "kafka" in only:
             with console.status("relay and projection"), fresh(url, broker.bootstrap) as (mp, _):
                 rows += kafka.relay_and_projection(mp, mp.settings, scale_name)
@@ -76,9 +79,6 @@ def main() -> None:
             rows.append(
                 imports.peak_rss(marketplace.settings, Path("var/bench-import.log"), scale_name)
             )
-    if "orders" in only:
-        with console.status("orders"), fresh(url) as (marketplace, _):
-            rows += orders.placement(marketplace, url, scale_name)
     if "billing" in only:
         with console.status("billing"), fresh(url) as (marketplace, _):
             rows += billing.run(marketplace, scale_name)

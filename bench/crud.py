@@ -4,17 +4,20 @@ buyer's terms), and one transaction per order on the same PostgreSQL: the offers
 terms locked with SELECT ... FOR UPDATE, stock and credit updated, the order's rows
 inserted."""
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import uvicorn
 from fastapi import FastAPI, HTTPException
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from bench.server import serve_app
+from tests.services import free_port, wait_for_port
 
 SCHEMA = """
 CREATE TABLE offers (reseller_id UUID, product_id UUID, price BIGINT NOT NULL,
@@ -116,9 +119,17 @@ def app(url: str, schema: str) -> FastAPI:
 
 @contextmanager
 def serve(url: str, schema: str) -> Iterator[str]:
-    api = app(url, schema)
+    """The CRUD shop in its own process, as ours runs in its own."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.crud", url, schema, str(port)])
     try:
-        with serve_app(api) as base:
-            yield base
+        wait_for_port(port, 60)
+        yield f"http://127.0.0.1:{port}"
     finally:
-        api.state.pool.close()
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    url, schema, port = sys.argv[1:4]
+    uvicorn.run(app(url, schema), host="127.0.0.1", port=int(port), log_level="warning")

@@ -1,9 +1,11 @@
 """Order figures: placing orders over HTTP, beside a CRUD shop's placement (bench/crud.py)."""
 
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -11,15 +13,18 @@ import psycopg
 
 from bench import crud
 from bench.measure import latency_row, percentile
-from bench.server import serve
 from marketplace.adapters.eventstore import MarketplaceApplication
+from marketplace.adapters.settings import Settings
 from marketplace.kernel.accounts import ApiKey, hash_key
 from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.application import CustomerTermsDetails, OfferDetails, ProductDetails
 from offers.shipping import ShippingRate
+from tests.distributed import spawn, wait_until
+from tests.services import answers_ready, free_port
 
 ORDERS = 150
+CONTENDED = 400
 LINES = 10
 CLIENTS = 8
 
@@ -82,10 +87,50 @@ def _taxed(marketplace: Marketplace) -> None:
 Place = Callable[[httpx2.Client], None]
 
 
-def _measure(base: str, place: Place) -> dict[str, Any]:
-    """Sequential orders (throughput, p50, p99), then 8 clients at once on the same offers."""
-    with httpx2.Client(base_url=base, timeout=120) as client:
-        place(client)  # warm
+class Deployment:
+    """The marketplace as compose.yaml runs it, each part in its own process on PostgreSQL
+    and Kafka: the relay and the projections (the pipeline), and API processes."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings = settings
+        self.log = log
+        self.pipeline: list[subprocess.Popen[bytes]] = []
+        self.apis: list[subprocess.Popen[bytes]] = []
+        self.bases: list[str] = []
+
+    def start_pipeline(self) -> None:
+        self.pipeline = [spawn(self.settings, name, log=self.log) for name in ("relay", "project")]
+
+    def stop_pipeline(self) -> None:
+        """The events placed meanwhile stay in the store, delivered when it starts again."""
+        _stop(self.pipeline)
+        self.pipeline = []
+
+    def add_api(self) -> list[str]:
+        port = free_port()
+        self.apis.append(spawn(self.settings, "serve", "--port", str(port), log=self.log))
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: answers_ready(base), 90, f"{base} ready")
+        self.bases.append(base)
+        return list(self.bases)
+
+    def stop(self) -> None:
+        _stop(self.pipeline + self.apis)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=30)
+
+
+def _measure(bases: list[str], place: Place) -> dict[str, Any]:
+    """Sequential orders (throughput, p50, p99), then 8 clients at once on the same offers,
+    spread over the API processes."""
+    with httpx2.Client(base_url=bases[0], timeout=120) as client:
+        for _ in range(10):
+            place(client)  # warm
         sequential: list[float] = []
         started = time.perf_counter()
         for _ in range(ORDERS):
@@ -93,27 +138,31 @@ def _measure(base: str, place: Place) -> dict[str, Any]:
             place(client)
             sequential.append(time.perf_counter() - tick)
         sequential_s = time.perf_counter() - started
+    clients = [httpx2.Client(base_url=bases[i % len(bases)], timeout=120) for i in range(CLIENTS)]
+    for client in clients:
+        place(client)  # warm: each client's connection, each process
 
-    def timed_place(_: int) -> float:
-        with httpx2.Client(base_url=base, timeout=120) as own:
-            tick = time.perf_counter()
-            place(own)
-            return time.perf_counter() - tick
+    def timed_place(i: int) -> float:
+        tick = time.perf_counter()
+        place(clients[i % CLIENTS])
+        return time.perf_counter() - tick
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-        contended = list(pool.map(timed_place, range(ORDERS)))
+        contended = list(pool.map(timed_place, range(CONTENDED)))
     contended_s = time.perf_counter() - started
+    for client in clients:
+        client.close()
     return {
         "throughput": ORDERS / sequential_s,
         "p50": percentile(sequential, 50),
         "p99": percentile(sequential, 99),
-        "contended_throughput": ORDERS / contended_s,
+        "contended_throughput": CONTENDED / contended_s,
         "contended_p99": percentile(contended, 99),
     }
 
 
-def _crud(url: str, marketplace: Marketplace, products: list[str]) -> dict[str, Any]:
+def _crud(url: str, products: list[str]) -> dict[str, Any]:
     """The same catalog and orders in the CRUD shop's tables, placed through its app."""
     buyer = uuid.uuid4()
     resellers = [uuid.uuid4() for _ in range(3)]
@@ -137,14 +186,29 @@ def _crud(url: str, marketplace: Marketplace, products: list[str]) -> dict[str, 
 
     try:
         with crud.serve(url, schema) as base:
-            return _measure(base, place)
+            return _measure([base], place)
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
 
 
+def _first_order(base: str, place: Place) -> None:
+    """Waits for the projections to list the catalog, which the first order needs."""
+    with httpx2.Client(base_url=base, timeout=120) as client:
+
+        def placed() -> bool:
+            try:
+                place(client)
+            except AssertionError:
+                return False
+            return True
+
+        wait_until(placed, 120, "the first order placed")
+
+
 def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, Any]]:
-    """Placing a 10-line order split across 3 sellers, against the CRUD shop's placement
+    """Placing a 10-line order split across 3 sellers, on the marketplace deployed as
+    compose.yaml runs it (one API process, then two), against the CRUD shop's placement
     measured in the same run on the same PostgreSQL."""
     key, products = market(marketplace)
     body = {"lines": [{"product_id": p, "quantity": 1} for p in products], "payment_method": "card"}
@@ -155,13 +219,26 @@ def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, 
         assert response.status_code == 201, response.text
         assert len(response.json()["seller_orders"]) == 3
 
-    with serve(marketplace) as base:
-        ours = _measure(base, place)
+    log = Path("var/bench-orders.log")
+    log.parent.mkdir(exist_ok=True)
+    deployment = Deployment(marketplace.settings, log)
+    try:
+        deployment.start_pipeline()
+        bases = deployment.add_api()
+        _first_order(bases[0], place)
+        # With the relay and the projections busy on the same two cores.
+        piped = _measure(bases, place)
+        # Placement itself: API processes alone, as when the pipeline runs elsewhere.
+        deployment.stop_pipeline()
+        ours = _measure(bases, place)
         # The same orders once every seller has a tax profile and a grid and the buyer a
         # profile: three seller orders charged shipping and VAT each.
         _taxed(marketplace)
-        taxed = _measure(base, place)
-    theirs = _crud(url, marketplace, products)
+        taxed = _measure(bases, place)
+        two = _measure(deployment.add_api(), place)
+    finally:
+        deployment.stop()
+    theirs = _crud(url, products)
     rows = [
         {
             "name": f"order_placement_taxed_{name}",
@@ -186,4 +263,36 @@ def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, 
         )
     for name in ("p50", "p99", "contended_p99"):
         rows.append(latency_row(f"order_placement_{name}", ours[name], theirs[name], scale))
+    for name in ("throughput", "contended_throughput"):
+        rows.append(
+            {
+                "name": f"order_placement_with_pipeline_{name}",
+                "value": round(piped[name], 1),
+                "unit": "orders/s",
+                "baseline": round(theirs[name], 1),
+                "ratio": round(piped[name] / theirs[name], 3),
+                "scale": scale,
+            }
+        )
+    # Two API processes against one, same workload, same run (the second measured after the
+    # first's taxed orders: both taxed).
+    for name in ("throughput", "contended_throughput"):
+        rows.append(
+            {
+                "name": f"order_placement_two_processes_{name}",
+                "value": round(two[name], 1),
+                "unit": "orders/s",
+                "baseline": round(taxed[name], 1),
+                "ratio": round(two[name] / taxed[name], 3),
+                "scale": scale,
+            }
+        )
+    rows.append(
+        latency_row(
+            "order_placement_two_processes_contended_p99",
+            two["contended_p99"],
+            taxed["contended_p99"],
+            scale,
+        )
+    )
     return rows

@@ -399,10 +399,9 @@ class Marketplace:
         """Placing chooses among the offers the buyer's catalog lists, so it waits for the
         view when events that change what is listed have not reached it; stock moves alone
         do not make it wait (the chooser reads stock from the offers themselves)."""
-        positions = self.projections.positions("catalog")
-        heads, news = self.events.heads_and_news(positions, LISTING_EVENTS)
+        news = self.events.news(self.projections.positions("catalog"), LISTING_EVENTS)
         if news:
-            self.projections.wait("catalog", heads, VIEW_WAIT_S, deliver=self.in_process)
+            self.projections.wait("catalog", news, VIEW_WAIT_S, deliver=self.in_process)
 
     def _notifier_row(self, table: str, some_id: str) -> dict[str, Any] | None:
         """What the notifier keeps of an order or a seller order, from the event store."""

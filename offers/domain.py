@@ -1,6 +1,7 @@
 """Catalog products, resellers' offers on them, and each buyer's terms with a reseller."""
 
 import copy
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -20,10 +21,13 @@ def product_id(manufacturer_id: UUID, sku: str) -> UUID:
     return uuid5(PRODUCTS_NAMESPACE, f"{manufacturer_id}:{sku}")
 
 
+# Asked many times per order for the same pairs; uuid5 hashes each time.
+@lru_cache(maxsize=65_536)
 def offer_id(reseller_id: UUID, product_id: UUID) -> UUID:
     return uuid5(OFFERS_NAMESPACE, f"{reseller_id}:{product_id}")
 
 
+@lru_cache(maxsize=65_536)
 def terms_id(reseller_id: UUID, buyer_id: UUID) -> UUID:
     return uuid5(TERMS_NAMESPACE, f"{reseller_id}:{buyer_id}")
 

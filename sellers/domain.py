@@ -1,5 +1,6 @@
 """Sellers: manufacturers, resellers, their sales reps, and manufacturers' authorizations."""
 
+from functools import lru_cache
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -59,6 +60,8 @@ class SalesRep(Aggregate):
         return buyer_id in self.buyer_ids
 
 
+# Asked many times per order for the same pairs; uuid5 hashes each time.
+@lru_cache(maxsize=65_536)
 def authorization_id(manufacturer_id: UUID, reseller_id: UUID) -> UUID:
     return uuid5(AUTHORIZATIONS_NAMESPACE, f"{manufacturer_id}:{reseller_id}")
 

@@ -4,7 +4,11 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from marketplace.adapters.envelope import Envelope, envelope
-from marketplace.adapters.eventstore import MarketplaceApplication, heads_and_news
+from marketplace.adapters.eventstore import (
+    MarketplaceApplication,
+    heads_of,
+    last_of_kinds,
+)
 from marketplace.adapters.stored import to_envelope
 from marketplace.kernel.position import Positions
 
@@ -57,21 +61,21 @@ class EventLog:
         return [envelope(context, None, e) for e in events]
 
     def heads(self) -> Positions:
-        together = heads_and_news(self.apps, {}, frozenset(), most=0)
-        if together is not None:
-            return together[0]
+        found = heads_of(self.apps)
+        if found is not None:
+            return found
         return {ctx: app.position() for ctx, app in self.apps.items()}
 
-    def heads_and_news(self, after: Positions, kinds: frozenset[str]) -> tuple[Positions, bool]:
-        """Every log's last position, and whether events of these kinds (`Class.Event`) came
-        after `after` in any of them; one read where the logs share a database."""
-        together = heads_and_news(self.apps, after, kinds)
-        if together is not None:
-            return together[0], bool(together[1])
-        heads = self.heads()
-        news = any(
-            self.contains_any(context, after.get(context, 0), head, kinds)
-            for context, head in heads.items()
+    def news(self, after: Positions, kinds: frozenset[str]) -> Positions:
+        """The last position of each log holding events of these kinds (`Class.Event`) after
+        `after`: what a view must reach to reflect them. One read where the logs share a
+        database."""
+        last = last_of_kinds(self.apps, kinds)
+        if last is not None:
+            return {context: at for context, at in last.items() if at > after.get(context, 0)}
+        return {
+            context: head
+            for context, head in self.heads().items()
             if after.get(context, 0) < head
-        )
-        return heads, news
+            and self.contains_any(context, after.get(context, 0), head, kinds)
+        }

@@ -1,5 +1,6 @@
 """The event store: one eventsourcing Application per context, on SQLite or PostgreSQL."""
 
+import hashlib
 import random
 import threading
 import time
@@ -33,7 +34,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from marketplace.adapters.settings import Settings, sqlite_path
 from marketplace.kernel.errors import Conflict, NotFound
@@ -376,18 +377,16 @@ def save_together(saves: Saves) -> None:
             recorder: ArrayRecorder = app.recorder  # type: ignore[assignment]
             batches.append((recorder, [app.mapper.to_stored_event(e) for e in events]))
     batches.sort(key=lambda batch: batch[0].events_table_name)
-    failed: Exception | None = None
-    # As the library's own insert: pipelined, the error re-raised once the pipeline is closed.
-    with datastore.get_connection() as conn:
-        with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
-            try:
-                for recorder, stored in batches:
-                    recorder._insert_stored_events(curs, stored)
-                pipeline.sync()
-            except Exception as error:
-                failed = error
-        if failed is not None:
-            raise failed
+    # Pipelined: the locks, notifications and inserts of every log go in one round trip; a
+    # conflict is raised as the pipeline closes, and the transaction is rolled back.
+    with (
+        datastore.get_connection() as conn,
+        conn.transaction(),
+        conn.pipeline(),
+        conn.cursor() as curs,
+    ):
+        for recorder, stored in batches:
+            recorder._insert_stored_events(curs, stored)
 
 
 Read = tuple["MarketplaceApplication", Iterable[UUID], type[Aggregate]]
@@ -436,40 +435,77 @@ def read_together(reads: Sequence[Read]) -> list[dict[UUID, Aggregate]]:
     ]
 
 
-def heads_and_news(
-    apps: Mapping[str, MarketplaceApplication],
-    after: Mapping[str, int],
-    kinds: frozenset[str],
-    most: int = 500,
-) -> tuple[dict[str, int], set[str]] | None:
-    """In one statement (so at one instant) over event logs sharing a PostgreSQL datastore:
-    each log's last position, and the logs holding events of these kinds (`Class.Event`)
-    after the given positions, past `most` of them without looking. None where the logs do
-    not share one."""
+def heads_of(apps: Mapping[str, MarketplaceApplication]) -> dict[str, int] | None:
+    """Each log's last position, in one statement where the logs share a PostgreSQL
+    datastore (None where they do not)."""
+    return _last_positions(apps, None)
+
+
+def last_of_kinds(
+    apps: Mapping[str, MarketplaceApplication], kinds: frozenset[str]
+) -> dict[str, int] | None:
+    """The position of each log's last event of these kinds (`Class.Event`; 0: none), in
+    one statement where the logs share a PostgreSQL datastore (None where they do not).
+    Each log gets a partial index of just those events, so the answer costs one index probe
+    however long the log and however far behind its readers are."""
+    return _last_positions(apps, kinds)
+
+
+_INDEXED: set[tuple[str, str, str]] = set()
+_INDEXING = threading.Lock()
+
+
+def _last_positions(
+    apps: Mapping[str, MarketplaceApplication], kinds: frozenset[str] | None
+) -> dict[str, int] | None:
     datastore = shared_datastore(apps.values())
     if datastore is None:
         return None
-    parts = []
-    params: list[Any] = []
-    for context, app in apps.items():
-        table = SQL("{schema}.{table}").format(
-            schema=Identifier(datastore.schema),
-            table=Identifier(app.recorder.events_table_name),  # type: ignore[attr-defined]
+    tables = {
+        context: app.recorder.events_table_name  # type: ignore[attr-defined]
+        for context, app in apps.items()
+    }
+    where: Composable = SQL("")
+    if kinds is not None:
+        # Written out, not a parameter, so the planner matches it to the partial index.
+        predicate = SQL("split_part(topic, ':', 2) = ANY({})").format(Literal(sorted(kinds)))
+        where = SQL(" WHERE ") + predicate
+        _index_kinds(datastore, list(tables.values()), kinds, predicate)
+    parts = [
+        SQL("SELECT {context}::text AS context, max(notification_id) AS last FROM {table}").format(
+            context=Literal(context),
+            table=SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table)),
         )
-        parts.append(
-            SQL(
-                "SELECT %s::text AS context, (SELECT max(notification_id) FROM {table}) AS head, "
-                "(SELECT count(*) > %s OR bool_or(split_part(topic, ':', 2) = ANY(%s)) FROM "
-                "(SELECT topic FROM {table} WHERE notification_id > %s "
-                "ORDER BY notification_id LIMIT %s) n) AS news"
-            ).format(table=table)
-        )
-        params += [context, most, list(kinds), after.get(context, 0), most + 1]
+        + where
+        for context, table in tables.items()
+    ]
     with datastore.get_connection() as conn, conn.cursor() as cur:
-        cur.execute(SQL(" UNION ALL ").join(parts), params)
+        cur.execute(SQL(" UNION ALL ").join(parts))
         rows = cur.fetchall()
-    heads = {r["context"]: int(r["head"] or 0) for r in rows}
-    return heads, {r["context"] for r in rows if r["news"]}
+    return {r["context"]: int(r["last"] or 0) for r in rows}
+
+
+def _index_kinds(
+    datastore: PostgresDatastore, tables: list[str], kinds: frozenset[str], predicate: Composable
+) -> None:
+    """Creates each table's partial index of these kinds of events once, whichever process
+    gets there first (an upgrade builds it over the existing log, blocking its writers
+    meanwhile)."""
+    digest = hashlib.sha256(",".join(sorted(kinds)).encode()).hexdigest()[:10]
+    wanted = [t for t in tables if (datastore.schema, t, digest) not in _INDEXED]
+    if not wanted:
+        return
+    with _INDEXING, datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"kinds:{digest}"])
+        for table in wanted:
+            cur.execute(
+                SQL("CREATE INDEX IF NOT EXISTS {name} ON {table} (notification_id) WHERE ").format(
+                    name=Identifier(f"{table}_kinds_{digest}"),
+                    table=SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table)),
+                )
+                + predicate
+            )
+    _INDEXED.update((datastore.schema, t, digest) for t in wanted)
 
 
 def retrying(attempt: Callable[[], T]) -> T:
