@@ -29,7 +29,7 @@ from marketplace.web.buying_answers import (
     OrderAgainAnswer,
     QuickOrderAnswer,
 )
-from marketplace.web.idempotent import idempotent
+from marketplace.web.idempotent import idempotent, keyed_id
 from marketplace.web.schemas import (
     Cursor,
     Label,
@@ -110,6 +110,7 @@ def _place(
             only_reseller,
             body.cost_centre_id,
             shipping_methods=body.shipping_methods,
+            order_id=keyed_id(scope, request),
         )
         return 201, market.orders.describe(order, seller_orders)
 

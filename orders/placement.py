@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.buyers.application import Buyers
-from marketplace.kernel.errors import Forbidden, Refusal
+from marketplace.kernel.errors import Conflict, Forbidden, Refusal
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import INVOICE_METHODS
 from offers.domain import offer_id, terms_id
@@ -191,6 +191,7 @@ class Placement:
         cost_centre_id: UUID | None = None,
         quoted: Quoted | None = None,
         shipping_methods: Mapping[UUID, str] | None = None,
+        order_id: UUID | None = None,
     ) -> Order:
         """Places an order across resellers: one seller order per reseller, stock and credit
         held, approval asked where a limit or a budget wants it."""
@@ -206,6 +207,7 @@ class Placement:
             cost_centre_id,
             quoted,
             shipping_methods,
+            order_id,
         )[0]
 
     def placed(
@@ -221,8 +223,13 @@ class Placement:
         cost_centre_id: UUID | None = None,
         quoted: Quoted | None = None,
         shipping_methods: Mapping[UUID, str] | None = None,
+        order_id: UUID | None = None,
     ) -> tuple[Order, list[SellerOrder]]:
-        """As `place`, with the seller orders the order was split into."""
+        """As `place`, with the seller orders the order was split into. An `order_id` makes
+        it idempotent: given again (a retry after a crash), the order placed under it is
+        answered, never a second one."""
+        if order_id is not None and (placed := self._already(order_id)) is not None:
+            return placed
         buyer = self.buyers.buyer(buyer_id)
         if not buyer.is_approved:
             raise Forbidden("the buyer organisation is not approved")
@@ -264,14 +271,25 @@ class Placement:
                 charged,
                 cost_centre,
                 quoted,
+                order_id,
             )
 
         if self.save_together is not None:
-            return self._place_at_once(drafted, spending_limit, groups, buyer_id, payment_method)
+            return self._place_at_once(
+                drafted, spending_limit, groups, buyer_id, payment_method, order_id
+            )
+
         # Without one transaction for both logs: a saga (draft, holds, placed) that `recover`
         # finishes after a crash. A budget changed by a concurrent order makes the draft's
         # save fail: it is drafted again against the budget as it is now.
-        draft = retrying(lambda: self._saved(drafted()))
+        def draft_saved() -> Draft | tuple[Order, list[SellerOrder]]:
+            if order_id is not None and (placed := self._already(order_id)) is not None:
+                return placed
+            return self._saved(drafted())
+
+        draft = retrying(draft_saved)
+        if not isinstance(draft, Draft):
+            return draft
         self._hold_and_place(draft.order, draft.seller_orders, draft.needs_approval(spending_limit))
         return draft.order, draft.seller_orders
 
@@ -282,6 +300,7 @@ class Placement:
         groups: dict[UUID, list[Choice]],
         buyer_id: UUID,
         payment_method: str,
+        order_id: UUID | None,
     ) -> tuple[Order, list[SellerOrder]]:
         """Drafts, holds and places the order in one transaction of both event logs: a
         crash at any instant leaves all of it or none. Placements on the same offers and
@@ -295,6 +314,9 @@ class Placement:
             keys += [terms_id(r, buyer_id) for r in groups]
 
         def attempt() -> tuple[Order, list[SellerOrder]]:
+            # A save that failed on the order's own id: a retry of it was placed meanwhile.
+            if order_id is not None and (placed := self._already(order_id)) is not None:
+                return placed
             draft = drafted()
             held = self.holds.held(*draft.holds())
             draft.placed(draft.needs_approval(spending_limit))
@@ -411,11 +433,12 @@ class Placement:
         charged: dict[UUID, Charged],
         cost_centre_id: UUID | None = None,
         quoted: Quoted | None = None,
+        order_id: UUID | None = None,
     ) -> Draft:
         """The order and its seller orders, with their amount reserved of the cost centre's
         budget and the quote accepted; nothing is saved. Whether the order needs approval
         for the budget is in the draft (a `block` budget refuses it instead)."""
-        order_id = uuid4()
+        order_id = order_id or uuid4()
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         seller_orders = [
             open_seller_order(
@@ -500,6 +523,18 @@ class Placement:
             self.orders.save(quote)
 
         retrying(attempt)
+
+    def _already(self, order_id: UUID) -> tuple[Order, list[SellerOrder]] | None:
+        """The order placed under this id before, finished if a crash cut it short."""
+        order = self.orders.find(order_id, Order)
+        if order is None:
+            return None
+        if order.stage == "placing":
+            self.recover(order_id)
+            order = self.orders.load(order_id, Order, "order")
+        if order.stage == "failed":
+            raise Conflict("this order could not be placed; place it again with a new key")
+        return order, self.orders.seller_orders(order)
 
     def recover(self, order_id: UUID) -> None:
         """Finishes placing an order a crash left between its draft and its placing."""

@@ -3,7 +3,7 @@
 import secrets
 from collections import defaultdict
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
@@ -18,7 +18,7 @@ from marketplace.pages.shopper import CurrentShopper, Shopper
 from marketplace.platform import Marketplace
 from marketplace.web.auth import MarketplaceDep
 from marketplace.web.errors import detail_of
-from marketplace.web.idempotent import run_once
+from marketplace.web.idempotent import KEYED, run_once
 from orders.charges import NotShipped
 from orders.choosing import LineRequest
 from projections.quick_order import (
@@ -390,6 +390,9 @@ def _place_once(
     """Places the order once per checkout form, as the API does per Idempotency-Key: a
     double click orders once, and a refused order is refused again, not tried again."""
 
+    scope = f"web:{shopper.scope}:checkout"
+    key = key or secrets.token_hex(16)
+
     def place() -> tuple[int, dict[str, Any]]:
         order = market.placement.place(
             shopper.buyer_id,
@@ -401,16 +404,14 @@ def _place_once(
             address,
             shopper.only_reseller,
             shipping_methods=shipping_methods,
+            order_id=uuid5(KEYED, f"{scope}:{key}"),
         )
         return 201, {"order_id": str(order.id)}
 
     methods = {str(k): v for k, v in shipping_methods.items()}
     payload = [[str(r) for r in requests], method, po_number, address, methods]
-    scope = f"web:{shopper.scope}:checkout"
     try:
-        answer, _ = run_once(
-            market.idempotency, scope, key or secrets.token_hex(16), payload, place
-        )
+        answer, _ = run_once(market.idempotency, scope, key, payload, place)
     except DomainError as error:
         return Answer(422, {"detail": detail_of(error)})
     return answer

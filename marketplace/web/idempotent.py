@@ -4,6 +4,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID, uuid5
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -15,6 +16,18 @@ from marketplace.platform import Marketplace
 from marketplace.web.errors import detail_of, status_of
 
 ANONYMOUS = "anonymous"
+
+
+KEYED = UUID("5f0c4a52-6c1e-4d0e-9d1a-2b1f1c7e8a10")
+
+
+def keyed_id(scope: str, request: Request) -> UUID | None:
+    """The id of what a request with an Idempotency-Key creates, the same on every retry: a
+    retry after a crash that cut off the first answer finds what the first one made."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None
+    return uuid5(KEYED, f"{scope}:{request.method}:{request.url.path}:{key}")
 
 
 def idempotent(
