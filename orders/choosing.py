@@ -103,14 +103,15 @@ class Lookups:
         resellers = {r for r, _ in pairs}
         offer_ids = [offer_id(r, p) for r, p in pairs]
         # Two reads where the logs share a database: what the products and offers name
-        # (and the products' makers) is known only after the first.
+        # (and the products' makers) is known only after the first. Choosing only looks.
         products, offers, terms, accounts = read_together(
             [
                 (self.offers, product_ids, Product),
                 (self.offers, offer_ids, Offer),
                 (self.offers, [terms_id(r, buyer_id) for r in resellers], CustomerTerms),
                 (self.sellers, resellers, Account),
-            ]
+            ],
+            read_only=True,
         )
         self._products.update({p: _of(products.get(p), Product) for p in product_ids})
         self._offers.update(
@@ -126,7 +127,8 @@ class Lookups:
             [
                 (self.sellers, manufacturers, Account),
                 (self.sellers, [authorization_id(*k) for k in keys], Authorization),
-            ]
+            ],
+            read_only=True,
         )
         self._accounts.update({m: _of(makers.get(m), Account) for m in manufacturers})
         self._authorizations.update(

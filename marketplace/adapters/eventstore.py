@@ -146,6 +146,7 @@ class MarketplaceApplication(Application[UUID]):
         known: dict[UUID, Aggregate],
         records: list[StoredEvent],
         cls: type[A],
+        read_only: bool = False,
     ) -> dict[UUID, A]:
         """Folds the records read since the versions `known` (see `_kept`) onto them."""
         newer: dict[UUID, list[StoredEvent]] = {}
@@ -162,7 +163,7 @@ class MarketplaceApplication(Application[UUID]):
                 if aggregate is not None:
                     self._remember(aggregate_id, aggregate)
             if isinstance(aggregate, cls):
-                found[aggregate_id] = deepcopy(aggregate)
+                found[aggregate_id] = aggregate if read_only else deepcopy(aggregate)
         return found
 
     def _kept(self, wanted: list[UUID]) -> dict[UUID, Aggregate]:
@@ -392,10 +393,12 @@ def save_together(saves: Saves) -> None:
 Read = tuple["MarketplaceApplication", Iterable[UUID], type[Aggregate]]
 
 
-def read_together(reads: Sequence[Read]) -> list[dict[UUID, Aggregate]]:
+def read_together(reads: Sequence[Read], read_only: bool = False) -> list[dict[UUID, Aggregate]]:
     """What `find` gives for each id of each (context, ids, class), in one query where the
     contexts' logs share a PostgreSQL datastore: aggregates read before are fast-forwarded
-    by the events recorded since, the others folded from their histories."""
+    by the events recorded since, the others folded from their histories. `read_only`
+    answers the kept aggregates themselves instead of copies: for callers that only look,
+    never command them."""
     wanted = [list(dict.fromkeys(ids)) for _, ids, _ in reads]
     datastore = shared_datastore(app for app, _, _ in reads)
     if datastore is None:
@@ -430,7 +433,7 @@ def read_together(reads: Sequence[Read]) -> list[dict[UUID, Aggregate]]:
             for row in cur.fetchall():
                 records[row["read"]].append(_stored(row))
     return [
-        app._fold(ids, kept, found, cls)
+        app._fold(ids, kept, found, cls, read_only)
         for (app, _, cls), ids, kept, found in zip(reads, wanted, known, records, strict=True)
     ]
 

@@ -50,7 +50,8 @@ class Taxes:
                 (self.buyers, [TaxProfile.create_id(buyer_id)], TaxProfile),
                 (self.sellers, [TaxProfile.create_id(s) for s in seller_ids], TaxProfile),
                 (self.offers, [ShippingGrid.create_id(s) for s in seller_ids], ShippingGrid),
-            ]
+            ],
+            read_only=True,
         )
         found = next(iter(buyer.values()), None)
         return (
