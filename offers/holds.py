@@ -1,6 +1,7 @@
 """Stock and credit held for orders: taken all or none, each at most once, given back."""
 
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,34 @@ class HoldsRefused(DomainError):
         super().__init__(problems, reason)
 
 
-_STRIPES = [threading.Lock() for _ in range(64)]
+class _Turn:
+    """A lock given in the order it was asked for, handed straight to the next waiter:
+    threading.Lock may pass one waiter over again and again, which is what the slowest of
+    many orders on the same offers waited."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            mine = threading.Event()
+            self._waiting.append(mine)
+        mine.wait()
+
+    def __exit__(self, *_: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._held = False
+
+
+_STRIPES = [_Turn() for _ in range(64)]
 
 
 @contextmanager

@@ -104,3 +104,42 @@ def test_invoice_orders_racing_against_one_credit_limit_never_exceed_it(
     assert terms is not None
     assert sum(terms.credit_used.values()) == 9_000
     assert marketplace.offers.offer(UUID(m.rhine.id), UUID(drill)).stock == 1_000 - 9
+
+
+def test_orders_on_the_same_offers_take_turns_in_the_order_they_came() -> None:
+    """In one process, placements on the same offers wait for their turn first come, first
+    served: none is passed over while later ones go ahead."""
+    from offers.holds import _STRIPES, Holds
+
+    offer = UUID(int=7)
+    served: list[int] = []
+    first = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with Holds.turns([offer]):
+            first.set()
+            release.wait(10)
+
+    def waiter(index: int) -> None:
+        with Holds.turns([offer]):
+            served.append(index)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    assert first.wait(10)
+    for index in range(6):
+        thread = threading.Thread(target=waiter, args=(index,))
+        thread.start()
+        threads.append(thread)
+        # Each waiter is queued before the next one asks.
+        queue = _STRIPES[offer.int % len(_STRIPES)]._waiting
+        for _ in range(10_000):
+            if len(queue) == index + 1:
+                break
+            threading.Event().wait(0.001)
+        assert len(queue) == index + 1
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert served == list(range(6))
