@@ -183,6 +183,7 @@ class Marketplace:
         self.inbox = Inbox(self.projections)
         self.dac7 = Dac7(self.projections)
         self.in_process = not self.settings.kafka_bootstrap
+        self._catalog_seen: Positions = {}
         self.imports = Imports(self.offers, JobTable(self.db))
         holds = Holds(self.offers)
         chooser = OfferChooser(self.offers, self.sellers, self.catalog.resellers_offering)
@@ -399,8 +400,16 @@ class Marketplace:
         """Placing chooses among the offers the buyer's catalog lists, so it waits for the
         view when events that change what is listed have not reached it; stock moves alone
         do not make it wait (the chooser reads stock from the offers themselves)."""
-        news = self.events.news(self.projections.positions("catalog"), LISTING_EVENTS)
-        if news:
+        listed = self.events.last_of(LISTING_EVENTS)
+        # The live catalog's positions only grow: once seen past every listing event, it
+        # need not be read again until another listing event comes.
+        if listed is not None and reached(self._catalog_seen, listed):
+            return
+        positions = self.projections.positions("catalog")
+        news = self.events.news(positions, LISTING_EVENTS, listed)
+        if not news:
+            self._catalog_seen = positions
+        else:
             self.projections.wait("catalog", news, VIEW_WAIT_S, deliver=self.in_process)
 
     def _notifier_row(self, table: str, some_id: str) -> dict[str, Any] | None:

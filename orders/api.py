@@ -111,6 +111,7 @@ def _place(
             body.cost_centre_id,
             shipping_methods=body.shipping_methods,
             order_id=keyed_id(scope, request),
+            buyer=session.buyer if session else None,
         )
         return 201, market.orders.describe(order, seller_orders)
 

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from marketplace.adapters.eventstore import retrying
 from marketplace.buyers.application import Buyers
+from marketplace.buyers.domain import Buyer
 from marketplace.kernel.errors import Conflict, Forbidden, Refusal
 from marketplace.kernel.money import Money
 from marketplace.kernel.payments import INVOICE_METHODS
@@ -224,13 +225,16 @@ class Placement:
         quoted: Quoted | None = None,
         shipping_methods: Mapping[UUID, str] | None = None,
         order_id: UUID | None = None,
+        buyer: Buyer | None = None,
     ) -> tuple[Order, list[SellerOrder]]:
         """As `place`, with the seller orders the order was split into. An `order_id` makes
         it idempotent: given again (a retry after a crash), the order placed under it is
         answered, never a second one."""
         if order_id is not None and (placed := self._already(order_id)) is not None:
             return placed
-        buyer = self.buyers.buyer(buyer_id)
+        # The caller's session may have just read the buyer.
+        if buyer is None or buyer.id != buyer_id:
+            buyer = self.buyers.buyer(buyer_id)
         if not buyer.is_approved:
             raise Forbidden("the buyer organisation is not approved")
         user_id = placed_by.get("user_id") if placed_by.get("kind") == "buyer_user" else None

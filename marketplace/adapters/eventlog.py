@@ -66,11 +66,18 @@ class EventLog:
             return found
         return {ctx: app.position() for ctx, app in self.apps.items()}
 
-    def news(self, after: Positions, kinds: frozenset[str]) -> Positions:
+    def last_of(self, kinds: frozenset[str]) -> Positions | None:
+        """Each log's last event of these kinds (`Class.Event`), in one read where the logs
+        share a database (None where they do not)."""
+        return last_of_kinds(self.apps, kinds)
+
+    def news(
+        self, after: Positions, kinds: frozenset[str], last: Positions | None = None
+    ) -> Positions:
         """The last position of each log holding events of these kinds (`Class.Event`) after
         `after`: what a view must reach to reflect them. One read where the logs share a
-        database."""
-        last = last_of_kinds(self.apps, kinds)
+        database (none when `last`, from `last_of`, is given)."""
+        last = last if last is not None else self.last_of(kinds)
         if last is not None:
             return {context: at for context, at in last.items() if at > after.get(context, 0)}
         return {
