@@ -30,6 +30,7 @@ LAST = {
     "test_fuzz",
     "test_librdkafka",
     "test_reroute_crash",
+    "test_placement_kill",
     "test_serve",
     "test_billing_crash",
     "test_stall",
