@@ -349,7 +349,7 @@ class CatalogView:
 
     def resellers_offering(self, buyer_id: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
         """For each product, the resellers whose offers on it this buyer's catalog lists."""
-        with self.projections.db.transaction() as cur:
+        with self.projections.db.reading() as cur:
             p = self._prefix(cur)
             lists = buyer_lists(p, cur, str(buyer_id), CatalogFilter())
             items = self._items(cur, p, lists, [str(i) for i in dict.fromkeys(product_ids)])
