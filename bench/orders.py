@@ -206,6 +206,23 @@ def _first_order(base: str, place: Place) -> None:
         wait_until(placed, 120, "the first order placed")
 
 
+def _rates(
+    prefix: str, ours: dict[str, Any], baseline: dict[str, Any], scale: str
+) -> list[dict[str, Any]]:
+    """The sequential and contended throughputs beside the baseline's."""
+    return [
+        {
+            "name": f"{prefix}_{name}",
+            "value": round(ours[name], 1),
+            "unit": "orders/s",
+            "baseline": round(baseline[name], 1),
+            "ratio": round(ours[name] / baseline[name], 3),
+            "scale": scale,
+        }
+        for name in ("throughput", "contended_throughput")
+    ]
+
+
 def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, Any]]:
     """Placing a 10-line order split across 3 sellers, on the marketplace deployed as
     compose.yaml runs it (one API process, then two), against the CRUD shop's placement
@@ -239,54 +256,14 @@ def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, 
     finally:
         deployment.stop()
     theirs = _crud(url, products)
-    rows = [
-        {
-            "name": f"order_placement_taxed_{name}",
-            "value": round(taxed[name], 1),
-            "unit": "orders/s",
-            "baseline": round(ours[name], 1),
-            "ratio": round(taxed[name] / ours[name], 3),
-            "scale": scale,
-        }
-        for name in ("throughput", "contended_throughput")
-    ]
-    for name in ("throughput", "contended_throughput"):
-        rows.append(
-            {
-                "name": f"order_placement_{name}",
-                "value": round(ours[name], 1),
-                "unit": "orders/s",
-                "baseline": round(theirs[name], 1),
-                "ratio": round(ours[name] / theirs[name], 3),
-                "scale": scale,
-            }
-        )
+    rows = _rates("order_placement_taxed", taxed, ours, scale)
+    rows += _rates("order_placement", ours, theirs, scale)
     for name in ("p50", "p99", "contended_p99"):
         rows.append(latency_row(f"order_placement_{name}", ours[name], theirs[name], scale))
-    for name in ("throughput", "contended_throughput"):
-        rows.append(
-            {
-                "name": f"order_placement_with_pipeline_{name}",
-                "value": round(piped[name], 1),
-                "unit": "orders/s",
-                "baseline": round(theirs[name], 1),
-                "ratio": round(piped[name] / theirs[name], 3),
-                "scale": scale,
-            }
-        )
+    rows += _rates("order_placement_with_pipeline", piped, theirs, scale)
     # Two API processes against one, same workload, same run (the second measured after the
     # first's taxed orders: both taxed).
-    for name in ("throughput", "contended_throughput"):
-        rows.append(
-            {
-                "name": f"order_placement_two_processes_{name}",
-                "value": round(two[name], 1),
-                "unit": "orders/s",
-                "baseline": round(taxed[name], 1),
-                "ratio": round(two[name] / taxed[name], 3),
-                "scale": scale,
-            }
-        )
+    rows += _rates("order_placement_two_processes", two, taxed, scale)
     rows.append(
         latency_row(
             "order_placement_two_processes_contended_p99",

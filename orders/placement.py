@@ -490,11 +490,6 @@ class Placement:
         self.orders.save(draft.order, *draft.seller_orders, draft.budget, draft.quote)
         return draft
 
-    def _draft(self, *args: Any, **kwargs: Any) -> tuple[Order, list[SellerOrder], bool]:
-        """The saga's first step: the draft saved, the order in `placing`."""
-        draft = self._saved(self._drafted(*args, **kwargs))
-        return draft.order, draft.seller_orders, draft.over_budget
-
     def _hold_and_place(
         self, order: Order, seller_orders: list[SellerOrder], needs_approval: bool
     ) -> None:

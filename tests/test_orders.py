@@ -325,7 +325,7 @@ def test_an_order_a_crash_left_half_placed_is_finished_on_start(
     choice = placement.chooser.choose(
         UUID(m.muster.id), 0, LineRequest(UUID(drill), 4, None), "card", None, set()
     )
-    order, _, _ = placement._draft(
+    draft = placement._drafted(
         placement.chooser.lookups(),
         UUID(m.muster.id),
         {"kind": "buyer_user", "user_id": m.muster.user_id},
@@ -336,6 +336,7 @@ def test_an_order_a_crash_left_half_placed_is_finished_on_start(
         {UUID(m.rhine.id): [choice]},
         {},
     )
+    order = placement._saved(draft).order
     assert marketplace.orders.order(order.id).stage == "placing"
     # On the next start, the marketplace finishes what it began: stock held, order placed.
     assert marketplace.projections.wait(
