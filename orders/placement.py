@@ -1,8 +1,9 @@
-"""Placing an order: a short saga, safe at any crash.
+"""Placing an order, safe at any crash.
 
-The order and its seller orders are drafted, then stock and credit are held (atomically, and
-at most once per seller-order line), then the order is placed. `recover` finishes any order
-a crash left in between.
+The order and its seller orders are drafted, stock and credit held (at most once per
+seller-order line) and the order placed. Where both event logs share a database, that is one
+transaction; elsewhere it is a saga of three saves, and `recover` finishes any order a crash
+left in between.
 """
 
 import logging
