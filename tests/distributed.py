@@ -1,5 +1,6 @@
 """Helpers for the distributed-mode tests: processes, writers, and what Kafka holds."""
 
+import contextlib
 import os
 import random
 import signal
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -237,3 +239,28 @@ class ServeProcess:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=20)
+
+
+def kill_among(
+    server: ServeProcess, requests: list[Callable[[], httpx2.Response]], most_delay: float
+) -> list[httpx2.Response | None]:
+    """Sends the requests at once and kills the server as the first one answers (and up to
+    `most_delay` seconds more), while the others are under way; each request's answer, or
+    None where the kill cut it off."""
+    answered = threading.Event()
+    answers: list[httpx2.Response | None] = [None] * len(requests)
+
+    def send(index: int) -> None:
+        with contextlib.suppress(httpx2.HTTPError):  # the server is killed under it
+            answers[index] = requests[index]()
+            answered.set()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+    for thread in threads:
+        thread.start()
+    answered.wait(30)
+    threading.Event().wait(random.uniform(0, most_delay))
+    server.kill()
+    for thread in threads:
+        thread.join()
+    return answers

@@ -2,9 +2,7 @@
 Idempotency-Keys are being placed leaves each of them placed whole or not at all, and the
 retries after a restart place each key's order exactly once."""
 
-import contextlib
-import random
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import psycopg
 
 from tests.conftest import settings_for
 from tests.distributed import ServeProcess as Server
+from tests.distributed import kill_among
 from tests.world import World, small_market
 
 ORDERS = 12
@@ -24,30 +23,23 @@ CREDIT = 10_000_000
 def _place_all(server: Server, buyer: Any, bodies: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Places every keyed order at once and kills the server as the first one answers,
     while the others are under way; returns the order ids answered before the kill."""
-    answered = threading.Event()
-    answers: dict[str, str] = {}
 
-    def place(key: str) -> None:
-        with contextlib.suppress(httpx2.HTTPError):  # the server is killed under it
-            response = httpx2.post(
-                f"{server.base}/v1/buyer/orders",
-                json=bodies[key],
-                headers={**buyer.headers, "Idempotency-Key": key},
-                timeout=30,
-            )
-            assert response.status_code == 201, response.text
-            answers[key] = response.json()["order_id"]
-            answered.set()
+    def placing(key: str) -> Callable[[], httpx2.Response]:
+        return lambda: httpx2.post(
+            f"{server.base}/v1/buyer/orders",
+            json=bodies[key],
+            headers={**buyer.headers, "Idempotency-Key": key},
+            timeout=30,
+        )
 
-    threads = [threading.Thread(target=place, args=(key,)) for key in bodies]
-    for thread in threads:
-        thread.start()
-    answered.wait(30)
-    threading.Event().wait(random.uniform(0, 0.03))
-    server.kill()
-    for thread in threads:
-        thread.join()
-    return answers
+    keys = list(bodies)
+    answers = kill_among(server, [placing(key) for key in keys], 0.03)
+    placed: dict[str, str] = {}
+    for key, answer in zip(keys, answers, strict=True):
+        if answer is not None:
+            assert answer.status_code == 201, answer.text
+            placed[key] = answer.json()["order_id"]
+    return placed
 
 
 def _claims_go_stale(postgres_url: str, schema: str) -> None:

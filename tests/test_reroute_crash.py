@@ -1,9 +1,7 @@
 """Rerouting is crash-safe like placing: an API process killed (SIGKILL) while sellers refuse
 orders leaves every refused line rerouted or cancelled, exactly once, after a restart."""
 
-import contextlib
-import random
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ import httpx2
 
 from tests.conftest import settings_for
 from tests.distributed import ServeProcess as Server
+from tests.distributed import kill_among
 from tests.world import Actor, World, small_market
 
 ORDERS = 12
@@ -21,26 +20,16 @@ STOCK = 100
 def _refuse_all(server: Server, reseller: Actor, seller_order_ids: list[str]) -> None:
     """Refuses every seller order at once and kills the server as the first refusal
     answers, while the others are under way."""
-    answered = threading.Event()
 
-    def refuse(seller_order_id: str) -> None:
-        with contextlib.suppress(httpx2.HTTPError):  # the server is killed under it
-            httpx2.post(
-                f"{server.base}/v1/reseller/orders/{seller_order_id}/refuse",
-                json={"reason": "out of stock here"},
-                headers=reseller.headers,
-                timeout=30,
-            )
-            answered.set()
+    def refusal(seller_order_id: str) -> Callable[[], httpx2.Response]:
+        return lambda: httpx2.post(
+            f"{server.base}/v1/reseller/orders/{seller_order_id}/refuse",
+            json={"reason": "out of stock here"},
+            headers=reseller.headers,
+            timeout=30,
+        )
 
-    threads = [threading.Thread(target=refuse, args=(i,)) for i in seller_order_ids]
-    for thread in threads:
-        thread.start()
-    answered.wait(30)
-    threading.Event().wait(random.uniform(0, 0.02))
-    server.kill()
-    for thread in threads:
-        thread.join()
+    kill_among(server, [refusal(i) for i in seller_order_ids], 0.02)
 
 
 def _check(world: World, m: Any, placed: list[dict[str, Any]], products: list[str]) -> None:
