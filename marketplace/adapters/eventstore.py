@@ -34,7 +34,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composable, Identifier, Literal
+from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from marketplace.adapters.settings import Settings, sqlite_path
 from marketplace.kernel.errors import Conflict, NotFound
@@ -407,27 +407,15 @@ def read_together(reads: Sequence[Read], read_only: bool = False) -> list[dict[U
             for (app, _, cls), ids in zip(reads, wanted, strict=True)
         ]
     known = [app._kept(ids) for (app, _, _), ids in zip(reads, wanted, strict=True)]
-    parts = []
-    params: list[Any] = []
-    for index, ((app, _, _), ids) in enumerate(zip(reads, wanted, strict=True)):
-        if not ids:
-            continue
-        parts.append(
-            SQL(
-                "SELECT %s::int AS read, e.originator_id, e.originator_version, e.topic, "
-                "e.state FROM {schema}.{table} e JOIN unnest(%s::uuid[], %s::bigint[]) "
-                "AS w(id, after) ON e.originator_id = w.id AND e.originator_version > w.after"
-            ).format(
-                schema=Identifier(datastore.schema),
-                table=Identifier(app.recorder.events_table_name),  # type: ignore[attr-defined]
-            )
-        )
-        params += [index, ids, [known[index][i].version if i in known[index] else 0 for i in ids]]
+    after = [
+        {i: known[index][i].version if i in known[index] else 0 for i in ids}
+        for index, ids in enumerate(wanted)
+    ]
+    statement, params = newer_events_statement(
+        datastore.schema, [(app, ids) for (app, _, _), ids in zip(reads, after, strict=True)]
+    )
     records: list[list[StoredEvent]] = [[] for _ in reads]
-    if parts:
-        statement = SQL(" UNION ALL ").join(parts) + SQL(
-            " ORDER BY read, originator_id, originator_version"
-        )
+    if statement is not None:
         with datastore.get_connection() as conn, conn.cursor() as cur:
             cur.execute(statement, params)
             for row in cur.fetchall():
@@ -436,6 +424,36 @@ def read_together(reads: Sequence[Read], read_only: bool = False) -> list[dict[U
         app._fold(ids, kept, found, cls, read_only)
         for (app, _, cls), ids, kept, found in zip(reads, wanted, known, records, strict=True)
     ]
+
+
+def newer_events_statement(
+    schema: str, reads: Sequence[tuple[MarketplaceApplication, Mapping[UUID, int]]]
+) -> tuple[Composed | None, list[Any]]:
+    """One query of each read's events past the version given per id, tagged with the
+    read's index (None: nothing to read)."""
+    parts = []
+    params: list[Any] = []
+    for index, (app, after) in enumerate(reads):
+        if not after:
+            continue
+        # The OFFSET 0 keeps the lateral subquery from being flattened into a join, which
+        # the planner answered with a scan of the whole log: this way each id is an index probe.
+        parts.append(
+            SQL(
+                "SELECT %s::int AS read, e.originator_id, e.originator_version, e.topic, "
+                "e.state FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+                "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} e WHERE "
+                "e.originator_id = w.id AND e.originator_version > w.after OFFSET 0) e"
+            ).format(
+                schema=Identifier(schema),
+                table=Identifier(app.recorder.events_table_name),  # type: ignore[attr-defined]
+            )
+        )
+        params += [index, list(after), list(after.values())]
+    if not parts:
+        return None, params
+    ordered = SQL(" ORDER BY read, originator_id, originator_version")
+    return SQL(" UNION ALL ").join(parts) + ordered, params
 
 
 def heads_of(apps: Mapping[str, MarketplaceApplication]) -> dict[str, int] | None:
