@@ -33,7 +33,7 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
 from marketplace.adapters.settings import Settings, sqlite_path
@@ -66,7 +66,7 @@ class ArrayRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.insert_arrays_statement = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id"
         ).format(
             schema=Identifier(datastore.schema),
@@ -416,10 +416,10 @@ def read_together(reads: Sequence[Read], read_only: bool = False) -> list[dict[U
     )
     records: list[list[StoredEvent]] = [[] for _ in reads]
     if statement is not None:
-        with datastore.get_connection() as conn, conn.cursor() as cur:
-            cur.execute(statement, params)
-            for row in cur.fetchall():
-                records[row["read"]].append(_stored(row))
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(statement, params, binary=True)
+            for read, originator_id, version, topic, state in cur.fetchall():
+                records[read].append(StoredEvent(originator_id, version, topic, state))
     return [
         app._fold(ids, kept, found, cls, read_only)
         for (app, _, cls), ids, kept, found in zip(reads, wanted, known, records, strict=True)
@@ -440,8 +440,8 @@ def newer_events_statement(
         # the planner answered with a scan of the whole log: this way each id is an index probe.
         parts.append(
             SQL(
-                "SELECT %s::int AS read, e.originator_id, e.originator_version, e.topic, "
-                "e.state FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+                "SELECT %b::int AS read, e.originator_id, e.originator_version, e.topic, "
+                "e.state FROM unnest(%b::uuid[], %b::bigint[]) AS w(id, after) "
                 "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} e WHERE "
                 "e.originator_id = w.id AND e.originator_version > w.after OFFSET 0) e"
             ).format(
