@@ -1,7 +1,7 @@
 """The HTTP application: routers, errors, limits and the position header."""
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -16,7 +16,6 @@ from prometheus_client import make_asgi_app
 
 from marketplace.buyers.api import router as buyers_router
 from marketplace.kernel.errors import DomainError
-from marketplace.pages.freshness import remember_position
 from marketplace.pages.site import add_pages, invalid_page, is_page, page_error
 from marketplace.platform import Marketplace
 from marketplace.taxes.api import router as taxes_router
@@ -28,6 +27,7 @@ from marketplace.web.errors import detail_of, status_of, without_secrets
 from marketplace.web.limits import Limits
 from marketplace.web.onboarding import router as onboarding_router
 from marketplace.web.operator import router as operator_router
+from marketplace.web.positions import PositionHeader
 from marketplace.webhooks.api import router as webhooks_router
 from offers.api import router as offers_router
 from orders.api import router as orders_router
@@ -39,8 +39,6 @@ from projections.api import router as projections_router
 from sellers.api import router as sellers_router
 
 log = logging.getLogger(__name__)
-POSITION_HEADER = "X-Marketplace-Position"
-COMMANDS = {"POST", "PUT", "DELETE", "PATCH"}
 
 
 def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
@@ -82,20 +80,6 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
             return await run_in_threadpool(page_error, request, 409, detail)
         return JSONResponse({"detail": detail}, status_code=409)
 
-    @app.middleware("http")
-    async def position(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if request.method in COMMANDS and response.status_code < 500:
-            if marketplace.in_process:
-                marketplace.projections.nudge()
-            token = await run_in_threadpool(marketplace.position_token)
-            response.headers[POSITION_HEADER] = token
-            if is_page(request):
-                remember_position(request, response, token)
-        return response
-
     @app.get("/health", tags=["health"], response_model=Health)
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -125,6 +109,7 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
     app.mount("/metrics", make_asgi_app())
     add_pages(app)
     add_docs(app)
+    app.add_middleware(PositionHeader, marketplace=marketplace)
     app.add_middleware(Limits)
 
     for router in (

@@ -19,7 +19,8 @@ PrincipalKind = Literal["operator", "manufacturer", "reseller", "buyer_user", "s
 bearer = HTTPBearer(auto_error=False, description="The API key of one principal")
 
 
-def get_marketplace(request: Request) -> Marketplace:
+# Async: FastAPI would otherwise hand this one lookup to a worker thread on every request.
+async def get_marketplace(request: Request) -> Marketplace:
     market: Marketplace = request.app.state.marketplace
     return market
 
