@@ -349,14 +349,26 @@ class CatalogView:
 
     def resellers_offering(self, buyer_id: UUID, product_ids: list[UUID]) -> dict[UUID, list[UUID]]:
         """For each product, the resellers whose offers on it this buyer's catalog lists."""
+        ids = [str(i) for i in dict.fromkeys(product_ids)]
+        if not ids:
+            return {}
         with self.projections.db.reading() as cur:
             p = self._prefix(cur)
-            lists = buyer_lists(p, cur, str(buyer_id), CatalogFilter())
-            items = self._items(cur, p, lists, [str(i) for i in dict.fromkeys(product_ids)])
-        return {
-            UUID(item["product_id"]): [UUID(o["reseller_id"]) for o in item["offers"]]
-            for item in items
-        }
+            cur.execute(
+                f"""SELECT DISTINCT x.product_id, o.reseller_id
+                FROM {p}terms t
+                JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
+                JOIN {p}listed x ON x.list_id = t.list_id
+                JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
+                JOIN {p}offers o ON o.id = x.offer_id
+                WHERE t.buyer_id = %s AND x.product_id IN ({", ".join(["%s"] * len(ids))})
+                ORDER BY x.product_id, o.reseller_id""",
+                [str(buyer_id), *ids],
+            )
+            found: dict[UUID, list[UUID]] = {}
+            for row in cur.fetchall():
+                found.setdefault(UUID(row["product_id"]), []).append(UUID(row["reseller_id"]))
+        return found
 
     def _items(
         self, cur: Cursor, p: str, lists: list[PriceList], ids: list[str]
