@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from marketplace.adapters.eventstore import Read
 from marketplace.kernel.errors import Refusal
 from marketplace.taxes.application import Taxes
 from marketplace.taxes.domain import RateOf, TaxCategory
@@ -60,9 +61,13 @@ class Charger:
         destination: str | None,
         today: str,
         seller_ids: Sequence[UUID] = (),
+        found: Sequence[Mapping[UUID, Any]] | None = None,
     ) -> None:
         self.taxes = taxes
-        buyer, self._profiles, self._grids = taxes.of_order(buyer_id, seller_ids)
+        if found is None:
+            buyer, self._profiles, self._grids = taxes.of_order(buyer_id, seller_ids)
+        else:
+            buyer, self._profiles, self._grids = taxes.order_found(seller_ids, found)
         self._read = set(seller_ids)
         self.destination = destination or (
             destination_of(buyer.address) if buyer is not None else None  # type: ignore[arg-type]
@@ -152,8 +157,18 @@ class Charging:
         buyer_id: UUID,
         shipping_address: Mapping[str, str] | None,
         seller_ids: Sequence[UUID] = (),
+        found: Sequence[Mapping[UUID, Any]] | None = None,
     ) -> Charger:
-        """A charger for one order, having read at once what charging these sellers needs."""
+        """A charger for one order, having read at once what charging these sellers needs
+        (`found`: the results of `reads` for them, read along with something else)."""
         return Charger(
-            self.taxes, buyer_id, destination_of(shipping_address), self.today(), seller_ids
+            self.taxes,
+            buyer_id,
+            destination_of(shipping_address),
+            self.today(),
+            seller_ids,
+            found,
         )
+
+    def reads(self, buyer_id: UUID, seller_ids: Sequence[UUID]) -> list[Read]:
+        return self.taxes.order_reads(buyer_id, seller_ids)

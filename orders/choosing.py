@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-from marketplace.adapters.eventstore import read_together
+from marketplace.adapters.eventstore import Read, read_together
 from marketplace.kernel.accounts import Account
 from marketplace.kernel.errors import DomainError, NotFound, Refusal
 from marketplace.kernel.money import Money
@@ -94,9 +94,18 @@ class Lookups:
         self._accounts: dict[UUID, Account | None] = {}
         self._authorizations: dict[tuple[UUID, UUID], Authorization | None] = {}
         self._terms: dict[tuple[UUID, UUID], CustomerTerms | None] = {}
+        # What `prefetch` read along for its caller, and for which resellers.
+        self.along: tuple[list[UUID], list[dict[UUID, Any]]] | None = None
 
-    def prefetch(self, buyer_id: UUID, product_ids: list[UUID], only: UUID | None) -> None:
-        """Reads at once what choosing offers for these products will ask for."""
+    def prefetch(
+        self,
+        buyer_id: UUID,
+        product_ids: list[UUID],
+        only: UUID | None,
+        along: Callable[[list[UUID]], list[Read]] | None = None,
+    ) -> None:
+        """Reads at once what choosing offers for these products will ask for, and what
+        `along` asks to read of the resellers that may be chosen (kept in `self.along`)."""
         if only is None:
             self._candidates.update(self._candidates_of(buyer_id, product_ids))
         pairs = {(r, p) for p in product_ids for r in self.candidates(buyer_id, p, only)}
@@ -123,13 +132,18 @@ class Lookups:
         self._accounts.update({a: _of(accounts.get(a), Account) for a in resellers})
         manufacturers = {p.manufacturer_id for p in self._products.values() if p is not None}
         keys = [(m, r) for m in manufacturers for r in resellers]
-        makers, found = read_together(
+        chosen_among = sorted(resellers)
+        more = along(chosen_among) if along is not None else []
+        makers, found, *alongside = read_together(
             [
                 (self.sellers, manufacturers, Account),
                 (self.sellers, [authorization_id(*k) for k in keys], Authorization),
+                *more,
             ],
             read_only=True,
         )
+        if along is not None:
+            self.along = (chosen_among, alongside)
         self._accounts.update({m: _of(makers.get(m), Account) for m in manufacturers})
         self._authorizations.update(
             {k: _of(found.get(authorization_id(*k)), Authorization) for k in keys}

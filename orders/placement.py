@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID, uuid4
 
-from marketplace.adapters.eventstore import retrying
+from marketplace.adapters.eventstore import Read, retrying
 from marketplace.buyers.application import Buyers
 from marketplace.buyers.domain import Buyer
 from marketplace.kernel.errors import Conflict, Forbidden, Refusal
@@ -242,7 +242,9 @@ class Placement:
         cost_centre = buyer.cost_centre_for(UUID(user_id) if user_id else None, cost_centre_id)
         self.catch_up()
         lookups = self.chooser.lookups()
-        choices, problems = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
+        choices, problems = self._choose(
+            buyer_id, lines, payment_method, only_reseller, lookups, self._taxes_along(buyer_id)
+        )
         if payment_method in INVOICE_METHODS:
             problems += self._overdue(buyer_id, choices)
         if problems:
@@ -251,11 +253,7 @@ class Placement:
             choices = [replace(c, price=quoted.prices[c.product.id]) for c in choices]
             placed_by = {**placed_by, "quote_id": str(quoted.quote_id)}
         groups = by_seller(choices)
-        charger = (
-            self.charging.charger(buyer_id, shipping_address, list(groups))
-            if self.charging
-            else None
-        )
+        charger = self._charger(buyer_id, shipping_address, lookups, list(groups))
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         charged, problems = charge_groups(
             charger, lookups, groups, quantities, shipping_methods or {}
@@ -354,9 +352,12 @@ class Placement:
         if self.charging is None:
             return {}
         lookups = self.chooser.lookups()
-        choices, _ = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
+        choices, _ = self._choose(
+            buyer_id, lines, payment_method, only_reseller, lookups, self._taxes_along(buyer_id)
+        )
         groups = by_seller(choices)
-        charger = self.charging.charger(buyer_id, shipping_address, list(groups))
+        charger = self._charger(buyer_id, shipping_address, lookups, list(groups))
+        assert charger is not None
         quantities = {i: r.quantity for i, r in enumerate(lines)}
         found: dict[UUID, Preview] = {}
         for reseller_id, group in groups.items():
@@ -368,6 +369,27 @@ class Placement:
             found[reseller_id] = Preview(charged, methods, currency)
         return found
 
+    def _taxes_along(self, buyer_id: UUID) -> Callable[[list[UUID]], list[Read]] | None:
+        """The tax reads of the sellers that may be chosen, to ride along with choosing's."""
+        charging = self.charging
+        if charging is None:
+            return None
+        return lambda resellers: charging.reads(buyer_id, resellers)
+
+    def _charger(
+        self,
+        buyer_id: UUID,
+        shipping_address: Mapping[str, str] | None,
+        lookups: Lookups,
+        sellers: list[UUID],
+    ) -> Charger | None:
+        if self.charging is None:
+            return None
+        if lookups.along is None:
+            return self.charging.charger(buyer_id, shipping_address, sellers)
+        candidates, found = lookups.along
+        return self.charging.charger(buyer_id, shipping_address, candidates, found)
+
     def _choose(
         self,
         buyer_id: UUID,
@@ -375,10 +397,11 @@ class Placement:
         payment_method: str,
         only_reseller: UUID | None,
         lookups: Lookups,
+        along: Callable[[list[UUID]], list[Read]] | None = None,
     ) -> tuple[list[Choice], list[dict[str, Any]]]:
         """The offer each line goes to, and the lines that cannot be placed with why (a
         product asked twice of the same seller, or no offer that fits)."""
-        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller)
+        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller, along)
         asked: set[tuple[UUID, UUID | None]] = set()
         problems: list[dict[str, Any]] = []
         choices: list[Choice] = []

@@ -3,12 +3,17 @@ sellers' by sellers), the operator's tax rates, and sellers' shipping grids (kep
 offers). What orders and invoices will read to tax and ship."""
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import pycountry
 
-from marketplace.adapters.eventstore import MarketplaceApplication, read_together, retrying
+from marketplace.adapters.eventstore import (
+    MarketplaceApplication,
+    Read,
+    read_together,
+    retrying,
+)
 from marketplace.buyers.application import Buyers
 from marketplace.kernel.errors import Invalid
 from marketplace.taxes.domain import TAX_CATEGORIES, RateOf, TaxRates
@@ -45,17 +50,25 @@ class Taxes:
     ) -> tuple[TaxProfile | None, dict[UUID, TaxProfile], dict[UUID, list[ShippingRate]]]:
         """The buyer's tax profile, and the sellers' profiles and shipping grids (sellers
         without one are left out), in one read where the logs share a database."""
-        buyer, profiles, grids = read_together(
-            [
-                (self.buyers, [TaxProfile.create_id(buyer_id)], TaxProfile),
-                (self.sellers, [TaxProfile.create_id(s) for s in seller_ids], TaxProfile),
-                (self.offers, [ShippingGrid.create_id(s) for s in seller_ids], ShippingGrid),
-            ],
-            read_only=True,
-        )
-        found = next(iter(buyer.values()), None)
+        reads = self.order_reads(buyer_id, seller_ids)
+        return self.order_found(seller_ids, read_together(reads, read_only=True))
+
+    def order_reads(self, buyer_id: UUID, seller_ids: Sequence[UUID]) -> list[Read]:
+        """What `of_order` reads, for a caller that reads it along with more."""
+        return [
+            (self.buyers, [TaxProfile.create_id(buyer_id)], TaxProfile),
+            (self.sellers, [TaxProfile.create_id(s) for s in seller_ids], TaxProfile),
+            (self.offers, [ShippingGrid.create_id(s) for s in seller_ids], ShippingGrid),
+        ]
+
+    def order_found(
+        self, seller_ids: Sequence[UUID], found: Sequence[Mapping[UUID, Any]]
+    ) -> tuple[TaxProfile | None, dict[UUID, TaxProfile], dict[UUID, list[ShippingRate]]]:
+        """What `of_order` answers, from the results of `order_reads`."""
+        buyer, profiles, grids = found
+        mine = next(iter(buyer.values()), None)
         return (
-            found if isinstance(found, TaxProfile) else None,
+            mine if isinstance(mine, TaxProfile) else None,
             {
                 s: p
                 for s in seller_ids
