@@ -105,14 +105,21 @@ class Holds:
         """Holds on the same offers and terms in this process take turns instead of racing."""
         return _stripes(keys)
 
-    def held(self, stock: list[StockHold], credit: list[CreditHold]) -> list[Offer | CustomerTerms]:
+    def held(
+        self, stock: list[StockHold], credit: list[CreditHold], kept: bool = False
+    ) -> list[Offer | CustomerTerms]:
         """The offers and terms with every hold taken, to be saved by the caller (with other
-        changes, when it must be all or none); HoldsRefused if any cannot be taken."""
+        changes, when it must be all or none); HoldsRefused if any cannot be taken. `kept`
+        takes them as this process last read or wrote them, without reading, for a caller
+        whose save fails if any has changed since."""
         problems: list[dict[str, Any]] = []
         # Every offer and terms the holds touch, read with one query.
         ids = [offer_id(h.reseller_id, h.product_id) for h in stock]
         ids += [terms_id(h.reseller_id, h.buyer_id) for h in credit]
-        touched: dict[UUID, Aggregate] = self.offers.get_many(ids, Aggregate)
+        found = self.offers.kept_copies(ids) if kept else None
+        touched: dict[UUID, Aggregate] = (
+            found if found is not None else self.offers.get_many(ids, Aggregate)
+        )
         for hold in stock:
             offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
             if not isinstance(offer, Offer):

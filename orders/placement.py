@@ -316,12 +316,18 @@ class Placement:
         if payment_method in INVOICE_METHODS:
             keys += [terms_id(r, buyer_id) for r in groups]
 
+        attempts = 0
+
         def attempt() -> tuple[Order, list[SellerOrder]]:
+            nonlocal attempts
+            attempts += 1
             # A save that failed on the order's own id: a retry of it was placed meanwhile.
             if order_id is not None and (placed := self._already(order_id)) is not None:
                 return placed
             draft = drafted()
-            held = self.holds.held(*draft.holds())
+            # Choosing has just read the offers and terms: the first attempt holds on them
+            # as kept, and a change since fails its save; a retry reads them afresh.
+            held = self.holds.held(*draft.holds(), kept=attempts == 1)
             draft.placed(draft.needs_approval(spending_limit))
             save_together(
                 [

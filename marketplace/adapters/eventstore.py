@@ -111,6 +111,7 @@ class MarketplaceApplication(Application[UUID]):
                 others.append(obj)
         processing.collect_events(*others, **kwargs)
         recordings = self._record(processing)
+        self._keep_saved(a for a in processing.aggregates.values() if isinstance(a, Aggregate))
         self._take_snapshots(processing)
         self._notify(recordings)
         return recordings
@@ -171,6 +172,23 @@ class MarketplaceApplication(Application[UUID]):
         mutated once kept (readers copy them)."""
         with self._many_lock:
             return {i: self._many[i] for i in wanted if i in self._many}
+
+    def kept_copies(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate] | None:
+        """Copies of the kept aggregates, if every one is kept (None otherwise): for a
+        command that relies on its save failing if any has changed since."""
+        wanted = list(dict.fromkeys(ids))
+        kept = self._kept(wanted)
+        if len(kept) < len(wanted):
+            return None
+        return {i: deepcopy(a) for i, a in kept.items()}
+
+    def _keep_saved(self, saved: Iterable[Aggregate]) -> None:
+        """Keeps the versions just saved of aggregates kept before, so the next command on
+        them here starts from what it wrote rather than fail on it."""
+        with self._many_lock:
+            hot = [a for a in saved if a.id in self._many]
+        for aggregate in hot:
+            self._remember(aggregate.id, deepcopy(aggregate))
 
     def _remember(self, aggregate_id: UUID, aggregate: Aggregate) -> None:
         """Keeps the latest version read, never mutated once kept (readers copy it)."""
@@ -388,6 +406,8 @@ def save_together(saves: Saves) -> None:
     ):
         for recorder, stored in batches:
             recorder._insert_stored_events(curs, stored)
+    for app, objs in saves:
+        app._keep_saved(obj for obj in objs if isinstance(obj, Aggregate))
 
 
 Read = tuple["MarketplaceApplication", Iterable[UUID], type[Aggregate]]
