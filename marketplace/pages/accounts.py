@@ -10,7 +10,7 @@ from marketplace.kernel.errors import Forbidden
 from marketplace.pages.render import redirect, render
 from marketplace.pages.session import CsrfChecked, SignedIn, Visitor
 from marketplace.platform import Marketplace
-from marketplace.web.auth import MarketplaceDep, sales_rep
+from marketplace.web.auth import MarketplaceDep, sales_rep_of
 from sellers.domain import SalesRep
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +19,7 @@ router = APIRouter(include_in_schema=False)
 def rep_of(market: Marketplace, visitor: Visitor) -> SalesRep:
     if visitor.person.principal != "sales_rep":
         raise Forbidden("this page is for sales reps")
-    return sales_rep(market, visitor.principal)
+    return sales_rep_of(market, visitor.principal)
 
 
 @router.get("/accounts")

@@ -12,7 +12,7 @@ from marketplace.kernel.errors import Forbidden
 from marketplace.kernel.money import Money
 from marketplace.pages.session import SignedIn, Visitor
 from marketplace.platform import Marketplace
-from marketplace.web.auth import MarketplaceDep, buyer_user, sales_rep
+from marketplace.web.auth import MarketplaceDep, buyer_session_of, sales_rep_of
 from sellers.domain import SalesRep
 
 
@@ -77,10 +77,10 @@ class NotShopping(Forbidden):
 def shopper_of(market: Marketplace, visitor: Visitor) -> Shopper:
     principal = visitor.principal
     if principal.kind == "buyer_user":
-        session = buyer_user(market, principal)
+        session = buyer_session_of(market, principal)
         return Shopper(visitor, session.buyer, session.user, None)
     if principal.kind == "sales_rep":
-        rep = sales_rep(market, principal)
+        rep = sales_rep_of(market, principal)
         acting_for = visitor.session.acting_for
         if acting_for is None or not rep.serves(UUID(acting_for)):
             raise NotShopping("choose one of your accounts to shop on its behalf")

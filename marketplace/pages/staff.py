@@ -16,7 +16,7 @@ from fastapi import Request
 from marketplace.kernel.errors import Forbidden
 from marketplace.pages.session import SignedIn, Visitor
 from marketplace.platform import Marketplace
-from marketplace.web.auth import MarketplaceDep, manufacturer, reseller
+from marketplace.web.auth import MarketplaceDep, manufacturer_of, reseller_of
 
 Side = Literal["manufacturer", "reseller", "operator"]
 
@@ -44,10 +44,10 @@ def staff_of(market: Marketplace, visitor: Visitor) -> Staff | None:
     if person.principal == "operator":
         return Staff(visitor, "operator", None, "Marketplace operator", role)
     if person.principal == "manufacturer":
-        account = manufacturer(market, visitor.principal)
+        account = manufacturer_of(market, visitor.principal)
         return Staff(visitor, "manufacturer", account.id, account.name, role)
     if person.principal == "reseller":
-        seller = reseller(market, visitor.principal)
+        seller = reseller_of(market, visitor.principal)
         return Staff(visitor, "reseller", seller.id, seller.name, role)
     return None
 

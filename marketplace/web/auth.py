@@ -43,10 +43,10 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(
-    market: MarketplaceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticate(market: MarketplaceDep, credentials: Credentials) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send your API key as 'Authorization: Bearer <api_key>'")
     key = credentials.credentials
@@ -74,22 +74,35 @@ def _check_approved(approved: bool, what: str) -> None:
         raise Forbidden(f"{what} is not approved by the marketplace operator")
 
 
-def operator(principal: CurrentPrincipal) -> Principal:
+# Each role's dependency authenticates itself, rather than depend on `authenticate`: FastAPI
+# runs every sync dependency in a worker thread of its own, and one hop a request is enough.
+
+
+def operator(market: MarketplaceDep, credentials: Credentials) -> Principal:
+    principal = authenticate(market, credentials)
     if principal.kind != "operator":
         raise Forbidden("this endpoint is for the marketplace operator")
     return principal
 
 
-def manufacturer(market: MarketplaceDep, principal: CurrentPrincipal) -> Manufacturer:
+def manufacturer_of(market: Marketplace, principal: Principal) -> Manufacturer:
     account = market.sellers.manufacturer(_require(principal, "manufacturer"))
     _check_approved(account.is_approved, "your account")
     return account
 
 
-def reseller(market: MarketplaceDep, principal: CurrentPrincipal) -> Reseller:
+def reseller_of(market: Marketplace, principal: Principal) -> Reseller:
     account = market.sellers.reseller(_require(principal, "reseller"))
     _check_approved(account.is_approved, "your account")
     return account
+
+
+def manufacturer(market: MarketplaceDep, credentials: Credentials) -> Manufacturer:
+    return manufacturer_of(market, authenticate(market, credentials))
+
+
+def reseller(market: MarketplaceDep, credentials: Credentials) -> Reseller:
+    return reseller_of(market, authenticate(market, credentials))
 
 
 @dataclass(frozen=True)
@@ -98,11 +111,12 @@ class Seller:
     id: UUID
 
 
-def seller(market: MarketplaceDep, principal: CurrentPrincipal) -> Seller:
+def seller(market: MarketplaceDep, credentials: Credentials) -> Seller:
+    principal = authenticate(market, credentials)
     if principal.kind == "manufacturer":
-        return Seller("manufacturer", manufacturer(market, principal).id)
+        return Seller("manufacturer", manufacturer_of(market, principal).id)
     if principal.kind == "reseller":
-        return Seller("reseller", reseller(market, principal).id)
+        return Seller("reseller", reseller_of(market, principal).id)
     raise Forbidden("this endpoint is for manufacturers and resellers")
 
 
@@ -112,7 +126,11 @@ class BuyerSession:
     user: BuyerUser
 
 
-def buyer_user(market: MarketplaceDep, principal: CurrentPrincipal) -> BuyerSession:
+def buyer_user(market: MarketplaceDep, credentials: Credentials) -> BuyerSession:
+    return buyer_session_of(market, authenticate(market, credentials))
+
+
+def buyer_session_of(market: Marketplace, principal: Principal) -> BuyerSession:
     buyer = market.buyers.buyer(_require(principal, "buyer_user"))
     _check_approved(buyer.is_approved, "your organisation")
     user = buyer.active_user(principal.user_id) if principal.user_id else None
@@ -121,7 +139,11 @@ def buyer_user(market: MarketplaceDep, principal: CurrentPrincipal) -> BuyerSess
     return BuyerSession(buyer, user)
 
 
-def sales_rep(market: MarketplaceDep, principal: CurrentPrincipal) -> SalesRep:
+def sales_rep(market: MarketplaceDep, credentials: Credentials) -> SalesRep:
+    return sales_rep_of(market, authenticate(market, credentials))
+
+
+def sales_rep_of(market: Marketplace, principal: Principal) -> SalesRep:
     rep = market.sellers.sales_rep(_require(principal, "sales_rep"))
     _check_approved(market.sellers.reseller(rep.reseller_id).is_approved, "your reseller")
     return rep
