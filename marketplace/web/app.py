@@ -107,8 +107,6 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         return document()
 
     app.mount("/metrics", make_asgi_app())
-    add_pages(app)
-    add_docs(app)
     app.add_middleware(PositionHeader, marketplace=marketplace)
     app.add_middleware(Limits)
 
@@ -128,4 +126,8 @@ def create_app(marketplace: Marketplace, *, start: bool = True) -> FastAPI:
         taxes_router,
     ):
         app.include_router(router)
+    # After the API: routes are matched in order, one by one, and programs call far more
+    # often than people click.
+    add_pages(app)
+    add_docs(app)
     return app
