@@ -1,7 +1,7 @@
 """Choosing the offer a line of an order goes to: visible to the buyer, payable, enough
 quantity and stock, then the lowest contract price and the shortest lead time."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -22,6 +22,8 @@ T = TypeVar("T")
 # Offer candidates for products, as the buyer's catalog view lists them: product id ->
 # reseller ids.
 Candidates = Callable[[UUID, list[UUID]], dict[UUID, list[UUID]]]
+# How many products' makers a chooser keeps (a few MB).
+MAKERS_KEPT = 100_000
 
 
 class PlacementRefused(DomainError):
@@ -84,10 +86,18 @@ class Lookups:
     """What one placement reads of products, offers, sellers, authorizations and terms:
     read once, and for a whole order with a query per kind (`prefetch`)."""
 
-    def __init__(self, sellers: Sellers, offers: Offers, candidates: Candidates) -> None:
+    def __init__(
+        self,
+        sellers: Sellers,
+        offers: Offers,
+        candidates: Candidates,
+        makers: dict[UUID, UUID] | None = None,
+    ) -> None:
         self.sellers = sellers
         self.offers = offers
         self._candidates_of = candidates
+        # Each product's maker, kept across placements by the chooser.
+        self._makers = makers if makers is not None else {}
         self._candidates: dict[UUID, list[UUID]] = {}
         self._products: dict[UUID, Product | None] = {}
         self._offers: dict[UUID, Offer | None] = {}
@@ -111,18 +121,29 @@ class Lookups:
         pairs = {(r, p) for p in product_ids for r in self.candidates(buyer_id, p, only)}
         resellers = {r for r, _ in pairs}
         offer_ids = [offer_id(r, p) for r, p in pairs]
-        # Two reads where the logs share a database: what the products and offers name
-        # (and the products' makers) is known only after the first. Choosing only looks.
-        products, offers, terms, accounts = read_together(
-            [
-                (self.offers, product_ids, Product),
-                (self.offers, offer_ids, Offer),
-                (self.offers, [terms_id(r, buyer_id) for r in resellers], CustomerTerms),
-                (self.sellers, resellers, Account),
-            ],
-            read_only=True,
-        )
+        chosen_among = sorted(resellers)
+        more = along(chosen_among) if along is not None else []
+        first: list[Read] = [
+            (self.offers, product_ids, Product),
+            (self.offers, offer_ids, Offer),
+            (self.offers, [terms_id(r, buyer_id) for r in resellers], CustomerTerms),
+            (self.sellers, resellers, Account),
+        ]
+        # A product's maker never changes: once known, the makers, the authorizations and
+        # what `along` asks are read with the rest, else in a second read. Choosing only looks.
+        known = {self._makers.get(p) for p in product_ids}
+        if None in known:
+            products, offers, terms, accounts = read_together(first, read_only=True)
+            manufacturers = {p.manufacturer_id for p in products.values() if isinstance(p, Product)}
+            then = read_together(self._second(manufacturers, resellers) + more, read_only=True)
+        else:
+            manufacturers = {m for m in known if m is not None}
+            second = self._second(manufacturers, resellers)
+            products, offers, terms, accounts, *then = read_together(
+                first + second + more, read_only=True
+            )
         self._products.update({p: _of(products.get(p), Product) for p in product_ids})
+        self._remember_makers(self._products.values())
         self._offers.update(
             {offer_id(r, p): _of(offers.get(offer_id(r, p)), Offer) for r, p in pairs}
         )
@@ -130,24 +151,26 @@ class Lookups:
             {(r, buyer_id): _of(terms.get(terms_id(r, buyer_id)), CustomerTerms) for r in resellers}
         )
         self._accounts.update({a: _of(accounts.get(a), Account) for a in resellers})
-        manufacturers = {p.manufacturer_id for p in self._products.values() if p is not None}
-        keys = [(m, r) for m in manufacturers for r in resellers]
-        chosen_among = sorted(resellers)
-        more = along(chosen_among) if along is not None else []
-        makers, found, *alongside = read_together(
-            [
-                (self.sellers, manufacturers, Account),
-                (self.sellers, [authorization_id(*k) for k in keys], Authorization),
-                *more,
-            ],
-            read_only=True,
-        )
+        makers, found, *alongside = then
         if along is not None:
             self.along = (chosen_among, alongside)
         self._accounts.update({m: _of(makers.get(m), Account) for m in manufacturers})
         self._authorizations.update(
-            {k: _of(found.get(authorization_id(*k)), Authorization) for k in keys}
+            {
+                (m, r): _of(found.get(authorization_id(m, r)), Authorization)
+                for m in manufacturers
+                for r in resellers
+            }
         )
+
+    def _second(self, manufacturers: set[UUID], resellers: set[UUID]) -> list[Read]:
+        keys = [authorization_id(m, r) for m in manufacturers for r in resellers]
+        return [(self.sellers, manufacturers, Account), (self.sellers, keys, Authorization)]
+
+    def _remember_makers(self, products: Iterable[Product | None]) -> None:
+        if len(self._makers) > MAKERS_KEPT:
+            self._makers.clear()
+        self._makers.update({p.id: p.manufacturer_id for p in products if p is not None})
 
     def candidates(self, buyer_id: UUID, product_id: UUID, only: UUID | None) -> list[UUID]:
         if only is not None:
@@ -197,9 +220,10 @@ class OfferChooser:
         self.offers = offers
         self.sellers = sellers
         self.candidates = candidates
+        self.makers: dict[UUID, UUID] = {}
 
     def lookups(self) -> Lookups:
-        return Lookups(self.sellers, self.offers, self.candidates)
+        return Lookups(self.sellers, self.offers, self.candidates, self.makers)
 
     def _visible(
         self, seen: Lookups, buyer_id: UUID, product: Product, reseller_id: UUID
