@@ -112,48 +112,15 @@ class Holds:
         changes, when it must be all or none); HoldsRefused if any cannot be taken. `kept`
         takes them as this process last read or wrote them, without reading, for a caller
         whose save fails if any has changed since."""
-        problems: list[dict[str, Any]] = []
         # Every offer and terms the holds touch, read with one query.
-        ids = [offer_id(h.reseller_id, h.product_id) for h in stock]
-        ids += [terms_id(h.reseller_id, h.buyer_id) for h in credit]
+        ids = self._keys(stock, credit)
         found = self.offers.kept_copies(ids) if kept else None
-        touched: dict[UUID, Aggregate] = (
-            found if found is not None else self.offers.get_many(ids, Aggregate)
-        )
-        for hold in stock:
-            offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
-            if not isinstance(offer, Offer):
-                raise NotFound(f"no offer on product {hold.product_id} from that reseller")
+        if found is not None:
             try:
-                offer.reserve(hold.ref, hold.quantity)
-            except Conflict as error:
-                problems.append(
-                    {
-                        "line": hold.line,
-                        "product_id": str(hold.product_id),
-                        "reseller_id": str(hold.reseller_id),
-                        "msg": str(error.detail),
-                        "type": "stock",
-                    }
-                )
-        for credit_hold in credit:
-            terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
-            if not isinstance(terms, CustomerTerms):
-                raise NotFound("no terms with that reseller")
-            try:
-                terms.use_credit(credit_hold.ref, credit_hold.amount)
-            except DomainError as error:
-                problems.append(
-                    {
-                        "reseller_id": str(credit_hold.reseller_id),
-                        "msg": str(error.detail),
-                        "type": "credit",
-                    }
-                )
-        if problems:
-            credit_only = all(p["type"] == "credit" for p in problems)
-            raise HoldsRefused(problems, Refusal.CREDIT if credit_only else Refusal.CONFLICT)
-        return [a for a in touched.values() if isinstance(a, Offer | CustomerTerms)]
+                return _holding(found, stock, credit)
+            except HoldsRefused:
+                pass  # What this process kept may be behind: refuse only on what is stored.
+        return _holding(self.offers.get_many(ids, Aggregate), stock, credit)
 
     def give_back(self, stock: list[StockHold], credit: list[CreditHold]) -> None:
         def attempt() -> None:
@@ -209,3 +176,43 @@ class Holds:
         return [offer_id(h.reseller_id, h.product_id) for h in stock] + [
             terms_id(h.reseller_id, h.buyer_id) for h in credit
         ]
+
+
+def _holding(
+    touched: dict[UUID, Aggregate], stock: list[StockHold], credit: list[CreditHold]
+) -> list[Offer | CustomerTerms]:
+    problems: list[dict[str, Any]] = []
+    for hold in stock:
+        offer = touched.get(offer_id(hold.reseller_id, hold.product_id))
+        if not isinstance(offer, Offer):
+            raise NotFound(f"no offer on product {hold.product_id} from that reseller")
+        try:
+            offer.reserve(hold.ref, hold.quantity)
+        except Conflict as error:
+            problems.append(
+                {
+                    "line": hold.line,
+                    "product_id": str(hold.product_id),
+                    "reseller_id": str(hold.reseller_id),
+                    "msg": str(error.detail),
+                    "type": "stock",
+                }
+            )
+    for credit_hold in credit:
+        terms = touched.get(terms_id(credit_hold.reseller_id, credit_hold.buyer_id))
+        if not isinstance(terms, CustomerTerms):
+            raise NotFound("no terms with that reseller")
+        try:
+            terms.use_credit(credit_hold.ref, credit_hold.amount)
+        except DomainError as error:
+            problems.append(
+                {
+                    "reseller_id": str(credit_hold.reseller_id),
+                    "msg": str(error.detail),
+                    "type": "credit",
+                }
+            )
+    if problems:
+        credit_only = all(p["type"] == "credit" for p in problems)
+        raise HoldsRefused(problems, Refusal.CREDIT if credit_only else Refusal.CONFLICT)
+    return [a for a in touched.values() if isinstance(a, Offer | CustomerTerms)]

@@ -210,3 +210,33 @@ def test_a_conflict_inside_the_transaction_is_tried_again_whole(
     state = _state(world, marketplace, shop)
     assert state["stock"] == [STOCK + 10 - 3, STOCK - 2]
     assert len(state["orders"]) == 1
+
+
+def test_holds_refused_on_what_this_process_kept_are_tried_on_what_is_stored(
+    world: World, marketplace: Marketplace, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placement holds stock on the offers as this process last knew them. Between choosing
+    and holding, an order here takes the drill's stock down to 1 and another process
+    restocks it: the order is not refused on what this process knew, but placed on what is
+    stored."""
+    m = shop["m"]
+    reseller, drill = UUID(m.rhine.id), UUID(shop["drill"])
+    holds = marketplace.placement.holds
+    held = holds.held
+    elsewhere = Marketplace(marketplace.settings)
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        if marketplace.offers.offer(reseller, drill).stock == STOCK:
+            marketplace.offers.set_stock(reseller, drill, 1)
+            elsewhere.offers.set_stock(reseller, drill, STOCK + 10)
+        return held(*args, **kwargs)
+
+    monkeypatch.setattr(holds, "held", meanwhile)
+    try:
+        placed = _order(world, shop, "k-restocked")
+    finally:
+        elsewhere.close()
+    assert placed.status_code == 201, placed.text
+    state = _state(world, marketplace, shop)
+    assert state["stock"] == [STOCK + 10 - 3, STOCK - 2]
+    assert len(state["orders"]) == 1
