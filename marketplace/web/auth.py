@@ -2,12 +2,14 @@
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from marketplace.adapters.eventstore import Read, read_together
 from marketplace.buyers.domain import Buyer, BuyerUser
 from marketplace.kernel.accounts import ApiKey, hash_key
 from marketplace.kernel.errors import Forbidden
@@ -16,6 +18,7 @@ from marketplace.platform import Marketplace
 from sellers.domain import Manufacturer, Reseller, SalesRep
 
 PrincipalKind = Literal["operator", "manufacturer", "reseller", "buyer_user", "sales_rep"]
+A = TypeVar("A", bound=Aggregate)
 bearer = HTTPBearer(auto_error=False, description="The API key of one principal")
 
 
@@ -47,17 +50,43 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def authenticate(market: MarketplaceDep, credentials: Credentials) -> Principal:
+    return _authenticated(market, credentials, None)[0]
+
+
+# A key's account never changes: once this process knows it, the key (whether it is revoked)
+# and its account are read in one round trip.
+_ACCOUNT_OF_KEY: dict[UUID, UUID] = {}
+KEYS_KEPT = 100_000
+
+
+def _authenticated(
+    market: Marketplace, credentials: Credentials, account: type[A] | None
+) -> tuple[Principal, A | None]:
+    """Who the key speaks for, and (when `account` is given and its id known already) that
+    account as read along with the key."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send your API key as 'Authorization: Bearer <api_key>'")
     key = credentials.credentials
     if hmac.compare_digest(key.encode(), market.operator_key.encode()):
-        return Principal("operator", None)
-    context = context_of(key)
-    app = {"s": market.sellers, "b": market.buyers}.get(context or "")
-    record = None if app is None else app.find(ApiKey.create_id(hash_key(key)), ApiKey)
-    if record is None or record.revoked:
+        return Principal("operator", None), None
+    app = {"s": market.sellers, "b": market.buyers}.get(context_of(key) or "")
+    if app is None:
         raise _unauthorized("unknown API key")
-    return Principal(record.principal, record.account_id, record.user_id)
+    key_id = ApiKey.create_id(hash_key(key))
+    account_id = _ACCOUNT_OF_KEY.get(key_id) if account is not None else None
+    reads: list[Read] = [(app, [key_id], ApiKey)]
+    if account is not None and account_id is not None:
+        reads.append((app, [account_id], account))
+    keys, *accounts = read_together(reads)
+    record = keys.get(key_id)
+    if not isinstance(record, ApiKey) or record.revoked:
+        raise _unauthorized("unknown API key")
+    if len(_ACCOUNT_OF_KEY) > KEYS_KEPT:
+        _ACCOUNT_OF_KEY.clear()
+    _ACCOUNT_OF_KEY[key_id] = record.account_id
+    found = accounts[0].get(record.account_id) if accounts else None
+    principal = Principal(record.principal, record.account_id, record.user_id)
+    return principal, found if account is not None and isinstance(found, account) else None
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
@@ -127,11 +156,15 @@ class BuyerSession:
 
 
 def buyer_user(market: MarketplaceDep, credentials: Credentials) -> BuyerSession:
-    return buyer_session_of(market, authenticate(market, credentials))
+    return buyer_session_of(market, *_authenticated(market, credentials, Buyer))
 
 
-def buyer_session_of(market: Marketplace, principal: Principal) -> BuyerSession:
-    buyer = market.buyers.buyer(_require(principal, "buyer_user"))
+def buyer_session_of(
+    market: Marketplace, principal: Principal, read: Buyer | None = None
+) -> BuyerSession:
+    """The buyer user's session (`read`: its organisation, if already read)."""
+    buyer_id = _require(principal, "buyer_user")
+    buyer = read if read is not None and read.id == buyer_id else market.buyers.buyer(buyer_id)
     _check_approved(buyer.is_approved, "your organisation")
     user = buyer.active_user(principal.user_id) if principal.user_id else None
     if user is None:
