@@ -1,10 +1,12 @@
 """Order figures: placing orders over HTTP, beside a CRUD shop's placement (bench/crud.py)."""
 
+import statistics
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from tests.distributed import spawn, wait_until
 from tests.services import answers_ready, free_port
 
 ORDERS = 150
+# Rounds of ours and the CRUD shop's placement, taken in turns.
+ROUNDS = 3
 CONTENDED = 400
 LINES = 10
 CLIENTS = 8
@@ -162,8 +166,10 @@ def _measure(bases: list[str], place: Place) -> dict[str, Any]:
     }
 
 
-def _crud(url: str, products: list[str]) -> dict[str, Any]:
-    """The same catalog and orders in the CRUD shop's tables, placed through its app."""
+@contextmanager
+def _crud(url: str, products: list[str]) -> Iterator[Callable[[], dict[str, Any]]]:
+    """The same catalog and orders in the CRUD shop's tables, placed through its app: a
+    measurement to take, as often as wanted, while the shop is up."""
     buyer = uuid.uuid4()
     resellers = [uuid.uuid4() for _ in range(3)]
     offers = [
@@ -186,10 +192,14 @@ def _crud(url: str, products: list[str]) -> dict[str, Any]:
 
     try:
         with crud.serve(url, schema) as base:
-            return _measure([base], place)
+            yield lambda: _measure([base], place)
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE'.encode())
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
 def _first_order(base: str, place: Place) -> None:
@@ -247,7 +257,12 @@ def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, 
         piped = _measure(bases, place)
         # Placement itself: API processes alone, as when the pipeline runs elsewhere.
         deployment.stop_pipeline()
-        ours = _measure(bases, place)
+        # Ours and the CRUD shop's in turns, each figure the median of its rounds: when a
+        # shared machine's speed drifts during the run, both are measured through it.
+        with _crud(url, products) as measure_theirs:
+            runs = [(_measure(bases, place), measure_theirs()) for _ in range(ROUNDS)]
+        ours = _medians([mine for mine, _ in runs])
+        theirs = _medians([other for _, other in runs])
         # The same orders once every seller has a tax profile and a grid and the buyer a
         # profile: three seller orders charged shipping and VAT each.
         _taxed(marketplace)
@@ -255,7 +270,6 @@ def placement(marketplace: Marketplace, url: str, scale: str) -> list[dict[str, 
         two = _measure(deployment.add_api(), place)
     finally:
         deployment.stop()
-    theirs = _crud(url, products)
     rows = _rates("order_placement_taxed", taxed, ours, scale)
     rows += _rates("order_placement", ours, theirs, scale)
     for name in ("p50", "p99", "contended_p99"):
