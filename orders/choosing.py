@@ -1,7 +1,7 @@
 """Choosing the offer a line of an order goes to: visible to the buyer, payable, enough
 quantity and stock, then the lowest contract price and the shortest lead time."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -9,6 +9,7 @@ from uuid import UUID
 from marketplace.adapters.eventstore import Read, read_together
 from marketplace.kernel.accounts import Account
 from marketplace.kernel.errors import DomainError, NotFound, Refusal
+from marketplace.kernel.facts import Facts
 from marketplace.kernel.money import Money
 from offers.application import Offers
 from offers.choice import Candidate, Unavailable, Why, choose
@@ -22,8 +23,6 @@ T = TypeVar("T")
 # Offer candidates for products, as the buyer's catalog view lists them: product id ->
 # reseller ids.
 Candidates = Callable[[UUID, list[UUID]], dict[UUID, list[UUID]]]
-# How many products' makers a chooser keeps (a few MB).
-MAKERS_KEPT = 100_000
 
 
 class PlacementRefused(DomainError):
@@ -91,13 +90,13 @@ class Lookups:
         sellers: Sellers,
         offers: Offers,
         candidates: Candidates,
-        makers: dict[UUID, UUID] | None = None,
+        makers: Facts[UUID, UUID] | None = None,
     ) -> None:
         self.sellers = sellers
         self.offers = offers
         self._candidates_of = candidates
         # Each product's maker, kept across placements by the chooser.
-        self._makers = makers if makers is not None else {}
+        self._makers = makers if makers is not None else Facts()
         self._candidates: dict[UUID, list[UUID]] = {}
         self._products: dict[UUID, Product | None] = {}
         self._offers: dict[UUID, Offer | None] = {}
@@ -143,7 +142,9 @@ class Lookups:
                 first + second + more, read_only=True
             )
         self._products.update({p: _of(products.get(p), Product) for p in product_ids})
-        self._remember_makers(self._products.values())
+        self._makers.learn(
+            (p.id, p.manufacturer_id) for p in self._products.values() if p is not None
+        )
         self._offers.update(
             {offer_id(r, p): _of(offers.get(offer_id(r, p)), Offer) for r, p in pairs}
         )
@@ -166,11 +167,6 @@ class Lookups:
     def _second(self, manufacturers: set[UUID], resellers: set[UUID]) -> list[Read]:
         keys = [authorization_id(m, r) for m in manufacturers for r in resellers]
         return [(self.sellers, manufacturers, Account), (self.sellers, keys, Authorization)]
-
-    def _remember_makers(self, products: Iterable[Product | None]) -> None:
-        if len(self._makers) > MAKERS_KEPT:
-            self._makers.clear()
-        self._makers.update({p.id: p.manufacturer_id for p in products if p is not None})
 
     def candidates(self, buyer_id: UUID, product_id: UUID, only: UUID | None) -> list[UUID]:
         if only is not None:
@@ -220,7 +216,7 @@ class OfferChooser:
         self.offers = offers
         self.sellers = sellers
         self.candidates = candidates
-        self.makers: dict[UUID, UUID] = {}
+        self.makers: Facts[UUID, UUID] = Facts()
 
     def lookups(self) -> Lookups:
         return Lookups(self.sellers, self.offers, self.candidates, self.makers)

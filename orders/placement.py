@@ -242,9 +242,7 @@ class Placement:
         cost_centre = buyer.cost_centre_for(UUID(user_id) if user_id else None, cost_centre_id)
         self.catch_up()
         lookups = self.chooser.lookups()
-        choices, problems = self._choose(
-            buyer_id, lines, payment_method, only_reseller, lookups, self._taxes_along(buyer_id)
-        )
+        choices, problems = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
         if payment_method in INVOICE_METHODS:
             problems += self._overdue(buyer_id, choices)
         if problems:
@@ -358,9 +356,7 @@ class Placement:
         if self.charging is None:
             return {}
         lookups = self.chooser.lookups()
-        choices, _ = self._choose(
-            buyer_id, lines, payment_method, only_reseller, lookups, self._taxes_along(buyer_id)
-        )
+        choices, _ = self._choose(buyer_id, lines, payment_method, only_reseller, lookups)
         groups = by_seller(choices)
         charger = self._charger(buyer_id, shipping_address, lookups, list(groups))
         assert charger is not None
@@ -403,11 +399,12 @@ class Placement:
         payment_method: str,
         only_reseller: UUID | None,
         lookups: Lookups,
-        along: Callable[[list[UUID]], list[Read]] | None = None,
     ) -> tuple[list[Choice], list[dict[str, Any]]]:
         """The offer each line goes to, and the lines that cannot be placed with why (a
         product asked twice of the same seller, or no offer that fits)."""
-        lookups.prefetch(buyer_id, [r.product_id for r in lines], only_reseller, along)
+        lookups.prefetch(
+            buyer_id, [r.product_id for r in lines], only_reseller, self._taxes_along(buyer_id)
+        )
         asked: set[tuple[UUID, UUID | None]] = set()
         problems: list[dict[str, Any]] = []
         choices: list[Choice] = []

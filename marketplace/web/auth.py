@@ -13,6 +13,7 @@ from marketplace.adapters.eventstore import Read, read_together
 from marketplace.buyers.domain import Buyer, BuyerUser
 from marketplace.kernel.accounts import ApiKey, hash_key
 from marketplace.kernel.errors import Forbidden
+from marketplace.kernel.facts import Facts
 from marketplace.kernel.keys import context_of
 from marketplace.platform import Marketplace
 from sellers.domain import Manufacturer, Reseller, SalesRep
@@ -55,8 +56,7 @@ def authenticate(market: MarketplaceDep, credentials: Credentials) -> Principal:
 
 # A key's account never changes: once this process knows it, the key (whether it is revoked)
 # and its account are read in one round trip.
-_ACCOUNT_OF_KEY: dict[UUID, UUID] = {}
-KEYS_KEPT = 100_000
+_ACCOUNT_OF_KEY: Facts[UUID, UUID] = Facts()
 
 
 def _authenticated(
@@ -81,9 +81,7 @@ def _authenticated(
     record = keys.get(key_id)
     if not isinstance(record, ApiKey) or record.revoked:
         raise _unauthorized("unknown API key")
-    if len(_ACCOUNT_OF_KEY) > KEYS_KEPT:
-        _ACCOUNT_OF_KEY.clear()
-    _ACCOUNT_OF_KEY[key_id] = record.account_id
+    _ACCOUNT_OF_KEY.learn([(key_id, record.account_id)])
     found = accounts[0].get(record.account_id) if accounts else None
     principal = Principal(record.principal, record.account_id, record.user_id)
     return principal, found if account is not None and isinstance(found, account) else None
