@@ -378,8 +378,10 @@ class Marketplace:
     def heads(self) -> Positions:
         return self.events.heads()
 
-    def position_token(self) -> str:
-        return self.tokens.seal(self.heads())
+    def position_token(self, heads: Positions | None = None) -> str:
+        """The token of the logs' heads: as given, read in the round trip of a command's
+        last write, or read now."""
+        return self.tokens.seal(heads if heads is not None else self.heads())
 
     def wanted_position(self, token: str) -> Positions:
         """The positions a token names; refused if the logs have not reached them, since a

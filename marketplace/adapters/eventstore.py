@@ -5,7 +5,9 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from copy import deepcopy
 from pathlib import Path
 from typing import Any, ClassVar, LiteralString, TypeVar
@@ -110,6 +112,7 @@ class MarketplaceApplication(Application[UUID]):
             elif obj is not None:
                 others.append(obj)
         processing.collect_events(*others, **kwargs)
+        _recording_elsewhere()
         recordings = self._record(processing)
         self._keep_saved(a for a in processing.aggregates.values() if isinstance(a, Aggregate))
         self._take_snapshots(processing)
@@ -396,18 +399,52 @@ def save_together(saves: Saves) -> None:
             recorder: ArrayRecorder = app.recorder  # type: ignore[assignment]
             batches.append((recorder, [app.mapper.to_stored_event(e) for e in events]))
     batches.sort(key=lambda batch: batch[0].events_table_name)
-    # Pipelined: the locks, notifications and inserts of every log go in one round trip; a
-    # conflict is raised as the pipeline closes, and the transaction is rolled back.
-    with (
-        datastore.get_connection() as conn,
-        conn.transaction(),
-        conn.pipeline(),
-        conn.cursor() as curs,
-    ):
-        for recorder, stored in batches:
-            recorder._insert_stored_events(curs, stored)
+    note = _NOTE.get()
+    heads = note is not None and shared_datastore(note.apps.values()) is datastore
+    # Pipelined: BEGIN, the locks, notifications and inserts of every log, COMMIT and the
+    # logs' heads after it go in one round trip. A conflict is raised as the pipeline
+    # closes; psycopg then rolls the transaction back, and nothing after it ran.
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as reading:
+        with conn.pipeline():
+            with conn.transaction(), conn.cursor() as curs:
+                for recorder, stored in batches:
+                    recorder._insert_stored_events(curs, stored)
+            if note is not None and heads:
+                reading.execute(_positions_statement(datastore, note.apps, None))
+        if note is not None and heads:
+            note.heads = {context: int(last or 0) for context, last in reading.fetchall()}
     for app, objs in saves:
         app._keep_saved(obj for obj in objs if isinstance(obj, Aggregate))
+
+
+class HeadsAfter:
+    """The event logs' heads as read in the round trip that recorded a request's last
+    events: what its answer's position names, without a read of its own. None until events
+    are recorded that way, and again once any are recorded otherwise."""
+
+    def __init__(self, apps: Mapping[str, "MarketplaceApplication"]) -> None:
+        self.apps = apps
+        self.heads: dict[str, int] | None = None
+
+
+_NOTE: ContextVar[HeadsAfter | None] = ContextVar("heads_after", default=None)
+
+
+@contextmanager
+def noting_heads(apps: Mapping[str, "MarketplaceApplication"]) -> Iterator[HeadsAfter]:
+    """While inside, saving together also reads these logs' heads after its commit."""
+    note = HeadsAfter(apps)
+    reset = _NOTE.set(note)
+    try:
+        yield note
+    finally:
+        _NOTE.reset(reset)
+
+
+def _recording_elsewhere() -> None:
+    note = _NOTE.get()
+    if note is not None:
+        note.heads = None
 
 
 Read = tuple["MarketplaceApplication", Iterable[UUID], type[Aggregate]]
@@ -502,28 +539,47 @@ def _last_positions(
     datastore = shared_datastore(apps.values())
     if datastore is None:
         return None
-    tables = {
-        context: app.recorder.events_table_name  # type: ignore[attr-defined]
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(_positions_statement(datastore, apps, kinds))
+        rows = cur.fetchall()
+    return {context: int(last or 0) for context, last in rows}
+
+
+_STATEMENTS: dict[tuple[str, tuple[tuple[str, str], ...], frozenset[str] | None], bytes] = {}
+
+
+def _positions_statement(
+    datastore: PostgresDatastore,
+    apps: Mapping[str, MarketplaceApplication],
+    kinds: frozenset[str] | None,
+) -> bytes:
+    """Each log's last position (of these kinds of events), composed once per process:
+    composing it cost more than PostgreSQL's answering it."""
+    tables = tuple(
+        (context, app.recorder.events_table_name)  # type: ignore[attr-defined]
         for context, app in apps.items()
-    }
+    )
+    key = (datastore.schema, tables, kinds)
+    statement = _STATEMENTS.get(key)
+    if statement is not None:
+        return statement
     where: Composable = SQL("")
     if kinds is not None:
         # Written out, not a parameter, so the planner matches it to the partial index.
         predicate = SQL("split_part(topic, ':', 2) = ANY({})").format(Literal(sorted(kinds)))
         where = SQL(" WHERE ") + predicate
-        _index_kinds(datastore, list(tables.values()), kinds, predicate)
+        _index_kinds(datastore, [table for _, table in tables], kinds, predicate)
     parts = [
         SQL("SELECT {context}::text AS context, max(notification_id) AS last FROM {table}").format(
             context=Literal(context),
             table=SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table)),
         )
         + where
-        for context, table in tables.items()
+        for context, table in tables
     ]
-    with datastore.get_connection() as conn, conn.cursor() as cur:
-        cur.execute(SQL(" UNION ALL ").join(parts))
-        rows = cur.fetchall()
-    return {r["context"]: int(r["last"] or 0) for r in rows}
+    statement = SQL(" UNION ALL ").join(parts).as_bytes()
+    _STATEMENTS[key] = statement
+    return statement
 
 
 def _index_kinds(

@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marketplace.adapters.eventstore import HeadsAfter, noting_heads
 from marketplace.pages.freshness import remember_position
 from marketplace.pages.site import NOT_PAGES
 from marketplace.platform import Marketplace
@@ -24,18 +25,22 @@ class PositionHeader:
         if scope["type"] != "http" or scope["method"] not in COMMANDS:
             await self.app(scope, receive, send)
             return
+        with noting_heads(self.marketplace.contexts) as note:
 
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] < 500:
-                message = await self._with_position(scope, message)
-            await send(message)
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] < 500:
+                    message = await self._with_position(scope, message, note)
+                await send(message)
 
-        await self.app(scope, receive, sending)
+            await self.app(scope, receive, sending)
 
-    async def _with_position(self, scope: Scope, message: Message) -> Message:
+    async def _with_position(self, scope: Scope, message: Message, note: HeadsAfter) -> Message:
         if self.marketplace.in_process:
             self.marketplace.projections.nudge()
-        token = await run_in_threadpool(self.marketplace.position_token)
+        if note.heads is not None:
+            token = self.marketplace.position_token(note.heads)
+        else:
+            token = await run_in_threadpool(self.marketplace.position_token)
         headers = MutableHeaders(raw=list(message.get("headers", [])))
         headers[POSITION_HEADER] = token
         if not scope["path"].startswith(NOT_PAGES):
