@@ -354,16 +354,17 @@ class CatalogView:
             return {}
         with self.projections.db.reading() as cur:
             p = self._prefix(cur)
+            listed, params = cur.one_of("x.product_id", ids)
+            # A price list is one reseller's: the terms' reseller is the listed offers'.
             cur.execute(
-                f"""SELECT DISTINCT x.product_id, o.reseller_id
+                f"""SELECT DISTINCT x.product_id, t.reseller_id
                 FROM {p}terms t
                 JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
                 JOIN {p}listed x ON x.list_id = t.list_id
                 JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
-                JOIN {p}offers o ON o.id = x.offer_id
-                WHERE t.buyer_id = %s AND x.product_id IN ({", ".join(["%s"] * len(ids))})
-                ORDER BY x.product_id, o.reseller_id""",
-                [str(buyer_id), *ids],
+                WHERE t.buyer_id = %s AND {listed}
+                ORDER BY x.product_id, t.reseller_id""",
+                [str(buyer_id), *params],
             )
             found: dict[UUID, list[UUID]] = {}
             for row in cur.fetchall():

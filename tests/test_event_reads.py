@@ -6,7 +6,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.sql import SQL, Composed
 
 from marketplace.adapters.eventstore import newer_events_statement, read_together
 from marketplace.platform import Marketplace
@@ -24,10 +23,10 @@ def store(tmp_path: Path, postgres_url: str, pg_schema: str) -> Iterator[Marketp
         marketplace.close()
 
 
-def _plan(url: str, statement: Composed | None, params: list[Any]) -> str:
+def _plan(url: str, statement: bytes | None, params: list[Any]) -> str:
     assert statement is not None
     with psycopg.connect(url) as conn:
-        rows = conn.execute(SQL("EXPLAIN ") + statement, params).fetchall()
+        rows = conn.execute(b"EXPLAIN " + statement, params).fetchall()
     return "\n".join(row[0] for row in rows)
 
 

@@ -36,7 +36,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from marketplace.adapters.settings import Settings, sqlite_path
 from marketplace.kernel.errors import Conflict, NotFound
@@ -485,32 +485,42 @@ def read_together(reads: Sequence[Read], read_only: bool = False) -> list[dict[U
 
 def newer_events_statement(
     schema: str, reads: Sequence[tuple[MarketplaceApplication, Mapping[UUID, int]]]
-) -> tuple[Composed | None, list[Any]]:
+) -> tuple[bytes | None, list[Any]]:
     """One query of each read's events past the version given per id, tagged with the
     read's index (None: nothing to read)."""
-    parts = []
+    tables: list[str] = []
     params: list[Any] = []
     for index, (app, after) in enumerate(reads):
-        if not after:
-            continue
-        # The OFFSET 0 keeps the lateral subquery from being flattened into a join, which
-        # the planner answered with a scan of the whole log: this way each id is an index probe.
-        parts.append(
-            SQL(
-                "SELECT %b::int AS read, e.originator_id, e.originator_version, e.topic, "
-                "e.state FROM unnest(%b::uuid[], %b::bigint[]) AS w(id, after) "
-                "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} e WHERE "
-                "e.originator_id = w.id AND e.originator_version > w.after OFFSET 0) e"
-            ).format(
-                schema=Identifier(schema),
-                table=Identifier(app.recorder.events_table_name),  # type: ignore[attr-defined]
-            )
-        )
-        params += [index, list(after), list(after.values())]
-    if not parts:
+        if after:
+            tables.append(app.recorder.events_table_name)  # type: ignore[attr-defined]
+            params += [index, list(after), list(after.values())]
+    if not tables:
         return None, params
+    key = (schema, tuple(tables))
+    statement = _NEWER_EVENTS.get(key)
+    if statement is None:
+        statement = _newer_events(schema, tables)
+        _NEWER_EVENTS[key] = statement
+    return statement, params
+
+
+_NEWER_EVENTS: dict[tuple[str, tuple[str, ...]], bytes] = {}
+
+
+def _newer_events(schema: str, tables: list[str]) -> bytes:
+    # The OFFSET 0 keeps the lateral subquery from being flattened into a join, which the
+    # planner answered with a scan of the whole log: this way each id is an index probe.
+    parts = [
+        SQL(
+            "SELECT %b::int AS read, e.originator_id, e.originator_version, e.topic, "
+            "e.state FROM unnest(%b::uuid[], %b::bigint[]) AS w(id, after) "
+            "CROSS JOIN LATERAL (SELECT * FROM {schema}.{table} e WHERE "
+            "e.originator_id = w.id AND e.originator_version > w.after OFFSET 0) e"
+        ).format(schema=Identifier(schema), table=Identifier(table))
+        for table in tables
+    ]
     ordered = SQL(" ORDER BY read, originator_id, originator_version")
-    return SQL(" UNION ALL ").join(parts) + ordered, params
+    return (SQL(" UNION ALL ").join(parts) + ordered).as_bytes()
 
 
 def heads_of(apps: Mapping[str, MarketplaceApplication]) -> dict[str, int] | None:
