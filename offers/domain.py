@@ -1,11 +1,13 @@
 """Catalog products, resellers' offers on them, and each buyer's terms with a reseller."""
 
 import copy
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+from immutables import Map
 
 from marketplace.kernel.errors import Conflict, CreditExceeded, Invalid
 from marketplace.kernel.money import Money
@@ -215,14 +217,11 @@ class Offer(Aggregate):
         return offer_id(reseller_id, product_id)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "Offer":
-        # Every order copies its offers, whose reservations grow with the open orders: its
-        # containers are copied, their values (ints, tiers, money) are immutable.
+        # Every order copies its offers. Their reservations, which grow with the open
+        # orders, are a persistent map: shared by the copies, never copied. The lists are
+        # copied; their values (tiers, money) are immutable.
         clone = copy.copy(self)
-        clone.__dict__.update(
-            reservations=dict(self.reservations),
-            tiers=list(self.tiers),
-            _pending_events=list(self._pending_events),
-        )
+        clone.__dict__.update(tiers=list(self.tiers), _pending_events=list(self._pending_events))
         return clone
 
     class Published(Aggregate.Created):
@@ -271,7 +270,7 @@ class Offer(Aggregate):
         self.lead_time_days = lead_time_days
         self.min_order_qty = min_order_qty
         self.withdrawn = False
-        self.reservations: dict[str, int] = {}
+        self.reservations: Map[str, int] = Map()
 
     def revise(
         self,
@@ -339,7 +338,7 @@ class Offer(Aggregate):
     @event("StockReserved")
     def _stock_reserved(self, ref: str, quantity: int) -> None:
         self.stock -= quantity
-        self.reservations[ref] = quantity
+        self.reservations = _persistent(self.reservations).set(ref, quantity)
 
     def release(self, ref: str) -> None:
         """Puts an order line's unshipped units back in stock."""
@@ -349,7 +348,8 @@ class Offer(Aggregate):
     @event("StockReleased")
     def _stock_released(self, ref: str, quantity: int) -> None:
         self.stock += quantity
-        self.reservations.pop(ref, None)
+        if ref in self.reservations:
+            self.reservations = _persistent(self.reservations).delete(ref)
 
     def ship(self, ref: str, quantity: int) -> None:
         """Shipped units leave the reservation for good."""
@@ -369,9 +369,14 @@ class Offer(Aggregate):
 
     @event("ReservationShipped")
     def _reservation_shipped(self, ref: str, quantity: int) -> None:
-        self.reservations[ref] -= quantity
-        if not self.reservations[ref]:
-            del self.reservations[ref]
+        left = self.reservations[ref] - quantity
+        held = _persistent(self.reservations)
+        self.reservations = held.set(ref, left) if left else held.delete(ref)
+
+
+def _persistent(reservations: Mapping[str, int]) -> Map[str, int]:
+    # Offers snapshotted before reservations were a persistent map hold a dict.
+    return reservations if isinstance(reservations, Map) else Map(reservations)
 
 
 class CatalogScope:

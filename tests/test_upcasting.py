@@ -106,6 +106,14 @@ def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path
         )
         for quantity in range(250):
             marketplace.offers.set_stock(seller.reseller, product, quantity)
+            if quantity in (100, 150, 180):
+                held = marketplace.offers.offer(seller.reseller, product)
+                held.reserve(f"line-{quantity}", 3)
+                marketplace.offers.save(held)
+        shipped = marketplace.offers.offer(seller.reseller, product)
+        shipped.ship("line-150", 1)
+        shipped.release("line-180")
+        marketplace.offers.save(shipped)
         live = marketplace.offers.offer(seller.reseller, product)
         assert live.version > 200
         assert marketplace.offers.snapshots is not None
@@ -118,10 +126,13 @@ def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path
         offer = reopened.offers.offer(seller.reseller, product)
         assert (offer.version, offer.stock, offer.tiers, offer.price) == (
             live.version,
-            249,
+            252,
             [Tier(10, Money(800, "EUR"))],
             Money(900, "EUR"),
         )
+        assert dict(offer.reservations) == {"line-100": 3, "line-150": 2}
+        offer.release("line-100")
+        assert (offer.stock, dict(offer.reservations)) == (255, {"line-150": 2})
     finally:
         reopened.close()
 
@@ -163,5 +174,47 @@ def test_an_order_stored_before_cost_centres_existed_books_to_none(tmp_path: Pat
         assert order.cost_centre_id is None
         [event] = marketplace.events.read("orders", 0, 10)
         assert event["data"]["cost_centre_id"] is None
+    finally:
+        marketplace.close()
+
+
+def test_an_offer_snapshotted_when_its_reservations_were_a_dict_holds_ships_and_releases(
+    tmp_path: Path,
+) -> None:
+    from offers.application import OfferDetails
+    from tests.distributed import Seller
+
+    marketplace = Marketplace(
+        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+    )
+    try:
+        app = marketplace.offers
+        seller = Seller(marketplace, offers=1)
+        product = seller.products[0]
+        app.put_offer(seller.reseller, product, OfferDetails(Money(900, "EUR"), [], 10, 2, 1))
+        offer = app.offer(seller.reseller, product)
+        offer.reserve("line-1", 2)
+        offer.reserve("line-2", 3)
+        app.save(offer)
+        app.take_snapshot(offer.id)
+        assert app.snapshots is not None
+        [stored] = app.snapshots.recorder.select_events(offer.id, desc=True, limit=1)
+        # As snapshots were written before: the reservations a plain JSON object.
+        state = json.loads(stored.state)
+        offer_state = state["state"]
+        assert offer_state["reservations"]["_type_"] == "map"
+        offer_state["reservations"] = offer_state["reservations"]["_data_"]
+        older = StoredEvent(
+            stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode()
+        )
+        loaded = app.mapper.to_domain_event(older).mutate(None)
+        assert isinstance(loaded, Offer)
+        assert type(loaded.reservations) is dict
+
+        loaded.ship("line-1", 1)
+        loaded.release("line-2")
+        loaded.reserve("line-3", 4)
+
+        assert (loaded.stock, dict(loaded.reservations)) == (5 + 3 - 4, {"line-1": 1, "line-3": 4})
     finally:
         marketplace.close()

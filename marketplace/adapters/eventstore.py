@@ -34,6 +34,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresFactory,
 )
+from immutables import Map
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composable, Identifier, Literal
@@ -55,6 +56,19 @@ class MoneyAsDict(Transcoding):
 
     def decode(self, data: dict[str, Any]) -> Money:
         return Money.from_dict(data)
+
+
+class MapAsDict(Transcoding):
+    """Persistent maps in snapshots (an offer's reservations)."""
+
+    type = Map
+    name = "map"
+
+    def encode(self, obj: Map[str, Any]) -> dict[str, Any]:
+        return dict(obj)
+
+    def decode(self, data: dict[str, Any]) -> Map[str, Any]:
+        return Map(data)
 
 
 class ArrayRecorder(PostgresApplicationRecorder):
@@ -122,6 +136,7 @@ class MarketplaceApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(MoneyAsDict())
+        transcoder.register(MapAsDict())
 
     def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         try:
