@@ -204,8 +204,9 @@ def test_an_offer_snapshotted_when_its_reservations_were_a_dict_holds_ships_and_
         offer_state = state["state"]
         assert offer_state["reservations"]["_type_"] == "map"
         offer_state["reservations"] = offer_state["reservations"]["_data_"]
+        rewritten = json.dumps(state).encode()
         older = StoredEvent(
-            stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode()
+            stored.originator_id, stored.originator_version, stored.topic, rewritten
         )
         loaded = app.mapper.to_domain_event(older).mutate(None)
         assert isinstance(loaded, Offer)
