@@ -214,6 +214,8 @@ def product_fields(row: Row) -> dict[str, Any]:
 class CatalogView:
     def __init__(self, projections: ProjectionRunner) -> None:
         self.projections = projections
+        # The generation last seen live, for reads that check it in their own statement.
+        self._last_live: str | None = None
 
     def _prefix(self, cur: Cursor) -> str:
         return self.projections.live(cur, NAME).prefix
@@ -353,23 +355,43 @@ class CatalogView:
         if not ids:
             return {}
         with self.projections.db.reading() as cur:
-            p = self._prefix(cur)
-            listed, params = cur.one_of("x.product_id", ids)
-            # A price list is one reseller's: the terms' reseller is the listed offers'.
-            cur.execute(
-                f"""SELECT DISTINCT x.product_id, t.reseller_id
-                FROM {p}terms t
-                JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
-                JOIN {p}listed x ON x.list_id = t.list_id
-                JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
-                WHERE t.buyer_id = %s AND {listed}
-                ORDER BY x.product_id, t.reseller_id""",
-                [str(buyer_id), *params],
-            )
-            found: dict[UUID, list[UUID]] = {}
-            for row in cur.fetchall():
-                found.setdefault(UUID(row["product_id"]), []).append(UUID(row["reseller_id"]))
+            prefix = self._last_live or self._prefix(cur)
+            for _ in range(3):  # a rebuild may swap generations between two statements
+                found, live = self._resellers(cur, prefix, buyer_id, ids)
+                if live == prefix:
+                    break
+                prefix = live or self._prefix(cur)
+        self._last_live = live
         return found
+
+    def _resellers(
+        self, cur: Cursor, p: str, buyer_id: UUID, ids: list[str]
+    ) -> tuple[dict[UUID, list[UUID]], str | None]:
+        """The resellers listing each product in generation `p` if it is the live one, and
+        the live one's prefix, in one statement: no round trip of its own to ask which is
+        live. Generations only grow, so one seen live before still has its tables."""
+        listed, params = cur.one_of("x.product_id", ids)
+        # A price list is one reseller's: the terms' reseller is the listed offers'.
+        cur.execute(
+            f"""SELECT DISTINCT x.product_id, t.reseller_id, NULL AS live
+            FROM {p}terms t
+            JOIN {p}accounts r ON r.id = t.reseller_id AND r.status = 'approved'
+            JOIN {p}listed x ON x.list_id = t.list_id
+            JOIN {p}accounts m ON m.id = x.manufacturer_id AND m.status = 'approved'
+            WHERE t.buyer_id = %s AND {listed}
+              AND (SELECT prefix FROM projections WHERE name = %s) = %s
+            UNION ALL SELECT NULL, NULL, prefix FROM projections WHERE name = %s
+            ORDER BY 1, 2""",
+            [str(buyer_id), *params, NAME, p, NAME],
+        )
+        found: dict[UUID, list[UUID]] = {}
+        live = None
+        for row in cur.fetchall():
+            if row["live"] is not None:
+                live = str(row["live"])
+            else:
+                found.setdefault(UUID(row["product_id"]), []).append(UUID(row["reseller_id"]))
+        return found, live
 
     def _items(
         self, cur: Cursor, p: str, lists: list[PriceList], ids: list[str]

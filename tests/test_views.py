@@ -233,6 +233,35 @@ def test_two_projections_rebuild_one_after_the_other_and_a_busy_one_says_when_to
 
 
 @pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
+def test_orders_choose_among_what_the_generation_live_after_a_rebuild_lists(
+    world: World, marketplace: Marketplace
+) -> None:
+    m = small_market(world)
+    drill = world.product(m.acme, "DRILL-1")
+    world.offer(m.rhine, drill, 1_000, stock=5)
+    for reseller in (m.rhine, m.danube):
+        world.terms(reseller, m.muster)
+    world.catalog(m.muster)
+    buyer, product = UUID(m.muster.id), UUID(drill)
+    assert marketplace.catalog.resellers_offering(buyer, [product]) == {product: [UUID(m.rhine.id)]}
+    marketplace.projections.rebuild("catalog")
+    # Only the new generation is kept up to date from here on.
+    world.offer(m.danube, drill, 900, stock=5)
+    world.catalog(m.muster)
+
+    listing = marketplace.catalog.resellers_offering(buyer, [product])
+
+    assert sorted(listing[product]) == sorted([UUID(m.rhine.id), UUID(m.danube.id)])
+    placed = world.ok(
+        "POST",
+        "/v1/buyer/orders",
+        m.muster,
+        json={"lines": [{"product_id": drill, "quantity": 1}], "payment_method": "card"},
+    )
+    assert [so["reseller_id"] for so in placed["seller_orders"]] == [m.danube.id]
+
+
+@pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
 def test_a_view_built_under_the_old_table_names_and_columns_is_changed_in_place_and_kept(
     settings: Settings, world: World, marketplace: Marketplace
 ) -> None:
