@@ -25,9 +25,9 @@ from offers.shipping import ShippingRate
 from tests.distributed import spawn, wait_until
 from tests.services import answers_ready, free_port
 
-ORDERS = 150
+ORDERS = 300
 # Rounds of ours and the CRUD shop's placement, taken in turns.
-ROUNDS = 3
+ROUNDS = 5
 CONTENDED = 400
 LINES = 10
 CLIENTS = 8
