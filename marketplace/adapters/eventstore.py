@@ -126,7 +126,7 @@ class MarketplaceApplication(Application[UUID]):
             elif obj is not None:
                 others.append(obj)
         processing.collect_events(*others, **kwargs)
-        _recording_elsewhere()
+        _heads_outdated()
         recordings = self._record(processing)
         self._keep_saved(a for a in processing.aggregates.values() if isinstance(a, Aggregate))
         self._take_snapshots(processing)
@@ -415,7 +415,8 @@ def save_together(saves: Saves) -> None:
             batches.append((recorder, [app.mapper.to_stored_event(e) for e in events]))
     batches.sort(key=lambda batch: batch[0].events_table_name)
     note = _NOTE.get()
-    heads = note is not None and shared_datastore(note.apps.values()) is datastore
+    noted = note if note is not None and shared_datastore(note.apps.values()) is datastore else None
+    _heads_outdated()
     # Pipelined: BEGIN, the locks, notifications and inserts of every log, COMMIT and the
     # logs' heads after it go in one round trip. A conflict is raised as the pipeline
     # closes; psycopg then rolls the transaction back, and nothing after it ran.
@@ -424,10 +425,10 @@ def save_together(saves: Saves) -> None:
             with conn.transaction(), conn.cursor() as curs:
                 for recorder, stored in batches:
                     recorder._insert_stored_events(curs, stored)
-            if note is not None and heads:
-                reading.execute(_positions_statement(datastore, note.apps, None))
-        if note is not None and heads:
-            note.heads = {context: int(last or 0) for context, last in reading.fetchall()}
+            if noted is not None:
+                reading.execute(_positions_statement(datastore, noted.apps, None))
+        if noted is not None:
+            noted.heads = {context: int(last or 0) for context, last in reading.fetchall()}
     for app, objs in saves:
         app._keep_saved(obj for obj in objs if isinstance(obj, Aggregate))
 
@@ -456,7 +457,7 @@ def noting_heads(apps: Mapping[str, "MarketplaceApplication"]) -> Iterator[Heads
         _NOTE.reset(reset)
 
 
-def _recording_elsewhere() -> None:
+def _heads_outdated() -> None:
     note = _NOTE.get()
     if note is not None:
         note.heads = None
