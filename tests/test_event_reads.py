@@ -1,12 +1,15 @@
 """Reading aggregates on PostgreSQL costs index probes however long the event log grows."""
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from marketplace.adapters import eventstore
 from marketplace.adapters.eventstore import newer_events_statement, read_together
 from marketplace.platform import Marketplace
 from offers.domain import Offer, offer_id
@@ -58,3 +61,24 @@ def test_reading_a_few_offers_probes_the_index_of_a_long_log(
     hot_read = found[ids[0]]
     assert isinstance(hot_read, Offer)
     assert hot_read.stock == 4_999
+
+
+def test_many_first_reads_of_the_last_events_of_new_kinds_share_the_connections(
+    store: Marketplace,
+) -> None:
+    """The first read of new kinds creates their partial index with a connection of its
+    own. Many such reads at once, more than the process has connections, must not each
+    hold a connection while they wait their turn to create it: that starved the pool."""
+    kinds = frozenset({"Offer.StockSet", "Offer.Withdrawn"})
+    seller = Seller(store, offers=1)
+    store.offers.set_stock(seller.reseller, seller.products[0], 3)
+    threads = 4 * store.settings.connections("serve").store
+    with ThreadPoolExecutor(threads) as pool:
+        # Every read is under way, and waiting its turn, before the first creates the index.
+        with eventstore._INDEXING:
+            reads = [pool.submit(store.events.last_of, kinds) for _ in range(threads)]
+            time.sleep(1)
+        answers = [read.result() for read in reads]
+
+    offers_last = store.events.heads()["offers"]
+    assert [a["offers"] if a else None for a in answers] == [offers_last] * threads

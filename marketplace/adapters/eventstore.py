@@ -416,6 +416,7 @@ def save_together(saves: Saves) -> None:
     batches.sort(key=lambda batch: batch[0].events_table_name)
     note = _NOTE.get()
     noted = note if note is not None and shared_datastore(note.apps.values()) is datastore else None
+    heads = _positions_statement(datastore, noted.apps, None) if noted is not None else None
     _heads_outdated()
     # Pipelined: BEGIN, the locks, notifications and inserts of every log, COMMIT and the
     # logs' heads after it go in one round trip. A conflict is raised as the pipeline
@@ -425,8 +426,8 @@ def save_together(saves: Saves) -> None:
             with conn.transaction(), conn.cursor() as curs:
                 for recorder, stored in batches:
                     recorder._insert_stored_events(curs, stored)
-            if noted is not None:
-                reading.execute(_positions_statement(datastore, noted.apps, None))
+            if heads is not None:
+                reading.execute(heads)
         if noted is not None:
             noted.heads = {context: int(last or 0) for context, last in reading.fetchall()}
     for app, objs in saves:
@@ -565,8 +566,10 @@ def _last_positions(
     datastore = shared_datastore(apps.values())
     if datastore is None:
         return None
+    # Composed before taking a connection: the first composing creates the index with one.
+    statement = _positions_statement(datastore, apps, kinds)
     with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-        cur.execute(_positions_statement(datastore, apps, kinds))
+        cur.execute(statement)
         rows = cur.fetchall()
     return {context: int(last or 0) for context, last in rows}
 
