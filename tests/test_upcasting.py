@@ -1,9 +1,11 @@
 """Events stored under an older version of their class are still read, upcast."""
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
+import pytest
 from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import StoredEvent
 from immutables import Map
@@ -15,78 +17,74 @@ from offers.domain import ImportJob, Offer
 from orders.domain import Order
 
 
-def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
-    tmp_path: Path,
-) -> None:
-    marketplace = Marketplace(
-        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
-    )
-    try:
-        app = marketplace.offers
-        current = Offer(
-            reseller_id=uuid4(),
-            product_id=uuid4(),
-            price=Money(500, "EUR"),
-            tiers=[],
-            stock=3,
-            lead_time_days=2,
-            min_order_qty=7,
-        )
-        [published] = current.collect_events()
-        stored = app.mapper.to_stored_event(published)
-        # Rewrite it as version 1 wrote it: no min_order_qty, no class_version.
-        state = json.loads(stored.state)
-        del state["min_order_qty"]
-        del state["class_version"]
-        old = StoredEvent(
-            stored.originator_id,
-            stored.originator_version,
-            stored.topic,
-            json.dumps(state).encode(),
-        )
-        app.recorder.insert_events([old])
+@pytest.fixture
+def marketplace(tmp_path: Path) -> Iterator[Marketplace]:
+    """The embedded marketplace alone: these tests write events as older versions stored them."""
+    market = Marketplace(Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op"))
+    yield market
+    market.close()
 
-        offer: Offer = app.repository.get(current.id)
-        assert isinstance(offer, Offer)
-        assert (offer.min_order_qty, offer.stock) == (1, 3)
-        [event] = marketplace.events.read("offers", 0, 10)
-        assert event["type"] == "Offer.Published"
-        assert event["data"]["min_order_qty"] == 1
-    finally:
-        marketplace.close()
+
+def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
+    marketplace: Marketplace,
+) -> None:
+    app = marketplace.offers
+    current = Offer(
+        reseller_id=uuid4(),
+        product_id=uuid4(),
+        price=Money(500, "EUR"),
+        tiers=[],
+        stock=3,
+        lead_time_days=2,
+        min_order_qty=7,
+    )
+    [published] = current.collect_events()
+    stored = app.mapper.to_stored_event(published)
+    # Rewrite it as version 1 wrote it: no min_order_qty, no class_version.
+    state = json.loads(stored.state)
+    del state["min_order_qty"]
+    del state["class_version"]
+    old = StoredEvent(
+        stored.originator_id,
+        stored.originator_version,
+        stored.topic,
+        json.dumps(state).encode(),
+    )
+    app.recorder.insert_events([old])
+
+    offer: Offer = app.repository.get(current.id)
+    assert isinstance(offer, Offer)
+    assert (offer.min_order_qty, offer.stock) == (1, 3)
+    [event] = marketplace.events.read("offers", 0, 10)
+    assert event["type"] == "Offer.Published"
+    assert event["data"]["min_order_qty"] == 1
 
 
 def test_an_import_job_stored_when_only_manufacturers_imported_reads_as_a_product_import(
-    tmp_path: Path,
+    marketplace: Marketplace,
 ) -> None:
-    marketplace = Marketplace(
-        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+    app = marketplace.offers
+    maker = uuid4()
+    current = ImportJob(maker, "products", 12)
+    [started] = current.collect_events()
+    stored = app.mapper.to_stored_event(started)
+    # Version 1 named the owner manufacturer_id and had no kind.
+    state = json.loads(stored.state)
+    state["manufacturer_id"] = state.pop("owner_id")
+    del state["kind"]
+    del state["class_version"]
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                json.dumps(state).encode(),
+            )
+        ]
     )
-    try:
-        app = marketplace.offers
-        maker = uuid4()
-        current = ImportJob(maker, "products", 12)
-        [started] = current.collect_events()
-        stored = app.mapper.to_stored_event(started)
-        # Version 1 named the owner manufacturer_id and had no kind.
-        state = json.loads(stored.state)
-        state["manufacturer_id"] = state.pop("owner_id")
-        del state["kind"]
-        del state["class_version"]
-        app.recorder.insert_events(
-            [
-                StoredEvent(
-                    stored.originator_id,
-                    stored.originator_version,
-                    stored.topic,
-                    json.dumps(state).encode(),
-                )
-            ]
-        )
-        job = marketplace.imports.job(current.id, maker)
-        assert (job.owner_id, job.kind, job.total, job.status) == (maker, "products", 12, "running")
-    finally:
-        marketplace.close()
+    job = marketplace.imports.job(current.id, maker)
+    assert (job.owner_id, job.kind, job.total, job.status) == (maker, "products", 12, "running")
 
 
 def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path: Path) -> None:
@@ -139,87 +137,75 @@ def test_a_long_lived_offer_loads_from_its_snapshot_with_the_same_state(tmp_path
         reopened.close()
 
 
-def test_an_order_stored_before_cost_centres_existed_books_to_none(tmp_path: Path) -> None:
-    marketplace = Marketplace(
-        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
+def test_an_order_stored_before_cost_centres_existed_books_to_none(
+    marketplace: Marketplace,
+) -> None:
+    app = marketplace.orders
+    current = Order(
+        id=uuid4(),
+        buyer_id=uuid4(),
+        placed_by={"kind": "buyer_user"},
+        payment_method="card",
+        po_number=None,
+        shipping_address=None,
+        lines=[],
+        seller_order_ids=[],
+        cost_centre_id=uuid4(),
     )
-    try:
-        app = marketplace.orders
-        current = Order(
-            id=uuid4(),
-            buyer_id=uuid4(),
-            placed_by={"kind": "buyer_user"},
-            payment_method="card",
-            po_number=None,
-            shipping_address=None,
-            lines=[],
-            seller_order_ids=[],
-            cost_centre_id=uuid4(),
-        )
-        [drafted] = current.collect_events()
-        stored = app.mapper.to_stored_event(drafted)
-        # Rewrite it as version 1 wrote it: no cost_centre_id, no class_version.
-        state = json.loads(stored.state)
-        del state["cost_centre_id"]
-        del state["class_version"]
-        app.recorder.insert_events(
-            [
-                StoredEvent(
-                    stored.originator_id,
-                    stored.originator_version,
-                    stored.topic,
-                    json.dumps(state).encode(),
-                )
-            ]
-        )
-        order: Order = app.repository.get(current.id)
-        assert order.cost_centre_id is None
-        [event] = marketplace.events.read("orders", 0, 10)
-        assert event["data"]["cost_centre_id"] is None
-    finally:
-        marketplace.close()
+    [drafted] = current.collect_events()
+    stored = app.mapper.to_stored_event(drafted)
+    # Rewrite it as version 1 wrote it: no cost_centre_id, no class_version.
+    state = json.loads(stored.state)
+    del state["cost_centre_id"]
+    del state["class_version"]
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                json.dumps(state).encode(),
+            )
+        ]
+    )
+    order: Order = app.repository.get(current.id)
+    assert order.cost_centre_id is None
+    [event] = marketplace.events.read("orders", 0, 10)
+    assert event["data"]["cost_centre_id"] is None
 
 
 def test_an_offer_snapshotted_when_its_reservations_were_a_dict_holds_ships_and_releases(
-    tmp_path: Path,
+    marketplace: Marketplace,
 ) -> None:
     from offers.application import OfferDetails
     from tests.distributed import Seller
 
-    marketplace = Marketplace(
-        Settings(database_url=f"sqlite:///{tmp_path}/m.db", operator_key="op")
-    )
-    try:
-        app = marketplace.offers
-        seller = Seller(marketplace, offers=1)
-        product = seller.products[0]
-        app.put_offer(seller.reseller, product, OfferDetails(Money(900, "EUR"), [], 10, 2, 1))
-        offer = app.offer(seller.reseller, product)
-        offer.reserve("line-1", 2)
-        offer.reserve("line-2", 3)
-        app.save(offer)
-        app.take_snapshot(offer.id)
-        assert app.snapshots is not None
-        [stored] = app.snapshots.recorder.select_events(offer.id, desc=True, limit=1)
-        # As snapshots were written before: the reservations a plain JSON object.
-        state = json.loads(stored.state)
-        offer_state = state["state"]
-        assert offer_state["reservations"]["_type_"] == "map"
-        offer_state["reservations"] = offer_state["reservations"]["_data_"]
-        rewritten = json.dumps(state).encode()
-        older = StoredEvent(
-            stored.originator_id, stored.originator_version, stored.topic, rewritten
-        )
-        snapshot = app.mapper.to_domain_event(older)
-        assert isinstance(snapshot, Snapshot)
-        loaded = snapshot.mutate(None)
-        assert isinstance(loaded, Offer)
-        assert not isinstance(loaded.reservations, Map)
+    app = marketplace.offers
+    seller = Seller(marketplace, offers=1)
+    product = seller.products[0]
+    app.put_offer(seller.reseller, product, OfferDetails(Money(900, "EUR"), [], 10, 2, 1))
+    offer = app.offer(seller.reseller, product)
+    offer.reserve("line-1", 2)
+    offer.reserve("line-2", 3)
+    app.save(offer)
+    app.take_snapshot(offer.id)
+    assert app.snapshots is not None
+    [stored] = app.snapshots.recorder.select_events(offer.id, desc=True, limit=1)
+    # As snapshots were written before: the reservations a plain JSON object.
+    state = json.loads(stored.state)
+    offer_state = state["state"]
+    assert offer_state["reservations"]["_type_"] == "map"
+    offer_state["reservations"] = offer_state["reservations"]["_data_"]
+    rewritten = json.dumps(state).encode()
+    older = StoredEvent(stored.originator_id, stored.originator_version, stored.topic, rewritten)
+    snapshot = app.mapper.to_domain_event(older)
+    assert isinstance(snapshot, Snapshot)
+    loaded = snapshot.mutate(None)
+    assert isinstance(loaded, Offer)
+    assert not isinstance(loaded.reservations, Map)
 
-        loaded.ship("line-1", 1)
-        loaded.release("line-2")
-        loaded.reserve("line-3", 4)
+    loaded.ship("line-1", 1)
+    loaded.release("line-2")
+    loaded.reserve("line-3", 4)
 
-        assert (loaded.stock, dict(loaded.reservations)) == (5 + 3 - 4, {"line-1": 1, "line-3": 4})
-    finally:
-        marketplace.close()
+    assert (loaded.stock, dict(loaded.reservations)) == (5 + 3 - 4, {"line-1": 1, "line-3": 4})
