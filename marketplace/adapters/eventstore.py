@@ -429,7 +429,7 @@ def save_together(saves: Saves) -> None:
             if heads is not None:
                 reading.execute(heads)
         if noted is not None:
-            noted.heads = {context: int(last or 0) for context, last in reading.fetchall()}
+            noted.heads = _positions(reading.fetchall())
     for app, objs in saves:
         app._keep_saved(obj for obj in objs if isinstance(obj, Aggregate))
 
@@ -571,6 +571,11 @@ def _last_positions(
     with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(statement)
         rows = cur.fetchall()
+    return _positions(rows)
+
+
+def _positions(rows: Iterable[tuple[str, int | None]]) -> dict[str, int]:
+    """Each log's position from a positions statement's rows (no events yet: 0)."""
     return {context: int(last or 0) for context, last in rows}
 
 
