@@ -75,7 +75,7 @@ def test_many_first_reads_of_the_last_events_of_new_kinds_share_the_connections(
     threads = 4 * store.settings.connections("serve").store
     with ThreadPoolExecutor(threads) as pool:
         # Every read is under way, and waiting its turn, before the first creates the index.
-        with eventstore._INDEXING:
+        with eventstore._DEFINING:
             reads = [pool.submit(store.events.last_of, kinds) for _ in range(threads)]
             time.sleep(1)
         answers = [read.result() for read in reads]

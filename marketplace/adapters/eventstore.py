@@ -460,39 +460,78 @@ def save_together(saves: Saves) -> None:
     batches.sort(key=lambda batch: batch[0].events_table_name)
     note = _NOTE.get()
     noted = note if note is not None and shared_datastore(note.apps.values()) is datastore else None
-    heads = _positions_statement(datastore, noted.apps, None) if noted is not None else None
     _heads_outdated()
     if not batches:
         return
-    statement = _record_statement(datastore, [recorder for recorder, _ in batches])
+    # Composed before taking a connection: the first composing defines a function with one.
+    statement = _record_statement(
+        datastore,
+        [recorder for recorder, _ in batches],
+        noted.apps if noted is not None else None,
+    )
     params = [column for _, stored in batches for column in _columns(stored)]
-    # One statement records every log's events, its own transaction; the logs' heads are
-    # read in the same round trip. A conflict aborts both, raised as the pipeline closes.
-    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as reading:
-        with conn.pipeline(), conn.cursor() as curs:
-            curs.execute(statement, params, binary=True)
-            if heads is not None:
-                reading.execute(heads)
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(statement, params, binary=True)
         if noted is not None:
-            noted.heads = _positions(reading.fetchall())
+            noted.heads = _positions(cur.fetchall())
     for app, objs in saves:
         app._keep_saved(obj for obj in objs if isinstance(obj, Aggregate))
 
 
-_RECORDS: dict[tuple[str, tuple[str, ...]], bytes] = {}
+_RECORDS: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], bytes] = {}
 
 
-def _record_statement(datastore: PostgresDatastore, recorders: list[ArrayRecorder]) -> bytes:
-    """One call of each log's record function, each nested in the next's arguments: the
-    first log's runs first, and its lock is taken first."""
-    key = (datastore.schema, tuple(r.events_table_name for r in recorders))
+def _record_statement(
+    datastore: PostgresDatastore,
+    recorders: list[ArrayRecorder],
+    heads_of: Mapping[str, MarketplaceApplication] | None,
+) -> bytes:
+    """One statement, its own transaction: a call of each log's record function, each nested
+    in the next's arguments (the first log's runs, and locks, first), and with `heads_of`,
+    those logs' heads after them (what `last_positions` reads)."""
+    logs = _logs(heads_of) if heads_of is not None else ()
+    key = (datastore.schema, tuple(r.events_table_name for r in recorders), logs)
     statement = _RECORDS.get(key)
     if statement is None:
         call: Composable = SQL("'{}'::bigint[]")
         for recorder in recorders:
             call = recorder.record_call(call)
-        statement = _RECORDS[key] = (SQL("SELECT ") + call).as_bytes()
+        if heads_of is None:
+            statement = (SQL("SELECT ") + call).as_bytes()
+        else:
+            heads = _heads_function(datastore, heads_of)
+            query = SQL("SELECT * FROM {heads}({call})").format(heads=heads, call=call)
+            statement = query.as_bytes()
+        _RECORDS[key] = statement
     return statement
+
+
+def _heads_function(
+    datastore: PostgresDatastore, apps: Mapping[str, MarketplaceApplication]
+) -> Composable:
+    """Defines a function answering these logs' heads, once, whichever process gets there
+    first. Called with a save's record calls as its argument, it runs after them, and its
+    query sees their events: the statement's own snapshot, taken before, would not."""
+    logs = _logs(apps)
+    defined = _HEADS.get((datastore.schema, logs))
+    if defined is not None:
+        return defined
+    digest = hashlib.sha256(repr(logs).encode()).hexdigest()[:10]
+    name = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(f"heads_{digest}"))
+    with _DEFINING, datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"heads:{digest}"])
+        cur.execute(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {name}(after bigint[]) "
+                "RETURNS TABLE (log text, head bigint) LANGUAGE plpgsql AS $BODY$ "
+                "BEGIN RETURN QUERY {positions}; END $BODY$"
+            ).format(name=name, positions=_positions_query(datastore, apps, None))
+        )
+    _HEADS[(datastore.schema, logs)] = name
+    return name
+
+
+_HEADS: dict[tuple[str, tuple[tuple[str, str], ...]], Composable] = {}
 
 
 class HeadsAfter:
@@ -618,7 +657,8 @@ def last_of_kinds(
 
 
 _INDEXED: set[tuple[str, str, str]] = set()
-_INDEXING = threading.Lock()
+# One definition (an index, a function) at a time in this process.
+_DEFINING = threading.Lock()
 
 
 def _last_positions(
@@ -643,6 +683,14 @@ def _positions(rows: Iterable[tuple[str, int | None]]) -> dict[str, int]:
 _STATEMENTS: dict[tuple[str, tuple[tuple[str, str], ...], frozenset[str] | None], bytes] = {}
 
 
+def _logs(apps: Mapping[str, MarketplaceApplication]) -> tuple[tuple[str, str], ...]:
+    """Each context with its log's table."""
+    return tuple(
+        (context, app.recorder.events_table_name)  # type: ignore[attr-defined]
+        for context, app in apps.items()
+    )
+
+
 def _positions_statement(
     datastore: PostgresDatastore,
     apps: Mapping[str, MarketplaceApplication],
@@ -650,14 +698,19 @@ def _positions_statement(
 ) -> bytes:
     """Each log's last position (of these kinds of events), composed once per process:
     composing it cost more than PostgreSQL's answering it."""
-    tables = tuple(
-        (context, app.recorder.events_table_name)  # type: ignore[attr-defined]
-        for context, app in apps.items()
-    )
-    key = (datastore.schema, tables, kinds)
+    key = (datastore.schema, _logs(apps), kinds)
     statement = _STATEMENTS.get(key)
-    if statement is not None:
-        return statement
+    if statement is None:
+        statement = _STATEMENTS[key] = _positions_query(datastore, apps, kinds).as_bytes()
+    return statement
+
+
+def _positions_query(
+    datastore: PostgresDatastore,
+    apps: Mapping[str, MarketplaceApplication],
+    kinds: frozenset[str] | None,
+) -> Composable:
+    tables = _logs(apps)
     where: Composable = SQL("")
     if kinds is not None:
         # Written out, not a parameter, so the planner matches it to the partial index.
@@ -672,9 +725,7 @@ def _positions_statement(
         + where
         for context, table in tables
     ]
-    statement = SQL(" UNION ALL ").join(parts).as_bytes()
-    _STATEMENTS[key] = statement
-    return statement
+    return SQL(" UNION ALL ").join(parts)
 
 
 def _index_kinds(
@@ -687,7 +738,7 @@ def _index_kinds(
     wanted = [t for t in tables if (datastore.schema, t, digest) not in _INDEXED]
     if not wanted:
         return
-    with _INDEXING, datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
+    with _DEFINING, datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"kinds:{digest}"])
         for table in wanted:
             cur.execute(
