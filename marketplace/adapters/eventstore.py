@@ -509,8 +509,8 @@ def _record_statement(
 def _heads_function(
     datastore: PostgresDatastore, apps: Mapping[str, MarketplaceApplication]
 ) -> Composable:
-    """Defines a function answering these logs' heads, once, whichever process gets there
-    first. Called with a save's record calls as its argument, it runs after them, and its
+    """Defines a function answering these logs' heads, once per process, one process at a
+    time. Called with a save's record calls as its argument, it runs after them, and its
     query sees their events: the statement's own snapshot, taken before, would not."""
     logs = _logs(apps)
     defined = _HEADS.get((datastore.schema, logs))
