@@ -111,9 +111,6 @@ class ArrayRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
             )
         )
-        self.record_statement = (
-            SQL("SELECT ") + self.record_call(SQL("'{}'::bigint[]"))
-        ).as_bytes()
 
     def record_call(self, after: Composable) -> Composable:
         """A call of this log's function, recording after what `after` recorded."""
@@ -130,8 +127,9 @@ class ArrayRecorder(PostgresApplicationRecorder):
     def insert_events(self, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int]:
         if not stored_events:
             return []
+        statement = _record_statement(self.datastore, [self], None)
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
-            cur.execute(self.record_statement, _columns(stored_events), binary=True)
+            cur.execute(statement, _columns(stored_events), binary=True)
             row = cur.fetchone()
         assert row is not None
         recorded: list[int] = row[0]
