@@ -1,8 +1,9 @@
 """Events stored under an older version of their class are still read, upcast."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -15,6 +16,17 @@ from marketplace.kernel.money import Money
 from marketplace.platform import Marketplace
 from offers.domain import ImportJob, Offer
 from orders.domain import Order
+
+
+def _as_stored_before(
+    stored: StoredEvent, rewrite: Callable[[dict[str, Any]], None]
+) -> StoredEvent:
+    """The event as an older version of its class stored it: its state rewritten."""
+    state = json.loads(stored.state)
+    rewrite(state)
+    return StoredEvent(
+        stored.originator_id, stored.originator_version, stored.topic, json.dumps(state).encode()
+    )
 
 
 @pytest.fixture
@@ -40,17 +52,12 @@ def test_an_offer_stored_before_minimum_quantities_existed_reads_as_one_unit(
     )
     [published] = current.collect_events()
     stored = app.mapper.to_stored_event(published)
-    # Rewrite it as version 1 wrote it: no min_order_qty, no class_version.
-    state = json.loads(stored.state)
-    del state["min_order_qty"]
-    del state["class_version"]
-    old = StoredEvent(
-        stored.originator_id,
-        stored.originator_version,
-        stored.topic,
-        json.dumps(state).encode(),
-    )
-    app.recorder.insert_events([old])
+
+    def version_1(state: dict[str, Any]) -> None:
+        del state["min_order_qty"]
+        del state["class_version"]
+
+    app.recorder.insert_events([_as_stored_before(stored, version_1)])
 
     offer: Offer = app.repository.get(current.id)
     assert isinstance(offer, Offer)
@@ -68,21 +75,14 @@ def test_an_import_job_stored_when_only_manufacturers_imported_reads_as_a_produc
     current = ImportJob(maker, "products", 12)
     [started] = current.collect_events()
     stored = app.mapper.to_stored_event(started)
-    # Version 1 named the owner manufacturer_id and had no kind.
-    state = json.loads(stored.state)
-    state["manufacturer_id"] = state.pop("owner_id")
-    del state["kind"]
-    del state["class_version"]
-    app.recorder.insert_events(
-        [
-            StoredEvent(
-                stored.originator_id,
-                stored.originator_version,
-                stored.topic,
-                json.dumps(state).encode(),
-            )
-        ]
-    )
+
+    def version_1(state: dict[str, Any]) -> None:
+        # It named the owner manufacturer_id and had no kind.
+        state["manufacturer_id"] = state.pop("owner_id")
+        del state["kind"]
+        del state["class_version"]
+
+    app.recorder.insert_events([_as_stored_before(stored, version_1)])
     job = marketplace.imports.job(current.id, maker)
     assert (job.owner_id, job.kind, job.total, job.status) == (maker, "products", 12, "running")
 
@@ -154,20 +154,12 @@ def test_an_order_stored_before_cost_centres_existed_books_to_none(
     )
     [drafted] = current.collect_events()
     stored = app.mapper.to_stored_event(drafted)
-    # Rewrite it as version 1 wrote it: no cost_centre_id, no class_version.
-    state = json.loads(stored.state)
-    del state["cost_centre_id"]
-    del state["class_version"]
-    app.recorder.insert_events(
-        [
-            StoredEvent(
-                stored.originator_id,
-                stored.originator_version,
-                stored.topic,
-                json.dumps(state).encode(),
-            )
-        ]
-    )
+
+    def version_1(state: dict[str, Any]) -> None:
+        del state["cost_centre_id"]
+        del state["class_version"]
+
+    app.recorder.insert_events([_as_stored_before(stored, version_1)])
     order: Order = app.repository.get(current.id)
     assert order.cost_centre_id is None
     [event] = marketplace.events.read("orders", 0, 10)
@@ -191,14 +183,13 @@ def test_an_offer_snapshotted_when_its_reservations_were_a_dict_holds_ships_and_
     app.take_snapshot(offer.id)
     assert app.snapshots is not None
     [stored] = app.snapshots.recorder.select_events(offer.id, desc=True, limit=1)
-    # As snapshots were written before: the reservations a plain JSON object.
-    state = json.loads(stored.state)
-    offer_state = state["state"]
-    assert offer_state["reservations"]["_type_"] == "map"
-    offer_state["reservations"] = offer_state["reservations"]["_data_"]
-    rewritten = json.dumps(state).encode()
-    older = StoredEvent(stored.originator_id, stored.originator_version, stored.topic, rewritten)
-    snapshot = app.mapper.to_domain_event(older)
+
+    def reservations_as_a_plain_object(state: dict[str, Any]) -> None:
+        reservations = state["state"]["reservations"]
+        assert reservations["_type_"] == "map"
+        state["state"]["reservations"] = reservations["_data_"]
+
+    snapshot = app.mapper.to_domain_event(_as_stored_before(stored, reservations_as_a_plain_object))
     assert isinstance(snapshot, Snapshot)
     loaded = snapshot.mutate(None)
     assert isinstance(loaded, Offer)
